@@ -1,0 +1,63 @@
+"""hlamatch: exact HLA haplobank coverage from haplotype frequency tables.
+
+Public API (imported lazily, so ``import hlamatch`` stays cheap and compiles nothing):
+
+* :func:`load_table`, :func:`bundled_table`, :func:`available_tables`
+* :func:`coverage` → :class:`CoverageReport` of :class:`CoverageResult`
+* :func:`parse_line`, :func:`read_lines_file`
+* :func:`warmup` compiles the kernels ahead of time
+* errors: :class:`HlamatchError` and subclasses in :mod:`hlamatch.errors`
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from .errors import HlamatchError, HlamatchWarning
+
+try:
+    __version__ = version("hlamatch")
+except PackageNotFoundError:  # running from a checkout without installing
+    __version__ = "0+unknown"
+
+_LAZY = {
+    "load_table": ("tables", "load_table"),
+    "table_from_frame": ("tables", "table_from_frame"),
+    "HaplotypeTable": ("tables", "HaplotypeTable"),
+    "coverage": ("cover", "coverage"),
+    "CoverageResult": ("cover", "CoverageResult"),
+    "CoverageReport": ("cover", "CoverageReport"),
+    "parse_line": ("lines", "parse_line"),
+    "read_lines_file": ("lines", "read_lines_file"),
+    "Line": ("lines", "Line"),
+    "available_tables": ("data", "available_tables"),
+    "bundled_table": ("data", "load_bundled"),
+}
+
+__all__ = sorted([*_LAZY, "HlamatchError", "HlamatchWarning", "warmup", "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(import_module(f".{module}", __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hlamatch' has no attribute {name!r}")
+
+
+def warmup() -> None:
+    """Compile (or load from cache) every kernel now, on a tiny table.
+
+    The first coverage call of a process otherwise pays this cost; with the on-disk cache
+    (``HLAMATCH_NUMBA_CACHE=1``, the default) later processes load compiled code quickly.
+    """
+    import numpy as np
+
+    from .cover import zero_mismatch_bounds
+
+    codes = np.array([[0, 0], [1, 1]], dtype=np.int32)
+    lines = np.array([[[0, 0], [0, 0]]], dtype=np.int32)
+    zero_mismatch_bounds(codes, np.array([0.5, 0.25]), lines, [2, 2], 0.25)

@@ -1,0 +1,6 @@
+"""``python -m hlamatch``: the command-line interface."""
+
+from .cli import cli
+
+if __name__ == "__main__":
+    cli()

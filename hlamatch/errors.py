@@ -1,0 +1,71 @@
+"""Typed errors and warnings of hlamatch.
+
+Every error names the offending value and where it was found (file, row, column or
+population) and says what to do.  The CLI turns any :class:`HlamatchError` into one
+``Error: ...`` line and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HlamatchError",
+    "TableFormatError",
+    "TableSchemaError",
+    "AlleleNameError",
+    "UnknownLocusError",
+    "FrequencyError",
+    "DuplicateHaplotypeError",
+    "EmptyTableError",
+    "LineError",
+    "TypingError",
+    "OptionError",
+    "HlamatchWarning",
+]
+
+
+class HlamatchError(Exception):
+    """Base class of every error hlamatch raises on purpose."""
+
+
+class TableFormatError(HlamatchError):
+    """A file cannot be read as any supported frequency-table format."""
+
+
+class TableSchemaError(HlamatchError):
+    """Columns are missing, or rows disagree on the loci they hold."""
+
+
+class AlleleNameError(HlamatchError):
+    """An allele (or antigen) name is malformed."""
+
+
+class UnknownLocusError(HlamatchError):
+    """A locus is not known to hlamatch, or not present in the table."""
+
+
+class FrequencyError(HlamatchError):
+    """A frequency is non-numeric, negative or non-finite, or a population sums above 1."""
+
+
+class DuplicateHaplotypeError(HlamatchError):
+    """The same haplotype is listed twice for one population."""
+
+
+class EmptyTableError(HlamatchError):
+    """A table (or one population of it) has no haplotype with positive frequency."""
+
+
+class LineError(HlamatchError):
+    """A donor line is malformed or typed at loci or resolution the computation cannot use."""
+
+
+class TypingError(HlamatchError):
+    """A patient typing is malformed (used by ``hlamatch match``)."""
+
+
+class OptionError(HlamatchError):
+    """An argument combination is invalid (e.g. an unknown population or level)."""
+
+
+class HlamatchWarning(UserWarning):
+    """Something was adjusted on the way (e.g. rounding excess scaled away); the message says what."""

@@ -1,0 +1,255 @@
+"""Donor lines: parsing from text and files, and encoding against a table.
+
+A line is a pair of haplotypes; a homozygous line repeats one.  Text forms:
+``A*24:02~B*52:01~DRB1*15:02`` (homozygous) and
+``A*02:01~B*07:02~DRB1*15:01/A*24:02~B*52:01~DRB1*15:02`` (two haplotypes).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import polars as pl
+
+from .alleles import name_resolution, parse_allele, reduce_name
+from .constants import ANTIGEN, RESOLUTIONS
+from .errors import AlleleNameError, HlamatchWarning, LineError
+
+__all__ = ["Line", "parse_line", "read_lines_file", "as_lines", "line_loci", "encode_lines"]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A donor line: two haplotypes, each a tuple of ``(locus, allele)`` in the order typed.
+
+    Attributes
+    ----------
+    haplotypes : tuple
+        ``(hap1, hap2)``; equal for a homozygous line.
+    name : str
+        A label (the text it was parsed from, or a name from a lines file).
+    """
+
+    haplotypes: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+    name: str
+
+    @property
+    def homozygous(self) -> bool:
+        return self.haplotypes[0] == self.haplotypes[1]
+
+    @property
+    def loci(self) -> tuple[str, ...]:
+        return tuple(locus for locus, _ in self.haplotypes[0])
+
+    def text(self, loci: Sequence[str] | None = None, resolution: str | None = None) -> str:
+        """``hap`` or ``hap1/hap2``, optionally restricted to ``loci`` and reduced to ``resolution``."""
+        def fmt(h: tuple[tuple[str, str], ...]) -> str:
+            d = dict(h)
+            keep = loci if loci is not None else [locus for locus, _ in h]
+            return "~".join(_reduce(d[locus], resolution) for locus in keep)
+        a, b = (fmt(h) for h in self.haplotypes)
+        return a if a == b else f"{a}/{b}"
+
+
+def _reduce(name: str, resolution: str | None) -> str:
+    return name if resolution in (None, ANTIGEN) else reduce_name(name, resolution)
+
+
+def _parse_haplotype(text: str, where: str) -> tuple[tuple[str, str], ...]:
+    parts = [p for p in text.strip().split("~")]
+    if not text.strip() or any(not p.strip() for p in parts):
+        raise LineError(f"{where}: empty allele in haplotype {text!r}; write alleles joined by '~'")
+    out: list[tuple[str, str]] = []
+    for p in parts:
+        try:
+            a = parse_allele(p)
+        except AlleleNameError as e:
+            raise AlleleNameError(f"{where}: {e}") from None
+        if any(locus == a.locus for locus, _ in out):
+            raise LineError(f"{where}: locus {a.locus} appears twice in haplotype {text!r}")
+        out.append((a.locus, a.name))
+    return tuple(out)
+
+
+def parse_line(text: str, name: str | None = None, where: str | None = None) -> Line:
+    """Parse ``hap`` or ``hap1/hap2`` into a :class:`Line`.
+
+    Raises
+    ------
+    LineError, AlleleNameError
+        If the text is malformed, or the two haplotypes are typed at different loci.
+    """
+    where = where or f"line {text!r}"
+    halves = text.split("/")
+    if len(halves) > 2:
+        raise LineError(f"{where}: a line has at most two haplotypes separated by '/'")
+    h1 = _parse_haplotype(halves[0], where)
+    h2 = _parse_haplotype(halves[1], where) if len(halves) == 2 else h1
+    if sorted(l for l, _ in h1) != sorted(l for l, _ in h2):
+        raise LineError(f"{where}: its two haplotypes are typed at different loci")
+    h2 = tuple(sorted(h2, key=lambda la: [l for l, _ in h1].index(la[0])))
+    return Line((h1, h2), name or text.strip())
+
+
+def read_lines_file(path: str | Path) -> list[Line]:
+    """Read lines from CSV/TSV/Parquet.
+
+    The file needs a ``haplotype`` (or ``line``) column holding ``hap`` or ``hap1/hap2``, or two
+    columns ``haplotype1``/``haplotype2``; an optional ``name`` (or ``id``) column labels lines.
+    A headerless one-column text file of haplotypes is accepted too.
+
+    Raises
+    ------
+    HlamatchError
+        If the file cannot be read or a row is malformed (the message names the row).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise LineError(f"lines file {str(p)!r} does not exist or is not a file")
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            df = pl.read_parquet(p)
+            first_line = 1
+        else:
+            first = p.read_text(encoding="utf-8-sig").lstrip().split("\n", 1)[0]
+            sep = "\t" if "\t" in first else ","
+            header = not ("*" in first or "~" in first)
+            df = pl.read_csv(p, separator=sep, has_header=header, infer_schema=False)
+            first_line = 2 if header else 1
+            if not header:
+                df = df.rename({df.columns[0]: "haplotype"})
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as e:
+        raise LineError(f"cannot read lines file {p}: {str(e).splitlines()[0]}") from e
+    low = {c.lower().strip(): c for c in df.columns}
+    name_col = next((low[k] for k in ("name", "id", "line_id") if k in low), None)
+    if "haplotype1" in low and "haplotype2" in low:
+        texts = [f"{a}/{b}" for a, b in zip(df[low["haplotype1"]].cast(pl.String), df[low["haplotype2"]].cast(pl.String))]
+    else:
+        col = next((low[k] for k in ("haplotype", "line", "haplo") if k in low), None)
+        if col is None:
+            raise LineError(
+                f"lines file {p}: expected a 'haplotype' column (or 'haplotype1' and 'haplotype2'), "
+                f"found {', '.join(df.columns)}"
+            )
+        texts = df[col].cast(pl.String).to_list()
+    names = df[name_col].cast(pl.String).to_list() if name_col else [None] * len(texts)
+    if not texts:
+        raise LineError(f"lines file {p} holds no lines")
+    out = []
+    for k, (t, n) in enumerate(zip(texts, names)):
+        where = f"lines file {p} row {k + first_line}"
+        if t is None or not t.strip():
+            raise LineError(f"{where}: empty haplotype")
+        out.append(parse_line(t, n, where))
+    return out
+
+
+def as_lines(lines: Iterable[str | Line]) -> list[Line]:
+    """Parse every string of ``lines``; pass :class:`Line` objects through."""
+    return [ln if isinstance(ln, Line) else parse_line(str(ln)) for ln in lines]
+
+
+def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str) -> tuple[str, ...]:
+    """The loci a computation uses when none are given: those of the lines, in table order.
+
+    Raises
+    ------
+    LineError
+        Lines typed at different loci, or at a locus the table lacks.
+    """
+    sets = {frozenset(ln.loci) for ln in lines}
+    if len(sets) > 1:
+        raise LineError(
+            "the lines are typed at different loci ("
+            + "; ".join(sorted(",".join(sorted(s)) for s in sets))
+            + "): pass --loci to choose the loci to compare"
+        )
+    loci = next(iter(sets))
+    for ln in lines:
+        missing = [locus for locus in ln.loci if locus not in table_loci]
+        if missing:
+            raise LineError(
+                f"line {ln.name} is typed at {', '.join(missing)}, which table {table_name} lacks "
+                f"(table loci: {', '.join(table_loci)}); pass --loci to use a subset"
+            )
+    return tuple(locus for locus in table_loci if locus in loci)
+
+
+def encode_lines(
+    lines: Sequence[Line], loci: Sequence[str], resolution: str,
+    alleles: Sequence[Sequence[str]], table_name: str,
+) -> np.ndarray:
+    """Allele codes of every line at ``loci``, reduced to ``resolution``.
+
+    Parameters
+    ----------
+    lines : sequence of Line
+    loci : sequence of str
+        The computation's loci (the selected table's loci).
+    resolution : str
+        The computation's resolution.
+    alleles : sequence of sequence of str
+        The selected table's allele vocabulary per locus.
+    table_name : str
+        For messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 array of shape (n_lines, 2, n_loci); -1 where the allele is not in the table
+        (such an allele matches no listed chromosome; a warning says so).
+
+    Raises
+    ------
+    LineError
+        A line lacks one of ``loci``, or is typed coarser than ``resolution``.
+    """
+    out = np.full((len(lines), 2, len(loci)), -1, dtype=np.int32)
+    lookups = [{a: i for i, a in enumerate(v)} for v in alleles]
+    unknown: list[str] = []
+    for t, ln in enumerate(lines):
+        for h, hap in enumerate(ln.haplotypes):
+            d = dict(hap)
+            for l, locus in enumerate(loci):
+                if locus not in d:
+                    raise LineError(
+                        f"line {ln.name} is not typed at {locus}, which the computation uses "
+                        f"(loci {'~'.join(loci)}); pass --loci to leave {locus} out"
+                    )
+                name = d[locus]
+                cls = name_resolution(parse_allele(name))
+                if resolution == ANTIGEN and cls not in (ANTIGEN, None):
+                    raise LineError(
+                        f"line {ln.name}: allele {name} is molecular but table {table_name} is "
+                        "antigen-level; give the line as antigens (e.g. A24~B52~DR15)"
+                    )
+                if resolution != ANTIGEN and cls == ANTIGEN:
+                    raise LineError(
+                        f"line {ln.name}: {name} is an antigen but the computation is at "
+                        f"{resolution} resolution; give alleles like A*24:02"
+                    )
+                if cls in RESOLUTIONS and resolution in RESOLUTIONS and (
+                    RESOLUTIONS.index(cls) > RESOLUTIONS.index(resolution)
+                ):
+                    raise LineError(
+                        f"line {ln.name}: allele {name} is {cls}, coarser than the requested "
+                        f"{resolution}; use --resolution {cls} or type the line at {resolution}"
+                    )
+                reduced = _reduce(name, resolution)
+                code = lookups[l].get(reduced, -1)
+                out[t, h, l] = code
+                if code < 0 and reduced not in unknown:
+                    unknown.append(reduced)
+    if unknown:
+        warnings.warn(
+            f"allele(s) {', '.join(unknown)} of the lines do not occur in table {table_name} at "
+            f"loci {'~'.join(loci)}; lines carrying them match only unlisted chromosomes",
+            HlamatchWarning,
+            stacklevel=3,
+        )
+    return out
+

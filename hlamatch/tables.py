@@ -1,0 +1,760 @@
+"""Haplotype frequency tables: reading, validation, projection, resolution reduction.
+
+One entry point, :func:`load_table`, reads every supported format into one validated,
+immutable :class:`HaplotypeTable` of contiguous NumPy arrays.  Kernels never see polars.
+
+Schema (after reading, whatever the format):
+
+=============  ==============================  ===============================================
+column         dtype                           meaning
+=============  ==============================  ===============================================
+``codes``      int32, shape (n, n_loci)        allele code per haplotype and locus (index into
+                                               ``alleles[locus]``)
+``freqs``      float64, shape (n, n_pops)      haplotype frequency per population (0 = absent)
+=============  ==============================  ===============================================
+
+Formats:
+
+* ``nmdp``: CSV with header ``Haplo,Count,Freq`` (NMDP/HaploStats, HLAMatchIt 9-locus files).
+* ``grimm``: GRIMM ``.freqs`` (``haplotype,count,freq``, with or without header; plain or ``.gz``).
+* ``nmdp2007``: NMDP 2007 long CSV ``pop,haplotype,freq,rank`` without header, ``HLA-`` prefixes.
+* ``hfx``: HFX bundle (zip with ``metadata.json`` and a ``Haplo,Count,Freq`` CSV).
+* ``wide``: CSV/TSV/Parquet with one column per locus and one frequency column per population
+  (or a single ``frequency`` column, or ``population`` + ``frequency`` columns).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import polars as pl
+
+from .alleles import (
+    Allele,
+    canonical_locus,
+    name_resolution,
+    normalise_in_column,
+    parse_allele,
+    reduce_name,
+)
+from .constants import (
+    ANTIGEN,
+    DEFAULT_SUM_TOLERANCE,
+    KNOWN_LOCI,
+    MASS_EPSILON,
+    RESOLUTIONS,
+    TABLE_FORMATS,
+)
+from .errors import (
+    AlleleNameError,
+    DuplicateHaplotypeError,
+    EmptyTableError,
+    FrequencyError,
+    HlamatchWarning,
+    OptionError,
+    TableFormatError,
+    TableSchemaError,
+    UnknownLocusError,
+)
+
+__all__ = ["HaplotypeTable", "load_table", "table_from_frame"]
+
+_FREQ_NAMES = ("freq", "frequency", "hf", "haplotype_frequency")
+_IGNORED_NAMES = ("count", "rank", "n", "haplo_count")
+_POP_NAMES = ("population", "pop")
+
+
+@dataclass(frozen=True, eq=False)
+class HaplotypeTable:
+    """A validated haplotype frequency table for one or more populations.
+
+    Attributes
+    ----------
+    loci : tuple of str
+        Locus names in table order, e.g. ``("A", "C", "B", "DRB1", "DQB1")``.
+    alleles : tuple of tuple of str
+        Allele vocabulary per locus: ``alleles[l][c]`` is the name of code ``c`` at locus ``l``.
+    codes : numpy.ndarray
+        int32 array of shape (n_haplotypes, n_loci), C-contiguous, read-only.
+    freqs : numpy.ndarray
+        float64 array of shape (n_haplotypes, n_populations), C-contiguous, read-only.
+    populations : tuple of str
+        Population labels, one per column of ``freqs``.
+    resolution : str
+        ``2-field``, ``1-field`` or ``antigen``.
+    source : str
+        Where the table came from (path or ``bundled:NAME``).
+    scaled_by : tuple of float
+        Per population, the factor applied to remove rounding excess (1.0 = untouched).
+    """
+
+    loci: tuple[str, ...]
+    alleles: tuple[tuple[str, ...], ...]
+    codes: np.ndarray
+    freqs: np.ndarray
+    populations: tuple[str, ...]
+    resolution: str
+    source: str
+    scaled_by: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for name in ("codes", "freqs"):
+            arr = getattr(self, name)
+            if arr.flags.writeable:
+                arr.setflags(write=False)
+
+    # ------------------------------------------------------------------ basic facts
+    @property
+    def n_haplotypes(self) -> int:
+        """Number of distinct haplotypes (rows), over all populations."""
+        return int(self.codes.shape[0])
+
+    def population_index(self, population: str | None) -> int:
+        """Column index of ``population``; the only one when None and the table has one.
+
+        Raises
+        ------
+        OptionError
+            If the population is unknown, or None on a multi-population table.
+        """
+        if population is None:
+            if len(self.populations) == 1:
+                return 0
+            raise OptionError(
+                f"table {self.source} holds populations {', '.join(self.populations)}: "
+                "choose one with --population"
+            )
+        for i, p in enumerate(self.populations):
+            if p.upper() == population.strip().upper():
+                return i
+        raise OptionError(
+            f"population {population!r} is not in table {self.source} "
+            f"(it has {', '.join(self.populations)})"
+        )
+
+    def listed_mass(self, population: str | None = None) -> float:
+        """Sum of listed frequencies of one population (after any rounding-excess scaling)."""
+        return float(math.fsum(self.freqs[:, self.population_index(population)]))
+
+    def unlisted_mass(self, population: str | None = None) -> float:
+        """1 − listed mass: chromosomes the table does not describe (never renormalised away)."""
+        u = 1.0 - self.listed_mass(population)
+        return 0.0 if u < MASS_EPSILON else u
+
+    def haplotype_strings(self, rows: np.ndarray | Sequence[int] | None = None) -> list[str]:
+        """Haplotype names (``A*24:02~B*52:01~DRB1*15:02``) of ``rows`` (default: all)."""
+        idx = range(self.n_haplotypes) if rows is None else rows
+        return ["~".join(self.alleles[l][self.codes[r, l]] for l in range(len(self.loci))) for r in idx]
+
+    def population_rows(self, population: str | None = None) -> np.ndarray:
+        """Rows with positive frequency in ``population``, most frequent first (ties by name).
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 array of row indices.
+        """
+        p = self.population_index(population)
+        f = self.freqs[:, p]
+        rows = np.flatnonzero(f > 0)
+        keys = [self.codes[rows, l] for l in reversed(range(len(self.loci)))] + [-f[rows]]
+        return rows[np.lexsort(keys)]
+
+    def top_haplotypes(self, n: int, population: str | None = None) -> list[str]:
+        """The ``n`` most frequent haplotypes of ``population`` (ties broken by name)."""
+        return self.haplotype_strings(self.population_rows(population)[:n])
+
+    # ------------------------------------------------------------------ transforms
+    def select(self, loci: Sequence[str] | None = None, resolution: str | None = None) -> HaplotypeTable:
+        """Project to ``loci`` and/or reduce to ``resolution``, summing frequencies.
+
+        Parameters
+        ----------
+        loci : sequence of str, optional
+            Subset of ``self.loci`` in the order wanted; case-insensitive.
+        resolution : {"2-field", "1-field"}, optional
+            Target resolution; must not be finer than the table's.
+
+        Raises
+        ------
+        UnknownLocusError
+            A locus is not in the table.
+        OptionError
+            The resolution is finer than the table's, or the table is antigen-level.
+        """
+        idx = self._locus_indices(loci)
+        res = self.resolution if resolution is None else resolution
+        if res != self.resolution:
+            if self.resolution == ANTIGEN or res not in RESOLUTIONS:
+                raise OptionError(
+                    f"table {self.source} is at {self.resolution} resolution and cannot be "
+                    f"reduced to {res!r}"
+                )
+            if RESOLUTIONS.index(res) < RESOLUTIONS.index(self.resolution):
+                raise OptionError(
+                    f"table {self.source} is at {self.resolution} resolution; it cannot give "
+                    f"{res} results (choose --resolution {self.resolution} or a coarser one)"
+                )
+        if idx == list(range(len(self.loci))) and res == self.resolution:
+            return self
+        new_alleles, new_codes = [], []
+        for l in idx:
+            names = self.alleles[l]
+            reduced = [reduce_name(a, res) for a in names] if res != ANTIGEN else list(names)
+            vocab = sorted(set(reduced))
+            lookup = {a: i for i, a in enumerate(vocab)}
+            mapping = np.array([lookup[a] for a in reduced], dtype=np.int32)
+            new_alleles.append(tuple(vocab))
+            new_codes.append(mapping[self.codes[:, l]])
+        codes = np.stack(new_codes, axis=1) if new_codes else np.zeros((self.n_haplotypes, 0), np.int32)
+        uniq, inverse = np.unique(codes, axis=0, return_inverse=True)
+        freqs = np.zeros((uniq.shape[0], self.freqs.shape[1]))
+        np.add.at(freqs, inverse.reshape(-1), self.freqs)
+        return HaplotypeTable(
+            loci=tuple(self.loci[l] for l in idx),
+            alleles=tuple(new_alleles),
+            codes=np.ascontiguousarray(uniq, dtype=np.int32),
+            freqs=np.ascontiguousarray(freqs),
+            populations=self.populations,
+            resolution=res,
+            source=self.source,
+            scaled_by=self.scaled_by,
+        )
+
+    def _locus_indices(self, loci: Sequence[str] | None) -> list[int]:
+        if loci is None:
+            return list(range(len(self.loci)))
+        if len(loci) == 0:
+            raise OptionError("no loci given: pass at least one locus, e.g. --loci A,B,DRB1")
+        idx = []
+        for raw in loci:
+            try:
+                locus = canonical_locus(raw, self.loci)
+            except UnknownLocusError:
+                raise UnknownLocusError(
+                    f"locus {raw!r} is not in table {self.source} (its loci: "
+                    f"{', '.join(self.loci)}); choose --loci among these"
+                ) from None
+            i = self.loci.index(locus)
+            if i in idx:
+                raise OptionError(f"locus {locus!r} is given twice in the loci {', '.join(loci)}")
+            idx.append(i)
+        return idx
+
+    def to_polars(self) -> pl.DataFrame:
+        """The table as a polars DataFrame: one column per locus, one per population."""
+        data: dict[str, Any] = {
+            locus: [self.alleles[l][c] for c in self.codes[:, l]] for l, locus in enumerate(self.loci)
+        }
+        for p, pop in enumerate(self.populations):
+            data[pop] = self.freqs[:, p]
+        return pl.DataFrame(data)
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about the table, per population: rows, listed and unlisted mass, scaling."""
+        pops = []
+        for p, pop in enumerate(self.populations):
+            pops.append(
+                {
+                    "population": pop,
+                    "haplotypes": int(np.count_nonzero(self.freqs[:, p] > 0)),
+                    "listed_mass": self.listed_mass(pop),
+                    "unlisted_mass": self.unlisted_mass(pop),
+                    "scaled_by": self.scaled_by[p] if self.scaled_by else 1.0,
+                }
+            )
+        return {
+            "source": self.source,
+            "loci": list(self.loci),
+            "resolution": self.resolution,
+            "haplotypes": self.n_haplotypes,
+            "populations": pops,
+        }
+
+
+# ====================================================================== reading
+
+
+@dataclass
+class _Raw:
+    """What a reader hands to the common builder."""
+
+    where: str  # file description for messages
+    haplotypes: pl.Series | None  # '~'-joined haplotype strings, or
+    columns: dict[str, pl.Series] | None  # locus column -> values (wide formats)
+    freqs: dict[str, pl.Series]  # population -> frequency strings or floats
+    line_numbers: np.ndarray  # file line of each row, for messages
+    pop_rows: dict[str, np.ndarray] | None = None  # long formats: rows of each population
+
+
+def load_table(
+    path: str | Path,
+    *,
+    format: str = "auto",
+    population: str | None = None,
+    sum_tolerance: float = DEFAULT_SUM_TOLERANCE,
+    loci: Sequence[str] | None = None,
+    resolution: str | None = None,
+) -> HaplotypeTable:
+    """Read and validate a haplotype frequency table.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (``.csv``, ``.tsv``, ``.freqs``, ``.gz``, ``.hfx``, ``.parquet``).
+    format : {"auto", "nmdp", "grimm", "nmdp2007", "hfx", "wide"}
+        File format; ``auto`` detects it from the name and first line.
+    population : str, optional
+        Name for the population of a single-population file (default: from the file name,
+        e.g. ``freqs.JAPI.csv`` → ``JAPI``, or from HFX metadata).
+    sum_tolerance : float
+        A population whose frequencies sum to at most ``1 + sum_tolerance`` is scaled down to 1
+        with a :class:`HlamatchWarning`; above that it is rejected.  Sums below 1 are kept: the
+        remainder is unlisted mass.
+    loci, resolution : optional
+        Shortcut for ``load_table(...).select(loci, resolution)``.
+
+    Returns
+    -------
+    HaplotypeTable
+
+    Raises
+    ------
+    HlamatchError
+        :class:`TableFormatError`, :class:`TableSchemaError`, :class:`AlleleNameError`,
+        :class:`FrequencyError`, :class:`DuplicateHaplotypeError`, :class:`EmptyTableError`,
+        each naming the file and row.
+    """
+    p = Path(path)
+    if format not in TABLE_FORMATS:
+        raise OptionError(f"unknown table format {format!r} (choose from {', '.join(TABLE_FORMATS)})")
+    if not p.is_file():
+        raise TableFormatError(f"table file {str(p)!r} does not exist or is not a file")
+    if sum_tolerance < 0 or not math.isfinite(sum_tolerance):
+        raise OptionError(f"sum tolerance must be a non-negative number, got {sum_tolerance!r}")
+    fmt = _detect_format(p) if format == "auto" else format
+    reader = {
+        "nmdp": _read_nmdp,
+        "grimm": _read_grimm,
+        "nmdp2007": _read_nmdp2007,
+        "hfx": _read_hfx,
+        "wide": _read_wide,
+    }[fmt]
+    raw = reader(p, population)
+    table = _build(raw, sum_tolerance, source=str(p))
+    return table.select(loci, resolution) if (loci is not None or resolution is not None) else table
+
+
+def table_from_frame(
+    frame: pl.DataFrame,
+    *,
+    name: str = "<frame>",
+    population: str | None = None,
+    sum_tolerance: float = DEFAULT_SUM_TOLERANCE,
+) -> HaplotypeTable:
+    """Build a table from a polars DataFrame in the wide layout (locus columns + frequency columns).
+
+    A single ``Haplo``/``haplotype`` string column with ``~``-joined haplotypes and a ``Freq``
+    column is accepted too.
+    """
+    raw = _raw_from_frame(frame, name, population or name, header_lines=1)
+    return _build(raw, sum_tolerance, source=name)
+
+
+def _population_from_name(p: Path) -> str:
+    name = p.name
+    for suffix in (".gz", ".csv", ".tsv", ".txt", ".freqs", ".parquet", ".hfx"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    for prefix in ("freqs.", "freqs_"):
+        if name.lower().startswith(prefix):
+            name = name[len(prefix):]
+    return name or p.name
+
+
+def _open_text(p: Path) -> str:
+    try:
+        data = p.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        return data.decode("utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as e:
+        raise TableFormatError(f"cannot read {p}: {e}") from e
+
+
+def _detect_format(p: Path) -> str:
+    name = p.name.lower()
+    if name.endswith(".hfx") or (zipfile.is_zipfile(p) and not name.endswith(".parquet")):
+        return "hfx"
+    if name.endswith((".parquet", ".pq", ".arrow", ".feather", ".ipc")):
+        return "wide"
+    text = _open_text(p)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if not first:
+        raise EmptyTableError(f"table file {p} is empty: expected a header or haplotype rows")
+    sep = "\t" if "\t" in first else ","
+    cells = [c.strip().strip('"') for c in first.split(sep)]
+    low = [c.lower() for c in cells]
+    if low and low[0] in ("haplo", "haplotype", "haplotypes"):
+        return "nmdp"
+    if len(cells) == 4 and "~" in cells[1] and "~" not in cells[0]:
+        return "nmdp2007"
+    if len(cells) in (2, 3) and ("~" in cells[0] or "*" in cells[0]):
+        return "grimm"
+    if any(_is_locus_name(c) for c in cells):
+        return "wide"
+    raise TableFormatError(
+        f"cannot tell the format of {p}: its first line is {first[:80]!r}; expected an NMDP "
+        "'Haplo,Count,Freq' header, GRIMM 'haplotype,count,freq' rows, NMDP 2007 "
+        "'pop,haplotype,freq,rank' rows or a wide header with locus columns (pass --format)"
+    )
+
+
+def _is_locus_name(text: str) -> bool:
+    try:
+        canonical_locus(text, KNOWN_LOCI)
+        return True
+    except UnknownLocusError:
+        return False
+
+
+def _csv(text: str, where: str, has_header: bool, sep: str | None = None) -> pl.DataFrame:
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if sep is None:
+        sep = "\t" if "\t" in first else ","
+    try:
+        return pl.read_csv(
+            io.StringIO(text),
+            has_header=has_header,
+            separator=sep,
+            infer_schema=False,
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.PolarsError as e:
+        raise TableFormatError(f"cannot parse {where} as delimited text: {str(e).splitlines()[0]}") from e
+
+
+def _read_nmdp(p: Path, population: str | None) -> _Raw:
+    return _raw_from_text(_open_text(p), str(p), population or _population_from_name(p))
+
+
+def _raw_from_text(text: str, where: str, population: str) -> _Raw:
+    df = _csv(text, where, has_header=True)
+    low = {c.lower().strip(): c for c in df.columns}
+    hap = next((low[k] for k in ("haplo", "haplotype", "haplotypes") if k in low), None)
+    freq = next((low[k] for k in _FREQ_NAMES if k in low), None)
+    if hap is None or freq is None:
+        raise TableSchemaError(
+            f"{where}: expected columns 'Haplo' and 'Freq' (NMDP format), found {', '.join(df.columns)}"
+        )
+    return _Raw(where, df[hap], None, {population: df[freq]}, np.arange(df.height) + 2)
+
+
+def _read_grimm(p: Path, population: str | None) -> _Raw:
+    text = _open_text(p)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if first.split(",")[0].strip().lower() in ("haplo", "haplotype"):
+        return _raw_from_text(text, str(p), population or _population_from_name(p))
+    df = _csv(text, str(p), has_header=False)
+    if df.width not in (2, 3):
+        raise TableSchemaError(
+            f"{p}: GRIMM rows need 'haplotype,count,freq' (or 'haplotype,freq'); found {df.width} columns"
+        )
+    pop = population or _population_from_name(p)
+    return _Raw(str(p), df[:, 0], None, {pop: df[:, df.width - 1]}, np.arange(df.height) + 1)
+
+
+def _read_nmdp2007(p: Path, population: str | None) -> _Raw:
+    df = _csv(_open_text(p), str(p), has_header=False)
+    if df.width < 3:
+        raise TableSchemaError(f"{p}: NMDP 2007 rows need 'pop,haplotype,freq[,rank]'; found {df.width} columns")
+    pops = df[:, 0].str.strip_chars()
+    if pops.null_count():
+        row = int(pops.is_null().arg_max()) + 1
+        raise TableSchemaError(f"{p} line {row}: missing population label")
+    pop_rows = {
+        str(pop): np.flatnonzero((pops == pop).to_numpy()) for pop in pops.unique(maintain_order=True)
+    }
+    if population is not None:
+        key = next((k for k in pop_rows if k.upper() == population.upper()), None)
+        if key is None:
+            raise OptionError(f"population {population!r} is not in {p} (it has {', '.join(pop_rows)})")
+        pop_rows = {key: pop_rows[key]}
+    return _Raw(str(p), df[:, 1], None, {"__long__": df[:, 2]}, np.arange(df.height) + 1, pop_rows)
+
+
+def _read_hfx(p: Path, population: str | None) -> _Raw:
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+            meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
+            csvs = [n for n in names if n.lower().endswith(".csv")]
+            if len(csvs) != 1:
+                raise TableFormatError(
+                    f"{p}: an HFX bundle must hold exactly one frequency CSV, found {csvs or 'none'}"
+                )
+            text = z.read(csvs[0]).decode("utf-8-sig")
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TableFormatError(f"cannot read HFX bundle {p}: {e}") from e
+    if population is None:
+        try:
+            population = meta["metadata"]["cohortDescription"]["population"][0]["name"]
+        except (KeyError, IndexError, TypeError):
+            population = _population_from_name(p)
+    return _raw_from_text(text, f"{p}:{csvs[0]}", str(population))
+
+
+def _read_wide(p: Path, population: str | None) -> _Raw:
+    name = p.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            df = pl.read_parquet(p)
+        elif name.endswith((".arrow", ".feather", ".ipc")):
+            df = pl.read_ipc(p)
+        else:
+            df = None
+    except (pl.exceptions.PolarsError, OSError) as e:
+        raise TableFormatError(f"cannot read {p}: {str(e).splitlines()[0]}") from e
+    if df is None:
+        df = _csv(_open_text(p), str(p), has_header=True)
+    return _raw_from_frame(df, str(p), population or _population_from_name(p), header_lines=1)
+
+
+def _raw_from_frame(df: pl.DataFrame, where: str, population: str, header_lines: int) -> _Raw:
+    lines = np.arange(df.height) + 1 + header_lines
+    low = {c.lower().strip(): c for c in df.columns}
+    hap = next((low[k] for k in ("haplo", "haplotype") if k in low), None)
+    freq = next((low[k] for k in _FREQ_NAMES if k in low), None)
+    if hap is not None and freq is not None:
+        return _Raw(where, df[hap].cast(pl.String), None, {population: df[freq]}, lines)
+    locus_cols: dict[str, pl.Series] = {}
+    rest = []
+    for c in df.columns:
+        if _is_locus_name(c):
+            locus = canonical_locus(c, KNOWN_LOCI)
+            if locus in locus_cols:
+                raise TableSchemaError(f"{where}: locus {locus!r} appears in two columns")
+            locus_cols[locus] = df[c].cast(pl.String)
+        elif c.lower().strip() not in _IGNORED_NAMES:
+            rest.append(c)
+    if not locus_cols:
+        raise TableSchemaError(
+            f"{where}: no locus columns found (columns: {', '.join(df.columns)}); a wide table needs "
+            f"columns named after loci ({', '.join(KNOWN_LOCI)}) and frequency columns"
+        )
+    pop_col = next((low[k] for k in _POP_NAMES if k in low), None)
+    if pop_col is not None:
+        if freq is None:
+            raise TableSchemaError(f"{where}: a '{pop_col}' column needs a 'frequency' column beside it")
+        pops = df[pop_col].cast(pl.String)
+        pop_rows = {str(v): np.flatnonzero((pops == v).to_numpy()) for v in pops.unique(maintain_order=True)}
+        return _Raw(where, None, locus_cols, {"__long__": df[freq]}, lines, pop_rows)
+    if freq is not None:
+        return _Raw(where, None, locus_cols, {population: df[freq]}, lines)
+    if not rest:
+        raise TableSchemaError(
+            f"{where}: no frequency column found: add a 'frequency' column or one column per population"
+        )
+    return _Raw(where, None, locus_cols, {c: df[c] for c in rest}, lines)
+
+
+# ====================================================================== building
+
+
+def _parse_freqs(values: pl.Series, where: str, column: str, lines: np.ndarray) -> np.ndarray:
+    if values.dtype == pl.String:
+        stripped = values.str.strip_chars()
+        num = stripped.cast(pl.Float64, strict=False)
+        bad = num.is_null()
+        if bad.any():
+            i = int(bad.arg_max())
+            shown = stripped[i]
+            what = "missing" if shown in (None, "") else f"non-numeric ({shown!r})"
+            raise FrequencyError(
+                f"{where} line {lines[i]}: frequency in column {column!r} is {what}; "
+                "every frequency must be a number between 0 and 1"
+            )
+    else:
+        try:
+            num = values.cast(pl.Float64)
+        except pl.exceptions.PolarsError as e:
+            raise FrequencyError(f"{where}: column {column!r} is not numeric ({values.dtype})") from e
+        if num.null_count():
+            i = int(num.is_null().arg_max())
+            raise FrequencyError(f"{where} line {lines[i]}: frequency in column {column!r} is missing")
+    arr = num.to_numpy().astype(np.float64, copy=True)
+    bad_idx = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
+    if bad_idx.size:
+        i = int(bad_idx[0])
+        raise FrequencyError(
+            f"{where} line {lines[i]}: frequency {arr[i]!r} in column {column!r} is "
+            f"{'negative' if arr[i] < 0 else 'not finite'}; frequencies must lie in [0, 1]"
+        )
+    return arr
+
+
+def _split_haplotypes(raw: _Raw) -> dict[int, pl.Series]:
+    s = raw.haplotypes.cast(pl.String)
+    if s.null_count():
+        i = int(s.is_null().arg_max())
+        raise AlleleNameError(f"{raw.where} line {raw.line_numbers[i]}: missing haplotype")
+    parts = s.str.strip_chars().str.split("~")
+    lengths = parts.list.len().to_numpy()
+    width = int(lengths[0])
+    off = np.flatnonzero(lengths != width)
+    if off.size:
+        i = int(off[0])
+        raise TableSchemaError(
+            f"{raw.where} line {raw.line_numbers[i]}: haplotype {s[i]!r} has {lengths[i]} loci, "
+            f"the first row has {width}; every row must list the same loci"
+        )
+    return {k: parts.list.get(k) for k in range(width)}
+
+
+def _encode_column(
+    values: pl.Series, raw: _Raw, label: str, locus: str | None
+) -> tuple[str, list[str], np.ndarray, set[str]]:
+    """Parse one locus column; return (locus, vocab, codes, resolution classes)."""
+    if values.null_count():
+        i = int(values.is_null().arg_max())
+        raise AlleleNameError(f"{raw.where} line {raw.line_numbers[i]}: missing allele in {label}")
+    uniq, inverse = np.unique(values.to_numpy().astype(str), return_inverse=True)
+    parsed: list[Allele] = []
+    for k, text in enumerate(uniq):
+        try:
+            a = parse_allele(text) if locus is None else normalise_in_column(text, locus)
+        except AlleleNameError as e:
+            i = int(np.flatnonzero(inverse == k)[0])
+            raise AlleleNameError(f"{raw.where} line {raw.line_numbers[i]}: {e}") from None
+        parsed.append(a)
+    loci = {a.locus for a in parsed}
+    if len(loci) > 1:
+        first = parsed[0].locus
+        k = next(k for k, a in enumerate(parsed) if a.locus != first)
+        i = int(np.flatnonzero(inverse == k)[0])
+        raise TableSchemaError(
+            f"{raw.where} line {raw.line_numbers[i]}: allele {uniq[k]!r} in {label} belongs to locus "
+            f"{parsed[k].locus!r}, other rows have {first!r} there; every row must list loci in one order"
+        )
+    names = [a.name for a in parsed]
+    vocab = sorted(set(names))
+    lookup = {a: j for j, a in enumerate(vocab)}
+    remap = np.array([lookup[a] for a in names], dtype=np.int32)
+    classes = {r for a in parsed if (r := name_resolution(a)) is not None}
+    return parsed[0].locus, vocab, remap[inverse.reshape(-1)], classes
+
+
+def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
+    n = raw.line_numbers.shape[0]
+    if n == 0:
+        raise EmptyTableError(f"table {raw.where} has no haplotype rows")
+    if raw.haplotypes is not None:
+        cols = _split_haplotypes(raw)
+        labels = {k: f"position {k + 1} of the haplotype" for k in cols}
+        hint: dict[int, str | None] = {k: None for k in cols}
+    else:
+        cols = dict(enumerate(raw.columns.values()))
+        names = list(raw.columns)
+        labels = {k: f"column {names[k]!r}" for k in cols}
+        hint = {k: names[k] for k in cols}
+    loci, alleles, codes, classes = [], [], [], set()
+    for k, values in cols.items():
+        locus, vocab, c, cls = _encode_column(values, raw, labels[k], hint[k])
+        if locus in loci:
+            raise TableSchemaError(f"{raw.where}: locus {locus!r} appears twice in each haplotype")
+        loci.append(locus)
+        alleles.append(tuple(vocab))
+        codes.append(c)
+        classes |= cls
+    if ANTIGEN in classes and len(classes) > 1:
+        raise TableSchemaError(f"{raw.where}: mixes antigen labels and molecular allele names")
+    resolution = ANTIGEN if ANTIGEN in classes else ("1-field" if "1-field" in classes else "2-field")
+    code_matrix = np.ascontiguousarray(np.stack(codes, axis=1), dtype=np.int32)
+
+    # Frequencies: wide (one column per population) or long (rows per population).
+    if raw.pop_rows is not None:
+        values = _parse_freqs(raw.freqs["__long__"], raw.where, "frequency", raw.line_numbers)
+        pops = list(raw.pop_rows)
+        uniq, inverse = np.unique(code_matrix, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        freqs = np.zeros((uniq.shape[0], len(pops)))
+        for p, pop in enumerate(pops):
+            rows = raw.pop_rows[pop]
+            _check_duplicates(inverse[rows], rows, raw, pop, code_matrix, loci, alleles)
+            freqs[inverse[rows], p] = values[rows]
+        code_matrix = np.ascontiguousarray(uniq, dtype=np.int32)
+    else:
+        pops = list(raw.freqs)
+        freqs = np.stack(
+            [_parse_freqs(v, raw.where, pop, raw.line_numbers) for pop, v in raw.freqs.items()], axis=1
+        )
+        uniq, inverse = np.unique(code_matrix, axis=0, return_inverse=True)
+        _check_duplicates(inverse.reshape(-1), np.arange(n), raw, pops[0] if len(pops) == 1 else None,
+                          code_matrix, loci, alleles)
+
+    scaled = []
+    for p, pop in enumerate(pops):
+        total = math.fsum(freqs[:, p])
+        if total <= 0:
+            raise EmptyTableError(
+                f"population {pop!r} of {raw.where} has no haplotype with positive frequency"
+            )
+        if total > 1 + sum_tolerance:
+            raise FrequencyError(
+                f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}, above 1 by more "
+                f"than the tolerance {sum_tolerance:g}; fix the table or raise --sum-tolerance"
+            )
+        if total > 1:
+            warnings.warn(
+                f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}; scaled down by "
+                f"{(1 - 1 / total) * 100:.3g}% to sum to 1 (rounding excess within tolerance {sum_tolerance:g})",
+                HlamatchWarning,
+                stacklevel=3,
+            )
+            freqs[:, p] /= total
+            scaled.append(1 / total)
+        else:
+            scaled.append(1.0)
+    table = HaplotypeTable(
+        loci=tuple(loci),
+        alleles=tuple(alleles),
+        codes=code_matrix,
+        freqs=np.ascontiguousarray(freqs),
+        populations=tuple(str(p) for p in pops),
+        resolution=resolution,
+        source=source,
+        scaled_by=tuple(scaled),
+    )
+    # Fields beyond two are truncated (and their frequencies summed) at load.
+    return table.select(None, "2-field") if resolution == "2-field" and _has_long_names(table) else table
+
+
+def _has_long_names(table: HaplotypeTable) -> bool:
+    return any(a.count(":") >= 2 for names in table.alleles for a in names)
+
+
+def _check_duplicates(
+    groups: np.ndarray, rows: np.ndarray, raw: _Raw, pop: str | None,
+    codes: np.ndarray, loci: list[str], alleles: list[tuple[str, ...]],
+) -> None:
+    order = np.argsort(groups, kind="stable")
+    g = groups[order]
+    dup = np.flatnonzero(g[1:] == g[:-1])
+    if dup.size:
+        first, second = rows[order[dup[0]]], rows[order[dup[0] + 1]]
+        hap = "~".join(alleles[l][codes[first, l]] for l in range(len(loci)))
+        where_pop = f" for population {pop!r}" if pop else ""
+        raise DuplicateHaplotypeError(
+            f"{raw.where}: haplotype {hap} is listed twice{where_pop} (lines "
+            f"{raw.line_numbers[first]} and {raw.line_numbers[second]}); merge the rows (sum their "
+            "frequencies) or remove one"
+        )
