@@ -1,0 +1,289 @@
+"""Command-line interface: a thin click layer over the library.
+
+Each command parses arguments, makes one library call, and formats the result.  Library
+modules are imported inside command bodies, so ``hlamatch --help`` imports neither numba
+nor polars.  Any :class:`~hlamatch.errors.HlamatchError` becomes one ``Error: ...`` line and
+exit status 1; :class:`~hlamatch.errors.HlamatchWarning` becomes a ``Warning: ...`` line on
+standard error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import sys
+import warnings
+from typing import Any, Callable
+
+import click
+
+from .constants import DEFAULT_SUM_TOLERANCE, FORMATS, LEVEL_CHOICES, RESOLUTIONS, TABLE_FORMATS
+
+
+def _library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command body, turning library errors and warnings into CLI messages."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import HlamatchError, HlamatchWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", HlamatchWarning)
+            try:
+                return fn(*args, **kwargs)
+            except HlamatchError as e:
+                raise click.ClickException(" ".join(str(e).split())) from None
+            finally:
+                for w in caught:
+                    if issubclass(w.category, HlamatchWarning):
+                        click.echo(f"Warning: {w.message}", err=True)
+                    else:
+                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+    return wrapper
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format`` for every command."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+        help="text for people; json or csv for machines.",
+    )(fn)
+
+
+def table_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that choose and read a frequency table."""
+    fn = click.option(
+        "--sum-tolerance", type=click.FloatRange(min=0), default=DEFAULT_SUM_TOLERANCE, show_default=True,
+        help="A population summing to at most 1 + this is scaled to 1 with a warning; above, rejected.",
+    )(fn)
+    fn = click.option(
+        "--table-format", type=click.Choice(TABLE_FORMATS), default="auto", show_default=True,
+        help="Format of a table file (auto detects NMDP, GRIMM, NMDP 2007, HFX and wide CSV/Parquet).",
+    )(fn)
+    fn = click.option(
+        "--table", "-t", "table", default=None, metavar="NAME|PATH",
+        help="Bundled table name (see 'hlamatch tables') or a file; default: the bundled Japanese table.",
+    )(fn)
+    return fn
+
+
+def _load(table: str | None, table_format: str, sum_tolerance: float):
+    from .data import available_tables, default_table, load_bundled
+    from .errors import OptionError
+    from .tables import load_table
+
+    name = table or default_table()
+    if name in available_tables():
+        return load_bundled(name)
+    from pathlib import Path
+
+    if not Path(name).exists():
+        raise OptionError(
+            f"table {name!r} is neither a bundled table ({', '.join(available_tables())}) nor an existing file"
+        )
+    return load_table(name, format=table_format, sum_tolerance=sum_tolerance)
+
+
+def _split_list(value: str | None) -> list[str] | None:
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="hlamatch")
+def cli() -> None:
+    """hlamatch: exact HLA haplobank coverage from haplotype frequency tables.
+
+    \b
+    Example:
+      hlamatch coverage --line "A*24:02~B*52:01~DRB1*15:02"
+    """
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped to head
+
+
+@cli.command()
+@table_options
+@click.option("--line", "-l", "lines", multiple=True, metavar="HAP[/HAP]",
+              help="A donor line: one haplotype (homozygous) or two joined by '/'. Repeatable.")
+@click.option("--lines-file", type=click.Path(exists=True, dir_okay=False),
+              help="CSV/TSV/Parquet with a 'haplotype' column (or 'haplotype1','haplotype2').")
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Add the N most frequent haplotypes (at the chosen loci) as homozygous lines.")
+@click.option("--loci", default=None, metavar="A,B,DRB1",
+              help="Loci to compare (default: those the lines are typed at; with --top only, all table loci).")
+@click.option("--resolution", type=click.Choice(RESOLUTIONS), default=None,
+              help="Allele resolution (default: the table's own).")
+@click.option("--level", type=click.Choice(LEVEL_CHOICES), default="both", show_default=True,
+              help="haplotype (phase-aware), genotype (unphased) or both.")
+@click.option("--population", "-p", "populations", multiple=True,
+              help="Population(s) of the table to report (default: all). Repeatable.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Numba threads (default: all cores).")
+@output_options
+@_library_call
+def coverage(table, table_format, sum_tolerance, lines, lines_file, top, loci, resolution, level,
+             populations, threads, fmt) -> None:
+    """Exact population coverage of a bank of donor lines (zero HvG mismatches).
+
+    Coverage is the share of Hardy-Weinberg patient genotypes served by at least one line.
+    When a table lists less than all chromosomes, 'coverage' is the lower bound and the
+    upper bound is shown beside it.
+
+    \b
+    Examples:
+      hlamatch coverage --line "A*24:02~B*52:01~DRB1*15:02"
+      hlamatch coverage --top 10 --loci A,B,DRB1 --resolution 1-field --format json
+      hlamatch coverage -t freqs.JAPI.csv --lines-file bank.csv --level genotype
+    """
+    from .cover import coverage as run_coverage
+    from .errors import OptionError
+    from .lines import as_lines, read_lines_file
+
+    tab = _load(table, table_format, sum_tolerance)
+    bank = as_lines(lines)
+    if lines_file:
+        bank += read_lines_file(lines_file)
+    loci_list = _split_list(loci)
+    if top:
+        sel = tab.select(loci_list, resolution)
+        bank += as_lines(sel.top_haplotypes(top, populations[0] if populations else None))
+        if loci_list is None:
+            loci_list = list(sel.loci)
+    if not bank:
+        raise OptionError("no lines given: pass --line, --lines-file or --top")
+    report = run_coverage(tab, bank, level=level, loci=loci_list, resolution=resolution,
+                          populations=list(populations) or None, threads=threads)
+    _emit(report.to_dicts(), fmt, _coverage_text)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _coverage_text(rows: list[dict[str, Any]]) -> str:
+    from .constants import MASS_EPSILON
+    from .cover import DEFINITIONS
+
+    r0 = rows[0]
+    out = [
+        f"Coverage — table {r0['table']}",
+        f"loci {'~'.join(r0['loci'])} · resolution {r0['resolution']} · rule: {r0['rule']} · "
+        f"{len(r0['lines'])} line(s)",
+    ]
+    shown = r0["lines"][:10]
+    out += [f"  {ln}" for ln in shown]
+    if len(r0["lines"]) > len(shown):
+        out.append(f"  … and {len(r0['lines']) - len(shown)} more")
+    out.append("")
+    header = f"{'population':<12}{'level':<11}{'coverage':>10}  {'[lower, upper]':<20}{'unlisted mass':>14}"
+    out.append(header)
+    for r in rows:
+        bounds = "exact" if r["upper"] - r["lower"] <= MASS_EPSILON else f"[{_pct(r['lower'])}, {_pct(r['upper'])}]"
+        out.append(
+            f"{r['population']:<12}{r['level']:<11}{_pct(r['coverage']):>10}  {bounds:<20}{_pct(r['unlisted_mass']):>14}"
+        )
+    out.append("")
+    for lev in dict.fromkeys(r["level"] for r in rows):
+        out.append(f"{lev}: {DEFINITIONS[lev]}.")
+    if any(r["upper"] - r["lower"] > MASS_EPSILON for r in rows):
+        out.append(
+            "coverage = lower bound (unlisted chromosomes never match); upper = unlisted chromosomes "
+            "match whenever possible."
+        )
+    return "\n".join(out)
+
+
+def _emit(rows: list[dict[str, Any]], fmt: str, text: Callable[[list[dict[str, Any]]], str]) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        flat = [{k: ("~".join(v) if k == "loci" else ";".join(v) if isinstance(v, list) else v)
+                 for k, v in r.items()} for r in rows]
+        writer = csv.DictWriter(buf, fieldnames=list(flat[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(flat)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        click.echo(text(rows))
+
+
+@cli.command()
+@click.argument("name", required=False, metavar="[NAME|PATH]")
+@click.option("--table-format", type=click.Choice(TABLE_FORMATS), default="auto", show_default=True,
+              help="Format of a table file.")
+@click.option("--sum-tolerance", type=click.FloatRange(min=0), default=DEFAULT_SUM_TOLERANCE, show_default=True,
+              help="Rounding excess above 1 that is scaled away with a warning.")
+@output_options
+@_library_call
+def tables(name, table_format, sum_tolerance, fmt) -> None:
+    """List the bundled tables, or describe one table (bundled name or file).
+
+    \b
+    Examples:
+      hlamatch tables
+      hlamatch tables japanese
+      hlamatch tables freqs.JAPI.csv --format json
+    """
+    from .data import available_tables, default_table, table_info
+
+    if name is None:
+        rows = []
+        for n in available_tables():
+            info = table_info(n)
+            rows.append({
+                "name": n, "default": n == default_table(), "population": info["population"],
+                "loci": info["loci"], "resolution": info["resolution"],
+                "unlisted_mass": info["unlisted_mass"], "description": info["description"],
+            })
+        _emit(rows, fmt, _tables_text)
+        return
+    tab = _load(name, table_format, sum_tolerance)
+    desc = tab.describe()
+    if name in available_tables():
+        info = table_info(name)
+        desc.update({k: info[k] for k in ("description", "citation")})
+        desc["provenance"] = info["source"]
+    if fmt == "csv":
+        _emit([{**p, "source": desc["source"], "loci": desc["loci"], "resolution": desc["resolution"]}
+               for p in desc["populations"]], fmt, str)
+    elif fmt == "json":
+        click.echo(json.dumps(desc, indent=2))
+    else:
+        click.echo(_describe_text(desc))
+
+
+def _tables_text(rows: list[dict[str, Any]]) -> str:
+    out = [f"{'name':<10}{'population':<12}{'loci':<22}{'resolution':<11}{'unlisted':>9}  description"]
+    for r in rows:
+        name = r["name"] + ("*" if r["default"] else "")
+        out.append(f"{name:<10}{r['population']:<12}{'~'.join(r['loci']):<22}{r['resolution']:<11}"
+                   f"{_pct(r['unlisted_mass']):>9}  {r['description']}")
+    out.append("* default table.  'hlamatch tables NAME' describes one, with its source and citation.")
+    return "\n".join(out)
+
+
+def _describe_text(d: dict[str, Any]) -> str:
+    out = [f"table       {d['source']}"]
+    for key in ("description", "provenance", "citation"):
+        if key in d:
+            out.append(f"{key:<12}{d[key]}")
+    out += [f"loci        {'~'.join(d['loci'])}", f"resolution  {d['resolution']}",
+            f"haplotypes  {d['haplotypes']}", "",
+            f"{'population':<12}{'haplotypes':>11}{'listed mass':>13}{'unlisted':>10}{'scaled by':>11}"]
+    for p in d["populations"]:
+        out.append(f"{p['population']:<12}{p['haplotypes']:>11}{p['listed_mass']:>13.5f}"
+                   f"{_pct(p['unlisted_mass']):>10}{p['scaled_by']:>11.5f}")
+    return "\n".join(out)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    cli(prog_name="hlamatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(cli())
