@@ -139,6 +139,11 @@ def name_resolution(allele: Allele) -> str | None:
     return "2-field" if allele.fields >= 2 else "1-field"
 
 
+def is_null(name: str) -> bool:
+    """True for a non-expressed allele: expression suffix ``N`` (``A*01:11N``) or ``DRBX*NNNN``."""
+    return name.startswith("DRBX") or ("*" in name and name.endswith("N"))
+
+
 def canonical_locus(text: str, known: tuple[str, ...]) -> str:
     """Map user input (``drb1``, ``HLA-DRB1``, ``DRB3/4/5``) to a locus of ``known``.
 

@@ -107,7 +107,7 @@ def cli() -> None:
 @table_options
 @click.option("--line", "-l", "lines", multiple=True, metavar="HAP[/HAP]",
               help="A donor line: one haplotype (homozygous) or two joined by '/'. Repeatable.")
-@click.option("--lines-file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--lines-file", type=click.Path(dir_okay=False),
               help="CSV/TSV/Parquet with a 'haplotype' column (or 'haplotype1','haplotype2').")
 @click.option("--top", type=click.IntRange(min=1), default=None,
               help="Add the N most frequent haplotypes (at the chosen loci) as homozygous lines.")

@@ -36,5 +36,7 @@ DEFAULT_SUM_TOLERANCE = 0.01
 #: Unlisted mass below this is printed as 0 and bounds closer than this are one value.
 MASS_EPSILON = 1e-9
 
-#: Match rules of the foundation: host-versus-graft, zero mismatches.
+#: Mismatch directions (host-versus-graft is the haplobank default).
+DIRECTIONS: tuple[str, ...] = ("HvG", "GvH", "bidirectional")
 DEFAULT_DIRECTION = "HvG"
+HOMOZYGOUS_COUNTS: tuple[int, ...] = (1, 2)

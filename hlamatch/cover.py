@@ -23,12 +23,13 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .constants import DEFAULT_DIRECTION, LEVEL_CHOICES, LEVELS, MASS_EPSILON
+from .constants import LEVEL_CHOICES, LEVELS, MASS_EPSILON
 from .errors import OptionError
 from .lines import Line, as_lines, encode_lines, line_loci
+from .rules import MatchRules
 from .tables import HaplotypeTable
 
-__all__ = ["CoverageResult", "CoverageReport", "coverage", "DEFINITIONS", "resolve_table"]
+__all__ = ["CoverageResult", "CoverageReport", "coverage", "DEFINITIONS", "resolve_table", "MatchRules"]
 
 DEFINITIONS: dict[str, str] = {
     "haplotype": (
@@ -40,7 +41,6 @@ DEFINITIONS: dict[str, str] = {
         "include every HvG allele of some line"
     ),
 }
-ZERO_MISMATCH_RULE = f"{DEFAULT_DIRECTION} mismatches = 0"
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,12 @@ class CoverageResult:
         Bounds over the unknown make-up of the unlisted mass; equal when it is zero.
     unlisted_mass : float
         1 − listed frequency mass of the population.
+    rules : dict
+        The match rules, machine-readable (``rule`` says them in words).
+    distribution, distribution_upper : dict or None
+        Share of patients whose best line has 0, 1, 2 … mismatches (``"unmatched"``: no line
+        within the per-locus limits), with unlisted chromosomes as novel (lower scenario) and as
+        wildcards (upper scenario).  Present when the rules are not the default or when asked.
     """
 
     population: str
@@ -71,6 +77,9 @@ class CoverageResult:
     rule: str
     definition: str
     table: str
+    rules: dict[str, Any] | None = None
+    distribution: dict[str, float] | None = None
+    distribution_upper: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (lists instead of tuples), ready for JSON."""
@@ -156,8 +165,11 @@ def coverage(
     resolution: str | None = None,
     populations: Sequence[str] | None = None,
     threads: int | None = None,
+    rules: MatchRules | None = None,
+    distribution: bool = False,
+    **rule_options: Any,
 ) -> CoverageReport:
-    """Exact coverage of a bank of donor lines, at zero HvG mismatches.
+    """Exact coverage of a bank of donor lines under match rules (default: zero HvG mismatches).
 
     Parameters
     ----------
@@ -174,6 +186,12 @@ def coverage(
         Default: every population of the table.
     threads : int, optional
         Numba threads for this call (restored afterwards).
+    rules : MatchRules, optional
+        Match rules; or give them as keywords (``max_mismatches=1, require_match=["DRB1"]``,
+        ``direction="GvH"``, ``homozygous_count=2``, ``allow_mismatch=["A", "B"]``).
+    distribution : bool
+        Also report the distribution of the best line's mismatch count over patients (always
+        reported when the rules are not the default zero-mismatch HvG rule).
 
     Returns
     -------
@@ -183,15 +201,19 @@ def coverage(
     Raises
     ------
     HlamatchError
-        Bad lines, loci, resolution, population or level.
+        Bad lines, loci, resolution, population, level or rules.
 
     Examples
     --------
     >>> from hlamatch import bundled_table, coverage
     >>> r = coverage(bundled_table("japanese"), ["A*24:02~B*52:01~DRB1*15:02"], level="haplotype")
     >>> round(r[0].lower, 4)
-    0.1523
+    0.1521
     """
+    if rules is None:
+        rules = MatchRules(**rule_options)
+    elif rule_options:
+        raise OptionError("give match rules either as a MatchRules object or as keywords, not both")
     tab = resolve_table(table)
     parsed = as_lines(lines)
     if not parsed:
@@ -199,12 +221,15 @@ def coverage(
     levels = _levels(level)
     use_loci = tuple(loci) if loci is not None else line_loci(parsed, tab.loci, tab.source)
     sel = tab.select(use_loci, resolution)
-    line_codes = encode_lines(parsed, sel.loci, sel.resolution, sel.alleles, sel.source)
+    limits = rules.locus_limits(sel.loci)
+    line_codes, line_nulls = encode_lines(parsed, sel.loci, sel.resolution, sel.alleles, sel.source)
     names = tuple(ln.text(sel.loci, sel.resolution) for ln in parsed)
     pops = tab.populations if populations is None else tuple(
         tab.populations[tab.population_index(p)] for p in populations
     )
+    sizes = [len(a) for a in sel.alleles]
     from ._jit import num_threads
+    from .encode import allele_nulls
 
     results = []
     with num_threads(threads):
@@ -214,19 +239,89 @@ def coverage(
             freqs = np.ascontiguousarray(sel.freqs[rows, sel.population_index(pop)])
             unlisted = sel.unlisted_mass(pop)
             for lev in levels:
-                if lev == "haplotype":
-                    c, lc, sizes = _identity(codes, line_codes)
+                haplo = lev == "haplotype"
+                dist = dist_hi = None
+                if rules.is_default and not distribution and not (haplo and line_nulls.any()):
+                    if haplo:
+                        c, lc, n_al = _identity(codes, line_codes)
+                    else:
+                        c, lc, n_al = codes, line_codes, sizes
+                    lower, upper = zero_mismatch_bounds(c, freqs, lc, n_al, unlisted, line_nulls if not haplo else None)
                 else:
-                    c, lc, sizes = codes, line_codes, [len(a) for a in sel.alleles]
-                lower, upper = zero_mismatch_bounds(c, freqs, lc, sizes, unlisted)
+                    lo, hi = mismatch_histograms(
+                        codes, allele_nulls(codes, sel.alleles), freqs, line_codes, line_nulls, sizes,
+                        rules, limits, haplo, unlisted,
+                    )
+                    k = min(rules.max_mismatches, lo.shape[0] - 2)
+                    lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
+                    upper = min(1.0, max(0.0, math.fsum(hi[: k + 1])))
+                    dist, dist_hi = _bins(lo), _bins(hi)
                 results.append(
                     CoverageResult(
                         population=pop, level=lev, loci=sel.loci, resolution=sel.resolution,
                         lines=names, coverage=lower, lower=lower, upper=upper, unlisted_mass=unlisted,
-                        rule=ZERO_MISMATCH_RULE, definition=DEFINITIONS[lev], table=tab.source,
+                        rule=rules.describe(sel.loci), definition=DEFINITIONS[lev], table=tab.source,
+                        rules=rules.to_dict(), distribution=dist, distribution_upper=dist_hi,
                     )
                 )
     return CoverageReport(results)
+
+
+def _bins(hist: np.ndarray) -> dict[str, float]:
+    """Histogram as {"0": share, "1": share, ..., "unmatched": share}."""
+    out = {str(m): float(hist[m]) for m in range(hist.shape[0] - 1)}
+    out["unmatched"] = float(hist[-1])
+    return out
+
+
+def mismatch_histograms(
+    codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
+    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, haplo: bool, unlisted: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mass of patient genotypes by the best line's mismatch count, lower and upper scenario.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        int32 (n, n_loci) patient haplotype codes; ``nulls`` bool (n, n_loci) null flags.
+    freqs : numpy.ndarray
+        float64 (n,).
+    line_codes, line_nulls : numpy.ndarray
+        int32 / bool (n_lines, 2, n_loci).
+    n_alleles : list of int
+    rules : MatchRules
+    limits : numpy.ndarray
+        int64 (n_loci,) per-locus limits.
+    haplo : bool
+        Haplotype level (phase-aware) instead of genotype level.
+    unlisted : float
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        float64 arrays of shape (2·n_loci + 2,): index m = best line has m mismatches, last =
+        no line within the per-locus limits.  The first treats unlisted chromosomes as novel
+        (lower bound for coverage), the second as wildcards (upper bound).
+    """
+    from .encode import recode_for_lines
+    from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _mismatch_hist_folds, _mismatch_hist_partner, _pair_best
+
+    if rules.direction == "HvG":
+        codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, line_codes, n_alleles)
+    n_bins = 2 * codes.shape[1] + 2
+    hom2 = rules.homozygous_count == 2
+    d = rules.direction_code
+    args = (line_codes, line_nulls, hom2, d, haplo, limits)
+    n_folds = (freqs.shape[0] + 1) // 2
+    per_fold = _mismatch_hist_folds(codes, nulls, freqs, *args, n_bins, 0, n_folds)
+    listed = np.array([math.fsum(per_fold[:, b]) for b in range(n_bins)])
+    lo, hi = listed.copy(), listed.copy()
+    if unlisted > 0:
+        for hist, solo, pair in ((lo, NOVEL_A, (NOVEL_A, NOVEL_B)), (hi, WILDCARD, (WILDCARD, WILDCARD))):
+            hist += 2.0 * unlisted * _mismatch_hist_partner(codes, nulls, freqs, *args, n_bins, solo)
+            b = _pair_best(codes, nulls, pair[0], pair[1], *args)
+            hist[n_bins - 1 if b < 0 else b] += unlisted * unlisted
+    return lo, hi
 
 
 def _identity(codes: np.ndarray, line_codes: np.ndarray):
@@ -236,7 +331,8 @@ def _identity(codes: np.ndarray, line_codes: np.ndarray):
 
 
 def zero_mismatch_bounds(
-    codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int], unlisted: float
+    codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int], unlisted: float,
+    line_nulls: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Lower and upper covered mass under the zero-mismatch HvG rule.
 
@@ -252,6 +348,8 @@ def zero_mismatch_bounds(
         Vocabulary size per locus.
     unlisted : float
         Unlisted mass U.
+    line_nulls : numpy.ndarray, optional
+        bool (n_lines, 2, n_loci): null line alleles, never mismatches.
 
     Returns
     -------
@@ -263,7 +361,7 @@ def zero_mismatch_bounds(
 
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
-    b1, b2, hom = line_bitsets(codes, line_codes, n_alleles)
+    b1, b2, hom = line_bitsets(codes, line_codes, n_alleles, line_nulls)
     b1, b2, f = collapse(b1, b2, freqs)
     n_folds = (f.shape[0] + 1) // 2
     listed = math.fsum(_pair_mass_folds(b1, b2, f, 0, n_folds))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["line_bitsets", "collapse", "identity_codes"]
+__all__ = ["line_bitsets", "collapse", "identity_codes", "allele_nulls", "recode_for_lines"]
 
 
-def line_bitsets(codes: np.ndarray, line_codes: np.ndarray, n_alleles: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def line_bitsets(
+    codes: np.ndarray, line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bitsets of line alleles carried by each haplotype.
 
     Parameters
@@ -19,9 +21,12 @@ def line_bitsets(codes: np.ndarray, line_codes: np.ndarray, n_alleles: list[int]
     codes : numpy.ndarray
         int32 array of shape (n, n_loci): patient haplotype allele codes.
     line_codes : numpy.ndarray
-        int32 array of shape (n_lines, 2, n_loci); -1 = allele absent from the table.
+        int32 array of shape (n_lines, 2, n_loci); codes ≥ ``n_alleles[l]`` are absent from the table.
     n_alleles : list of int
         Vocabulary size per locus.
+    line_nulls : numpy.ndarray, optional
+        bool array like ``line_codes``: a null line allele is never a mismatch, so its bit is
+        set for every haplotype.
 
     Returns
     -------
@@ -41,8 +46,11 @@ def line_bitsets(codes: np.ndarray, line_codes: np.ndarray, n_alleles: list[int]
             per_allele = np.zeros((n_alleles[l] + 1, n_words), dtype=np.uint64)  # last row: never set
             for t in range(n_lines):
                 a = line_codes[t, h, l]
-                if a >= 0:
-                    per_allele[a, t // 64] |= np.uint64(1) << np.uint64(t % 64)
+                bit = np.uint64(1) << np.uint64(t % 64)
+                if line_nulls is not None and line_nulls[t, h, l]:
+                    per_allele[:, t // 64] |= bit
+                elif 0 <= a < n_alleles[l]:
+                    per_allele[a, t // 64] |= bit
             b[h][:, l, :] = per_allele[codes[:, l]]
         for t in range(n_lines):
             if line_codes[t, 0, l] == line_codes[t, 1, l]:
@@ -87,16 +95,62 @@ def identity_codes(codes: np.ndarray, line_codes: np.ndarray) -> tuple[np.ndarra
     codes : numpy.ndarray
         int32 array of shape (n, 1): the row index.
     line_codes : numpy.ndarray
-        int32 array of shape (n_lines, 2, 1): row of each line haplotype, -1 if unlisted.
+        int32 array of shape (n_lines, 2, 1): row of each line haplotype; an unlisted haplotype
+        gets a code past ``n`` (one per distinct haplotype), which equals no row.
     n_alleles : list of int
         ``[n]``.
     """
     n = codes.shape[0]
     index = {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(codes))}
-    lc = np.full((line_codes.shape[0], 2, 1), -1, dtype=np.int32)
+    unlisted: dict[bytes, int] = {}  # distinct codes past n, one per unlisted line haplotype
+    lc = np.empty((line_codes.shape[0], 2, 1), dtype=np.int32)
     for t in range(line_codes.shape[0]):
         for h in range(2):
-            hap = np.ascontiguousarray(line_codes[t, h], dtype=codes.dtype)
-            if (hap >= 0).all():
-                lc[t, h, 0] = index.get(hap.tobytes(), -1)
+            key = np.ascontiguousarray(line_codes[t, h], dtype=codes.dtype).tobytes()
+            code = index.get(key)
+            lc[t, h, 0] = code if code is not None else unlisted.setdefault(key, n + 2 + len(unlisted))
     return np.arange(n, dtype=np.int32).reshape(n, 1), lc, [n]
+
+
+def allele_nulls(codes: np.ndarray, alleles: list[tuple[str, ...]] | tuple[tuple[str, ...], ...]) -> np.ndarray:
+    """bool array of shape (n, n_loci): the haplotype's allele at the locus is null (not expressed)."""
+    from .alleles import is_null
+
+    out = np.zeros(codes.shape, dtype=np.bool_)
+    for l, names in enumerate(alleles):
+        flags = np.array([is_null(a) for a in names] + [False], dtype=np.bool_)
+        out[:, l] = flags[codes[:, l]]
+    return out
+
+
+def recode_for_lines(
+    codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge haplotypes that no HvG count can tell apart, summing frequencies.
+
+    HvG counts (either level) depend on a patient allele only through its equality with line
+    alleles and through whether it is null.  So alleles carried by no line become one
+    "other expressed" code (``n_alleles[l]``) or one "other null" code (``n_alleles[l] + 1``),
+    and equal rows are merged.  Not valid for GvH or bidirectional counts, which see the
+    patient's own alleles.
+
+    Returns
+    -------
+    codes : int32 (m, n_loci), nulls : bool (m, n_loci), freqs : float64 (m,)
+    """
+    out = codes.copy()
+    for l in range(codes.shape[1]):
+        carried = np.zeros(n_alleles[l], dtype=np.bool_)
+        lc = line_codes[:, :, l].ravel()
+        carried[lc[lc < n_alleles[l]]] = True
+        other = ~carried[codes[:, l]]
+        out[other, l] = np.where(nulls[other, l], n_alleles[l] + 1, n_alleles[l])
+    key = np.concatenate([out, nulls.astype(np.int32)], axis=1)
+    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+    f = np.bincount(inverse.reshape(-1), weights=freqs, minlength=uniq.shape[0])
+    n_loci = codes.shape[1]
+    return (
+        np.ascontiguousarray(uniq[:, :n_loci], dtype=np.int32),
+        np.ascontiguousarray(uniq[:, n_loci:].astype(np.bool_)),
+        np.ascontiguousarray(f, dtype=np.float64),
+    )

@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import polars as pl
 
-from .alleles import name_resolution, parse_allele, reduce_name
+from .alleles import is_null, name_resolution, parse_allele, reduce_name
 from .constants import ANTIGEN, RESOLUTIONS
 from .errors import AlleleNameError, HlamatchWarning, LineError
 
@@ -199,9 +199,12 @@ def encode_lines(
 
     Returns
     -------
-    numpy.ndarray
-        int32 array of shape (n_lines, 2, n_loci); -1 where the allele is not in the table
-        (such an allele matches no listed chromosome; a warning says so).
+    codes : numpy.ndarray
+        int32 array of shape (n_lines, 2, n_loci).  An allele absent from the table gets a code
+        past the locus vocabulary (``len(alleles[l]) + 2 + k``, one per distinct name), so it equals
+        no listed allele; a warning names such alleles.
+    nulls : numpy.ndarray
+        bool array of shape (n_lines, 2, n_loci): the allele is null (not expressed).
 
     Raises
     ------
@@ -209,7 +212,9 @@ def encode_lines(
         A line lacks one of ``loci``, or is typed coarser than ``resolution``.
     """
     out = np.full((len(lines), 2, len(loci)), -1, dtype=np.int32)
+    nulls = np.zeros((len(lines), 2, len(loci)), dtype=np.bool_)
     lookups = [{a: i for i, a in enumerate(v)} for v in alleles]
+    extra: list[dict[str, int]] = [{} for _ in loci]
     unknown: list[str] = []
     for t, ln in enumerate(lines):
         for h, hap in enumerate(ln.haplotypes):
@@ -241,9 +246,12 @@ def encode_lines(
                     )
                 reduced = _reduce(name, resolution)
                 code = lookups[l].get(reduced, -1)
+                if code < 0:
+                    code = extra[l].setdefault(reduced, len(alleles[l]) + 2 + len(extra[l]))
+                    if reduced not in unknown:
+                        unknown.append(reduced)
                 out[t, h, l] = code
-                if code < 0 and reduced not in unknown:
-                    unknown.append(reduced)
+                nulls[t, h, l] = is_null(reduced)
     if unknown:
         warnings.warn(
             f"allele(s) {', '.join(unknown)} of the lines do not occur in table {table_name} at "
@@ -251,5 +259,5 @@ def encode_lines(
             HlamatchWarning,
             stacklevel=3,
         )
-    return out
+    return out, nulls
 

@@ -204,7 +204,7 @@ class HaplotypeTable:
                     f"table {self.source} is at {self.resolution} resolution; it cannot give "
                     f"{res} results (choose --resolution {self.resolution} or a coarser one)"
                 )
-        if idx == list(range(len(self.loci))) and res == self.resolution:
+        if idx == list(range(len(self.loci))) and res == self.resolution and not self._finer_than(res):
             return self
         new_alleles, new_codes = [], []
         for l in idx:
@@ -229,6 +229,13 @@ class HaplotypeTable:
             source=self.source,
             scaled_by=self.scaled_by,
         )
+
+    def _finer_than(self, resolution: str) -> bool:
+        """True if some allele name has more fields than ``resolution`` keeps."""
+        if resolution not in RESOLUTIONS:
+            return False
+        keep = 2 if resolution == "2-field" else 1
+        return any(a.count(":") >= keep for names in self.alleles for a in names if "*" in a and not a.startswith("DRBX"))
 
     def _locus_indices(self, loci: Sequence[str] | None) -> list[int]:
         if loci is None:
@@ -294,6 +301,7 @@ class _Raw:
     freqs: dict[str, pl.Series]  # population -> frequency strings or floats
     line_numbers: np.ndarray  # file line of each row, for messages
     pop_rows: dict[str, np.ndarray] | None = None  # long formats: rows of each population
+    freq_column: str | None = None  # the file's frequency column, when it is not named after a population
 
 
 def load_table(
@@ -415,7 +423,7 @@ def _detect_format(p: Path) -> str:
     raise TableFormatError(
         f"cannot tell the format of {p}: its first line is {first[:80]!r}; expected an NMDP "
         "'Haplo,Count,Freq' header, GRIMM 'haplotype,count,freq' rows, NMDP 2007 "
-        "'pop,haplotype,freq,rank' rows or a wide header with locus columns (pass --format)"
+        "'pop,haplotype,freq,rank' rows or a wide header with locus columns (give the format: --table-format in the CLI, format= in Python)"
     )
 
 
@@ -456,7 +464,7 @@ def _raw_from_text(text: str, where: str, population: str) -> _Raw:
         raise TableSchemaError(
             f"{where}: expected columns 'Haplo' and 'Freq' (NMDP format), found {', '.join(df.columns)}"
         )
-    return _Raw(where, df[hap], None, {population: df[freq]}, np.arange(df.height) + 2)
+    return _Raw(where, df[hap], None, {population: df[freq]}, np.arange(df.height) + 2, freq_column=freq)
 
 
 def _read_grimm(p: Path, population: str | None) -> _Raw:
@@ -470,7 +478,8 @@ def _read_grimm(p: Path, population: str | None) -> _Raw:
             f"{p}: GRIMM rows need 'haplotype,count,freq' (or 'haplotype,freq'); found {df.width} columns"
         )
     pop = population or _population_from_name(p)
-    return _Raw(str(p), df[:, 0], None, {pop: df[:, df.width - 1]}, np.arange(df.height) + 1)
+    return _Raw(str(p), df[:, 0], None, {pop: df[:, df.width - 1]}, np.arange(df.height) + 1,
+                freq_column=f"column {df.width} (freq)")
 
 
 def _read_nmdp2007(p: Path, population: str | None) -> _Raw:
@@ -489,7 +498,8 @@ def _read_nmdp2007(p: Path, population: str | None) -> _Raw:
         if key is None:
             raise OptionError(f"population {population!r} is not in {p} (it has {', '.join(pop_rows)})")
         pop_rows = {key: pop_rows[key]}
-    return _Raw(str(p), df[:, 1], None, {"__long__": df[:, 2]}, np.arange(df.height) + 1, pop_rows)
+    return _Raw(str(p), df[:, 1], None, {"__long__": df[:, 2]}, np.arange(df.height) + 1, pop_rows,
+                freq_column="column 3 (freq)")
 
 
 def _read_hfx(p: Path, population: str | None) -> _Raw:
@@ -535,7 +545,7 @@ def _raw_from_frame(df: pl.DataFrame, where: str, population: str, header_lines:
     hap = next((low[k] for k in ("haplo", "haplotype") if k in low), None)
     freq = next((low[k] for k in _FREQ_NAMES if k in low), None)
     if hap is not None and freq is not None:
-        return _Raw(where, df[hap].cast(pl.String), None, {population: df[freq]}, lines)
+        return _Raw(where, df[hap].cast(pl.String), None, {population: df[freq]}, lines, freq_column=freq)
     locus_cols: dict[str, pl.Series] = {}
     rest = []
     for c in df.columns:
@@ -545,6 +555,11 @@ def _raw_from_frame(df: pl.DataFrame, where: str, population: str, header_lines:
                 raise TableSchemaError(f"{where}: locus {locus!r} appears in two columns")
             locus_cols[locus] = df[c].cast(pl.String)
         elif c.lower().strip() not in _IGNORED_NAMES:
+            if df[c].dtype == pl.String and df[c].str.contains("*", literal=True).any():
+                raise UnknownLocusError(
+                    f"{where}: column {c!r} holds allele names but is not a locus hlamatch knows "
+                    f"(known: {', '.join(KNOWN_LOCI)}); rename or drop the column"
+                )
             rest.append(c)
     if not locus_cols:
         raise TableSchemaError(
@@ -557,9 +572,9 @@ def _raw_from_frame(df: pl.DataFrame, where: str, population: str, header_lines:
             raise TableSchemaError(f"{where}: a '{pop_col}' column needs a 'frequency' column beside it")
         pops = df[pop_col].cast(pl.String)
         pop_rows = {str(v): np.flatnonzero((pops == v).to_numpy()) for v in pops.unique(maintain_order=True)}
-        return _Raw(where, None, locus_cols, {"__long__": df[freq]}, lines, pop_rows)
+        return _Raw(where, None, locus_cols, {"__long__": df[freq]}, lines, pop_rows, freq_column=freq)
     if freq is not None:
-        return _Raw(where, None, locus_cols, {population: df[freq]}, lines)
+        return _Raw(where, None, locus_cols, {population: df[freq]}, lines, freq_column=freq)
     if not rest:
         raise TableSchemaError(
             f"{where}: no frequency column found: add a 'frequency' column or one column per population"
@@ -596,7 +611,7 @@ def _parse_freqs(values: pl.Series, where: str, column: str, lines: np.ndarray) 
     if bad_idx.size:
         i = int(bad_idx[0])
         raise FrequencyError(
-            f"{where} line {lines[i]}: frequency {arr[i]!r} in column {column!r} is "
+            f"{where} line {lines[i]}: frequency {float(arr[i])!r} in column {column!r} is "
             f"{'negative' if arr[i] < 0 else 'not finite'}; frequencies must lie in [0, 1]"
         )
     return arr
@@ -629,7 +644,7 @@ def _encode_column(
         raise AlleleNameError(f"{raw.where} line {raw.line_numbers[i]}: missing allele in {label}")
     uniq, inverse = np.unique(values.to_numpy().astype(str), return_inverse=True)
     parsed: list[Allele] = []
-    for k, text in enumerate(uniq):
+    for k, text in enumerate(uniq.tolist()):
         try:
             a = parse_allele(text) if locus is None else normalise_in_column(text, locus)
         except AlleleNameError as e:
@@ -642,7 +657,7 @@ def _encode_column(
         k = next(k for k, a in enumerate(parsed) if a.locus != first)
         i = int(np.flatnonzero(inverse == k)[0])
         raise TableSchemaError(
-            f"{raw.where} line {raw.line_numbers[i]}: allele {uniq[k]!r} in {label} belongs to locus "
+            f"{raw.where} line {raw.line_numbers[i]}: allele {str(uniq[k])!r} in {label} belongs to locus "
             f"{parsed[k].locus!r}, other rows have {first!r} there; every row must list loci in one order"
         )
     names = [a.name for a in parsed]
@@ -656,7 +671,7 @@ def _encode_column(
 def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
     n = raw.line_numbers.shape[0]
     if n == 0:
-        raise EmptyTableError(f"table {raw.where} has no haplotype rows")
+        raise EmptyTableError(f"table {raw.where} has no haplotype rows: add rows below the header, or check the file")
     if raw.haplotypes is not None:
         cols = _split_haplotypes(raw)
         labels = {k: f"position {k + 1} of the haplotype" for k in cols}
@@ -676,13 +691,16 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
         codes.append(c)
         classes |= cls
     if ANTIGEN in classes and len(classes) > 1:
-        raise TableSchemaError(f"{raw.where}: mixes antigen labels and molecular allele names")
+        raise TableSchemaError(
+            f"{raw.where}: mixes antigen labels (like A24) and molecular allele names (like A*24:02); "
+            "use one kind throughout"
+        )
     resolution = ANTIGEN if ANTIGEN in classes else ("1-field" if "1-field" in classes else "2-field")
     code_matrix = np.ascontiguousarray(np.stack(codes, axis=1), dtype=np.int32)
 
     # Frequencies: wide (one column per population) or long (rows per population).
     if raw.pop_rows is not None:
-        values = _parse_freqs(raw.freqs["__long__"], raw.where, "frequency", raw.line_numbers)
+        values = _parse_freqs(raw.freqs["__long__"], raw.where, raw.freq_column or "frequency", raw.line_numbers)
         pops = list(raw.pop_rows)
         uniq, inverse = np.unique(code_matrix, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
@@ -695,7 +713,8 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
     else:
         pops = list(raw.freqs)
         freqs = np.stack(
-            [_parse_freqs(v, raw.where, pop, raw.line_numbers) for pop, v in raw.freqs.items()], axis=1
+            [_parse_freqs(v, raw.where, raw.freq_column or pop, raw.line_numbers) for pop, v in raw.freqs.items()],
+            axis=1,
         )
         uniq, inverse = np.unique(code_matrix, axis=0, return_inverse=True)
         _check_duplicates(inverse.reshape(-1), np.arange(n), raw, pops[0] if len(pops) == 1 else None,
@@ -713,13 +732,14 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
                 f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}, above 1 by more "
                 f"than the tolerance {sum_tolerance:g}; fix the table or raise --sum-tolerance"
             )
-        if total > 1:
+        if total > 1 + MASS_EPSILON:
             warnings.warn(
                 f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}; scaled down by "
                 f"{(1 - 1 / total) * 100:.3g}% to sum to 1 (rounding excess within tolerance {sum_tolerance:g})",
                 HlamatchWarning,
                 stacklevel=3,
             )
+        if total > 1:  # within MASS_EPSILON: floating-point noise, scaled silently
             freqs[:, p] /= total
             scaled.append(1 / total)
         else:
@@ -734,12 +754,15 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
         source=source,
         scaled_by=tuple(scaled),
     )
-    # Fields beyond two are truncated (and their frequencies summed) at load.
-    return table.select(None, "2-field") if resolution == "2-field" and _has_long_names(table) else table
-
-
-def _has_long_names(table: HaplotypeTable) -> bool:
-    return any(a.count(":") >= 2 for names in table.alleles for a in names)
+    if resolution == "1-field" and "2-field" in classes:
+        warnings.warn(
+            f"{raw.where} mixes one-field and two-field allele names; read at one-field resolution "
+            "(two-field names reduced, their frequencies summed)",
+            HlamatchWarning,
+            stacklevel=3,
+        )
+    # Fields beyond the table's resolution (3rd and 4th fields) are dropped, frequencies summed.
+    return table.select(None, resolution)
 
 
 def _check_duplicates(

@@ -1,0 +1,118 @@
+"""Match rules: how many mismatches, at which loci, in which direction, counted how.
+
+A patient is matched by a line when the total mismatch count over the loci is at most
+``max_mismatches`` and every per-locus limit holds.  Counts follow the matching model:
+
+* **HvG** (default): line alleles the patient lacks; **GvH**: patient alleles the line lacks;
+  **bidirectional**: the larger of the two, per locus.
+* A missing homozygous allele counts once (``homozygous_count=1``, default) or twice
+  (``homozygous_count=2``), as in the 2010 and 2016 consensus tables.
+* Null (non-expressed) alleles, e.g. ``A*01:11N`` or ``DRBX*NNNN``, are never mismatches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .alleles import canonical_locus
+from .constants import DIRECTIONS
+from .errors import OptionError, UnknownLocusError
+
+__all__ = ["MatchRules"]
+
+_UNLIMITED = 1 << 20
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    """Rules for matching a patient with a donor line.
+
+    Attributes
+    ----------
+    max_mismatches : int
+        Most mismatches in total over the loci (k); 0 = full match.
+    direction : {"HvG", "GvH", "bidirectional"}
+    homozygous_count : {1, 2}
+        What a missing homozygous allele counts.
+    require_match : tuple of str
+        Loci that must match (0 mismatches there).
+    allow_mismatch : tuple of str or None
+        If given, mismatches are allowed only at these loci; every other locus must match.
+    """
+
+    max_mismatches: int = 0
+    direction: str = "HvG"
+    homozygous_count: int = 1
+    require_match: tuple[str, ...] = field(default=())
+    allow_mismatch: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_mismatches, (int, np.integer)) or self.max_mismatches < 0:
+            raise OptionError(f"max_mismatches must be a whole number ≥ 0, got {self.max_mismatches!r}")
+        d = {x.lower(): x for x in DIRECTIONS}.get(str(self.direction).lower())
+        if d is None:
+            raise OptionError(f"unknown direction {self.direction!r} (choose from {', '.join(DIRECTIONS)})")
+        object.__setattr__(self, "direction", d)
+        if self.homozygous_count not in (1, 2):
+            raise OptionError(f"homozygous_count must be 1 or 2, got {self.homozygous_count!r}")
+        object.__setattr__(self, "require_match", tuple(self.require_match))
+        if self.allow_mismatch is not None:
+            object.__setattr__(self, "allow_mismatch", tuple(self.allow_mismatch))
+
+    @property
+    def is_default(self) -> bool:
+        """Zero HvG mismatches and no locus rules: the foundation rule (fast bitset path)."""
+        return self.max_mismatches == 0 and self.direction == "HvG"
+
+    @property
+    def direction_code(self) -> int:
+        return DIRECTIONS.index(self.direction)
+
+    def locus_limits(self, loci: Sequence[str]) -> np.ndarray:
+        """Most mismatches allowed at each of ``loci`` (int64 array).
+
+        Raises
+        ------
+        UnknownLocusError
+            A locus of ``require_match`` or ``allow_mismatch`` is not among ``loci``.
+        """
+        limits = np.full(len(loci), _UNLIMITED, dtype=np.int64)
+        for name, group in (("require-match", self.require_match), ("allow-mismatch", self.allow_mismatch or ())):
+            for raw in group:
+                try:
+                    canonical_locus(raw, tuple(loci))
+                except UnknownLocusError:
+                    raise UnknownLocusError(
+                        f"--{name} names locus {raw!r}, which the computation does not use "
+                        f"(loci {'~'.join(loci)})"
+                    ) from None
+        required = {canonical_locus(x, tuple(loci)) for x in self.require_match}
+        allowed = None if self.allow_mismatch is None else {canonical_locus(x, tuple(loci)) for x in self.allow_mismatch}
+        for l, locus in enumerate(loci):
+            if locus in required or (allowed is not None and locus not in allowed):
+                limits[l] = 0
+        return limits
+
+    def describe(self, loci: Sequence[str] | None = None) -> str:
+        """One line saying the rule, e.g. ``HvG mismatches ≤ 1; DRB1 must match; homozygous mismatch counts 1``."""
+        parts = [f"{self.direction} mismatches {'= 0' if self.max_mismatches == 0 else f'≤ {self.max_mismatches}'}"]
+        if self.max_mismatches > 0 or self.require_match or self.allow_mismatch is not None:
+            if self.require_match:
+                parts.append(f"{','.join(self.require_match)} must match")
+            if self.allow_mismatch is not None:
+                parts.append(f"mismatch allowed only at {','.join(self.allow_mismatch) or 'no locus'}")
+        if self.max_mismatches > 0 or self.homozygous_count != 1:
+            parts.append(f"homozygous mismatch counts {self.homozygous_count}")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_mismatches": int(self.max_mismatches),
+            "direction": self.direction,
+            "homozygous_count": self.homozygous_count,
+            "require_match": list(self.require_match),
+            "allow_mismatch": None if self.allow_mismatch is None else list(self.allow_mismatch),
+        }

@@ -1,0 +1,269 @@
+"""Brute-force reference implementations of the coverage definitions (not collected as tests).
+
+Everything here is written from ``docs/matching-model.md`` and deliberately shares no code with
+``hlamatch``: no bitsets, no collapsing of equivalent haplotypes, no folds, no closed forms
+inside the brute force.  It is slow on purpose; the library's kernels are tested against it.
+
+Conventions
+-----------
+* A haplotype is a tuple of allele names, one per locus, all in one locus order.
+* A donor line is a pair ``(hap1, hap2)`` of such tuples; ``hap1 == hap2`` is a homozygous line.
+  Line alleles need not occur in the table.
+* A patient is an *ordered* pair of independent chromosomes (Hardy–Weinberg): weight
+  ``f_h1 * f_h2``.
+* Zero HvG mismatches:
+
+  - **genotype level** (unphased): line ``(d1, d2)`` matches patient ``(h1, h2)`` iff at every
+    locus ``l`` both ``d1[l]`` and ``d2[l]`` are in ``{h1[l], h2[l]}``;
+  - **haplotype level** (phase-aware): it matches iff ``{d1, d2}`` is a subset of ``{h1, h2}``
+    as whole haplotypes.
+
+* Unlisted mass ``U = 1 - sum(f)`` is one pseudo-chromosome of weight ``U``.  For the **lower**
+  bound it is *novel* (its alleles equal nothing); for the **upper** bound it is a *wildcard*
+  (it is whatever haplotype helps: paired with a listed ``h`` the pair is covered iff some
+  line matches ``(h, u)`` for some haplotype ``u``; paired with itself it is covered iff the
+  bank is non-empty).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "LEVELS",
+    "NOVEL",
+    "line_matches",
+    "bank_matches",
+    "wildcard_candidates",
+    "naive_coverage",
+    "numpy_genotype_coverage",
+    "numpy_haplotype_coverage",
+    "closed_form_haplotype",
+]
+
+LEVELS = ("haplotype", "genotype")
+
+
+class _Novel:
+    """An unlisted chromosome whose allele at every locus equals no other allele (not even its own)."""
+
+    def __getitem__(self, locus: int) -> "_Novel":
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __ne__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return "NOVEL"
+
+
+#: The lower bound's unlisted chromosome.
+NOVEL = _Novel()
+
+
+def line_matches(line, h1, h2, level: str) -> bool:
+    """True when donor line ``(d1, d2)`` has zero HvG mismatches against patient ``(h1, h2)``.
+
+    ``h1``/``h2`` may be :data:`NOVEL`.  ``level`` is ``"genotype"`` or ``"haplotype"``.
+    """
+    d1, d2 = line
+    if level == "haplotype":
+        # {d1, d2} subset of {h1, h2}, comparing whole haplotypes (NOVEL equals nothing).
+        return (d1 == h1 or d1 == h2) and (d2 == h1 or d2 == h2)
+    if level == "genotype":
+        for l in range(len(d1)):
+            a1, a2 = h1[l], h2[l]  # the patient's two alleles (NOVEL equals nothing)
+            if not ((a1 == d1[l] or a2 == d1[l]) and (a1 == d2[l] or a2 == d2[l])):
+                return False
+        return True
+    raise ValueError(f"unknown level {level!r}")
+
+
+def bank_matches(lines, h1, h2, level: str) -> bool:
+    """True when at least one line of ``lines`` matches patient ``(h1, h2)``."""
+    return any(line_matches(line, h1, h2, level) for line in lines)
+
+
+def wildcard_candidates(lines) -> list[tuple]:
+    """Every haplotype an unlisted chromosome could usefully be, for the upper bound.
+
+    For each line, every haplotype whose allele at each locus is ``d1[l]`` or ``d2[l]`` of that
+    line (this includes ``d1`` and ``d2`` themselves, which is all the haplotype level can use).
+    A haplotype carrying an allele of no line cannot help any line match.
+    """
+    out = set()
+    for d1, d2 in lines:
+        for u in itertools.product(*[(a, b) for a, b in zip(d1, d2)]):
+            out.add(tuple(u))
+    return sorted(out)
+
+
+def naive_coverage(
+    haplotypes: Sequence[tuple],
+    freqs: Sequence[float],
+    lines: Sequence[tuple[tuple, tuple]],
+    level: str,
+    unlisted: float = 0.0,
+) -> tuple[float, float]:
+    """Covered patient mass ``(lower, upper)`` by looping over every ordered chromosome pair.
+
+    Parameters
+    ----------
+    haplotypes : sequence of tuple of str
+        Distinct listed haplotypes (allele names in one locus order).
+    freqs : sequence of float
+        Their frequencies (``>= 0``).
+    lines : sequence of (tuple, tuple)
+        The bank: ``(hap1, hap2)`` per line, same locus order; alleles may be absent from the table.
+    level : {"haplotype", "genotype"}
+    unlisted : float
+        Unlisted mass ``U`` (one extra pseudo-chromosome of that weight).
+
+    Returns
+    -------
+    (float, float)
+        ``lower``: the unlisted chromosome is :data:`NOVEL`;
+        ``upper``: the unlisted chromosome is the most helpful haplotype, chosen per pair.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    haplotypes = [tuple(h) for h in haplotypes]
+    lines = [(tuple(a), tuple(b)) for a, b in lines]
+    candidates = wildcard_candidates(lines)
+    UNL = "unlisted"  # marker for the pseudo-chromosome in the pair loop
+    chromosomes = list(zip(haplotypes, [float(f) for f in freqs]))
+    if unlisted > 0:
+        chromosomes.append((UNL, float(unlisted)))
+
+    lower_terms, upper_terms = [], []
+    for x, fx in chromosomes:
+        for y, fy in chromosomes:
+            w = fx * fy
+            if x is not UNL and y is not UNL:
+                covered = bank_matches(lines, x, y, level)
+                lo = up = covered
+            elif x is UNL and y is UNL:
+                lo = bank_matches(lines, NOVEL, NOVEL, level)  # always False
+                up = any(bank_matches(lines, u, v, level) for u in candidates for v in candidates)
+            else:
+                h = y if x is UNL else x
+                lo = bank_matches(lines, h, NOVEL, level)
+                up = any(bank_matches(lines, h, u, level) for u in candidates)
+            if lo:
+                lower_terms.append(w)
+            if up:
+                upper_terms.append(w)
+    return math.fsum(lower_terms), math.fsum(upper_terms)
+
+
+def _chunked_pair_mass(eq1: np.ndarray, eq2: np.ndarray, freqs: np.ndarray, chunk: int) -> float:
+    """Covered ordered-pair mass given per-haplotype equality flags.
+
+    ``eq1[t, i, l]`` (resp. ``eq2``) says haplotype ``i`` carries allele 1 (resp. 2) of line ``t``
+    at (pseudo-)locus ``l``.  Pair ``(i, j)`` is covered by line ``t`` iff, at every ``l``,
+    ``eq1[t,i,l] | eq1[t,j,l]`` and ``eq2[t,i,l] | eq2[t,j,l]``.
+    """
+    n_lines, n, _ = eq1.shape
+    f = np.asarray(freqs, dtype=np.float64)
+    parts = []
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        covered = np.zeros((stop - start, n), dtype=bool)
+        for t in range(n_lines):
+            a1, a2 = eq1[t, start:stop, None, :], eq2[t, start:stop, None, :]  # (c, 1, L)
+            b1, b2 = eq1[t, None, :, :], eq2[t, None, :, :]  # (1, n, L)
+            covered |= ((a1 | b1) & (a2 | b2)).all(axis=2)
+        parts.append(float(f[start:stop] @ (covered.astype(np.float64) @ f)))
+    return math.fsum(parts)
+
+
+def _chunk_rows(n: int, n_loci: int, budget: int = 1 << 23) -> int:
+    """Rows of h1 per chunk so that one (chunk, n, n_loci) boolean temporary stays under ``budget`` bytes."""
+    return max(1, budget // max(1, n * max(1, n_loci)))
+
+
+def numpy_genotype_coverage(codes, freqs, line_codes, chunk: int | None = None) -> float:
+    """Genotype-level (unphased) covered mass over all listed ordered pairs, no unlisted mass.
+
+    A plain vectorised NumPy brute force: for each chunk of first chromosomes ``h1`` it builds the
+    full (chunk × n) boolean matrix of covered pairs, line by line, then sums
+    ``f_h1 f_h2`` over it.  Memory stays bounded by the chunk size.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray
+        int array of shape (n, n_loci): allele code per haplotype and locus (codes ``>= 0``).
+    freqs : numpy.ndarray
+        float64 array of shape (n,).
+    line_codes : numpy.ndarray
+        int array of shape (n_lines, 2, n_loci); a negative code is an allele no haplotype carries.
+    chunk : int, optional
+        Rows of ``h1`` per step (default: a ~8 MB temporary).
+
+    Returns
+    -------
+    float
+        ``sum_{h1, h2} f_h1 f_h2 [some line's alleles at every locus are among {h1[l], h2[l]}]``.
+    """
+    codes = np.asarray(codes)
+    line_codes = np.asarray(line_codes)
+    n, n_loci = codes.shape
+    if line_codes.shape[0] == 0 or n == 0:
+        return 0.0
+    # eq[t, i, l]: haplotype i carries allele k of line t at locus l (negative codes never match).
+    eq1 = codes[None, :, :] == line_codes[:, 0, None, :]
+    eq2 = codes[None, :, :] == line_codes[:, 1, None, :]
+    return _chunked_pair_mass(eq1, eq2, freqs, chunk or _chunk_rows(n, n_loci))
+
+
+def numpy_haplotype_coverage(codes, freqs, line_codes, chunk: int | None = None) -> float:
+    """Haplotype-level (phase-aware) covered mass over all listed ordered pairs, no unlisted mass.
+
+    Same brute force as :func:`numpy_genotype_coverage`, but a line haplotype is "carried" only by
+    a chromosome equal to it at *every* locus: pair ``(h1, h2)`` is covered iff for some line both
+    ``d1`` and ``d2`` are among ``{h1, h2}``.  Rows of ``codes`` must be distinct.
+
+    Returns
+    -------
+    float
+        ``sum_{h1, h2} f_h1 f_h2 [{d1, d2} ⊆ {h1, h2} for some line]``.
+    """
+    codes = np.asarray(codes)
+    line_codes = np.asarray(line_codes)
+    n, _ = codes.shape
+    if line_codes.shape[0] == 0 or n == 0:
+        return 0.0
+    eq1 = (codes[None, :, :] == line_codes[:, 0, None, :]).all(axis=2)[:, :, None]
+    eq2 = (codes[None, :, :] == line_codes[:, 1, None, :]).all(axis=2)[:, :, None]
+    return _chunked_pair_mass(eq1, eq2, freqs, chunk or _chunk_rows(n, 1))
+
+
+def closed_form_haplotype(freqs_of_bank_haplotypes: Sequence[float], unlisted: float = 0.0) -> tuple[float, float]:
+    """Haplotype-level ``(lower, upper)`` coverage of a non-empty bank of homozygous lines, closed form.
+
+    Parameters
+    ----------
+    freqs_of_bank_haplotypes : sequence of float
+        Frequency of each *distinct* bank haplotype in the table (0 for one the table does not list).
+    unlisted : float
+        Unlisted mass ``U``.
+
+    Returns
+    -------
+    (float, float)
+        With ``F = sum f_d``: a patient is uncovered iff neither chromosome is a bank haplotype, so
+        ``lower = 1 - (1 - F)**2`` (an unlisted chromosome is never a bank haplotype) and
+        ``upper = 1 - (1 - F - U)**2`` (an unlisted chromosome may be one).
+    """
+    F = math.fsum(freqs_of_bank_haplotypes)
+    return 1.0 - (1.0 - F) ** 2, 1.0 - (1.0 - F - unlisted) ** 2
