@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import click
 
-from .constants import DEFAULT_SUM_TOLERANCE, FORMATS, LEVEL_CHOICES, RESOLUTIONS, TABLE_FORMATS
+from .constants import DEFAULT_SUM_TOLERANCE, DIRECTIONS, FORMATS, LEVEL_CHOICES, RESOLUTIONS, TABLE_FORMATS
 
 
 def _library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,6 +69,76 @@ def table_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def rule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Match-rule options shared by ``coverage`` and ``match``."""
+    for opt in reversed([
+        click.option("--max-mismatches", "-k", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Most mismatches in total over the loci."),
+        click.option("--require-match", multiple=True, metavar="LOCI",
+                     help="Loci that must match, e.g. DRB1 (comma-separated or repeated)."),
+        click.option("--allow-mismatch", multiple=True, metavar="LOCI",
+                     help="Allow mismatches only at these loci, e.g. A,B; all others must match."),
+        click.option("--homozygous-count", type=click.Choice(["1", "2"]), default="1", show_default=True,
+                     help="What a missing homozygous allele counts (2010 consensus: 1; 2016: 2)."),
+        click.option("--direction", type=click.Choice(DIRECTIONS, case_sensitive=False), default="HvG",
+                     show_default=True, help="HvG (host-versus-graft), GvH, or bidirectional (per-locus max)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction):
+    from .rules import MatchRules
+
+    def flat(values):
+        return [v.strip() for x in values for v in x.split(",") if v.strip()]
+
+    return MatchRules(
+        max_mismatches=max_mismatches,
+        direction=direction,
+        homozygous_count=int(homozygous_count),
+        require_match=tuple(flat(require_match)),
+        allow_mismatch=tuple(flat(allow_mismatch)) if allow_mismatch else None,
+    )
+
+
+def bank_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that give the bank of donor lines."""
+    for opt in reversed([
+        click.option("--line", "-l", "lines", multiple=True, metavar="HAP[/HAP]",
+                     help="A donor line: one haplotype (homozygous) or two joined by '/'. Repeatable."),
+        click.option("--lines-file", type=click.Path(dir_okay=False),
+                     help="CSV/TSV/Parquet with a 'haplotype' column (or 'haplotype1','haplotype2')."),
+        click.option("--top", type=click.IntRange(min=1), default=None,
+                     help="Add the N most frequent haplotypes of the table (at the chosen loci) as homozygous lines."),
+        click.option("--loci", default=None, metavar="A,B,DRB1",
+                     help="Loci to compare (default: those the lines are typed at; with --top only, all table loci)."),
+        click.option("--resolution", type=click.Choice(RESOLUTIONS), default=None,
+                     help="Allele resolution (default: the table's own, or the lines').")
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _bank(tab_loader, lines, lines_file, top, loci_list, resolution, population):
+    """Lines from --line, --lines-file and --top; returns (lines, loci)."""
+    from .lines import as_lines, read_lines_file
+
+    bank = as_lines(lines)
+    if lines_file:
+        bank += read_lines_file(lines_file)
+    if top:
+        sel = tab_loader().select(loci_list, resolution)
+        bank += as_lines(sel.top_haplotypes(top, population))
+        if loci_list is None:
+            loci_list = list(sel.loci)
+    if not bank:
+        from .errors import OptionError
+
+        raise OptionError("no lines given: pass --line, --lines-file or --top")
+    return bank, loci_list
+
+
 def _load(table: str | None, table_format: str, sum_tolerance: float):
     from .data import available_tables, default_table, load_bundled
     from .errors import OptionError
@@ -105,56 +175,97 @@ def cli() -> None:
 
 @cli.command()
 @table_options
-@click.option("--line", "-l", "lines", multiple=True, metavar="HAP[/HAP]",
-              help="A donor line: one haplotype (homozygous) or two joined by '/'. Repeatable.")
-@click.option("--lines-file", type=click.Path(dir_okay=False),
-              help="CSV/TSV/Parquet with a 'haplotype' column (or 'haplotype1','haplotype2').")
-@click.option("--top", type=click.IntRange(min=1), default=None,
-              help="Add the N most frequent haplotypes (at the chosen loci) as homozygous lines.")
-@click.option("--loci", default=None, metavar="A,B,DRB1",
-              help="Loci to compare (default: those the lines are typed at; with --top only, all table loci).")
-@click.option("--resolution", type=click.Choice(RESOLUTIONS), default=None,
-              help="Allele resolution (default: the table's own).")
+@bank_options
+@rule_options
 @click.option("--level", type=click.Choice(LEVEL_CHOICES), default="both", show_default=True,
               help="haplotype (phase-aware), genotype (unphased) or both.")
 @click.option("--population", "-p", "populations", multiple=True,
               help="Population(s) of the table to report (default: all). Repeatable.")
+@click.option("--distribution", is_flag=True,
+              help="Also report the share of patients by the best line's mismatch count (shown anyway "
+                   "when the rules allow mismatches or change the direction).")
+@click.option("--cohort", type=click.Path(dir_okay=False), default=None,
+              help="Empirical coverage of a typed cohort file (see 'hlamatch match') instead of a table.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Numba threads (default: all cores).")
 @output_options
 @_library_call
-def coverage(table, table_format, sum_tolerance, lines, lines_file, top, loci, resolution, level,
-             populations, threads, fmt) -> None:
-    """Exact population coverage of a bank of donor lines (zero HvG mismatches).
+def coverage(table, table_format, sum_tolerance, lines, lines_file, top, loci, resolution,
+             max_mismatches, require_match, allow_mismatch, homozygous_count, direction,
+             level, populations, distribution, cohort, threads, fmt) -> None:
+    """Exact population coverage of a bank of donor lines.
 
-    Coverage is the share of Hardy-Weinberg patient genotypes served by at least one line.
-    When a table lists less than all chromosomes, 'coverage' is the lower bound and the
-    upper bound is shown beside it.
+    Coverage is the share of Hardy-Weinberg patient genotypes served by at least one line under
+    the match rules (default: zero host-versus-graft mismatches). When a table lists less than
+    all chromosomes, 'coverage' is the lower bound and the upper bound is shown beside it.
 
     \b
     Examples:
       hlamatch coverage --line "A*24:02~B*52:01~DRB1*15:02"
       hlamatch coverage --top 10 --loci A,B,DRB1 --resolution 1-field --format json
+      hlamatch coverage --top 10 --loci A,B,DRB1 -k 1 --require-match DRB1
       hlamatch coverage -t freqs.JAPI.csv --lines-file bank.csv --level genotype
+      hlamatch coverage --cohort patients.csv --line "A*24:02~B*52:01~DRB1*15:02"
     """
     from .cover import coverage as run_coverage
-    from .errors import OptionError
-    from .lines import as_lines, read_lines_file
 
-    tab = _load(table, table_format, sum_tolerance)
-    bank = as_lines(lines)
-    if lines_file:
-        bank += read_lines_file(lines_file)
+    rules = _rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
     loci_list = _split_list(loci)
-    if top:
-        sel = tab.select(loci_list, resolution)
-        bank += as_lines(sel.top_haplotypes(top, populations[0] if populations else None))
-        if loci_list is None:
-            loci_list = list(sel.loci)
-    if not bank:
-        raise OptionError("no lines given: pass --line, --lines-file or --top")
+    bank, loci_list = _bank(lambda: _load(table, table_format, sum_tolerance), lines, lines_file, top,
+                            loci_list, resolution, populations[0] if populations else None)
+    if cohort:
+        _cohort_coverage(cohort, bank, loci_list, resolution, rules, fmt)
+        return
+    tab = _load(table, table_format, sum_tolerance)
     report = run_coverage(tab, bank, level=level, loci=loci_list, resolution=resolution,
-                          populations=list(populations) or None, threads=threads)
+                          populations=list(populations) or None, threads=threads, rules=rules,
+                          distribution=distribution)
     _emit(report.to_dicts(), fmt, _coverage_text)
+
+
+def _cohort_coverage(path, bank, loci_list, resolution, rules, fmt) -> None:
+    from pathlib import Path
+
+    from .match import cohort_coverage, match_patients, read_patients
+
+    results, loci, res, rules = match_patients(read_patients(path), bank, loci=loci_list,
+                                               resolution=resolution, rules=rules)
+    summary = cohort_coverage(results)
+    row = {
+        "population": Path(path).name, "level": "genotype", "loci": list(loci), "resolution": res,
+        "lines": [ln.text(loci, None if res == "antigen" else res) for ln in bank],
+        **summary, "unlisted_mass": None, "rule": rules.describe(loci), "rules": rules.to_dict(),
+        "definition": "empirical cohort coverage (genotype level): share of typed patients whose "
+                      "alleles meet the rules for some line; not-assessable patients bound it",
+        "table": f"cohort:{path}",
+    }
+    _report_bad_rows(results)
+    _emit([row], fmt, _cohort_text)
+    if summary["errors"]:
+        raise SystemExit(1)
+
+
+def _report_bad_rows(results) -> None:
+    from .match import ERROR
+
+    for r in results:
+        if r.status == ERROR:
+            click.echo(f"Error: {' '.join(str(r.reason).split())}", err=True)
+
+
+def _cohort_text(rows: list[dict[str, Any]]) -> str:
+    r = rows[0]
+    out = [
+        f"Empirical coverage — cohort {r['population']}",
+        f"loci {'~'.join(r['loci'])} · resolution {r['resolution']} · rule: {r['rule']} · {len(r['lines'])} line(s)",
+        f"patients {r['patients']} · assessed {r['assessed']} · not assessable {r['not_assessable']} · "
+        f"errors {r['errors']} · matched {r['matched']}",
+        f"coverage {_pct(r['coverage'])}  [lower {_pct(r['lower'])}, upper {_pct(r['upper'])}]  "
+        f"among assessed {_pct(r['assessed_coverage'])}",
+        "best line by mismatches (assessed patients): "
+        + ", ".join(f"{k}: {_pct(v)}" for k, v in r["distribution"].items()),
+        f"{r['definition']}; lower counts not-assessable patients as unmatched, upper as matched.",
+    ]
+    return "\n".join(out)
 
 
 def _pct(x: float) -> str:
@@ -183,6 +294,15 @@ def _coverage_text(rows: list[dict[str, Any]]) -> str:
         out.append(
             f"{r['population']:<12}{r['level']:<11}{_pct(r['coverage']):>10}  {bounds:<20}{_pct(r['unlisted_mass']):>14}"
         )
+    dists = [r for r in rows if r.get("distribution")]
+    if dists:
+        used = max(max((int(k) for k, v in r["distribution"].items() if k != "unmatched" and v > 0), default=0)
+                   for r in dists)
+        keys = [str(m) for m in range(used + 1)] + ["unmatched"]
+        out += ["", "Best line's mismatch count (share of patients; unlisted chromosomes as novel):",
+                f"{'population':<12}{'level':<11}" + "".join(f"{k:>10}" for k in keys)]
+        for r in dists:
+            out.append(f"{r['population']:<12}{r['level']:<11}" + "".join(f"{_pct(r['distribution'][k]):>10}" for k in keys))
     out.append("")
     for lev in dict.fromkeys(r["level"] for r in rows):
         out.append(f"{lev}: {DEFINITIONS[lev]}.")
@@ -202,7 +322,8 @@ def _emit(rows: list[dict[str, Any]], fmt: str, text: Callable[[list[dict[str, A
         import io
 
         buf = io.StringIO()
-        flat = [{k: ("~".join(v) if k == "loci" else ";".join(v) if isinstance(v, list) else v)
+        flat = [{k: ("~".join(v) if k == "loci" else ";".join(map(str, v)) if isinstance(v, list)
+                     else json.dumps(v) if isinstance(v, dict) else v)
                  for k, v in r.items()} for r in rows]
         writer = csv.DictWriter(buf, fieldnames=list(flat[0]), lineterminator="\n")
         writer.writeheader()
@@ -210,6 +331,84 @@ def _emit(rows: list[dict[str, Any]], fmt: str, text: Callable[[list[dict[str, A
         click.echo(buf.getvalue(), nl=False)
     else:
         click.echo(text(rows))
+
+
+@cli.command()
+@click.option("--patient", "patients", multiple=True, metavar="GL",
+              help="A patient typing: loci joined by '^', the two alleles by '+', e.g. "
+                   "'A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05'. Repeatable.")
+@click.option("--patients-file", type=click.Path(dir_okay=False), default=None,
+              help="CSV/TSV/Parquet of typings: two columns per locus (A_1, A_2, ...) or a 'typing' column; "
+                   "an optional 'id' column names patients.")
+@bank_options
+@rule_options
+@click.option("--table", "-t", "table", default=None, metavar="NAME|PATH",
+              help="Table for --top (bundled name or file); default: the bundled Japanese table.")
+@click.option("--all-lines", is_flag=True, help="List every line for each patient, not only those that match.")
+@output_options
+@_library_call
+def match(patients, patients_file, lines, lines_file, top, loci, resolution, max_mismatches, require_match,
+          allow_mismatch, homozygous_count, direction, table, all_lines, fmt) -> None:
+    """Which bank lines suit each patient (genotype level), best first.
+
+    Each patient's unphased typing is compared with every line under the match rules; the
+    mismatched alleles are listed per locus. A typing coarser than the lines (A*24 against
+    two-field lines) or missing a locus is reported as not assessable. A malformed row gives one
+    'Error:' line naming it on standard error; the other patients are still reported, and the
+    exit status is then 1.
+
+    \b
+    Examples:
+      hlamatch match --patient "A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05" \\
+                     --line "A*24:02~B*52:01~DRB1*15:02"
+      hlamatch match --patients-file cohort.csv --top 20 --loci A,B,DRB1 -k 1 --format json
+    """
+    from .match import ERROR, match_patients, parse_typing, read_patients
+
+    rules = _rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
+    bank, loci_list = _bank(lambda: _load(table, "auto", DEFAULT_SUM_TOLERANCE), lines, lines_file, top,
+                            _split_list(loci), resolution, None)
+    typings = [parse_typing(text, str(i + 1), f"--patient {i + 1}") for i, text in enumerate(patients)]
+    if patients_file:
+        typings += read_patients(patients_file)
+    if not typings:
+        from .errors import OptionError
+
+        raise OptionError("no patients given: pass --patient or --patients-file")
+    results, used, res, rules = match_patients(typings, bank, loci=loci_list, resolution=resolution, rules=rules)
+    _report_bad_rows(results)
+    rows = [r.to_dict(all_lines) for r in results]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif fmt == "csv":
+        flat = []
+        for r in rows:
+            base = {"patient": r["patient"], "status": r["status"], "reason": r["reason"] or ""}
+            if not r["lines"]:
+                flat.append({**base, "line": "", "matched": "", "mismatches": "", "mismatched_alleles": ""})
+            for m in r["lines"]:
+                flat.append({**base, "line": m["line"], "matched": m["matched"], "mismatches": m["mismatches"],
+                             "mismatched_alleles": "; ".join(f"{k}: {','.join(v)}" for k, v in m["mismatched_alleles"].items())})
+        _emit(flat, "csv", str)
+    else:
+        click.echo(_match_text(rows, used, res, rules.describe(used)))
+    if any(r.status == ERROR for r in results):
+        raise SystemExit(1)
+
+
+def _match_text(rows: list[dict[str, Any]], loci, res: str, rule: str) -> str:
+    out = [f"Patient look-up — loci {'~'.join(loci)} · resolution {res} · rule: {rule} (genotype level)", ""]
+    for r in rows:
+        if r["status"] != "assessed":
+            out.append(f"patient {r['patient']}: {r['status']} — {r['reason']}")
+            continue
+        head = "no line matches" if not r["matched"] else f"{sum(m['matched'] for m in r['lines'])} line(s) match"
+        out.append(f"patient {r['patient']}: {head}")
+        for m in r["lines"]:
+            what = "; ".join(f"{k} {','.join(v)}" for k, v in m["mismatched_alleles"].items()) or "full match"
+            flag = "" if m["matched"] else "  (outside the rules)"
+            out.append(f"  {m['mismatches']} mismatch(es)  {m['line']}  — {what}{flag}")
+    return "\n".join(out)
 
 
 @cli.command()

@@ -209,13 +209,25 @@ def _slot_allele(codes, pnull, slot, l, cand, d1, n1, d2, n2):
 def _line_count(codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits):
     """Fewest mismatches of line t against patient slots (s1, s2) within per-locus limits; -1 if none."""
     n_loci = lc.shape[2]
-    n_sigma = 4 if (haplo and direction != 1) else 1
-    n_tau = 4 if (haplo and direction != 0) else 1
+    # A homozygous line's two copies are interchangeable: sigma 1 and 2 give the same counts
+    # and every tau is the same; likewise for a homozygous patient (same slot twice).
+    hom_line = True
+    for l in range(n_loci):
+        if lc[t, 0, l] != lc[t, 1, l]:
+            hom_line = False
+            break
+    hom_pat = s1 == s2 and s1 >= 0
+    n_sigma = 4 if (haplo and direction != 1 and not hom_pat) else 1
+    n_tau = 4 if (haplo and direction != 0 and not hom_line) else 1
     nc1 = 2 if s1 == WILDCARD else 1
     nc2 = 2 if s2 == WILDCARD else 1
     best = -1
     for sg in range(n_sigma):
+        if sg == 2 and hom_line:
+            continue
         for ta in range(n_tau):
+            if ta == 2 and hom_pat:
+                continue
             total = 0
             ok = True
             for l in range(n_loci):

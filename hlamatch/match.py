@@ -1,0 +1,431 @@
+"""Patient look-up: which bank lines suit each patient, and empirical cohort coverage.
+
+Patient typings are unphased, so matching here is at genotype level.  A typing is read from a
+GL-string-like text (``A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05``: ``^``
+separates loci, ``+`` the two alleles; a single allele means homozygous) or from a table with
+two columns per locus (``A_1``, ``A_2`` …; ``A.1``/``A1`` work too; an empty second column means
+homozygous) or a ``typing``/``gl`` column.
+
+A typing coarser than the computation's resolution (``A*24`` against two-field lines), or one
+missing a locus of the computation, is **not assessable**: reported as such, never guessed.  A
+malformed typing (bad allele name, unknown locus, three alleles at a locus) is an error for that
+patient only; the rest of a batch is still processed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .alleles import canonical_locus, is_null, name_resolution, parse_allele, reduce_name
+from .constants import KNOWN_LOCI, RESOLUTIONS
+from .errors import AlleleNameError, HlamatchError, LineError, OptionError, TypingError, UnknownLocusError
+from .lines import Line, as_lines
+from .rules import MatchRules
+
+__all__ = [
+    "Typing", "parse_typing", "read_patients", "PatientMatch", "LineMatch",
+    "match_patients", "cohort_coverage", "ASSESSABLE", "NOT_ASSESSABLE", "ERROR",
+]
+
+ASSESSABLE = "assessed"
+NOT_ASSESSABLE = "not assessable"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Typing:
+    """One patient's unphased typing.
+
+    Attributes
+    ----------
+    id : str
+        Patient identifier (from an ``id`` column, or the row number).
+    where : str
+        Where it was read (``patients.csv row 4``), for messages.
+    alleles : dict
+        Locus → (allele1, allele2) normalised names; ``None`` when the typing could not be read.
+    error : str or None
+        Why the typing is malformed (then ``alleles`` is None).
+    """
+
+    id: str
+    where: str
+    alleles: dict[str, tuple[str, str]] | None
+    error: str | None = None
+
+
+def parse_typing(text: str, id: str = "patient", where: str | None = None) -> Typing:
+    """Parse a GL-string-like typing; a malformed one is returned with ``error`` set (never raises)."""
+    where = where or f"typing {text!r}"
+    try:
+        alleles: dict[str, tuple[str, str]] = {}
+        for part in text.strip().split("^"):
+            if not part.strip():
+                raise TypingError("empty locus between '^' separators")
+            names = [x.strip() for x in part.split("+")]
+            _add_locus(alleles, names, part)
+        if not alleles:
+            raise TypingError("empty typing")
+        return Typing(id, where, alleles)
+    except HlamatchError as e:
+        return Typing(id, where, None, f"{where} (patient {id}): {e}")
+
+
+def _add_locus(alleles: dict[str, tuple[str, str]], names: list[str], shown: str, column_locus: str | None = None) -> None:
+    names = [n for n in names if n]
+    if len(names) > 2:
+        raise TypingError(f"{len(names)} alleles at one locus ({shown!r}); a typing has at most two per locus")
+    if not names:
+        raise TypingError(f"no allele in {shown!r}")
+    parsed = []
+    for n in names:
+        try:
+            a = parse_allele(n)
+        except AlleleNameError as e:
+            raise TypingError(str(e)) from None
+        parsed.append(a)
+    loci = {a.locus for a in parsed}
+    if len(loci) != 1:
+        raise TypingError(f"alleles of different loci joined by '+' in {shown!r}")
+    locus = parsed[0].locus
+    if column_locus is not None and locus != column_locus:
+        raise TypingError(f"allele {parsed[0].name} is of locus {locus}, found in the {column_locus} columns")
+    if locus in alleles:
+        raise TypingError(f"locus {locus} is typed twice")
+    first = parsed[0].name
+    alleles[locus] = (first, parsed[1].name if len(parsed) == 2 else first)
+
+
+_COLUMN = re.compile(r"^(?P<locus>.+?)[_.\- ]?(?P<k>[12])$")
+
+
+def read_patients(path: str | Path) -> list[Typing]:
+    """Read patient typings from CSV/TSV/Parquet (two columns per locus, or a ``typing``/``gl`` column).
+
+    Malformed rows come back with ``error`` set; a file that cannot be read at all raises.
+
+    Raises
+    ------
+    TypingError
+        The file is missing, unreadable, or has no typing columns.
+    """
+    import polars as pl
+
+    p = Path(path)
+    if not p.is_file():
+        raise TypingError(f"patients file {str(p)!r} does not exist or is not a file")
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            df = pl.read_parquet(p)
+        else:
+            first = p.read_text(encoding="utf-8-sig").split("\n", 1)[0]
+            df = pl.read_csv(p, separator="\t" if "\t" in first else ",", infer_schema=False)
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as e:
+        raise TypingError(f"cannot read patients file {p}: {str(e).splitlines()[0]}") from e
+    low = {c.lower().strip(): c for c in df.columns}
+    id_col = next((low[k] for k in ("id", "patient", "patient_id", "name") if k in low), None)
+    gl_col = next((low[k] for k in ("typing", "gl", "glstring", "gl_string") if k in low), None)
+    pairs: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    if gl_col is None:
+        for c in df.columns:
+            if c in (id_col,):
+                continue
+            m = _COLUMN.match(c.strip())
+            if not m:
+                continue
+            try:
+                locus = canonical_locus(m.group("locus"), KNOWN_LOCI)
+            except UnknownLocusError:
+                unknown.append(c)
+                continue
+            pairs.setdefault(locus, []).append(c)
+        if unknown:
+            raise UnknownLocusError(
+                f"patients file {p}: column(s) {', '.join(unknown)} name no locus hlamatch knows "
+                f"(known: {', '.join(KNOWN_LOCI)}); rename or drop them"
+            )
+        if not pairs:
+            raise TypingError(
+                f"patients file {p}: no typing columns found (columns: {', '.join(df.columns)}); use two "
+                "columns per locus (A_1, A_2, B_1, ...) or a 'typing' column of GL strings"
+            )
+    out = []
+    for r, row in enumerate(df.cast(pl.String).iter_rows(named=True)):
+        where = f"{p} row {r + 2}"
+        pid = str(row[id_col]) if id_col and row[id_col] is not None else str(r + 1)
+        if gl_col is not None:
+            text = row[gl_col] or ""
+            t = parse_typing(text, pid, where)
+            out.append(t)
+            continue
+        try:
+            alleles: dict[str, tuple[str, str]] = {}
+            for locus, cols in pairs.items():
+                values = [(row[c] or "").strip() for c in sorted(cols)]
+                values = [v for v in values if v]
+                if not values:
+                    continue  # not typed at this locus
+                names = [x for v in values for x in v.split("+")]
+                _add_locus(alleles, names, "+".join(values), column_locus=locus)
+            if not alleles:
+                raise TypingError("no allele typed")
+            out.append(Typing(pid, where, alleles))
+        except HlamatchError as e:
+            out.append(Typing(pid, where, None, f"{where} (patient {pid}): {e}"))
+    if not out:
+        raise TypingError(f"patients file {p} holds no patients")
+    return out
+
+
+@dataclass(frozen=True)
+class LineMatch:
+    """How one line compares with one patient.
+
+    Attributes
+    ----------
+    line : str
+    mismatches : int
+        Total count under the rules' direction and homozygous count.
+    per_locus : dict
+        Locus → count.
+    mismatched : dict
+        Locus → the alleles behind the count: for HvG the line's alleles the patient lacks, for
+        GvH the patient's alleles the line lacks, for bidirectional both (``"HvG:…; GvH:…"``).
+    matched : bool
+        Within the rules (total ≤ k and every per-locus limit).
+    within_limits : bool
+        Every per-locus limit holds (whatever the total).
+    """
+
+    line: str
+    mismatches: int
+    per_locus: dict[str, int]
+    mismatched: dict[str, list[str]]
+    matched: bool
+    within_limits: bool
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    """Result for one patient: status, reason, and the lines, best first."""
+
+    id: str
+    where: str
+    status: str
+    reason: str | None = None
+    lines: tuple[LineMatch, ...] = field(default=())
+
+    @property
+    def matched(self) -> bool:
+        return any(m.matched for m in self.lines)
+
+    @property
+    def best(self) -> int | None:
+        return min((m.mismatches for m in self.lines if m.matched), default=None)
+
+    def to_dict(self, all_lines: bool = False) -> dict[str, Any]:
+        shown = [m for m in self.lines if all_lines or m.matched]
+        return {
+            "patient": self.id,
+            "status": self.status,
+            "reason": self.reason,
+            "matched": self.matched if self.status == ASSESSABLE else None,
+            "best_mismatches": self.best,
+            "lines": [
+                {"line": m.line, "matched": m.matched, "mismatches": m.mismatches,
+                 "per_locus": m.per_locus, "mismatched_alleles": m.mismatched}
+                for m in shown
+            ],
+        }
+
+
+def _typing_at(t: Typing, loci: Sequence[str], resolution: str) -> tuple[list[tuple[str, str]] | None, str | None]:
+    """The typing's alleles at ``loci`` reduced to ``resolution``, or (None, why not assessable)."""
+    assert t.alleles is not None
+    out = []
+    for locus in loci:
+        if locus not in t.alleles:
+            return None, f"not typed at {locus}"
+        pair = []
+        for name in t.alleles[locus]:
+            cls = name_resolution(parse_allele(name))
+            if resolution in RESOLUTIONS and cls in RESOLUTIONS and RESOLUTIONS.index(cls) > RESOLUTIONS.index(resolution):
+                return None, f"{name} is {cls}, coarser than the lines' {resolution}"
+            if (resolution == "antigen") != (cls == "antigen") and cls is not None:
+                return None, f"{name} is not at {resolution} level"
+            pair.append(name if resolution == "antigen" else reduce_name(name, resolution))
+        out.append((pair[0], pair[1]))
+    return out, None
+
+
+def _line_resolution(lines: Sequence[Line]) -> str:
+    classes = {name_resolution(parse_allele(a)) for ln in lines for h in ln.haplotypes for _, a in h} - {None}
+    if "antigen" in classes:
+        return "antigen"
+    return "1-field" if "1-field" in classes else "2-field"
+
+
+def match_patients(
+    patients: Iterable[Typing | str],
+    lines: Iterable[str | Line],
+    *,
+    loci: Sequence[str] | None = None,
+    resolution: str | None = None,
+    rules: MatchRules | None = None,
+    **rule_options: Any,
+) -> tuple[list[PatientMatch], tuple[str, ...], str, MatchRules]:
+    """Compare every patient typing with every line (genotype level).
+
+    Parameters
+    ----------
+    patients : iterable of Typing or str
+        Typings, or GL-string-like texts.
+    lines : iterable of str or Line
+    loci : sequence of str, optional
+        Default: the loci the lines are typed at.
+    resolution : {"2-field", "1-field"}, optional
+        Default: the lines' resolution.
+    rules : MatchRules, optional
+        Or keywords as in :func:`hlamatch.coverage`.
+
+    Returns
+    -------
+    (results, loci, resolution, rules)
+        One :class:`PatientMatch` per patient, in input order; each lists all lines, best first.
+
+    Raises
+    ------
+    HlamatchError
+        Bad lines, loci or rules (bad typings do not raise: they come back with status "error").
+    """
+    from .kernels import _typing_counts
+
+    if rules is None:
+        rules = MatchRules(**rule_options)
+    elif rule_options:
+        raise OptionError("give match rules either as a MatchRules object or as keywords, not both")
+    bank = as_lines(lines)
+    if not bank:
+        raise OptionError("no lines given: pass --line, --lines-file or --top")
+    typings = [p if isinstance(p, Typing) else parse_typing(p, str(i + 1)) for i, p in enumerate(patients)]
+    if loci is None:
+        sets = {frozenset(ln.loci) for ln in bank}
+        if len(sets) > 1:
+            raise LineError("the lines are typed at different loci: pass --loci to choose the loci to compare")
+        use = [locus for locus in KNOWN_LOCI if locus in next(iter(sets))]
+    else:
+        use = [canonical_locus(x, KNOWN_LOCI) for x in loci]
+    res = resolution or _line_resolution(bank)
+    limits = rules.locus_limits(use)
+    # One vocabulary per locus over line and patient alleles.
+    vocab: list[dict[str, int]] = [{} for _ in use]
+    line_names = []
+    lc = np.zeros((len(bank), 2, len(use)), dtype=np.int32)
+    ln_null = np.zeros_like(lc, dtype=np.bool_)
+    for t, line in enumerate(bank):
+        for h, hap in enumerate(line.haplotypes):
+            d = dict(hap)
+            for l, locus in enumerate(use):
+                if locus not in d:
+                    raise LineError(f"line {line.name} is not typed at {locus}; pass --loci to leave it out")
+                name = d[locus] if res == "antigen" else reduce_name(d[locus], res)
+                lc[t, h, l] = vocab[l].setdefault(name, len(vocab[l]))
+                ln_null[t, h, l] = is_null(name)
+        line_names.append(line.text(use, None if res == "antigen" else res))
+    results: list[PatientMatch | None] = [None] * len(typings)
+    rows, coded = [], []
+    for i, t in enumerate(typings):
+        if t.alleles is None:
+            results[i] = PatientMatch(t.id, t.where, ERROR, t.error)
+            continue
+        pair, why = _typing_at(t, use, res)
+        if pair is None:
+            results[i] = PatientMatch(t.id, t.where, NOT_ASSESSABLE, why)
+            continue
+        rows.append(i)
+        coded.append([[vocab[l].setdefault(a, len(vocab[l])) for l, a in enumerate(x)] for x in zip(*pair)])
+    if rows:
+        pc = np.ascontiguousarray(np.array(coded, dtype=np.int32))
+        pn = np.zeros(pc.shape, dtype=np.bool_)
+        for l, voc in enumerate(vocab):
+            null_of = np.zeros(len(voc), dtype=np.bool_)
+            for name, code in voc.items():
+                null_of[code] = is_null(name)
+            pn[:, :, l] = null_of[pc[:, :, l]]
+        counts = _typing_counts(pc, pn, lc, ln_null, rules.homozygous_count == 2, rules.direction_code)
+        for r, i in enumerate(rows):
+            per_line = []
+            for t in range(len(bank)):
+                c = counts[r, t]
+                total = int(c.sum())
+                within = bool((c <= limits).all())
+                ok = within and total <= rules.max_mismatches
+                mism = _mismatched_alleles(typings[i], bank[t], use, res, rules.direction)
+                per_line.append(LineMatch(line_names[t], total, {u: int(x) for u, x in zip(use, c)}, mism, ok, within))
+            per_line.sort(key=lambda m: (not m.matched, m.mismatches))
+            results[i] = PatientMatch(typings[i].id, typings[i].where, ASSESSABLE, None, tuple(per_line))
+    return [r for r in results if r is not None], tuple(use), res, rules
+
+
+def _mismatched_alleles(t: Typing, line: Line, loci: Sequence[str], res: str, direction: str) -> dict[str, list[str]]:
+    """Alleles behind the counts, by locus (expressed alleles only)."""
+    out: dict[str, list[str]] = {}
+    pair, _ = _typing_at(t, loci, res)
+    assert pair is not None
+    for l, locus in enumerate(loci):
+        donor = {(a if res == "antigen" else reduce_name(a, res)) for h in line.haplotypes for lo, a in h if lo == locus}
+        donor = {a for a in donor if not is_null(a)}
+        patient = {a for a in pair[l] if not is_null(a)}
+        hv, gv = sorted(donor - patient), sorted(patient - donor)
+        items = hv if direction == "HvG" else gv if direction == "GvH" else [f"HvG:{a}" for a in hv] + [f"GvH:{a}" for a in gv]
+        if items:
+            out[locus] = items
+    return out
+
+
+def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
+    """Empirical coverage of a typed cohort (genotype level, from :func:`match_patients` results).
+
+    Patients with errors are left out.  Not-assessable patients bound the figure: ``lower``
+    counts them as unmatched, ``upper`` as matched; ``coverage`` is the lower bound, as
+    everywhere in hlamatch, and ``assessed_coverage`` = matched / assessed.
+
+    Returns
+    -------
+    dict
+        ``patients``, ``assessed``, ``not_assessable``, ``errors``, ``matched``, ``coverage``,
+        ``lower``, ``upper``, ``assessed_coverage`` and ``distribution``: share of assessed
+        patients by the best line's mismatch count (lines within the per-locus limits; ``unmatched``
+        when none is).
+    """
+    assessed = [r for r in results if r.status == ASSESSABLE]
+    not_assessable = sum(1 for r in results if r.status == NOT_ASSESSABLE)
+    matched = sum(1 for r in assessed if r.matched)
+    n = len(assessed)
+    denom = n + not_assessable
+    counts: dict[str, int] = {}
+    for r in assessed:
+        best = min((m.mismatches for m in r.lines if m.within_limits), default=None)
+        key = "unmatched" if best is None else str(best)
+        counts[key] = counts.get(key, 0) + 1
+    keys = sorted((k for k in counts if k != "unmatched"), key=int) + (["unmatched"] if "unmatched" in counts else [])
+    lower = matched / denom if denom else math.nan
+    return {
+        "patients": len(results),
+        "assessed": n,
+        "not_assessable": not_assessable,
+        "errors": sum(1 for r in results if r.status == ERROR),
+        "matched": matched,
+        "coverage": lower,
+        "lower": lower,
+        "upper": (matched + not_assessable) / denom if denom else math.nan,
+        "assessed_coverage": matched / n if n else math.nan,
+        "distribution": {k: counts[k] / n for k in keys},
+    }
