@@ -66,19 +66,40 @@ def test_published_japi_anchors_top_lines(japi_abdr):
     assert round(top50_1f[0].coverage, 2) == 0.79  # published: 79% at one-field
 
 
-@pytest.mark.parametrize("pop", ["JAPI", "KORI", "VIET"])
-@pytest.mark.parametrize("loci", [("A", "B", "DRB1"), ("A", "C", "B", "DRB1", "DQB1")])
-def test_top_lines_equal_numpy_reference(pop, loci):
-    table = hlamatch.load_table(hlamatchit(pop), loci=list(loci))
-    lines = table.top_haplotypes(20)
-    lines.append(f"{lines[0]}/{lines[3]}")  # one heterozygous line
-    report = hlamatch.coverage(table, lines, level="genotype")
-    codes, freqs, lc = _arrays(table, lines)
+def test_japi_top_lines_equal_numpy_reference(japi_abdr):
+    """Bank of 20 homozygous lines and one heterozygous line: tool = NumPy brute force."""
+    lines = japi_abdr.top_haplotypes(20)
+    lines.append(f"{lines[0]}/{lines[3]}")
+    report = hlamatch.coverage(japi_abdr, lines, level="genotype")
+    codes, freqs, lc = _arrays(japi_abdr, lines)
     assert report[0].coverage == pytest.approx(numpy_genotype_coverage(codes, freqs, lc), abs=1e-12)
-    hom = hlamatch.coverage(table, lines[:20], level="haplotype")[0]
-    f = freqs[:20]
-    assert hom.coverage == pytest.approx(closed_form_haplotype(list(f), 0.0)[0], abs=1e-12)
+    hom = hlamatch.coverage(japi_abdr, lines[:20], level="haplotype")[0]
+    assert hom.coverage == pytest.approx(closed_form_haplotype(list(freqs[:20]), 0.0)[0], abs=1e-12)
     assert report[0].coverage >= hom.coverage
+
+
+def _single_line_masks(codes, freqs, line):
+    """Genotype-level coverage of one homozygous line by the mask compression of the matching model.
+
+    Each haplotype gets the bitmask of loci where it carries the line's allele; with g[m] the
+    mass of mask m, coverage = sum over m1 | m2 = full of g[m1] g[m2].  An algorithm independent
+    of the tool's pair loop, O(n + 4^loci).
+    """
+    n_loci = codes.shape[1]
+    masks = ((codes == line[None, :]) * (1 << np.arange(n_loci))[None, :]).sum(axis=1)
+    g = np.bincount(masks, weights=freqs, minlength=1 << n_loci)
+    full = (1 << n_loci) - 1
+    return sum(g[a] * g[b] for a in range(full + 1) for b in range(full + 1) if a | b == full)
+
+
+@pytest.mark.parametrize("pop", ["JAPI", "KORI", "VIET", "FILII"])
+@pytest.mark.parametrize("loci", [("A", "B", "DRB1"), ("A", "C", "B", "DRB1", "DQB1")])
+def test_single_lines_equal_mask_compression(pop, loci):
+    table = hlamatch.load_table(hlamatchit(pop), loci=list(loci))  # FILII sums to 1 + 1e-13: no warning
+    codes, freqs, lc = _arrays(table, table.top_haplotypes(5))
+    for t, line in enumerate(table.top_haplotypes(5)):
+        got = hlamatch.coverage(table, [line], level="genotype")[0].coverage
+        assert got == pytest.approx(_single_line_masks(codes, freqs, lc[t, 0]), abs=1e-12)
 
 
 def _trimmed_reference(table, population, n_rows, lines):
@@ -116,8 +137,7 @@ def test_2007_grimm_hfx_with_unlisted_mass_equal_naive(path, population, warns):
     table = full.select(["A", "B", "DRB1"])
     lines = table.top_haplotypes(5, population)
     lines.append(f"{lines[1]}/{lines[4]}")
-    # Whole table: tool against the NumPy brute force on listed pairs (the unlisted part is
-    # zero at the lower bound's novel-chromosome pairs for these lines unless a line is listed).
+    # The 150 most frequent rows as a trimmed table (the rest is unlisted): tool = naive bounds.
     trimmed, haps, freqs, parsed, unlisted = _trimmed_reference(table, population, 150, lines)
     assert unlisted > 0.05
     for level in ("haplotype", "genotype"):
@@ -126,6 +146,7 @@ def test_2007_grimm_hfx_with_unlisted_mass_equal_naive(path, population, warns):
         assert got.lower == pytest.approx(lower, abs=1e-12)
         assert got.upper == pytest.approx(upper, abs=1e-12)
         assert got.upper > got.lower
+    # Whole table: the lower bound is at least the listed-pairs mass of the NumPy brute force.
     report = hlamatch.coverage(table, lines, level="genotype", populations=[population])
     codes, freqs_all, lc = _arrays(table, lines, population)
     listed = numpy_genotype_coverage(codes, freqs_all, lc)
