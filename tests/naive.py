@@ -166,30 +166,36 @@ def naive_coverage(
     return math.fsum(lower_terms), math.fsum(upper_terms)
 
 
-def _chunked_pair_mass(eq1: np.ndarray, eq2: np.ndarray, freqs: np.ndarray, chunk: int) -> float:
+def _chunked_pair_mass(eq1: np.ndarray, eq2: np.ndarray, freqs: np.ndarray, chunk: int | None) -> float:
     """Covered ordered-pair mass given per-haplotype equality flags.
 
     ``eq1[t, i, l]`` (resp. ``eq2``) says haplotype ``i`` carries allele 1 (resp. 2) of line ``t``
     at (pseudo-)locus ``l``.  Pair ``(i, j)`` is covered by line ``t`` iff, at every ``l``,
     ``eq1[t,i,l] | eq1[t,j,l]`` and ``eq2[t,i,l] | eq2[t,j,l]``.
+
+    The flags of one haplotype and line are packed into an integer, two bits per locus
+    (bit ``2l``: eq1, bit ``2l + 1``: eq2), so that the test for every locus at once reads
+    ``m[i] | m[j] == all bits set``.  Each chunk of first chromosomes gets its full
+    (chunk × n) matrix of covered pairs.
     """
-    n_lines, n, _ = eq1.shape
+    n_lines, n, n_loci = eq1.shape
+    if n_loci > 31:
+        raise ValueError("at most 31 loci (two bits each in a uint64)")
     f = np.asarray(freqs, dtype=np.float64)
+    shifts = (2 * np.arange(n_loci, dtype=np.uint64))[None, None, :]
+    masks = ((eq1.astype(np.uint64) << shifts) | (eq2.astype(np.uint64) << (shifts + np.uint64(1)))).sum(
+        axis=2, dtype=np.uint64
+    )  # (n_lines, n): disjoint bits, so the sum is an OR
+    full = np.uint64((1 << (2 * n_loci)) - 1)
+    chunk = chunk or max(1, (1 << 20) // max(1, n))  # about 8 MB per uint64 temporary
     parts = []
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         covered = np.zeros((stop - start, n), dtype=bool)
         for t in range(n_lines):
-            a1, a2 = eq1[t, start:stop, None, :], eq2[t, start:stop, None, :]  # (c, 1, L)
-            b1, b2 = eq1[t, None, :, :], eq2[t, None, :, :]  # (1, n, L)
-            covered |= ((a1 | b1) & (a2 | b2)).all(axis=2)
-        parts.append(float(f[start:stop] @ (covered.astype(np.float64) @ f)))
+            covered |= (masks[t, start:stop, None] | masks[t, None, :]) == full
+        parts.append(float(f[start:stop] @ (covered @ f)))
     return math.fsum(parts)
-
-
-def _chunk_rows(n: int, n_loci: int, budget: int = 1 << 23) -> int:
-    """Rows of h1 per chunk so that one (chunk, n, n_loci) boolean temporary stays under ``budget`` bytes."""
-    return max(1, budget // max(1, n * max(1, n_loci)))
 
 
 def numpy_genotype_coverage(codes, freqs, line_codes, chunk: int | None = None) -> float:
@@ -197,7 +203,8 @@ def numpy_genotype_coverage(codes, freqs, line_codes, chunk: int | None = None) 
 
     A plain vectorised NumPy brute force: for each chunk of first chromosomes ``h1`` it builds the
     full (chunk × n) boolean matrix of covered pairs, line by line, then sums
-    ``f_h1 f_h2`` over it.  Memory stays bounded by the chunk size.
+    ``f_h1 f_h2`` over it.  Memory stays bounded by the chunk size (no collapsing of equivalent
+    haplotypes, no symmetry: every ordered pair is tested).
 
     Parameters
     ----------
@@ -208,7 +215,7 @@ def numpy_genotype_coverage(codes, freqs, line_codes, chunk: int | None = None) 
     line_codes : numpy.ndarray
         int array of shape (n_lines, 2, n_loci); a negative code is an allele no haplotype carries.
     chunk : int, optional
-        Rows of ``h1`` per step (default: a ~8 MB temporary).
+        Rows of ``h1`` per step (default: about 2^20 / n, an ~8 MB temporary).
 
     Returns
     -------
@@ -223,7 +230,7 @@ def numpy_genotype_coverage(codes, freqs, line_codes, chunk: int | None = None) 
     # eq[t, i, l]: haplotype i carries allele k of line t at locus l (negative codes never match).
     eq1 = codes[None, :, :] == line_codes[:, 0, None, :]
     eq2 = codes[None, :, :] == line_codes[:, 1, None, :]
-    return _chunked_pair_mass(eq1, eq2, freqs, chunk or _chunk_rows(n, n_loci))
+    return _chunked_pair_mass(eq1, eq2, freqs, chunk)
 
 
 def numpy_haplotype_coverage(codes, freqs, line_codes, chunk: int | None = None) -> float:
@@ -245,7 +252,7 @@ def numpy_haplotype_coverage(codes, freqs, line_codes, chunk: int | None = None)
         return 0.0
     eq1 = (codes[None, :, :] == line_codes[:, 0, None, :]).all(axis=2)[:, :, None]
     eq2 = (codes[None, :, :] == line_codes[:, 1, None, :]).all(axis=2)[:, :, None]
-    return _chunked_pair_mass(eq1, eq2, freqs, chunk or _chunk_rows(n, 1))
+    return _chunked_pair_mass(eq1, eq2, freqs, chunk)
 
 
 def closed_form_haplotype(freqs_of_bank_haplotypes: Sequence[float], unlisted: float = 0.0) -> tuple[float, float]:

@@ -136,7 +136,8 @@ def problems(draw, max_haps: int = 12, max_lines: int = 5, n_pops=(1, 2), homozy
     if homozygous_only:
         line = line_hap.map(lambda h: (h, h))
     else:
-        line = st.tuples(line_hap, line_hap, st.booleans()).map(lambda x: (x[0], x[0]) if x[2] else (x[0], x[1]))
+        # One line in three homozygous.
+        line = st.tuples(line_hap, line_hap, st.integers(0, 2)).map(lambda x: (x[0], x[0]) if x[2] == 0 else x[:2])
     lines = draw(st.lists(line, min_size=1, max_size=max_lines))
     return loci, haps, pop_freqs, lines
 
