@@ -362,11 +362,14 @@ def zero_mismatch_bounds(
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
     b1, b2, hom = line_bitsets(codes, line_codes, n_alleles, line_nulls)
+    het = not np.array_equal(b1, b2)
+    n_words, n_loci = b1.shape[2], b1.shape[1]
     b1, b2, f = collapse(b1, b2, freqs)
     n_folds = (f.shape[0] + 1) // 2
-    listed = math.fsum(_pair_mass_folds(b1, b2, f, 0, n_folds))
+    listed = math.fsum(_pair_mass_folds(b1, b2, het, n_words, n_loci, f, 0, n_folds))
     lower, upper = listed, listed
     if unlisted > 0:
-        lower += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, f, False)
-        upper += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, f, True) + unlisted * unlisted
+        lower += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, False)
+        upper += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, True)
+        upper += unlisted * unlisted
     return min(1.0, max(0.0, lower)), min(1.0, max(0.0, upper))

@@ -6,12 +6,12 @@ once (``uint64`` bitsets, ``int32`` codes, ``float64`` frequencies, C-contiguous
 
 Bitset encoding (zero-mismatch rule, built by :mod:`hlamatch.encode`)
 --------------------------------------------------------------------
-For patient haplotype ``i``, locus ``l`` and 64-line word ``w``, bit ``t`` of ``b1[i, l, w]``
+For patient haplotype ``i``, locus ``l`` and 64-line word ``w``, bit ``t`` of ``b1[w, l, i]``
 is set when ``i[l]`` equals allele 1 of line ``t`` at ``l``; ``b2`` likewise for allele 2.  A
 pair of chromosomes ``(i, j)`` carries every HvG antigen of line ``t`` iff, at every locus,
 both line alleles are among the pair's alleles::
 
-    AND_l (b1[i,l] | b1[j,l]) & (b2[i,l] | b2[j,l])   has bit t set.
+    AND_l (b1[w,l,i] | b1[w,l,j]) & (b2[w,l,i] | b2[w,l,j])   has bit t set.
 
 Haplotype-level matching is the same test on one pseudo-locus whose "allele" is the whole
 haplotype.  Inputs are read-only views: kernels never write to them.
@@ -27,36 +27,58 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @jit()
-def _pair_covered(b1, b2, i, j):
-    """True if chromosome pair (i, j) is covered by some line (bitsets of shape (n, L, W))."""
-    n_loci = b1.shape[1]
-    for w in range(b1.shape[2]):
-        acc = _ALL
-        for l in range(n_loci):
-            acc &= (b1[i, l, w] | b1[j, l, w]) & (b2[i, l, w] | b2[j, l, w])
-            if acc == 0:
-                break
-        if acc != 0:
-            return True
-    return False
+def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, word, any_):
+    """Ordered-pair mass covered with first chromosome i (pairs j < i counted through symmetry).
 
-
-@jit()
-def _row_mass(b1, b2, freqs, i):
-    """Ordered-pair mass covered with first chromosome i, counting j < i through symmetry."""
+    Bitsets are flat struct-of-arrays (``b[(w * n_loci + l) * n + j]``), so every loop over
+    ``j`` is a plain stride-1 loop.  ``word`` and ``any_`` are scratch arrays of length n.
+    """
     n = freqs.shape[0]
-    s = 0.0
-    for j in range(i + 1, n):
-        if _pair_covered(b1, b2, i, j):
-            s += freqs[j]
-    s *= 2.0
-    if _pair_covered(b1, b2, i, i):
-        s += freqs[i]
-    return freqs[i] * s
+    m = n - i
+    for j in range(m):
+        any_[j] = 0
+    for w in range(n_words):
+        for l in range(n_loci):
+            off = (w * n_loci + l) * n + i
+            x1 = b1[off]
+            if het:
+                x2 = b2[off]
+                if l == 0:
+                    for j in range(m):
+                        word[j] = (x1 | b1[off + j]) & (x2 | b2[off + j])
+                else:
+                    for j in range(m):
+                        word[j] &= (x1 | b1[off + j]) & (x2 | b2[off + j])
+            elif l == 0:
+                for j in range(m):
+                    word[j] = x1 | b1[off + j]
+            else:
+                for j in range(m):
+                    word[j] &= x1 | b1[off + j]
+        for j in range(m):
+            any_[j] |= word[j]
+    # Branch-free sum in four fixed lanes: whether a pair is covered is unpredictable (a branch
+    # would mispredict), and one add chain would be latency-bound; fixed lanes keep the result
+    # deterministic without fastmath.
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    j = 1
+    while j + 4 <= m:
+        s0 += freqs[i + j] * (any_[j] != 0)
+        s1 += freqs[i + j + 1] * (any_[j + 1] != 0)
+        s2 += freqs[i + j + 2] * (any_[j + 2] != 0)
+        s3 += freqs[i + j + 3] * (any_[j + 3] != 0)
+        j += 4
+    while j < m:
+        s0 += freqs[i + j] * (any_[j] != 0)
+        j += 1
+    return freqs[i] * (2.0 * ((s0 + s1) + (s2 + s3)) + freqs[i] * (any_[0] != 0))
 
 
 @jit(parallel=True)
-def _pair_mass_folds(b1, b2, freqs, fold_start, fold_stop):
+def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop):
     """Covered mass of listed patient genotypes, per fold of rows.
 
     JIT core of :func:`hlamatch.cover.coverage` (genotype and haplotype level).  Fold ``k``
@@ -68,7 +90,11 @@ def _pair_mass_folds(b1, b2, freqs, fold_start, fold_stop):
     Parameters
     ----------
     b1, b2 : numpy.ndarray
-        uint64 arrays of shape (n, n_loci, n_words): line-allele bitsets per haplotype.
+        uint64 arrays of shape (n_words * n_loci * n,): line-allele bitsets, flat
+        struct-of-arrays, index ``(w * n_loci + l) * n + j``.
+    het : bool
+        Some line is heterozygous (else ``b2`` equals ``b1`` and is not read).
+    n_words, n_loci : int
     freqs : numpy.ndarray
         float64 array of shape (n,): haplotype frequencies.
     fold_start, fold_stop : int
@@ -81,19 +107,26 @@ def _pair_mass_folds(b1, b2, freqs, fold_start, fold_stop):
         (sum over ``j`` of ``f_i f_j [pair covered]`` for the fold's rows ``i``).
     """
     n = freqs.shape[0]
-    out = np.zeros(fold_stop - fold_start)
-    for k in prange(fold_stop - fold_start):
-        i = fold_start + k
-        s = _row_mass(b1, b2, freqs, i)
-        i2 = n - 1 - i
-        if i2 != i:
-            s += _row_mass(b1, b2, freqs, i2)
-        out[k] = s
+    n_out = fold_stop - fold_start
+    out = np.zeros(n_out)
+    # A fixed number of contiguous chunks (not one task per fold): scratch arrays are allocated
+    # once per chunk, and the chunking does not depend on the thread count.
+    n_chunks = min(n_out, 64)
+    for c in prange(n_chunks):
+        word = np.empty(n, dtype=np.uint64)
+        any_ = np.empty(n, dtype=np.uint64)
+        for k in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
+            i = np.int64(fold_start) + np.int64(k)
+            s = _row_mass(b1, b2, het, n_words, n_loci, freqs, i, word, any_)
+            i2 = np.int64(n - 1) - i
+            if i2 != i:
+                s += _row_mass(b1, b2, het, n_words, n_loci, freqs, i2, word, any_)
+            out[k] = s
     return out
 
 
 @jit()
-def _unlisted_partner_mass(b1, b2, hom, freqs, wildcard):
+def _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, freqs, wildcard):
     """Mass of listed haplotypes i whose pairing with an unlisted chromosome is covered.
 
     JIT core of the unlisted-mass bounds in :func:`hlamatch.cover.coverage`.  The unlisted
@@ -105,9 +138,10 @@ def _unlisted_partner_mass(b1, b2, hom, freqs, wildcard):
     Parameters
     ----------
     b1, b2 : numpy.ndarray
-        uint64 arrays of shape (n, n_loci, n_words).
+        uint64 flat arrays, as for :func:`_pair_mass_folds`.
     hom : numpy.ndarray
         uint64 array of shape (n_loci, n_words): lines homozygous at each locus.
+    n_words, n_loci : int
     freqs : numpy.ndarray
         float64 array of shape (n,).
     wildcard : bool
@@ -117,16 +151,17 @@ def _unlisted_partner_mass(b1, b2, hom, freqs, wildcard):
     float
         ``sum_i f_i [covered(i, unlisted)]``.
     """
-    n, n_loci, n_words = b1.shape
+    n = freqs.shape[0]
     s = 0.0
     for i in range(n):
         for w in range(n_words):
             acc = _ALL
             for l in range(n_loci):
+                off = (w * n_loci + l) * n + i
                 if wildcard:
-                    acc &= b1[i, l, w] | b2[i, l, w] | hom[l, w]
+                    acc &= b1[off] | b2[off] | hom[l, w]
                 else:
-                    acc &= b1[i, l, w] & b2[i, l, w]
+                    acc &= b1[off] & b2[off]
             if acc != 0:
                 s += freqs[i]
                 break
