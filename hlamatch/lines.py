@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import polars as pl
 
+from ._io import read_frame
 from .alleles import is_null, name_resolution, parse_allele, reduce_name
 from .constants import ANTIGEN, RESOLUTIONS
 from .errors import AlleleNameError, HlamatchWarning, LineError
@@ -108,22 +109,9 @@ def read_lines_file(path: str | Path) -> list[Line]:
         If the file cannot be read or a row is malformed (the message names the row).
     """
     p = Path(path)
-    if not p.is_file():
-        raise LineError(f"lines file {str(p)!r} does not exist or is not a file")
-    try:
-        if p.suffix.lower() in (".parquet", ".pq"):
-            df = pl.read_parquet(p)
-            first_line = 1
-        else:
-            first = p.read_text(encoding="utf-8-sig").lstrip().split("\n", 1)[0]
-            sep = "\t" if "\t" in first else ","
-            header = not ("*" in first or "~" in first)
-            df = pl.read_csv(p, separator=sep, has_header=header, infer_schema=False)
-            first_line = 2 if header else 1
-            if not header:
-                df = df.rename({df.columns[0]: "haplotype"})
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as e:
-        raise LineError(f"cannot read lines file {p}: {str(e).splitlines()[0]}") from e
+    df, first_line = read_frame(p, "lines file", LineError, headerless=lambda first: "*" in first or "~" in first)
+    if first_line == 1 and p.suffix.lower() not in (".parquet", ".pq"):
+        df = df.rename({df.columns[0]: "haplotype"})
     low = {c.lower().strip(): c for c in df.columns}
     name_col = next((low[k] for k in ("name", "id", "line_id") if k in low), None)
     if "haplotype1" in low and "haplotype2" in low:

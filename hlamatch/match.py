@@ -117,17 +117,10 @@ def read_patients(path: str | Path) -> list[Typing]:
     """
     import polars as pl
 
+    from ._io import read_frame
+
     p = Path(path)
-    if not p.is_file():
-        raise TypingError(f"patients file {str(p)!r} does not exist or is not a file")
-    try:
-        if p.suffix.lower() in (".parquet", ".pq"):
-            df = pl.read_parquet(p)
-        else:
-            first = p.read_text(encoding="utf-8-sig").split("\n", 1)[0]
-            df = pl.read_csv(p, separator="\t" if "\t" in first else ",", infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as e:
-        raise TypingError(f"cannot read patients file {p}: {str(e).splitlines()[0]}") from e
+    df, first_line = read_frame(p, "patients file", TypingError)
     low = {c.lower().strip(): c for c in df.columns}
     id_col = next((low[k] for k in ("id", "patient", "patient_id", "name") if k in low), None)
     gl_col = next((low[k] for k in ("typing", "gl", "glstring", "gl_string") if k in low), None)
@@ -158,7 +151,7 @@ def read_patients(path: str | Path) -> list[Typing]:
             )
     out = []
     for r, row in enumerate(df.cast(pl.String).iter_rows(named=True)):
-        where = f"{p} row {r + 2}"
+        where = f"{p} row {r + first_line}"
         pid = str(row[id_col]) if id_col and row[id_col] is not None else str(r + 1)
         if gl_col is not None:
             text = row[gl_col] or ""
