@@ -2,10 +2,14 @@
 
 Definitions (``docs/matching-model.md`` of the project; every result names the one it used):
 
-* **haplotype level** (phase-aware): a patient is covered when, for some line, each line
-  haplotype is one of the patient's two haplotypes (for a homozygous line *d*: h1 = d or h2 = d).
-* **genotype level** (unphased): a patient is covered when, for some line, every HvG allele of
-  the line at every locus is among the patient's two alleles there.
+* **haplotype level** (phase-aware): each line haplotype is compared, allele by allele, with one
+  of the patient's two haplotypes (the best assignment).  At zero HvG mismatches: each line
+  haplotype is one of the patient's haplotypes (homozygous line *d*: h1 = d or h2 = d).
+* **genotype level** (unphased): the line's alleles are compared with the patient's two alleles
+  at each locus.  At zero HvG mismatches: every expressed line allele at every locus is among
+  the patient's alleles there.
+
+Mismatches are counted as :mod:`hlamatch.rules` says (direction, homozygous count, nulls).
 
 Patients are Hardy–Weinberg genotypes drawn from the table, so coverage is
 ``sum over ordered pairs f_h1 f_h2 [covered]``, computed exactly.  When the population's listed
@@ -33,12 +37,12 @@ __all__ = ["CoverageResult", "CoverageReport", "coverage", "DEFINITIONS", "resol
 
 DEFINITIONS: dict[str, str] = {
     "haplotype": (
-        "haplotype level (phase-aware): share of HWE patient genotypes that carry, for some line, "
-        "each line haplotype as one of their two haplotypes"
+        "haplotype level (phase-aware): each line haplotype is compared, allele by allele, with one of "
+        "the patient's two haplotypes; share of HWE patient genotypes that some line matches under the rule"
     ),
     "genotype": (
-        "genotype level (unphased): share of HWE patient genotypes whose two alleles at every locus "
-        "include every HvG allele of some line"
+        "genotype level (unphased): the line's alleles are compared with the patient's two alleles at "
+        "each locus, phase ignored; share of HWE patient genotypes that some line matches under the rule"
     ),
 }
 

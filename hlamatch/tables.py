@@ -164,14 +164,14 @@ class HaplotypeTable:
             int64 array of row indices.
         """
         p = self.population_index(population)
-        cache = self.__dict__.setdefault("_rows_cache", {})  # tables are immutable: memoise
-        if p not in cache:
+        memo = self.__dict__.setdefault("_row_order", {})  # tables are immutable: memoise
+        if p not in memo:
             f = self.freqs[:, p]
             rows = np.flatnonzero(f > 0)
             keys = [self.codes[rows, l] for l in reversed(range(len(self.loci)))] + [-f[rows]]
-            cache[p] = rows[np.lexsort(keys)]
-            cache[p].setflags(write=False)
-        return cache[p]
+            memo[p] = rows[np.lexsort(keys)]
+            memo[p].setflags(write=False)
+        return memo[p]
 
     def top_haplotypes(self, n: int, population: str | None = None) -> list[str]:
         """The ``n`` most frequent haplotypes of ``population`` (ties broken by name)."""
