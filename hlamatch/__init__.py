@@ -49,15 +49,25 @@ def __getattr__(name: str) -> Any:
 
 
 def warmup() -> None:
-    """Compile (or load from cache) every kernel now, on a tiny table.
+    """Compile (or load from the on-disk cache) every kernel now, on a tiny table.
 
     The first coverage call of a process otherwise pays this cost; with the on-disk cache
     (``HLAMATCH_NUMBA_CACHE=1``, the default) later processes load compiled code quickly.
     """
     import numpy as np
 
-    from .cover import zero_mismatch_bounds
+    from .cover import mismatch_histograms, zero_mismatch_bounds
+    from .kernels import _typing_counts
+    from .rules import MatchRules
 
     codes = np.array([[0, 0], [1, 1]], dtype=np.int32)
+    freqs = np.array([0.5, 0.25])
     lines = np.array([[[0, 0], [0, 0]]], dtype=np.int32)
-    zero_mismatch_bounds(codes, np.array([0.5, 0.25]), lines, [2, 2], 0.25)
+    nulls = np.zeros(codes.shape, dtype=np.bool_)
+    line_nulls = np.zeros(lines.shape, dtype=np.bool_)
+    limits = np.full(2, 4, dtype=np.int64)
+    zero_mismatch_bounds(codes, freqs, lines, [2, 2], 0.25)
+    for haplo in (False, True):
+        mismatch_histograms(codes, nulls, freqs, lines, line_nulls, [2, 2], MatchRules(max_mismatches=1),
+                            limits, haplo, 0.25)
+    _typing_counts(np.stack([codes, codes], axis=1), np.zeros((2, 2, 2), dtype=np.bool_), lines, line_nulls, False, 0)

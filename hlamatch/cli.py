@@ -187,11 +187,12 @@ def cli() -> None:
 @click.option("--cohort", type=click.Path(dir_okay=False), default=None,
               help="Empirical coverage of a typed cohort file (see 'hlamatch match') instead of a table.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Numba threads (default: all cores).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display on long runs.")
 @output_options
 @_library_call
 def coverage(table, table_format, sum_tolerance, lines, lines_file, top, loci, resolution,
              max_mismatches, require_match, allow_mismatch, homozygous_count, direction,
-             level, populations, distribution, cohort, threads, fmt) -> None:
+             level, populations, distribution, cohort, threads, quiet, fmt) -> None:
     """Exact population coverage of a bank of donor lines.
 
     Coverage is the share of Hardy-Weinberg patient genotypes served by at least one line under
@@ -218,8 +219,22 @@ def coverage(table, table_format, sum_tolerance, lines, lines_file, top, loci, r
     tab = _load(table, table_format, sum_tolerance)
     report = run_coverage(tab, bank, level=level, loci=loci_list, resolution=resolution,
                           populations=list(populations) or None, threads=threads, rules=rules,
-                          distribution=distribution)
+                          distribution=distribution, progress=None if quiet else _progress())
     _emit(report.to_dicts(), fmt, _coverage_text)
+
+
+def _progress():
+    """A progress display on standard error, only when it is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(label: str, fraction: float) -> None:
+        width = 30
+        done = int(width * fraction)
+        end = "\n" if fraction >= 1 else ""
+        click.echo(f"\r{label:<24} [{'#' * done}{'.' * (width - done)}] {100 * fraction:5.1f}%{end}", err=True, nl=False)
+
+    return show
 
 
 def _cohort_coverage(path, bank, loci_list, resolution, rules, fmt) -> None:

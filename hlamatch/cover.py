@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from .errors import OptionError
 from .lines import Line, as_lines, encode_lines, line_loci
 from .rules import MatchRules
 from .tables import HaplotypeTable
+
+#: Progress callback: ``progress(label, fraction_done)``.
+Progress = Callable[[str, float], None]
 
 __all__ = ["CoverageResult", "CoverageReport", "coverage", "DEFINITIONS", "resolve_table", "MatchRules"]
 
@@ -171,6 +174,7 @@ def coverage(
     threads: int | None = None,
     rules: MatchRules | None = None,
     distribution: bool = False,
+    progress: Progress | None = None,
     **rule_options: Any,
 ) -> CoverageReport:
     """Exact coverage of a bank of donor lines under match rules (default: zero HvG mismatches).
@@ -196,6 +200,8 @@ def coverage(
     distribution : bool
         Also report the distribution of the best line's mismatch count over patients (always
         reported when the rules are not the default zero-mismatch HvG rule).
+    progress : callable, optional
+        ``progress(label, fraction_done)``, called during long computations.
 
     Returns
     -------
@@ -250,11 +256,12 @@ def coverage(
                         c, lc, n_al = _identity(codes, line_codes)
                     else:
                         c, lc, n_al = codes, line_codes, sizes
-                    lower, upper = zero_mismatch_bounds(c, freqs, lc, n_al, unlisted, line_nulls if not haplo else None)
+                    lower, upper = zero_mismatch_bounds(c, freqs, lc, n_al, unlisted, line_nulls if not haplo else None,
+                                                        progress=progress, label=f"{pop} {lev}")
                 else:
                     lo, hi = mismatch_histograms(
                         codes, allele_nulls(codes, sel.alleles), freqs, line_codes, line_nulls, sizes,
-                        rules, limits, haplo, unlisted,
+                        rules, limits, haplo, unlisted, progress=progress, label=f"{pop} {lev}",
                     )
                     k = min(rules.max_mismatches, lo.shape[0] - 2)
                     lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
@@ -271,6 +278,28 @@ def coverage(
     return CoverageReport(results)
 
 
+#: Pair evaluations per progress step; smaller runs are done in one kernel call.
+_PROGRESS_PAIRS = 20_000_000
+
+
+def _over_folds(kernel, n: int, work_per_pair: float, progress: Progress | None, label: str) -> np.ndarray:
+    """Run ``kernel(fold_start, fold_stop)`` over all folds of ``n`` rows, in batches when long.
+
+    Folds are independent, so batches give the same result as one call; between batches
+    ``progress(label, fraction_done)`` is called.
+    """
+    n_folds = (n + 1) // 2
+    pairs = n * (n + 1) / 2 * work_per_pair
+    n_batches = 1 if progress is None else int(min(100, max(1, pairs // _PROGRESS_PAIRS)))
+    if n_batches == 1:
+        return kernel(0, n_folds)
+    parts = []
+    for b in range(n_batches):
+        parts.append(kernel(b * n_folds // n_batches, (b + 1) * n_folds // n_batches))
+        progress(label, (b + 1) / n_batches)
+    return np.concatenate(parts)
+
+
 def _bins(hist: np.ndarray) -> dict[str, float]:
     """Histogram as {"0": share, "1": share, ..., "unmatched": share}."""
     out = {str(m): float(hist[m]) for m in range(hist.shape[0] - 1)}
@@ -281,6 +310,7 @@ def _bins(hist: np.ndarray) -> dict[str, float]:
 def mismatch_histograms(
     codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
     n_alleles: list[int], rules: MatchRules, limits: np.ndarray, haplo: bool, unlisted: float,
+    progress: Progress | None = None, label: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mass of patient genotypes by the best line's mismatch count, lower and upper scenario.
 
@@ -316,8 +346,10 @@ def mismatch_histograms(
     hom2 = rules.homozygous_count == 2
     d = rules.direction_code
     args = (line_codes, line_nulls, hom2, d, haplo, limits)
-    n_folds = (freqs.shape[0] + 1) // 2
-    per_fold = _mismatch_hist_folds(codes, nulls, freqs, *args, n_bins, 0, n_folds)
+    per_fold = _over_folds(
+        lambda a, b: _mismatch_hist_folds(codes, nulls, freqs, *args, n_bins, a, b),
+        freqs.shape[0], line_codes.shape[0] * (16 if haplo else 1), progress, label,
+    )
     listed = np.array([math.fsum(per_fold[:, b]) for b in range(n_bins)])
     lo, hi = listed.copy(), listed.copy()
     if unlisted > 0:
@@ -354,6 +386,8 @@ def zero_mismatch_bounds(
         Unlisted mass U.
     line_nulls : numpy.ndarray, optional
         bool (n_lines, 2, n_loci): null line alleles, never mismatches.
+    progress, label : optional
+        Progress callback and the label it is given.
 
     Returns
     -------
@@ -369,8 +403,11 @@ def zero_mismatch_bounds(
     het = not np.array_equal(b1, b2)
     n_words, n_loci = b1.shape[2], b1.shape[1]
     b1, b2, f = collapse(b1, b2, freqs)
-    n_folds = (f.shape[0] + 1) // 2
-    listed = math.fsum(_pair_mass_folds(b1, b2, het, n_words, n_loci, f, 0, n_folds))
+    folds = _over_folds(
+        lambda a, b: _pair_mass_folds(b1, b2, het, n_words, n_loci, f, a, b),
+        f.shape[0], n_words / 8, progress, label,
+    )
+    listed = math.fsum(folds)
     lower, upper = listed, listed
     if unlisted > 0:
         lower += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, False)

@@ -300,3 +300,274 @@ def closed_form_haplotype(freqs_of_bank_haplotypes: Sequence[float], unlisted: f
     """
     F = math.fsum(freqs_of_bank_haplotypes)
     return 1.0 - (1.0 - F) ** 2, 1.0 - (1.0 - F - unlisted) ** 2
+
+
+# ==========================================================================================
+# Match rules: mismatch counts, directions, homozygous count, per-locus limits
+# ==========================================================================================
+#
+# Written from the definitions of the match rules (docs/matching-model.md and the project's
+# rule definitions), again sharing no code with hlamatch:
+#
+# * Genotype level (unphased), one locus: HvG = the donor's *expressed* alleles absent from the
+#   patient's alleles; GvH = the patient's expressed alleles absent from the donor's;
+#   bidirectional = the larger of the two.  Null alleles (names ending in ``N``, and
+#   ``DRBX*NNNN``) are not expressed and never count.
+#   - homozygous_count=1: a set difference (a missing allele counts once, however many copies).
+#   - homozygous_count=2: a missing allele of a typing that is homozygous *by expression* counts
+#     2: both copies the same expressed allele -> 2; one expressed allele and one null
+#     (hemizygous) -> 2 only if the other typing carries no null, else 1.
+# * Haplotype level (phase-aware): each donor copy is compared with ONE patient haplotype chosen
+#   by an assignment sigma (any of the 4 maps {copy 1, copy 2} -> {h1, h2}); a copy's allele is
+#   missing when it differs from that haplotype's allele.  Where the donor is homozygous (both
+#   copies the same expressed allele) missing counts 1, or 2 with homozygous_count=2 when both
+#   copies miss (1 if only one does).  Null copies never count.  GvH is the same with the roles
+#   swapped (assignment tau of patient copies to donor haplotypes); bidirectional takes, for
+#   each (sigma, tau), the per-locus max, summed over loci; the best (sigma, tau) is taken.
+# * A line matches when the total over the loci is <= k and every per-locus limit holds.
+# * Unlisted mass: lower scenario = novel chromosomes (alleles equal nothing, two unlisted
+#   chromosomes differ from each other too, expressed); upper scenario = wildcard: for the line
+#   under consideration, the unlisted chromosome carries at each locus d1[l] or d2[l] of that
+#   line, whichever helps (tried independently per locus).
+
+DIRECTIONS_RULES = ("HvG", "GvH", "bidirectional")
+
+
+def naive_is_null(allele) -> bool:
+    """Null (non-expressed) allele: a name ending in ``N`` after the ``*``, or ``DRBX*NNNN``.
+
+    Anything that is not a string (e.g. a novel unlisted allele) is expressed.
+    """
+    if not isinstance(allele, str):
+        return False
+    return allele.startswith("DRBX") or ("*" in allele and allele.endswith("N"))
+
+
+def _carries(typing, allele) -> bool:
+    """``allele`` equals one of the two alleles of ``typing`` (explicit ``==``, no sets: novel
+    alleles are equal to nothing, not even themselves)."""
+    return any(allele == x for x in typing)
+
+
+def _absent(x_pair, y_pair, homozygous_count: int, null) -> int:
+    """Expressed alleles of typing ``x_pair`` absent from typing ``y_pair`` (one locus, unphased)."""
+    x1, x2 = x_pair
+    expressed = [a for a in (x1, x2) if not null(a)]
+    if not expressed:
+        return 0
+    if len(expressed) == 2 and not (x1 == x2):
+        # heterozygous: each distinct expressed allele counts once when missing
+        return sum(0 if _carries(y_pair, a) else 1 for a in expressed)
+    x = expressed[0]  # homozygous (x, x) or hemizygous (x, null)
+    if _carries(y_pair, x):
+        return 0
+    if homozygous_count == 1:
+        return 1
+    if len(expressed) == 2:  # homozygous by two expressed copies
+        return 2
+    return 1 if any(null(y) for y in y_pair) else 2
+
+
+def naive_locus_count(donor_pair, patient_pair, direction: str, homozygous_count: int = 1, null=naive_is_null) -> int:
+    """Genotype-level mismatch count at one locus between a donor typing and a patient typing.
+
+    Parameters
+    ----------
+    donor_pair, patient_pair : (allele, allele)
+        The two alleles of each typing at the locus (a homozygous typing repeats one).
+    direction : {"HvG", "GvH", "bidirectional"}
+    homozygous_count : {1, 2}
+    null : callable
+        ``null(allele) -> bool``: the allele is not expressed.
+    """
+    hv = _absent(donor_pair, patient_pair, homozygous_count, null)
+    gv = _absent(patient_pair, donor_pair, homozygous_count, null)
+    if direction == "HvG":
+        return hv
+    if direction == "GvH":
+        return gv
+    if direction == "bidirectional":
+        return max(hv, gv)
+    raise ValueError(f"unknown direction {direction!r}")
+
+
+def _phased_missing(copies, compared, homozygous_count: int, null) -> int:
+    """Phase-aware count at one locus: copy ``copies[i]`` is compared with ``compared[i]``."""
+    a, b = copies
+    miss_a = (not null(a)) and not (a == compared[0])
+    miss_b = (not null(b)) and not (b == compared[1])
+    if (not null(a)) and (not null(b)) and a == b:  # homozygous expressed copies
+        if miss_a and miss_b:
+            return homozygous_count
+        return 1 if (miss_a or miss_b) else 0
+    return int(miss_a) + int(miss_b)
+
+
+def _limit_ok(limits, l: int, count: int) -> bool:
+    return limits is None or limits[l] is None or count <= limits[l]
+
+
+def naive_phased_count(donor, patient, direction: str, homozygous_count: int = 1, limits=None,
+                       null=naive_is_null):
+    """Fewest phase-aware mismatches of donor line ``(d1, d2)`` against patient ``(h1, h2)``.
+
+    Every assignment sigma (donor copy -> patient haplotype, 4 maps) and tau (patient copy ->
+    donor haplotype, 4 maps) is tried; for each, the per-locus count (HvG, GvH or their max) is
+    summed over loci; assignments breaking a per-locus limit are discarded.
+
+    Parameters
+    ----------
+    donor, patient : (haplotype, haplotype)
+        Haplotypes are sequences of alleles in one locus order.
+    limits : sequence of (int or None), optional
+        Most mismatches allowed per locus (None: no limit).
+
+    Returns
+    -------
+    int or None
+        The best total, or None when no assignment meets the limits.
+    """
+    d = tuple(donor)
+    p = tuple(patient)
+    n_loci = len(d[0])
+    best = None
+    for sigma in itertools.product((0, 1), repeat=2):
+        for tau in itertools.product((0, 1), repeat=2):
+            total = 0
+            ok = True
+            for l in range(n_loci):
+                hv = _phased_missing((d[0][l], d[1][l]), (p[sigma[0]][l], p[sigma[1]][l]), homozygous_count, null)
+                gv = _phased_missing((p[0][l], p[1][l]), (d[tau[0]][l], d[tau[1]][l]), homozygous_count, null)
+                c = {"HvG": hv, "GvH": gv, "bidirectional": max(hv, gv)}[direction]
+                if not _limit_ok(limits, l, c):
+                    ok = False
+                    break
+                total += c
+            if ok and (best is None or total < best):
+                best = total
+    return best
+
+
+def naive_genotype_count(donor, patient, direction: str, homozygous_count: int = 1, limits=None,
+                         null=naive_is_null):
+    """Unphased mismatch count of line ``(d1, d2)`` against patient ``(h1, h2)``; None if a
+    per-locus limit is broken."""
+    d1, d2 = donor
+    h1, h2 = patient
+    total = 0
+    for l in range(len(d1)):
+        c = naive_locus_count((d1[l], d2[l]), (h1[l], h2[l]), direction, homozygous_count, null)
+        if not _limit_ok(limits, l, c):
+            return None
+        total += c
+    return total
+
+
+def naive_line_count(line, h1, h2, level: str, direction: str, homozygous_count: int = 1, limits=None,
+                     null=naive_is_null):
+    """Mismatch count of one line against one patient at ``level`` (None: outside the limits)."""
+    if level == "haplotype":
+        return naive_phased_count(line, (h1, h2), direction, homozygous_count, limits, null)
+    if level == "genotype":
+        return naive_genotype_count(line, (h1, h2), direction, homozygous_count, limits, null)
+    raise ValueError(f"unknown level {level!r}")
+
+
+class _NovelChromosome:
+    """An unlisted chromosome whose alleles equal nothing (not those of another novel one)."""
+
+    def __getitem__(self, locus: int) -> "_Novel":
+        return _Novel()
+
+
+def _best_over_lines(lines, h1, h2, level, direction, homozygous_count, limits, null):
+    """Best count over the bank for patient (h1, h2); the strings ``"W"`` mark wildcard chromosomes."""
+    best = None
+    for line in lines:
+        d1, d2 = line
+        options = list(itertools.product(*[(a, b) for a, b in zip(d1, d2)]))  # wildcard haplotypes
+        firsts = options if h1 == "W" else [h1]
+        seconds = options if h2 == "W" else [h2]
+        for x in firsts:
+            for y in seconds:
+                c = naive_line_count(line, x, y, level, direction, homozygous_count, limits, null)
+                if c is not None and (best is None or c < best):
+                    best = c
+    return best
+
+
+def naive_rule_histograms(haplotypes, freqs, lines, level: str, direction: str = "HvG",
+                          homozygous_count: int = 1, limits=None, unlisted: float = 0.0,
+                          null=naive_is_null) -> tuple[dict, dict]:
+    """Share of ordered patient pairs by their best line's mismatch count, lower and upper scenario.
+
+    Keys ``"0" .. str(2 * n_loci)`` and ``"unmatched"`` (no line within the per-locus limits).
+    Pure Python over every ordered pair of chromosomes, the unlisted mass being one extra
+    pseudo-chromosome of weight ``unlisted`` (novel in the first dict, wildcard in the second).
+    """
+    haplotypes = [tuple(h) for h in haplotypes]
+    lines = [(tuple(a), tuple(b)) for a, b in lines]
+    n_loci = len(lines[0][0])
+    keys = [str(m) for m in range(2 * n_loci + 1)] + ["unmatched"]
+    UNL = "unlisted"
+    chromosomes = list(zip(haplotypes, [float(f) for f in freqs]))
+    if unlisted > 0:
+        chromosomes.append((UNL, float(unlisted)))
+    terms_lo = {key: [] for key in keys}
+    terms_hi = {key: [] for key in keys}
+    args = (level, direction, homozygous_count, limits, null)
+    for x, fx in chromosomes:
+        for y, fy in chromosomes:
+            w = fx * fy
+            # lower: each unlisted chromosome of the pair is a fresh novel one
+            lx = _NovelChromosome() if x is UNL else x
+            ly = _NovelChromosome() if y is UNL else y
+            lo = _best_over_lines(lines, lx, ly, *args)
+            hx = "W" if x is UNL else x
+            hy = "W" if y is UNL else y
+            hi = _best_over_lines(lines, hx, hy, *args)
+            terms_lo["unmatched" if lo is None else str(lo)].append(w)
+            terms_hi["unmatched" if hi is None else str(hi)].append(w)
+    return ({k: math.fsum(v) for k, v in terms_lo.items()}, {k: math.fsum(v) for k, v in terms_hi.items()})
+
+
+def naive_rule_coverage(haplotypes, freqs, lines, level: str, k: int = 0, direction: str = "HvG",
+                        homozygous_count: int = 1, limits=None, unlisted: float = 0.0,
+                        null=naive_is_null) -> tuple[float, float, dict]:
+    """Coverage under match rules by brute force: ``(lower, upper, distribution_lower)``.
+
+    Parameters
+    ----------
+    haplotypes, freqs, lines, level, unlisted
+        As in :func:`naive_coverage`.
+    k : int
+        Most mismatches in total.
+    direction : {"HvG", "GvH", "bidirectional"}
+    homozygous_count : {1, 2}
+    limits : sequence of (int or None), optional
+        Per-locus limits (``require_match`` -> 0 at that locus; ``allow_mismatch`` -> 0 at every
+        other locus).
+    null : callable
+        Which allele names are not expressed.
+
+    Returns
+    -------
+    (float, float, dict)
+        Covered mass with unlisted chromosomes novel (lower) and wildcard (upper), and the
+        lower scenario's distribution of the best line's count.
+    """
+    lo, hi = naive_rule_histograms(haplotypes, freqs, lines, level, direction, homozygous_count, limits,
+                                   unlisted, null)
+    covered = [str(m) for m in range(k + 1) if str(m) in lo]
+    return math.fsum(lo[m] for m in covered), math.fsum(hi[m] for m in covered), lo
+
+
+__all__ += [
+    "naive_is_null",
+    "naive_locus_count",
+    "naive_phased_count",
+    "naive_genotype_count",
+    "naive_line_count",
+    "naive_rule_histograms",
+    "naive_rule_coverage",
+]
