@@ -368,7 +368,7 @@ def _identity(codes: np.ndarray, line_codes: np.ndarray):
 
 def zero_mismatch_bounds(
     codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int], unlisted: float,
-    line_nulls: np.ndarray | None = None,
+    line_nulls: np.ndarray | None = None, progress: Progress | None = None, label: str = "",
 ) -> tuple[float, float]:
     """Lower and upper covered mass under the zero-mismatch HvG rule.
 
