@@ -14,7 +14,7 @@ ANTIGEN = "antigen"
 FORMATS: tuple[str, ...] = ("text", "json", "csv")
 
 #: Table formats ``load_table`` reads (``auto`` detects).
-TABLE_FORMATS: tuple[str, ...] = ("auto", "nmdp", "grimm", "nmdp2007", "hfx", "wide")
+TABLE_FORMATS: tuple[str, ...] = ("auto", "nmdp", "grimm", "nmdp2007", "hfx", "pypop", "wide")
 
 #: Molecular loci hlamatch knows, in the conventional NMDP order.  ``DRB345`` is the
 #: NMDP 9-locus slot holding DRB3, DRB4, DRB5 or ``DRBX*NNNN`` (no such gene).

@@ -19,6 +19,8 @@ Formats:
 * ``grimm``: GRIMM ``.freqs`` (``haplotype,count,freq``, with or without header; plain or ``.gz``).
 * ``nmdp2007``: NMDP 2007 long CSV ``pop,haplotype,freq,rank`` without header, ``HLA-`` prefixes.
 * ``hfx``: HFX bundle (zip with ``metadata.json`` and a ``Haplo,Count,Freq`` CSV).
+* ``pypop``: PyPop ``N-locus-haplo.tsv`` (``popname``, ``loci`` like ``A:C:B``, ``haplotype`` like
+  ``02:10~01:02~13:01``, ``haplotype.freq``); one population per ``popname``.
 * ``wide``: CSV/TSV/Parquet with one column per locus and one frequency column per population
   (or a single ``frequency`` column, or ``population`` + ``frequency`` columns).
 """
@@ -323,7 +325,7 @@ def load_table(
     ----------
     path : str or Path
         The file (``.csv``, ``.tsv``, ``.freqs``, ``.gz``, ``.hfx``, ``.parquet``).
-    format : {"auto", "nmdp", "grimm", "nmdp2007", "hfx", "wide"}
+    format : {"auto", "nmdp", "grimm", "nmdp2007", "hfx", "pypop", "wide"}
         File format; ``auto`` detects it from the name and first line.
     population : str, optional
         Name for the population of a single-population file (default: from the file name,
@@ -359,6 +361,7 @@ def load_table(
         "grimm": _read_grimm,
         "nmdp2007": _read_nmdp2007,
         "hfx": _read_hfx,
+        "pypop": _read_pypop,
         "wide": _read_wide,
     }[fmt]
     raw = reader(p, population)
@@ -416,6 +419,8 @@ def _detect_format(p: Path) -> str:
     sep = "\t" if "\t" in first else ","
     cells = [c.strip().strip('"') for c in first.split(sep)]
     low = [c.lower() for c in cells]
+    if "haplotype.freq" in low:
+        return "pypop"
     if low and low[0] in ("haplo", "haplotype", "haplotypes"):
         return "nmdp"
     if len(cells) == 4 and "~" in cells[1] and "~" not in cells[0]:
@@ -525,6 +530,52 @@ def _read_hfx(p: Path, population: str | None) -> _Raw:
         except (KeyError, IndexError, TypeError):
             population = _population_from_name(p)
     return _raw_from_text(text, f"{p}:{csvs[0]}", str(population))
+
+
+def _read_pypop(p: Path, population: str | None) -> _Raw:
+    text = _open_text(p)
+    try:
+        df = pl.read_csv(io.StringIO(text), separator="\t", infer_schema=False, truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError as e:
+        raise TableFormatError(f"cannot parse {p} as a PyPop haplotype TSV: {str(e).splitlines()[0]}") from e
+    missing = [c for c in ("popname", "loci", "haplotype", "haplotype.freq") if c not in df.columns]
+    if missing:
+        raise TableSchemaError(f"{p}: a PyPop haplotype TSV needs columns {', '.join(missing)}")
+    if df.height == 0:
+        raise EmptyTableError(f"table {p} has no haplotype rows: add rows below the header, or check the file")
+    locus_sets = df["loci"].unique(maintain_order=True).to_list()
+    if len(locus_sets) != 1:
+        raise TableSchemaError(
+            f"{p} holds haplotypes of several locus sets ({', '.join(map(str, locus_sets))}); "
+            "give hlamatch one file per locus set"
+        )
+    loci = str(locus_sets[0]).split(":")
+    parts = df["haplotype"].str.split("~")
+    lengths = parts.list.len().to_numpy()
+    off = np.flatnonzero(lengths != len(loci))
+    if off.size:
+        i = int(off[0])
+        raise TableSchemaError(
+            f"{p} line {i + 2}: haplotype {df['haplotype'][i]!r} has {lengths[i]} alleles for loci {locus_sets[0]}"
+        )
+    columns = {}
+    for k, name in enumerate(loci):
+        values = parts.list.get(k)
+        # PyPop writes alleles without the locus prefix: "02:10" under A is A*02:10.
+        prefixed = pl.DataFrame({"v": values}).select(
+            pl.when(pl.col("v").str.contains("*", literal=True)).then(pl.col("v"))
+            .otherwise(pl.lit(f"{name}*") + pl.col("v"))
+        )
+        columns[name] = prefixed.to_series()
+    pops = df["popname"].cast(pl.String)
+    pop_rows = {str(v): np.flatnonzero((pops == v).to_numpy()) for v in pops.unique(maintain_order=True)}
+    if population is not None:
+        key = next((k for k in pop_rows if k.upper() == population.upper()), None)
+        if key is None:
+            raise OptionError(f"population {population!r} is not in {p} (it has {', '.join(pop_rows)})")
+        pop_rows = {key: pop_rows[key]}
+    return _Raw(str(p), None, columns, {"__long__": df["haplotype.freq"]}, np.arange(df.height) + 2, pop_rows,
+                freq_column="haplotype.freq")
 
 
 def _read_wide(p: Path, population: str | None) -> _Raw:

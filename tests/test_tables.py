@@ -889,3 +889,30 @@ def test_real_antigen_parquet():
         assert t.listed_mass(pop) == pytest.approx(1.0, abs=1e-4)
     assert t.top_haplotypes(1, "CAU")[0].startswith("A1~Cw7~B8~DR")
     assert all(a.startswith("Cw") for a in t.alleles[1])
+
+
+# ============================================================================ PyPop haplotype TSV
+
+PYPOP = (
+    "labcode\tmethod\tpopname\tloci\thaplotype\thaplotype.freq\thaplotype.count\n"
+    "L\t12th Workshop SSOP\tPopA\tA:C:B\t02:10~01:02~13:01\t0.12500\t2.0\t\n"
+    "L\t12th Workshop SSOP\tPopA\tA:C:B\t25:01~03:07~13:01\t0.06250\t1.0\t\n"
+    "L\t12th Workshop SSOP\tPopB\tA:C:B\t25:01~03:07~13:01\t0.50000\t8.0\t\n"
+)
+
+
+def test_pypop_haplotype_tsv_reads_populations_and_prefixes_alleles(write):
+    t = load_table(write("3-locus-haplo.tsv", PYPOP))
+    assert t.loci == ("A", "C", "B")
+    assert t.populations == ("PopA", "PopB")
+    assert t.top_haplotypes(1, "PopA") == ["A*02:10~C*01:02~B*13:01"]
+    assert t.listed_mass("PopA") == pytest.approx(0.1875)
+    assert t.unlisted_mass("PopB") == pytest.approx(0.5)
+    assert t.freqs[:, 1].tolist().count(0.0) == 1  # PopB lacks the first haplotype
+
+
+def test_pypop_with_two_locus_sets_is_rejected(write):
+    text = PYPOP + "L\tm\tPopA\tA:B:DRB1\t02:10~13:01~15:01\t0.1\t1.0\t\n"
+    p = write("mixed-haplo.tsv", text)
+    with pytest.raises(TableSchemaError, match=r"several locus sets \(A:C:B, A:B:DRB1\)"):
+        load_table(p)
