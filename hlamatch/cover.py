@@ -411,6 +411,10 @@ def zero_mismatch_bounds(
     lower, upper = listed, listed
     if unlisted > 0:
         lower += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, False)
+        if line_nulls is not None and line_nulls.all(axis=(1, 2)).any():
+            # A line with no expressed allele at these loci matches every patient, even two
+            # unlisted chromosomes.
+            lower += unlisted * unlisted
         upper += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, True)
         upper += unlisted * unlisted
     return min(1.0, max(0.0, lower)), min(1.0, max(0.0, upper))

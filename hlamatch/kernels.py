@@ -212,20 +212,35 @@ def _absent_count(da, dna, db, dnb, pa, pna, pb, pnb, hom2):
 
 
 @jit()
-def _phased_count(da, dna, db, dnb, qa, qb, hom2):
+def _phased_count(da, dna, db, dnb, qa, qna, qb, qnb, hom2):
     """Alleles of haplotypes a, b absent from the haplotype each is compared with (qa, qb).
 
-    Phase-aware count at one locus: donor copy a must equal ``qa`` (the allele, at this locus,
-    of the patient haplotype assigned to it), copy b must equal ``qb``.  Null copies never
-    count; a homozygous allele missing from both counts once, or twice with ``hom2``.
+    Phase-aware count at one locus: copy a must equal ``qa`` (the allele, at this locus, of the
+    haplotype assigned to it), copy b must equal ``qb``; ``*na``/``*nb`` flag null alleles.
+    Null copies never count themselves.  A homozygous allele missing from both counts once, or
+    twice with ``hom2``.  A hemizygous allele (X with a null copy) missing counts once, or with
+    ``hom2`` twice unless the allele compared with the null copy is null too: the unphased rule
+    of :func:`_absent_count`, so a phase-aware count is never below the unphased one.
     """
-    ma = (not dna) and da != qa
-    mb = (not dnb) and db != qb
-    if (not dna) and (not dnb) and da == db:
-        if ma and mb:
-            return 2 if hom2 else 1
-        return 1 if (ma or mb) else 0
-    return int(ma) + int(mb)
+    ea = not dna
+    eb = not dnb
+    ma = ea and da != qa
+    mb = eb and db != qb
+    if ea and eb:
+        if da == db:
+            if ma and mb:
+                return 2 if hom2 else 1
+            return 1 if (ma or mb) else 0
+        return int(ma) + int(mb)
+    if ea:  # hemizygous: copy b is null
+        if not ma:
+            return 0
+        return 2 if (hom2 and not qnb) else 1
+    if eb:  # hemizygous: copy a is null
+        if not mb:
+            return 0
+        return 2 if (hom2 and not qna) else 1
+    return 0
 
 
 @jit()
@@ -280,13 +295,13 @@ def _line_count(codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits)
                         if haplo:
                             if direction != 1:
                                 # sigma: which patient haplotype each donor copy is compared with
-                                qa = p1 if (sg & 1) == 0 else p2
-                                qb = p1 if (sg & 2) == 0 else p2
-                                hv = _phased_count(d1, e1, d2, e2, qa, qb, hom2)
+                                qa, qna = (p1, q1) if (sg & 1) == 0 else (p2, q2)
+                                qb, qnb = (p1, q1) if (sg & 2) == 0 else (p2, q2)
+                                hv = _phased_count(d1, e1, d2, e2, qa, qna, qb, qnb, hom2)
                             if direction != 0:
-                                ra = d1 if (ta & 1) == 0 else d2
-                                rb = d1 if (ta & 2) == 0 else d2
-                                gv = _phased_count(p1, q1, p2, q2, ra, rb, hom2)
+                                ra, rna = (d1, e1) if (ta & 1) == 0 else (d2, e2)
+                                rb, rnb = (d1, e1) if (ta & 2) == 0 else (d2, e2)
+                                gv = _phased_count(p1, q1, p2, q2, ra, rna, rb, rnb, hom2)
                         else:
                             if direction != 1:
                                 hv = _absent_count(d1, e1, d2, e2, p1, q1, p2, q2, hom2)

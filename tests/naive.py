@@ -392,15 +392,27 @@ def naive_locus_count(donor_pair, patient_pair, direction: str, homozygous_count
 
 
 def _phased_missing(copies, compared, homozygous_count: int, null) -> int:
-    """Phase-aware count at one locus: copy ``copies[i]`` is compared with ``compared[i]``."""
+    """Phase-aware count at one locus: copy ``copies[i]`` is compared with ``compared[i]``.
+
+    Null copies never count themselves; a hemizygous copy (X with a null copy) missing counts 1,
+    or ``homozygous_count`` when the allele compared with the null copy is expressed.
+    """
     a, b = copies
     miss_a = (not null(a)) and not (a == compared[0])
     miss_b = (not null(b)) and not (b == compared[1])
-    if (not null(a)) and (not null(b)) and a == b:  # homozygous expressed copies
-        if miss_a and miss_b:
-            return homozygous_count
-        return 1 if (miss_a or miss_b) else 0
-    return int(miss_a) + int(miss_b)
+    if (not null(a)) and (not null(b)):
+        if a == b:  # homozygous expressed copies
+            if miss_a and miss_b:
+                return homozygous_count
+            return 1 if (miss_a or miss_b) else 0
+        return int(miss_a) + int(miss_b)
+    if null(a) and null(b):
+        return 0
+    missing = miss_a or miss_b  # the one expressed copy
+    null_partner = compared[1] if not null(a) else compared[0]
+    if not missing:
+        return 0
+    return homozygous_count if not null(null_partner) else 1
 
 
 def _limit_ok(limits, l: int, count: int) -> bool:

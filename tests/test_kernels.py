@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import frequencies
 
 from hlamatch.cover import coverage, zero_mismatch_bounds
 from hlamatch.encode import identity_codes
@@ -87,31 +88,6 @@ def has_unknown_allele(lines, haps) -> bool:
 
 
 # ====================================================================== strategies
-
-
-@st.composite
-def frequencies(draw, n: int) -> list[float]:
-    """``n`` frequencies >= 0, at least one > 0, summing to exactly 1 or clearly below it.
-
-    Dyadic values (integers / 2^k) are exact in binary, so "sums to 1" really means an unlisted
-    mass of 0 (no rounding excess that would trigger the library's rescaling warning).
-    """
-    weights = draw(st.lists(st.integers(0, 16), min_size=n, max_size=n))
-    if sum(weights) == 0:
-        weights[0] = 1
-    mode = draw(st.sampled_from(["full", "partial", "float"]))
-    if mode == "float":
-        xs = draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n))
-        if sum(xs) == 0:
-            xs[0] = 1.0
-        target = draw(st.floats(0.05, 0.99))
-        return [x / sum(xs) * target for x in xs]
-    total = sum(weights)
-    # A power of two strictly above the total: unlisted mass >= 1/denominator.
-    denominator = 2 ** (total.bit_length() + draw(st.integers(0, 2)))
-    if mode == "full":
-        weights[0] += denominator - total
-    return [w / denominator for w in weights]
 
 
 @st.composite
