@@ -243,7 +243,7 @@ def _cohort_coverage(path, bank, loci_list, resolution, rules, fmt) -> None:
     from .match import cohort_coverage, match_patients, read_patients
 
     results, loci, res, rules = match_patients(read_patients(path), bank, loci=loci_list,
-                                               resolution=resolution, rules=rules)
+                                               resolution=resolution, rules=rules, details="none")
     summary = cohort_coverage(results)
     row = {
         "population": Path(path).name, "level": "genotype", "loci": list(loci), "resolution": res,
@@ -390,9 +390,10 @@ def match(patients, patients_file, lines, lines_file, top, loci, resolution, max
         from .errors import OptionError
 
         raise OptionError("no patients given: pass --patient or --patients-file")
-    results, used, res, rules = match_patients(typings, bank, loci=loci_list, resolution=resolution, rules=rules)
+    results, used, res, rules = match_patients(typings, bank, loci=loci_list, resolution=resolution, rules=rules,
+                                               details="all" if all_lines else "matched")
     _report_bad_rows(results)
-    rows = [r.to_dict(all_lines) for r in results]
+    rows = [r.to_dict() for r in results]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif fmt == "csv":
@@ -417,7 +418,7 @@ def _match_text(rows: list[dict[str, Any]], loci, res: str, rule: str) -> str:
         if r["status"] != "assessed":
             out.append(f"patient {r['patient']}: {r['status']} — {r['reason']}")
             continue
-        head = "no line matches" if not r["matched"] else f"{sum(m['matched'] for m in r['lines'])} line(s) match"
+        head = "no line matches" if not r["matched"] else f"{r['matching_lines']} line(s) match"
         out.append(f"patient {r['patient']}: {head}")
         for m in r["lines"]:
             what = "; ".join(f"{k} {','.join(v)}" for k, v in m["mismatched_alleles"].items()) or "full match"

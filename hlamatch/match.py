@@ -207,34 +207,45 @@ class LineMatch:
 
 @dataclass(frozen=True)
 class PatientMatch:
-    """Result for one patient: status, reason, and the lines, best first."""
+    """Result for one patient: status, reason, and the lines, best first.
+
+    Attributes
+    ----------
+    lines : tuple of LineMatch
+        The lines asked for (``details`` of :func:`match_patients`), best first.
+    n_matched : int
+        Number of lines matching under the rules.
+    best : int or None
+        Fewest mismatches among matching lines.
+    best_within_limits : int or None
+        Fewest mismatches among lines within the per-locus limits, whatever the total.
+    """
 
     id: str
     where: str
     status: str
     reason: str | None = None
     lines: tuple[LineMatch, ...] = field(default=())
+    n_matched: int = 0
+    best: int | None = None
+    best_within_limits: int | None = None
 
     @property
     def matched(self) -> bool:
-        return any(m.matched for m in self.lines)
+        return self.n_matched > 0
 
-    @property
-    def best(self) -> int | None:
-        return min((m.mismatches for m in self.lines if m.matched), default=None)
-
-    def to_dict(self, all_lines: bool = False) -> dict[str, Any]:
-        shown = [m for m in self.lines if all_lines or m.matched]
+    def to_dict(self) -> dict[str, Any]:
         return {
             "patient": self.id,
             "status": self.status,
             "reason": self.reason,
             "matched": self.matched if self.status == ASSESSABLE else None,
+            "matching_lines": self.n_matched if self.status == ASSESSABLE else None,
             "best_mismatches": self.best,
             "lines": [
                 {"line": m.line, "matched": m.matched, "mismatches": m.mismatches,
                  "per_locus": m.per_locus, "mismatched_alleles": m.mismatched}
-                for m in shown
+                for m in self.lines
             ],
         }
 
@@ -272,6 +283,7 @@ def match_patients(
     loci: Sequence[str] | None = None,
     resolution: str | None = None,
     rules: MatchRules | None = None,
+    details: str = "all",
     **rule_options: Any,
 ) -> tuple[list[PatientMatch], tuple[str, ...], str, MatchRules]:
     """Compare every patient typing with every line (genotype level).
@@ -287,11 +299,14 @@ def match_patients(
         Default: the lines' resolution.
     rules : MatchRules, optional
         Or keywords as in :func:`hlamatch.coverage`.
+    details : {"matched", "all", "none"}
+        Which lines each result lists with per-locus details: the matching ones, every line, or
+        none (counts and flags only: fastest, for cohort coverage).
 
     Returns
     -------
     (results, loci, resolution, rules)
-        One :class:`PatientMatch` per patient, in input order; each lists all lines, best first.
+        One :class:`PatientMatch` per patient, in input order.
 
     Raises
     ------
@@ -304,6 +319,8 @@ def match_patients(
         rules = MatchRules(**rule_options)
     elif rule_options:
         raise OptionError("give match rules either as a MatchRules object or as keywords, not both")
+    if details not in ("matched", "all", "none"):
+        raise OptionError(f"details must be 'matched', 'all' or 'none', got {details!r}")
     bank = as_lines(lines)
     if not bank:
         raise OptionError("no lines given: pass --line, --lines-file or --top")
@@ -353,17 +370,24 @@ def match_patients(
                 null_of[code] = is_null(name)
             pn[:, :, l] = null_of[pc[:, :, l]]
         counts = _typing_counts(pc, pn, lc, ln_null, rules.homozygous_count == 2, rules.direction_code)
+        totals = counts.sum(axis=2)
+        within = (counts <= limits[None, None, :]).all(axis=2)
+        ok = within & (totals <= rules.max_mismatches)
         for r, i in enumerate(rows):
+            shown = range(len(bank)) if details == "all" else np.flatnonzero(ok[r]) if details == "matched" else ()
             per_line = []
-            for t in range(len(bank)):
+            for t in shown:
                 c = counts[r, t]
-                total = int(c.sum())
-                within = bool((c <= limits).all())
-                ok = within and total <= rules.max_mismatches
                 mism = _mismatched_alleles(typings[i], bank[t], use, res, rules.direction)
-                per_line.append(LineMatch(line_names[t], total, {u: int(x) for u, x in zip(use, c)}, mism, ok, within))
+                per_line.append(LineMatch(line_names[t], int(totals[r, t]), {u: int(x) for u, x in zip(use, c)},
+                                          mism, bool(ok[r, t]), bool(within[r, t])))
             per_line.sort(key=lambda m: (not m.matched, m.mismatches))
-            results[i] = PatientMatch(typings[i].id, typings[i].where, ASSESSABLE, None, tuple(per_line))
+            results[i] = PatientMatch(
+                typings[i].id, typings[i].where, ASSESSABLE, None, tuple(per_line),
+                n_matched=int(ok[r].sum()),
+                best=int(totals[r][ok[r]].min()) if ok[r].any() else None,
+                best_within_limits=int(totals[r][within[r]].min()) if within[r].any() else None,
+            )
     return [r for r in results if r is not None], tuple(use), res, rules
 
 
@@ -405,7 +429,7 @@ def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
     denom = n + not_assessable
     counts: dict[str, int] = {}
     for r in assessed:
-        best = min((m.mismatches for m in r.lines if m.within_limits), default=None)
+        best = r.best_within_limits
         key = "unmatched" if best is None else str(best)
         counts[key] = counts.get(key, 0) + 1
     keys = sorted((k for k in counts if k != "unmatched"), key=int) + (["unmatched"] if "unmatched" in counts else [])
