@@ -28,3 +28,13 @@ def frequencies(draw, n: int) -> list[float]:
     if mode == "full":
         weights[0] += denominator - total
     return [w / denominator for w in weights]
+
+
+def bank(draw, haps, any_hap, max_lines: int, homozygous_only: bool):
+    """Draw a bank of lines: haplotypes of the table or any haplotype, one line in three homozygous."""
+    line_hap = st.one_of(st.sampled_from(haps), any_hap)
+    if homozygous_only:
+        line = line_hap.map(lambda h: (h, h))
+    else:
+        line = st.tuples(line_hap, line_hap, st.integers(0, 2)).map(lambda x: (x[0], x[0]) if x[2] == 0 else x[:2])
+    return draw(st.lists(line, min_size=1, max_size=max_lines))

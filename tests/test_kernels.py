@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import frequencies
+from strategies import bank, frequencies
 
 from hlamatch.cover import coverage, zero_mismatch_bounds
 from hlamatch.encode import identity_codes
@@ -108,13 +108,7 @@ def problems(draw, max_haps: int = 12, max_lines: int = 5, n_pops=(1, 2), homozy
     k_pops = draw(st.integers(*n_pops))
     pop_freqs = {pop: draw(frequencies(len(haps))) for pop in POPS[:k_pops]}
     any_hap = st.tuples(*[st.integers(0, s + 1).map(lambda k, lc=lc: allele(lc, k)) for lc, s in zip(loci, sizes)])
-    line_hap = st.one_of(st.sampled_from(haps), any_hap)
-    if homozygous_only:
-        line = line_hap.map(lambda h: (h, h))
-    else:
-        # One line in three homozygous.
-        line = st.tuples(line_hap, line_hap, st.integers(0, 2)).map(lambda x: (x[0], x[0]) if x[2] == 0 else x[:2])
-    lines = draw(st.lists(line, min_size=1, max_size=max_lines))
+    lines = bank(draw, haps, any_hap, max_lines, homozygous_only)
     return loci, haps, pop_freqs, lines
 
 

@@ -22,7 +22,7 @@ import pytest
 from conftest import hlamatchit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import frequencies
+from strategies import bank, frequencies
 from naive import (
     _phased_missing,
     naive_genotype_count,
@@ -432,12 +432,7 @@ def rule_problems(draw, max_lines: int = 3, homozygous_only: bool = False, nulls
     freqs = draw(frequencies(len(haps)))
     pool = [v + [allele(locus, 7)] for v, locus in zip(vocab, loci)]  # allele(locus, 7) is absent
     any_hap = st.tuples(*[st.sampled_from(p) for p in pool])
-    line_hap = st.one_of(st.sampled_from(haps), any_hap)
-    if homozygous_only:
-        line = line_hap.map(lambda h: (h, h))
-    else:
-        line = st.tuples(line_hap, line_hap, st.integers(0, 2)).map(lambda x: (x[0], x[0]) if x[2] == 0 else x[:2])
-    lines = draw(st.lists(line, min_size=1, max_size=max_lines))
+    lines = bank(draw, haps, any_hap, max_lines, homozygous_only)
     return loci, haps, freqs, lines
 
 
