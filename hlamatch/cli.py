@@ -496,9 +496,5 @@ def _describe_text(d: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main() -> None:  # pragma: no cover - console entry point alias
-    cli(prog_name="hlamatch")
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(cli())
