@@ -112,6 +112,7 @@ def normalise_in_column(value: str, locus: str) -> Allele:
     return allele
 
 
+@lru_cache(maxsize=65536)
 def reduce_name(name: str, resolution: str) -> str:
     """Reduce a normalised allele name to ``resolution`` (``2-field``, ``1-field`` or ``antigen``).
 
@@ -139,6 +140,7 @@ def name_resolution(allele: Allele) -> str | None:
     return "2-field" if allele.fields >= 2 else "1-field"
 
 
+@lru_cache(maxsize=65536)
 def is_null(name: str) -> bool:
     """True for a non-expressed allele: expression suffix ``N`` (``A*01:11N``) or ``DRBX*NNNN``."""
     return name.startswith("DRBX") or ("*" in name and name.endswith("N"))

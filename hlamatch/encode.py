@@ -39,22 +39,25 @@ def line_bitsets(
     n, n_loci = codes.shape
     n_lines = line_codes.shape[0]
     n_words = max(1, (n_lines + 63) // 64)
+    t = np.arange(n_lines)
+    word_of = t // 64
+    bit_of = np.left_shift(np.uint64(1), (t % 64).astype(np.uint64))
     b = [np.zeros((n, n_loci, n_words), dtype=np.uint64) for _ in range(2)]
     hom = np.zeros((n_loci, n_words), dtype=np.uint64)
     for l in range(n_loci):
         for h in range(2):
-            per_allele = np.zeros((n_alleles[l] + 1, n_words), dtype=np.uint64)  # last row: never set
-            for t in range(n_lines):
-                a = line_codes[t, h, l]
-                bit = np.uint64(1) << np.uint64(t % 64)
-                if line_nulls is not None and line_nulls[t, h, l]:
-                    per_allele[:, t // 64] |= bit
-                elif 0 <= a < n_alleles[l]:
-                    per_allele[a, t // 64] |= bit
+            per_allele = np.zeros((n_alleles[l], n_words), dtype=np.uint64)
+            a = line_codes[:, h, l]
+            null = line_nulls[:, h, l] if line_nulls is not None else np.zeros(n_lines, dtype=np.bool_)
+            listed = (a >= 0) & (a < n_alleles[l]) & ~null
+            np.bitwise_or.at(per_allele, (a[listed], word_of[listed]), bit_of[listed])
+            if null.any():
+                for w in range(n_words):
+                    per_allele[:, w] |= np.bitwise_or.reduce(bit_of[null & (word_of == w)])
             b[h][:, l, :] = per_allele[codes[:, l]]
-        for t in range(n_lines):
-            if line_codes[t, 0, l] == line_codes[t, 1, l]:
-                hom[l, t // 64] |= np.uint64(1) << np.uint64(t % 64)
+        same = line_codes[:, 0, l] == line_codes[:, 1, l]
+        for w in range(n_words):
+            hom[l, w] = np.bitwise_or.reduce(bit_of[same & (word_of == w)])
     return b[0], b[1], hom
 
 

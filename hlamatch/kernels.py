@@ -30,51 +30,56 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, word, any_):
     """Ordered-pair mass covered with first chromosome i (pairs j < i counted through symmetry).
 
-    Bitsets are flat struct-of-arrays (``b[(w * n_loci + l) * n + j]``), so every loop over
-    ``j`` is a plain stride-1 loop.  ``word`` and ``any_`` are scratch arrays of length n.
+    Bitsets are flat struct-of-arrays (``b[(w * n_loci + l) * n + j]``).  Every inner loop runs
+    over slice views with a plain ``range`` index: numba then emits no negative-index
+    wraparound check and LLVM vectorises the loops (AVX2/AVX-512 where the CPU has them).
+    ``word`` and ``any_`` are scratch arrays of length n.
     """
     n = freqs.shape[0]
     m = n - i
-    for j in range(m):
-        any_[j] = 0
+    wv = word[:m]
+    acc = wv
+    if n_words > 1:
+        acc = any_[:m]
+        for j in range(m):
+            acc[j] = 0
     for w in range(n_words):
         for l in range(n_loci):
-            off = (w * n_loci + l) * n + i
-            x1 = b1[off]
+            base = (w * n_loci + l) * n
+            c1 = b1[base + i: base + n]
+            x1 = c1[0]
             if het:
-                x2 = b2[off]
+                c2 = b2[base + i: base + n]
+                x2 = c2[0]
                 if l == 0:
                     for j in range(m):
-                        word[j] = (x1 | b1[off + j]) & (x2 | b2[off + j])
+                        wv[j] = (x1 | c1[j]) & (x2 | c2[j])
                 else:
                     for j in range(m):
-                        word[j] &= (x1 | b1[off + j]) & (x2 | b2[off + j])
+                        wv[j] &= (x1 | c1[j]) & (x2 | c2[j])
             elif l == 0:
                 for j in range(m):
-                    word[j] = x1 | b1[off + j]
+                    wv[j] = x1 | c1[j]
             else:
                 for j in range(m):
-                    word[j] &= x1 | b1[off + j]
-        for j in range(m):
-            any_[j] |= word[j]
-    # Branch-free sum in four fixed lanes: whether a pair is covered is unpredictable (a branch
-    # would mispredict), and one add chain would be latency-bound; fixed lanes keep the result
-    # deterministic without fastmath.
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    j = 1
-    while j + 4 <= m:
-        s0 += freqs[i + j] * (any_[j] != 0)
-        s1 += freqs[i + j + 1] * (any_[j + 1] != 0)
-        s2 += freqs[i + j + 2] * (any_[j + 2] != 0)
-        s3 += freqs[i + j + 3] * (any_[j + 3] != 0)
-        j += 4
-    while j < m:
-        s0 += freqs[i + j] * (any_[j] != 0)
-        j += 1
-    return freqs[i] * (2.0 * ((s0 + s1) + (s2 + s3)) + freqs[i] * (any_[0] != 0))
+                    wv[j] &= x1 | c1[j]
+        if n_words > 1:
+            for j in range(m):
+                acc[j] |= wv[j]
+    # Branch-free sum in eight fixed lanes: whether a pair is covered is unpredictable (a
+    # branch would mispredict), and one add chain would be latency-bound; fixed lanes keep the
+    # result deterministic without fastmath.
+    fv = freqs[i:]
+    lanes = np.zeros(8)
+    body = (m - 1) // 8 * 8
+    for j0 in range(0, body, 8):
+        for q in range(8):
+            lanes[q] += fv[1 + j0 + q] * (acc[1 + j0 + q] != 0)
+    tail = 0.0
+    for j in range(1 + body, m):
+        tail += fv[j] * (acc[j] != 0)
+    total = (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))) + tail
+    return freqs[i] * (2.0 * total + freqs[i] * (acc[0] != 0))
 
 
 @jit(parallel=True)

@@ -240,8 +240,13 @@ class HaplotypeTable:
         """True if some allele name has more fields than ``resolution`` keeps."""
         if resolution not in RESOLUTIONS:
             return False
-        keep = 2 if resolution == "2-field" else 1
-        return any(a.count(":") >= keep for names in self.alleles for a in names if "*" in a and not a.startswith("DRBX"))
+        memo = self.__dict__.setdefault("_finer", {})  # immutable table: compute once
+        if resolution not in memo:
+            keep = 2 if resolution == "2-field" else 1
+            memo[resolution] = any(
+                a.count(":") >= keep for names in self.alleles for a in names if "*" in a and not a.startswith("DRBX")
+            )
+        return memo[resolution]
 
     def _locus_indices(self, loci: Sequence[str] | None) -> list[int]:
         if loci is None:
