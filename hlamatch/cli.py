@@ -140,20 +140,9 @@ def _bank(tab_loader, lines, lines_file, top, loci_list, resolution, population)
 
 
 def _load(table: str | None, table_format: str, sum_tolerance: float):
-    from .data import available_tables, default_table, load_bundled
-    from .errors import OptionError
-    from .tables import load_table
+    from .cover import resolve_table
 
-    name = table or default_table()
-    if name in available_tables():
-        return load_bundled(name)
-    from pathlib import Path
-
-    if not Path(name).exists():
-        raise OptionError(
-            f"table {name!r} is neither a bundled table ({', '.join(available_tables())}) nor an existing file"
-        )
-    return load_table(name, format=table_format, sum_tolerance=sum_tolerance)
+    return resolve_table(table, format=table_format, sum_tolerance=sum_tolerance)
 
 
 def _split_list(value: str | None) -> list[str] | None:

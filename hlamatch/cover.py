@@ -140,18 +140,28 @@ class CoverageReport(Sequence[CoverageResult]):
         return pl.DataFrame(rows)
 
 
-def resolve_table(table: HaplotypeTable | str | Path) -> HaplotypeTable:
-    """A table object from a table, a file path, or the name of a bundled table."""
+def resolve_table(
+    table: HaplotypeTable | str | Path | None,
+    *,
+    format: str = "auto",
+    sum_tolerance: float | None = None,
+) -> HaplotypeTable:
+    """A table object from a table, a bundled table's name, or a file path (None: the default table).
+
+    ``format`` and ``sum_tolerance`` are passed to :func:`~hlamatch.tables.load_table` for files.
+    """
     if isinstance(table, HaplotypeTable):
         return table
-    from .data import available_tables, load_bundled
+    from .constants import DEFAULT_SUM_TOLERANCE
+    from .data import available_tables, default_table, load_bundled
     from .tables import load_table
 
-    text = str(table)
+    text = default_table() if table is None else str(table)
     if text in available_tables():
         return load_bundled(text)
     if Path(text).exists():
-        return load_table(text)
+        tol = DEFAULT_SUM_TOLERANCE if sum_tolerance is None else sum_tolerance
+        return load_table(text, format=format, sum_tolerance=tol)
     raise OptionError(
         f"table {text!r} is neither a bundled table ({', '.join(available_tables())}) nor an existing file"
     )
