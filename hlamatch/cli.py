@@ -60,7 +60,7 @@ def table_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
     fn = click.option(
         "--table-format", type=click.Choice(TABLE_FORMATS), default="auto", show_default=True,
-        help="Format of a table file (auto detects NMDP, GRIMM, NMDP 2007, HFX and wide CSV/Parquet).",
+        help="Format of a table file (auto detects NMDP, GRIMM, NMDP 2007, HFX, PyPop and wide CSV/Parquet).",
     )(fn)
     fn = click.option(
         "--table", "-t", "table", default=None, metavar="NAME|PATH",

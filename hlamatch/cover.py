@@ -350,7 +350,9 @@ def mismatch_histograms(
     from .encode import recode_for_lines
     from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _mismatch_hist_folds, _mismatch_hist_partner, _pair_best
 
-    if rules.direction == "HvG":
+    if rules.direction == "HvG" or rules.homozygous_count == 2:
+        # Exact merge (see recode_for_lines): HvG never looks at the patient's other alleles, and
+        # with homozygous_count=2 two different other alleles count the same as one twice.
         codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, line_codes, n_alleles)
     n_bins = 2 * codes.shape[1] + 2
     hom2 = rules.homozygous_count == 2

@@ -151,8 +151,9 @@ def recode_for_lines(
     HvG counts (either level) depend on a patient allele only through its equality with line
     alleles and through whether it is null.  So alleles carried by no line become one
     "other expressed" code (``n_alleles[l]``) or one "other null" code (``n_alleles[l] + 1``),
-    and equal rows are merged.  Not valid for GvH or bidirectional counts, which see the
-    patient's own alleles.
+    and equal rows are merged.  GvH and bidirectional counts also see whether the patient's two
+    other alleles are the same: that changes the count (1 or 2) only when a missing homozygous
+    allele counts once, so the merge is exact for them with ``homozygous_count=2`` only.
 
     Returns
     -------

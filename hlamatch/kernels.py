@@ -261,8 +261,12 @@ def _slot_allele(codes, pnull, slot, l, cand, d1, n1, d2, n2):
 
 
 @jit()
-def _line_count(codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits):
-    """Fewest mismatches of line t against patient slots (s1, s2) within per-locus limits; -1 if none."""
+def _line_count(codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits, cap):
+    """Fewest mismatches of line t against patient slots (s1, s2) within per-locus limits; -1 if none.
+
+    ``cap`` >= 0: only counts below ``cap`` matter (a better line is known), so an assignment is
+    abandoned as soon as its running total reaches it.
+    """
     n_loci = lc.shape[2]
     # A homozygous line's two copies are interchangeable: sigma 1 and 2 give the same counts
     # and every tau is the same; likewise for a homozygous patient (same slot twice).
@@ -319,6 +323,9 @@ def _line_count(codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits)
                     ok = False
                     break
                 total += lbest
+                if cap >= 0 and total >= cap:
+                    ok = False
+                    break
             if ok and (best < 0 or total < best):
                 best = total
     return best
@@ -333,7 +340,7 @@ def _pair_best(codes, pnull, s1, s2, lc, ln, hom2, direction, haplo, limits):
     """
     best = -1
     for t in range(lc.shape[0]):
-        c = _line_count(codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits)
+        c = _line_count(codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits, best)
         if c >= 0 and (best < 0 or c < best):
             best = c
             if best == 0:

@@ -642,3 +642,18 @@ def test_line_without_expressed_allele_matches_every_patient_at_k0():
         r = run(t, ["DRBX*NNNN"], loci=["DRB345"], level="genotype", distribution=dist).get("genotype")
         assert r.unlisted_mass == pytest.approx(0.25, abs=ATOL)
         assert (r.lower, r.upper) == pytest.approx((1.0, 1.0), abs=ATOL), f"distribution={dist}"
+
+
+def test_gvh_other_alleles_same_or_different_hand_computed():
+    # Line A1~B7 (homozygous).  Table: A2~B7 (.25), A3~B7 (.25), A1~B7 (.5); A2 and A3 are carried
+    # by no line, so hlamatch may merge them when that is exact.  GvH at A for patients:
+    #   (A2,A2) or (A3,A3): one foreign allele, homozygous -> 1 (hom 1) or 2 (hom 2)
+    #   (A2,A3), (A3,A2): two foreign alleles -> 2 either way
+    #   (A1,x), x foreign: 1;  (A1,A1): 0.
+    # k=1, hom 1: covered = all but (A2,A3),(A3,A2) = 1 - 2*.25*.25 = .875
+    # k=1, hom 2: covered = pairs with an A1 = 1 - .5*.5 = .75
+    t = make_table(("A", "B"), [(A1, B7), (A2, B7), (A3, B7)], [0.5, 0.25, 0.25])
+    for hom, expected in ((1, 0.875), (2, 0.75)):
+        rep = run(t, [f"{A1}~{B7}"], direction="GvH", max_mismatches=1, homozygous_count=hom)
+        assert rep.get("genotype").lower == pytest.approx(expected, abs=ATOL)
+        assert rep.get("haplotype").lower == pytest.approx(expected, abs=ATOL)
