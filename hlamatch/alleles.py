@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .constants import ANTIGEN, ANTIGEN_LOCI, DRB345_GENES, MOLECULAR_LOCI
+from .constants import ANTIGEN, ANTIGEN_LOCI, DRB345_GENES, MOLECULAR_LOCI, RESOLUTIONS
 from .errors import AlleleNameError, UnknownLocusError
 
 _MOLECULAR = re.compile(
@@ -138,6 +138,23 @@ def name_resolution(allele: Allele) -> str | None:
     if allele.fields == 0:
         return ANTIGEN
     return "2-field" if allele.fields >= 2 else "1-field"
+
+
+def at_resolution(name: str, resolution: str) -> tuple[str | None, str | None]:
+    """An allele name at ``resolution``: ``(reduced name, None)``, or ``(None, why not)``.
+
+    A name coarser than ``resolution`` (``A*24`` at two-field) or of the other kind (an antigen
+    at allele level, an allele at antigen level) cannot be brought there without guessing.
+    """
+    cls = name_resolution(parse_allele(name))
+    if cls is None:  # DRBX*NNNN: the same at every resolution
+        return name, None
+    if (resolution == ANTIGEN) != (cls == ANTIGEN):
+        kind = "an antigen" if cls == ANTIGEN else "a molecular allele"
+        return None, f"{name} is {kind}, not at {resolution} level"
+    if resolution in RESOLUTIONS and RESOLUTIONS.index(cls) > RESOLUTIONS.index(resolution):
+        return None, f"{name} is {cls}, coarser than {resolution}"
+    return (name if resolution == ANTIGEN else reduce_name(name, resolution)), None
 
 
 @lru_cache(maxsize=65536)

@@ -249,7 +249,7 @@ def coverage(
     )
     sizes = [len(a) for a in sel.alleles]
     from ._jit import num_threads
-    from .encode import allele_nulls
+    from .encode import allele_nulls, identity_codes
 
     results = []
     with num_threads(threads):
@@ -258,19 +258,22 @@ def coverage(
             codes = np.ascontiguousarray(sel.codes[rows])
             freqs = np.ascontiguousarray(sel.freqs[rows, sel.population_index(pop)])
             unlisted = sel.unlisted_mass(pop)
+            nulls = None  # null flags of the rows, computed once if a general-rule level needs them
             for lev in levels:
                 haplo = lev == "haplotype"
                 dist = dist_hi = None
                 if rules.is_default and not distribution and not (haplo and line_nulls.any()):
                     if haplo:
-                        c, lc, n_al = _identity(codes, line_codes)
+                        c, lc, n_al = identity_codes(codes, line_codes)
                     else:
                         c, lc, n_al = codes, line_codes, sizes
                     lower, upper = zero_mismatch_bounds(c, freqs, lc, n_al, unlisted, line_nulls if not haplo else None,
                                                         progress=progress, label=f"{pop} {lev}")
                 else:
+                    if nulls is None:
+                        nulls = allele_nulls(codes, sel.alleles)
                     lo, hi = mismatch_histograms(
-                        codes, allele_nulls(codes, sel.alleles), freqs, line_codes, line_nulls, sizes,
+                        codes, nulls, freqs, line_codes, line_nulls, sizes,
                         rules, limits, haplo, unlisted, progress=progress, label=f"{pop} {lev}",
                     )
                     k = min(rules.max_mismatches, lo.shape[0] - 2)
@@ -370,12 +373,6 @@ def mismatch_histograms(
             b = _pair_best(codes, nulls, pair[0], pair[1], *args)
             hist[n_bins - 1 if b < 0 else b] += unlisted * unlisted
     return lo, hi
-
-
-def _identity(codes: np.ndarray, line_codes: np.ndarray):
-    from .encode import identity_codes
-
-    return identity_codes(codes, line_codes)
 
 
 def zero_mismatch_bounds(

@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 
 from ._io import read_frame
-from .alleles import is_null, name_resolution, parse_allele, reduce_name
-from .constants import ANTIGEN, RESOLUTIONS
+from .alleles import at_resolution, is_null, parse_allele, reduce_name
+from .constants import ANTIGEN
 from .errors import AlleleNameError, HlamatchWarning, LineError
 
 __all__ = ["Line", "parse_line", "read_lines_file", "as_lines", "line_loci", "encode_lines"]
@@ -213,26 +213,12 @@ def encode_lines(
                         f"line {ln.name} is not typed at {locus}, which the computation uses "
                         f"(loci {'~'.join(loci)}); pass --loci to leave {locus} out"
                     )
-                name = d[locus]
-                cls = name_resolution(parse_allele(name))
-                if resolution == ANTIGEN and cls not in (ANTIGEN, None):
+                reduced, why = at_resolution(d[locus], resolution)
+                if why:
                     raise LineError(
-                        f"line {ln.name}: allele {name} is molecular but table {table_name} is "
-                        "antigen-level; give the line as antigens (e.g. A24~B52~DR15)"
+                        f"line {ln.name}: {why}; type the line at the computation's {resolution} "
+                        "resolution, or pass a coarser --resolution"
                     )
-                if resolution != ANTIGEN and cls == ANTIGEN:
-                    raise LineError(
-                        f"line {ln.name}: {name} is an antigen but the computation is at "
-                        f"{resolution} resolution; give alleles like A*24:02"
-                    )
-                if cls in RESOLUTIONS and resolution in RESOLUTIONS and (
-                    RESOLUTIONS.index(cls) > RESOLUTIONS.index(resolution)
-                ):
-                    raise LineError(
-                        f"line {ln.name}: allele {name} is {cls}, coarser than the requested "
-                        f"{resolution}; use --resolution {cls} or type the line at {resolution}"
-                    )
-                reduced = _reduce(name, resolution)
                 code = lookups[l].get(reduced, -1)
                 if code < 0:
                     code = extra[l].setdefault(reduced, len(alleles[l]) + 2 + len(extra[l]))

@@ -22,8 +22,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .alleles import canonical_locus, is_null, name_resolution, parse_allele, reduce_name
-from .constants import KNOWN_LOCI, RESOLUTIONS
+from .alleles import at_resolution, canonical_locus, is_null, name_resolution, parse_allele, reduce_name
+from .constants import KNOWN_LOCI
 from .errors import AlleleNameError, HlamatchError, LineError, OptionError, TypingError, UnknownLocusError
 from .lines import Line, as_lines
 from .rules import MatchRules
@@ -259,12 +259,10 @@ def _typing_at(t: Typing, loci: Sequence[str], resolution: str) -> tuple[list[tu
             return None, f"not typed at {locus}"
         pair = []
         for name in t.alleles[locus]:
-            cls = name_resolution(parse_allele(name))
-            if resolution in RESOLUTIONS and cls in RESOLUTIONS and RESOLUTIONS.index(cls) > RESOLUTIONS.index(resolution):
-                return None, f"{name} is {cls}, coarser than the lines' {resolution}"
-            if (resolution == "antigen") != (cls == "antigen") and cls is not None:
-                return None, f"{name} is not at {resolution} level"
-            pair.append(name if resolution == "antigen" else reduce_name(name, resolution))
+            reduced, why = at_resolution(name, resolution)
+            if why:
+                return None, f"{why}, the lines' resolution"
+            pair.append(reduced)
         out.append((pair[0], pair[1]))
     return out, None
 

@@ -449,3 +449,25 @@ def test_real_nmdp2007_warns_once_per_scaled_population():
     eur = [row for row in rows if row["population"] == "EUR"]
     assert all(row["unlisted_mass"] == pytest.approx(0.00331, abs=1e-9) for row in eur)
     assert all(row["lower"] < row["upper"] for row in eur)
+
+
+def test_error_line_coarser_than_table():
+    r = invoke("coverage", "--line", "A*24~B*52~DRB1*15")
+    assert_one_error_line(
+        r,
+        "Error: line A*24~B*52~DRB1*15: A*24 is 1-field, coarser than 2-field; type the line at the "
+        "computation's 2-field resolution, or pass a coarser --resolution",
+    )
+    ok = invoke("coverage", "--line", "A*24~B*52~DRB1*15", "--resolution", "1-field")
+    assert ok.exit_code == 0, all_output(ok)
+
+
+def test_error_antigen_line_against_allele_table():
+    # An antigen-level line against the two-field default table: lines use loci A, B, DR, and
+    # the table lacks DR, so this is a loci error; at A,B the antigen/allele mismatch is named.
+    r = invoke("coverage", "--line", "A24~B52", "--loci", "A,B")
+    assert_one_error_line(
+        r,
+        "Error: line A24~B52: A24 is an antigen, not at 2-field level; type the line at the "
+        "computation's 2-field resolution, or pass a coarser --resolution",
+    )
