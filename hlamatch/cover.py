@@ -20,23 +20,27 @@ whichever line allele helps.  ``coverage`` is the lower bound.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .constants import LEVEL_CHOICES, LEVELS, MASS_EPSILON
+from .data import resolve_table
+from .engine import Progress, run_pairs
 from .errors import OptionError
-from .lines import Line, as_lines, encode_lines, line_loci
+from .lines import Line, as_lines
+from .problem import Populations, PopulationArrays, Problem, prepare
 from .rules import MatchRules
 from .tables import HaplotypeTable
 
-#: Progress callback: ``progress(label, fraction_done)``.
-Progress = Callable[[str, float], None]
+__all__ = ["CoverageResult", "CoverageReport", "coverage", "DEFINITIONS", "resolve_table", "MatchRules", "WEIGHTED"]
 
-__all__ = ["CoverageResult", "CoverageReport", "coverage", "DEFINITIONS", "resolve_table", "MatchRules"]
+#: Population label of a weighted mix's results.
+WEIGHTED = "weighted"
 
 DEFINITIONS: dict[str, str] = {
     "haplotype": (
@@ -87,6 +91,7 @@ class CoverageResult:
     rules: dict[str, Any] | None = None
     distribution: dict[str, float] | None = None
     distribution_upper: dict[str, float] | None = None
+    weights: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (lists instead of tuples), ready for JSON."""
@@ -140,33 +145,6 @@ class CoverageReport(Sequence[CoverageResult]):
         return pl.DataFrame(rows)
 
 
-def resolve_table(
-    table: HaplotypeTable | str | Path | None,
-    *,
-    format: str = "auto",
-    sum_tolerance: float | None = None,
-) -> HaplotypeTable:
-    """A table object from a table, a bundled table's name, or a file path (None: the default table).
-
-    ``format`` and ``sum_tolerance`` are passed to :func:`~hlamatch.tables.load_table` for files.
-    """
-    if isinstance(table, HaplotypeTable):
-        return table
-    from .constants import DEFAULT_SUM_TOLERANCE
-    from .data import available_tables, default_table, load_bundled
-    from .tables import load_table
-
-    text = default_table() if table is None else str(table)
-    if text in available_tables():
-        return load_bundled(text)
-    if Path(text).exists():
-        tol = DEFAULT_SUM_TOLERANCE if sum_tolerance is None else sum_tolerance
-        return load_table(text, format=format, sum_tolerance=tol)
-    raise OptionError(
-        f"table {text!r} is neither a bundled table ({', '.join(available_tables())}) nor an existing file"
-    )
-
-
 def _levels(level: str) -> tuple[str, ...]:
     if level not in LEVEL_CHOICES:
         raise OptionError(f"unknown level {level!r} (choose from {', '.join(LEVEL_CHOICES)})")
@@ -180,7 +158,7 @@ def coverage(
     level: str = "both",
     loci: Sequence[str] | None = None,
     resolution: str | None = None,
-    populations: Sequence[str] | None = None,
+    populations: Populations = None,
     threads: int | None = None,
     rules: MatchRules | None = None,
     distribution: bool = False,
@@ -200,8 +178,10 @@ def coverage(
         are projected; a line lacking one of ``loci`` is an error.
     resolution : {"2-field", "1-field"}, optional
         Default: the table's own.
-    populations : sequence of str, optional
-        Default: every population of the table.
+    populations : str, sequence of str, or mapping of str to float, optional
+        Default: every population of the table.  A mapping weights a mix (``{"JAPI": 0.8,
+        "KORI": 0.2}``, normalised to sum 1): the report then also holds, per level, a result for
+        population ``"weighted"``, the weighted sum of the per-population figures.
     threads : int, optional
         Numba threads for this call (restored afterwards).
     rules : MatchRules, optional
@@ -230,87 +210,110 @@ def coverage(
     >>> round(r[0].lower, 4)
     0.1521
     """
-    if rules is None:
-        rules = MatchRules(**rule_options)
-    elif rule_options:
-        raise OptionError("give match rules either as a MatchRules object or as keywords, not both")
-    tab = resolve_table(table)
+    rules = rules_from(rules, rule_options)
+    levels = _levels(level)
     parsed = as_lines(lines)
     if not parsed:
         raise OptionError("no lines given: pass at least one line (--line, --lines-file or --top)")
-    levels = _levels(level)
-    use_loci = tuple(loci) if loci is not None else line_loci(parsed, tab.loci, tab.source)
-    sel = tab.select(use_loci, resolution)
-    limits = rules.locus_limits(sel.loci)
-    line_codes, line_nulls = encode_lines(parsed, sel.loci, sel.resolution, sel.alleles, sel.source)
-    names = tuple(ln.text(sel.loci, sel.resolution) for ln in parsed)
-    pops = tab.populations if populations is None else tuple(
-        tab.populations[tab.population_index(p)] for p in populations
-    )
-    sizes = [len(a) for a in sel.alleles]
+    problem = prepare(table, parsed, loci=loci, resolution=resolution, rules=rules, populations=populations)
     from ._jit import num_threads
-    from .encode import allele_nulls, identity_codes
 
     results = []
     with num_threads(threads):
-        for pop in pops:
-            rows = sel.population_rows(pop)
-            codes = np.ascontiguousarray(sel.codes[rows])
-            freqs = np.ascontiguousarray(sel.freqs[rows, sel.population_index(pop)])
-            unlisted = sel.unlisted_mass(pop)
-            nulls = None  # null flags of the rows, computed once if a general-rule level needs them
+        for pa in problem.populations:
             for lev in levels:
-                haplo = lev == "haplotype"
-                dist = dist_hi = None
-                if rules.is_default and not distribution and not (haplo and line_nulls.any()):
-                    if haplo:
-                        c, lc, n_al = identity_codes(codes, line_codes)
-                    else:
-                        c, lc, n_al = codes, line_codes, sizes
-                    lower, upper = zero_mismatch_bounds(c, freqs, lc, n_al, unlisted, line_nulls if not haplo else None,
-                                                        progress=progress, label=f"{pop} {lev}")
-                else:
-                    if nulls is None:
-                        nulls = allele_nulls(codes, sel.alleles)
-                    lo, hi = mismatch_histograms(
-                        codes, nulls, freqs, line_codes, line_nulls, sizes,
-                        rules, limits, haplo, unlisted, progress=progress, label=f"{pop} {lev}",
-                    )
-                    k = min(rules.max_mismatches, lo.shape[0] - 2)
-                    lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
-                    upper = min(1.0, max(0.0, math.fsum(hi[: k + 1])))
-                    dist, dist_hi = _bins(lo), _bins(hi)
-                results.append(
-                    CoverageResult(
-                        population=pop, level=lev, loci=sel.loci, resolution=sel.resolution,
-                        lines=names, coverage=lower, lower=lower, upper=upper, unlisted_mass=unlisted,
-                        rule=rules.describe(sel.loci), definition=DEFINITIONS[lev], table=tab.source,
-                        rules=rules.to_dict(), distribution=dist, distribution_upper=dist_hi,
-                    )
-                )
+                results.append(_population_result(problem, pa, lev, distribution, progress))
+    if problem.weights is not None:
+        results += weighted_results(results, problem.weight_map, levels)
     return CoverageReport(results)
 
 
-#: Pair evaluations per progress step; smaller runs are done in one kernel call.
-_PROGRESS_PAIRS = 20_000_000
+def rules_from(rules: MatchRules | None, rule_options: dict[str, Any]) -> MatchRules:
+    """The match rules of an API call: a MatchRules object or keywords, not both."""
+    if rules is None:
+        return MatchRules(**rule_options)
+    if rule_options:
+        raise OptionError("give match rules either as a MatchRules object or as keywords, not both")
+    return rules
 
 
-def _over_folds(kernel, n: int, work_per_pair: float, progress: Progress | None, label: str) -> np.ndarray:
-    """Run ``kernel(fold_start, fold_stop)`` over all folds of ``n`` rows, in batches when long.
+def uses_bitsets(rules: MatchRules, level: str, line_nulls: np.ndarray, distribution: bool = False) -> bool:
+    """Whether the zero-mismatch bitset kernels answer this rule and level exactly.
 
-    Folds are independent, so batches give the same result as one call; between batches
-    ``progress(label, fraction_done)`` is called.
+    They do for the default rule (zero HvG mismatches), except at haplotype level with null line
+    alleles (the phase-aware count needs the general kernel there).
     """
-    n_folds = (n + 1) // 2
-    pairs = n * (n + 1) / 2 * work_per_pair
-    n_batches = 1 if progress is None else int(min(100, max(1, pairs // _PROGRESS_PAIRS)))
-    if n_batches == 1:
-        return kernel(0, n_folds)
-    parts = []
-    for b in range(n_batches):
-        parts.append(kernel(b * n_folds // n_batches, (b + 1) * n_folds // n_batches))
-        progress(label, (b + 1) / n_batches)
-    return np.concatenate(parts)
+    return rules.is_default and not distribution and not (level == "haplotype" and bool(line_nulls.any()))
+
+
+def level_arrays(pa: PopulationArrays, line_codes: np.ndarray, sizes: list[int], level: str):
+    """(codes, line codes, vocabulary sizes) for the bitset kernels at ``level``.
+
+    Haplotype level is zero-mismatch matching at one pseudo-locus whose allele is the whole
+    haplotype (:func:`hlamatch.encode.identity_codes`).
+    """
+    from .encode import identity_codes
+
+    if level == "haplotype":
+        return identity_codes(pa.codes, line_codes)
+    return pa.codes, line_codes, sizes
+
+
+def _population_result(problem: Problem, pa: PopulationArrays, lev: str, distribution: bool,
+                       progress: Progress | None) -> CoverageResult:
+    rules = problem.rules
+    lc, ln = problem.line_codes, problem.line_nulls
+    label = f"{pa.population} {lev}"
+    dist = dist_hi = None
+    if uses_bitsets(rules, lev, ln, distribution):
+        c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, lev)
+        lower, upper = zero_mismatch_bounds(c, pa.freqs, lcodes, n_al, pa.unlisted,
+                                            ln if lev == "genotype" else None, progress=progress, label=label)
+    else:
+        lo, hi = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
+                                     lev == "haplotype", pa.unlisted, progress=progress, label=label)
+        k = min(rules.max_mismatches, lo.shape[0] - 2)
+        lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
+        upper = min(1.0, max(0.0, math.fsum(hi[: k + 1])))
+        dist, dist_hi = _bins(lo), _bins(hi)
+    return CoverageResult(
+        population=pa.population, level=lev, loci=problem.loci, resolution=problem.resolution,
+        lines=problem.line_names, coverage=lower, lower=lower, upper=upper, unlisted_mass=pa.unlisted,
+        rule=rules.describe(problem.loci), definition=DEFINITIONS[lev], table=problem.source,
+        rules=rules.to_dict(), distribution=dist, distribution_upper=dist_hi,
+    )
+
+
+def weighted_results(results: Sequence[CoverageResult], weights: dict[str, float],
+                     levels: Sequence[str]) -> list[CoverageResult]:
+    """Per level, the weighted mix of per-population results (population ``"weighted"``).
+
+    Coverage, bounds, unlisted mass and distributions of the mix are the weighted sums of the
+    populations' figures (a random patient of the mix comes from population p with probability w_p).
+    """
+    out = []
+    for lev in levels:
+        rows = [r for r in results if r.level == lev and r.population in weights]
+        w = [weights[r.population] for r in rows]
+
+        def mix(get):
+            return math.fsum(wi * get(r) for wi, r in zip(w, rows))
+
+        def mix_dist(key):
+            if any(getattr(r, key) is None for r in rows):
+                return None
+            bins = dict.fromkeys(k for r in rows for k in getattr(r, key))
+            return {b: mix(lambda r: getattr(r, key).get(b, 0.0)) for b in bins}
+
+        r0 = rows[0]
+        lower, upper = mix(lambda r: r.lower), mix(lambda r: r.upper)
+        out.append(dataclasses.replace(
+            r0, population=WEIGHTED, coverage=lower, lower=lower, upper=upper,
+            unlisted_mass=mix(lambda r: r.unlisted_mass), weights=dict(weights),
+            distribution=mix_dist("distribution"), distribution_upper=mix_dist("distribution_upper"),
+            definition=r0.definition + "; weighted mix of populations: sum of w_p × coverage_p",
+        ))
+    return out
 
 
 def _bins(hist: np.ndarray) -> dict[str, float]:
@@ -361,11 +364,8 @@ def mismatch_histograms(
     hom2 = rules.homozygous_count == 2
     d = rules.direction_code
     args = (line_codes, line_nulls, hom2, d, haplo, limits)
-    per_fold = _over_folds(
-        lambda a, b: _mismatch_hist_folds(codes, nulls, freqs, *args, n_bins, a, b),
-        freqs.shape[0], line_codes.shape[0] * (16 if haplo else 1), progress, label,
-    )
-    listed = np.array([math.fsum(per_fold[:, b]) for b in range(n_bins)])
+    listed = run_pairs(_mismatch_hist_folds, (codes, nulls, freqs, *args, n_bins), freqs.shape[0],
+                       line_codes.shape[0] * (16 if haplo else 1), progress, label)
     lo, hi = listed.copy(), listed.copy()
     if unlisted > 0:
         for hist, solo, pair in ((lo, NOVEL_A, (NOVEL_A, NOVEL_B)), (hi, WILDCARD, (WILDCARD, WILDCARD))):
@@ -412,11 +412,8 @@ def zero_mismatch_bounds(
     het = not np.array_equal(b1, b2)
     n_words, n_loci = b1.shape[2], b1.shape[1]
     b1, b2, f = collapse(b1, b2, freqs)
-    folds = _over_folds(
-        lambda a, b: _pair_mass_folds(b1, b2, het, n_words, n_loci, f, a, b),
-        f.shape[0], n_words / 8, progress, label,
-    )
-    listed = math.fsum(folds)
+    listed = float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f), f.shape[0], n_words / 8,
+                             progress, label))
     lower, upper = listed, listed
     if unlisted > 0:
         lower += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, False)

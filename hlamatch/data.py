@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import HlamatchError, OptionError
 
-__all__ = ["available_tables", "default_table", "table_info", "load_bundled", "tables_root"]
+__all__ = ["available_tables", "default_table", "table_info", "load_bundled", "tables_root", "resolve_table"]
 
 
 def tables_root() -> Path:
@@ -72,3 +72,30 @@ def load_bundled(name: str | None = None):
     info = table_info(name or default_table())
     table = load_table(info["path"], format="wide")
     return dataclasses.replace(table, source=f"bundled:{info['name']}")
+
+
+def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | None = None):
+    """A table object from a table, a bundled table's name, or a file path (None: the default table).
+
+    ``format`` and ``sum_tolerance`` are passed to :func:`~hlamatch.tables.load_table` for files.
+
+    Raises
+    ------
+    OptionError
+        ``table`` is neither a table, a bundled name nor an existing file.
+    """
+    from .tables import HaplotypeTable, load_table
+
+    if isinstance(table, HaplotypeTable):
+        return table
+    from .constants import DEFAULT_SUM_TOLERANCE
+
+    text = default_table() if table is None else str(table)
+    if text in available_tables():
+        return load_bundled(text)
+    if Path(text).exists():
+        tol = DEFAULT_SUM_TOLERANCE if sum_tolerance is None else sum_tolerance
+        return load_table(text, format=format, sum_tolerance=tol)
+    raise OptionError(
+        f"table {text!r} is neither a bundled table ({', '.join(available_tables())}) nor an existing file"
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 import polars as pl
@@ -20,7 +20,7 @@ from .alleles import at_resolution, is_null, parse_allele, reduce_name
 from .constants import ANTIGEN
 from .errors import AlleleNameError, HlamatchWarning, LineError
 
-__all__ = ["Line", "parse_line", "read_lines_file", "as_lines", "line_loci", "encode_lines"]
+__all__ = ["Line", "parse_line", "read_lines_file", "as_lines", "line_loci", "encode_lines", "EncodedLines", "top_lines"]
 
 
 @dataclass(frozen=True)
@@ -167,32 +167,51 @@ def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str)
     return tuple(locus for locus in table_loci if locus in loci)
 
 
+class EncodedLines(NamedTuple):
+    """Lines as arrays: allele codes, null flags, and the code of every name used.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray
+        int32 array of shape (n_lines, 2, n_loci).
+    nulls : numpy.ndarray
+        bool array of shape (n_lines, 2, n_loci): the allele is null (not expressed).
+    vocab : list of dict
+        Per locus, allele name → code: the given vocabulary plus codes past it for names it lacks.
+    """
+
+    codes: np.ndarray
+    nulls: np.ndarray
+    vocab: list[dict[str, int]]
+
+
 def encode_lines(
     lines: Sequence[Line], loci: Sequence[str], resolution: str,
-    alleles: Sequence[Sequence[str]], table_name: str,
-) -> np.ndarray:
-    """Allele codes of every line at ``loci``, reduced to ``resolution``.
+    alleles: Sequence[Sequence[str]], table_name: str | None,
+) -> EncodedLines:
+    """Allele codes of every line at ``loci``, reduced to ``resolution``: the one line encoder.
+
+    Coverage, rank, plan, supply and patient look-up all encode lines here, so a line typed
+    coarser than the computation's resolution, or lacking one of its loci, is the same error
+    everywhere.
 
     Parameters
     ----------
     lines : sequence of Line
     loci : sequence of str
-        The computation's loci (the selected table's loci).
+        The computation's loci.
     resolution : str
         The computation's resolution.
     alleles : sequence of sequence of str
-        The selected table's allele vocabulary per locus.
-    table_name : str
-        For messages.
+        Allele vocabulary per locus (a table's; empty tuples when there is no table).
+    table_name : str or None
+        The table, for the warning about alleles it lacks; None: no table, no warning.
 
     Returns
     -------
-    codes : numpy.ndarray
-        int32 array of shape (n_lines, 2, n_loci).  An allele absent from the table gets a code
-        past the locus vocabulary (``len(alleles[l]) + 2 + k``, one per distinct name), so it equals
-        no listed allele; a warning names such alleles.
-    nulls : numpy.ndarray
-        bool array of shape (n_lines, 2, n_loci): the allele is null (not expressed).
+    EncodedLines
+        An allele absent from the vocabulary gets a code past it (``len(alleles[l]) + 2 + k``, one
+        per distinct name), so it equals no listed allele; a warning names such alleles.
 
     Raises
     ------
@@ -201,8 +220,8 @@ def encode_lines(
     """
     out = np.full((len(lines), 2, len(loci)), -1, dtype=np.int32)
     nulls = np.zeros((len(lines), 2, len(loci)), dtype=np.bool_)
-    lookups = [{a: i for i, a in enumerate(v)} for v in alleles]
-    extra: list[dict[str, int]] = [{} for _ in loci]
+    vocab = [{a: i for i, a in enumerate(v)} for v in alleles]
+    sizes = [len(v) for v in alleles]
     unknown: list[str] = []
     for t, ln in enumerate(lines):
         for h, hap in enumerate(ln.haplotypes):
@@ -219,19 +238,65 @@ def encode_lines(
                         f"line {ln.name}: {why}; type the line at the computation's {resolution} "
                         "resolution, or pass a coarser --resolution"
                     )
-                code = lookups[l].get(reduced, -1)
+                code = vocab[l].get(reduced, -1)
                 if code < 0:
-                    code = extra[l].setdefault(reduced, len(alleles[l]) + 2 + len(extra[l]))
+                    code = vocab[l][reduced] = sizes[l] + 2 + (len(vocab[l]) - sizes[l])
                     if reduced not in unknown:
                         unknown.append(reduced)
                 out[t, h, l] = code
                 nulls[t, h, l] = is_null(reduced)
-    if unknown:
+    if unknown and table_name is not None:
         warnings.warn(
             f"allele(s) {', '.join(unknown)} of the lines do not occur in table {table_name} at "
             f"loci {'~'.join(loci)}; lines carrying them match only unlisted chromosomes",
             HlamatchWarning,
             stacklevel=3,
         )
-    return out, nulls
+    return EncodedLines(out, nulls, vocab)
 
+
+def top_lines(
+    table, n: int, *, populations=None, loci: Sequence[str] | None = None, resolution: str | None = None,
+) -> list[Line]:
+    """The ``n`` most frequent haplotypes of a table, as homozygous lines (the default candidates).
+
+    Parameters
+    ----------
+    table : HaplotypeTable, bundled name or path
+    n : int
+        How many (fewer when the population lists fewer haplotypes).
+    populations : str, sequence of str or mapping of str to float, optional
+        One population, or a weighted mix (``{"JAPI": 0.8, "KORI": 0.2}``: haplotypes ordered by
+        the weighted frequency).  Needed when the table holds several populations.
+    loci, resolution : optional
+        Project/reduce the table first (frequencies summed), as the computation will.
+
+    Returns
+    -------
+    list of Line
+        Most frequent first; ties broken by haplotype name.
+
+    Raises
+    ------
+    OptionError
+        ``n`` < 1, or several populations without weights.
+    """
+    from .data import resolve_table
+    from .errors import OptionError
+    from .problem import resolve_populations
+
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise OptionError(f"the number of top haplotypes must be a whole number ≥ 1, got {n!r}")
+    tab = resolve_table(table).select(loci, resolution)
+    names, weights = resolve_populations(tab, populations)
+    if len(names) > 1 and weights is None:
+        raise OptionError(
+            f"table {tab.source} holds populations {', '.join(names)}: choose one for the most frequent "
+            "haplotypes, or weight them (e.g. --population JAPI=0.8 --population KORI=0.2)"
+        )
+    w = np.array(weights if weights is not None else [1.0])
+    score = tab.freqs[:, [tab.population_index(p) for p in names]] @ w
+    rows = np.flatnonzero(score > 0)
+    keys = [tab.codes[rows, l] for l in reversed(range(len(tab.loci)))] + [-score[rows]]
+    order = rows[np.lexsort(keys)][:n]
+    return [parse_line(h) for h in tab.haplotype_strings(order)]

@@ -25,7 +25,7 @@ import numpy as np
 from .alleles import at_resolution, canonical_locus, is_null, name_resolution, parse_allele, reduce_name
 from .constants import KNOWN_LOCI
 from .errors import AlleleNameError, HlamatchError, LineError, OptionError, TypingError, UnknownLocusError
-from .lines import Line, as_lines
+from .lines import Line, as_lines, encode_lines, line_loci
 from .rules import MatchRules
 
 __all__ = [
@@ -313,40 +313,23 @@ def match_patients(
     """
     from .kernels import _typing_counts
 
-    if rules is None:
-        rules = MatchRules(**rule_options)
-    elif rule_options:
-        raise OptionError("give match rules either as a MatchRules object or as keywords, not both")
+    from .cover import rules_from
+
+    rules = rules_from(rules, rule_options)
     if details not in ("matched", "all", "none"):
         raise OptionError(f"details must be 'matched', 'all' or 'none', got {details!r}")
     bank = as_lines(lines)
     if not bank:
         raise OptionError("no lines given: pass --line, --lines-file or --top")
     typings = [p if isinstance(p, Typing) else parse_typing(p, str(i + 1)) for i, p in enumerate(patients)]
-    if loci is None:
-        sets = {frozenset(ln.loci) for ln in bank}
-        if len(sets) > 1:
-            raise LineError("the lines are typed at different loci: pass --loci to choose the loci to compare")
-        use = [locus for locus in KNOWN_LOCI if locus in next(iter(sets))]
-    else:
-        use = [canonical_locus(x, KNOWN_LOCI) for x in loci]
+    # The same loci inference and line encoder as coverage: one path, one set of errors.
+    use = list(line_loci(bank, KNOWN_LOCI, "the typings") if loci is None else
+               [canonical_locus(x, KNOWN_LOCI) for x in loci])
     res = resolution or _line_resolution(bank)
     limits = rules.locus_limits(use)
-    # One vocabulary per locus over line and patient alleles.
-    vocab: list[dict[str, int]] = [{} for _ in use]
-    line_names = []
-    lc = np.zeros((len(bank), 2, len(use)), dtype=np.int32)
-    ln_null = np.zeros_like(lc, dtype=np.bool_)
-    for t, line in enumerate(bank):
-        for h, hap in enumerate(line.haplotypes):
-            d = dict(hap)
-            for l, locus in enumerate(use):
-                if locus not in d:
-                    raise LineError(f"line {line.name} is not typed at {locus}; pass --loci to leave it out")
-                name = d[locus] if res == "antigen" else reduce_name(d[locus], res)
-                lc[t, h, l] = vocab[l].setdefault(name, len(vocab[l]))
-                ln_null[t, h, l] = is_null(name)
-        line_names.append(line.text(use, None if res == "antigen" else res))
+    encoded = encode_lines(bank, use, res, [() for _ in use], None)
+    lc, ln_null, vocab = encoded.codes, encoded.nulls, encoded.vocab
+    line_names = [line.text(use, None if res == "antigen" else res) for line in bank]
     results: list[PatientMatch | None] = [None] * len(typings)
     rows, coded = [], []
     for i, t in enumerate(typings):
@@ -358,12 +341,12 @@ def match_patients(
             results[i] = PatientMatch(t.id, t.where, NOT_ASSESSABLE, why)
             continue
         rows.append(i)
-        coded.append([[vocab[l].setdefault(a, len(vocab[l])) for l, a in enumerate(x)] for x in zip(*pair)])
+        coded.append([[vocab[l].setdefault(a, len(vocab[l]) + 2) for l, a in enumerate(x)] for x in zip(*pair)])
     if rows:
         pc = np.ascontiguousarray(np.array(coded, dtype=np.int32))
         pn = np.zeros(pc.shape, dtype=np.bool_)
         for l, voc in enumerate(vocab):
-            null_of = np.zeros(len(voc), dtype=np.bool_)
+            null_of = np.zeros(len(voc) + 2, dtype=np.bool_)
             for name, code in voc.items():
                 null_of[code] = is_null(name)
             pn[:, :, l] = null_of[pc[:, :, l]]

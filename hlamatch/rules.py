@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .alleles import canonical_locus
-from .constants import DIRECTIONS
+from .constants import DEFAULT_DIRECTION, DIRECTIONS, HOMOZYGOUS_COUNTS
 from .errors import OptionError, UnknownLocusError
 
 __all__ = ["MatchRules"]
@@ -44,7 +44,7 @@ class MatchRules:
     """
 
     max_mismatches: int = 0
-    direction: str = "HvG"
+    direction: str = DEFAULT_DIRECTION
     homozygous_count: int = 1
     require_match: tuple[str, ...] = field(default=())
     allow_mismatch: tuple[str, ...] | None = None
@@ -56,8 +56,10 @@ class MatchRules:
         if d is None:
             raise OptionError(f"unknown direction {self.direction!r} (choose from {', '.join(DIRECTIONS)})")
         object.__setattr__(self, "direction", d)
-        if self.homozygous_count not in (1, 2):
-            raise OptionError(f"homozygous_count must be 1 or 2, got {self.homozygous_count!r}")
+        if self.homozygous_count not in HOMOZYGOUS_COUNTS:
+            raise OptionError(
+                f"homozygous_count must be one of {', '.join(map(str, HOMOZYGOUS_COUNTS))}, got {self.homozygous_count!r}"
+            )
         object.__setattr__(self, "require_match", tuple(self.require_match))
         if self.allow_mismatch is not None:
             object.__setattr__(self, "allow_mismatch", tuple(self.allow_mismatch))
@@ -65,7 +67,7 @@ class MatchRules:
     @property
     def is_default(self) -> bool:
         """Zero HvG mismatches and no locus rules: the foundation rule (fast bitset path)."""
-        return self.max_mismatches == 0 and self.direction == "HvG"
+        return self.max_mismatches == 0 and self.direction == DEFAULT_DIRECTION
 
     @property
     def direction_code(self) -> int:
