@@ -259,28 +259,57 @@ def level_arrays(pa: PopulationArrays, line_codes: np.ndarray, sizes: list[int],
     return pa.codes, line_codes, sizes
 
 
+def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: np.ndarray | None = None,
+                line_nulls: np.ndarray | None = None, distribution: bool = False,
+                progress: Progress | None = None) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
+    """Lower and upper coverage of a bank in one population at one level, under the problem's rules.
+
+    Parameters
+    ----------
+    problem : Problem
+    pa : PopulationArrays
+        One of ``problem.populations``.
+    level : {"haplotype", "genotype"}
+    line_codes, line_nulls : numpy.ndarray, optional
+        int32 / bool arrays of shape (n_lines, 2, n_loci) in the problem's codes (default: the
+        problem's lines and candidates); e.g. ``problem.bank(extra)``.
+    distribution : bool
+        Use the general kernel and return the mismatch histograms too.
+
+    Returns
+    -------
+    (lower, upper, histogram_lower, histogram_upper)
+        The histograms (float64, shape (2·n_loci + 2,)) are None when the bitset path was used.
+    """
+    rules = problem.rules
+    lc = problem.line_codes if line_codes is None else line_codes
+    ln = problem.line_nulls if line_nulls is None else line_nulls
+    if lc.shape[0] == 0:
+        return 0.0, 0.0, None, None
+    label = f"{pa.population} {level}"
+    if uses_bitsets(rules, level, ln, distribution):
+        c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, level)
+        lower, upper = zero_mismatch_bounds(c, pa.freqs, lcodes, n_al, pa.unlisted,
+                                            ln if level == "genotype" else None, progress=progress, label=label)
+        return lower, upper, None, None
+    lo, hi = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
+                                 level == "haplotype", pa.unlisted, progress=progress, label=label)
+    k = min(rules.max_mismatches, lo.shape[0] - 2)
+    lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
+    upper = min(1.0, max(0.0, math.fsum(hi[: k + 1])))
+    return lower, upper, lo, hi
+
+
 def _population_result(problem: Problem, pa: PopulationArrays, lev: str, distribution: bool,
                        progress: Progress | None) -> CoverageResult:
+    lower, upper, lo, hi = bank_bounds(problem, pa, lev, distribution=distribution, progress=progress)
     rules = problem.rules
-    lc, ln = problem.line_codes, problem.line_nulls
-    label = f"{pa.population} {lev}"
-    dist = dist_hi = None
-    if uses_bitsets(rules, lev, ln, distribution):
-        c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, lev)
-        lower, upper = zero_mismatch_bounds(c, pa.freqs, lcodes, n_al, pa.unlisted,
-                                            ln if lev == "genotype" else None, progress=progress, label=label)
-    else:
-        lo, hi = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
-                                     lev == "haplotype", pa.unlisted, progress=progress, label=label)
-        k = min(rules.max_mismatches, lo.shape[0] - 2)
-        lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
-        upper = min(1.0, max(0.0, math.fsum(hi[: k + 1])))
-        dist, dist_hi = _bins(lo), _bins(hi)
     return CoverageResult(
         population=pa.population, level=lev, loci=problem.loci, resolution=problem.resolution,
         lines=problem.line_names, coverage=lower, lower=lower, upper=upper, unlisted_mass=pa.unlisted,
         rule=rules.describe(problem.loci), definition=DEFINITIONS[lev], table=problem.source,
-        rules=rules.to_dict(), distribution=dist, distribution_upper=dist_hi,
+        rules=rules.to_dict(), distribution=None if lo is None else _bins(lo),
+        distribution_upper=None if hi is None else _bins(hi),
     )
 
 
