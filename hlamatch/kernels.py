@@ -452,3 +452,406 @@ def _typing_counts(pcodes, pnull, lc, ln, hom2, direction):
                 gv = _absent_count(a, na, b, nb, d1, n1, d2, n2, hom2)
                 out[p, t, l] = hv if direction == 0 else gv if direction == 1 else max(hv, gv)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-line axis: which lines cover each patient pair (rank, greedy plan, exact plan).
+#
+# Lines are bank lines and candidates in one bitset space (bit t of word t // 64).  ``chosen``
+# (uint64 words for the bitset kernels, bool per line for the rule kernels) marks the lines
+# already in the bank: a pair any chosen line covers counts towards the bank's coverage; any
+# other pair adds its mass to the gain of every line that covers it.
+# ---------------------------------------------------------------------------------------------
+
+_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_DEBRUIJN_INDEX = np.array([
+    0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
+    62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+    63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+    46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6,
+], dtype=np.int64)
+
+
+@jit()
+def _scatter_bits(x, base, out, weight):
+    """Add ``weight`` to ``out[base + b]`` for every set bit b of the uint64 ``x``."""
+    while x != 0:
+        low = x & (~x + np.uint64(1))
+        out[base + _DEBRUIJN_INDEX[np.int64((low * _DEBRUIJN) >> np.uint64(58))]] += weight
+        x ^= low
+
+
+@jit()
+def _pair_cover(b1, b2, het, n_words, n_loci, n, i, j, cover):
+    """Write into ``cover`` (uint64, n_words) the lines covering pair (i, j); return whether any does."""
+    anyc = False
+    for w in range(n_words):
+        acc = _ALL
+        for l in range(n_loci):
+            off = (w * n_loci + l) * n
+            acc &= b1[off + i] | b1[off + j]
+            if het:
+                acc &= b2[off + i] | b2[off + j]
+        cover[w] = acc
+        if acc != 0:
+            anyc = True
+    return anyc
+
+
+@jit(parallel=True)
+def _gain_folds(b1, b2, het, n_words, n_loci, freqs, chosen, fold_start, fold_stop):
+    """Mass of patient pairs covered by the chosen lines, and every other line's gain, per chunk.
+
+    JIT core of :func:`hlamatch.bank.rank_candidates` (zero-mismatch rule): one pass over all
+    patient pairs gives the marginal gain of every line at once.  Folds as in
+    :func:`_pair_mass_folds`; chunks are fixed (at most 64 per call), so the result does not
+    depend on the thread count.
+
+    Parameters
+    ----------
+    b1, b2 : numpy.ndarray
+        uint64 flat bitsets over all lines, as for :func:`_pair_mass_folds`.
+    het : bool
+    n_words, n_loci : int
+    freqs : numpy.ndarray
+        float64 array of shape (n,).
+    chosen : numpy.ndarray
+        uint64 array of shape (n_words,): the lines already in the bank.
+    fold_start, fold_stop : int
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n_chunks, 64 * n_words + 1): column t is the mass of pairs that
+        line t covers and no chosen line does; the last column is the mass the chosen lines cover.
+    """
+    n = freqs.shape[0]
+    n_out = fold_stop - fold_start
+    n_chunks = max(1, min(n_out, 64))
+    n_bits = 64 * n_words
+    out = np.zeros((n_chunks, n_bits + 1))
+    for c in prange(n_chunks):
+        acc = np.empty((n_words, n), dtype=np.uint64)
+        for k in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
+            i0 = np.int64(fold_start) + np.int64(k)
+            for r in range(2):
+                i = i0 if r == 0 else np.int64(n - 1) - i0
+                if r == 1 and i == i0:
+                    break
+                m = n - i
+                for w in range(n_words):
+                    av = acc[w, :m]
+                    for l in range(n_loci):
+                        base = (w * n_loci + l) * n
+                        c1 = b1[base + i: base + n]
+                        x1 = c1[0]
+                        if het:
+                            c2 = b2[base + i: base + n]
+                            x2 = c2[0]
+                            if l == 0:
+                                for j in range(m):
+                                    av[j] = (x1 | c1[j]) & (x2 | c2[j])
+                            else:
+                                for j in range(m):
+                                    av[j] &= (x1 | c1[j]) & (x2 | c2[j])
+                        elif l == 0:
+                            for j in range(m):
+                                av[j] = x1 | c1[j]
+                        else:
+                            for j in range(m):
+                                av[j] &= x1 | c1[j]
+                fi = freqs[i]
+                for j in range(m):
+                    nonzero = False
+                    covered = False
+                    for w in range(n_words):
+                        x = acc[w, j]
+                        if x != 0:
+                            nonzero = True
+                            if x & chosen[w]:
+                                covered = True
+                                break
+                    if not nonzero:
+                        continue
+                    wt = fi * freqs[i + j] * (1.0 if j == 0 else 2.0)
+                    if covered:
+                        out[c, n_bits] += wt
+                    else:
+                        for w in range(n_words):
+                            _scatter_bits(acc[w, j], 64 * w, out[c], wt)
+    return out
+
+
+@jit()
+def _partner_gains(b1, b2, hom, n_words, n_loci, freqs, chosen, wildcard):
+    """Pairings of listed haplotypes with an unlisted chromosome: chosen-covered mass and gains.
+
+    JIT core of the unlisted-mass bounds of rank and plan.  The partner is novel (lower bound)
+    or a wildcard (upper bound), as in :func:`_unlisted_partner_mass`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (64 * n_words + 1,): ``sum_i f_i`` over haplotypes whose pairing
+        line t covers and no chosen line does (column t), and over those a chosen line covers
+        (last column).
+    """
+    n = freqs.shape[0]
+    n_bits = 64 * n_words
+    out = np.zeros(n_bits + 1)
+    cover = np.empty(n_words, dtype=np.uint64)
+    for i in range(n):
+        covered = False
+        for w in range(n_words):
+            acc = _ALL
+            for l in range(n_loci):
+                off = (w * n_loci + l) * n + i
+                if wildcard:
+                    acc &= b1[off] | b2[off] | hom[l, w]
+                else:
+                    acc &= b1[off] & b2[off]
+            cover[w] = acc
+            if acc & chosen[w]:
+                covered = True
+        if covered:
+            out[n_bits] += freqs[i]
+        else:
+            for w in range(n_words):
+                _scatter_bits(cover[w], 64 * w, out, freqs[i])
+    return out
+
+
+@jit()
+def _pick_update(b1, b2, het, n_words, n_loci, freqs, chosen, t, gains):
+    """Add line t to the bank: subtract the pairs it newly covers from every line's gain.
+
+    JIT core of the greedy step of :func:`hlamatch.bank.plan_bank` (zero-mismatch rule).  Only
+    the pairs line t covers are visited: each haplotype gets a mask of the line-t alleles it
+    carries (two bits per locus), rows are grouped by mask, and exactly the pairs of groups
+    whose masks together hold every bit are enumerated.  A pair that no chosen line covered
+    is newly covered; its mass leaves the gain of every line that covers it.
+
+    Parameters
+    ----------
+    b1, b2, het, n_words, n_loci, freqs
+        As for :func:`_gain_folds`.
+    chosen : numpy.ndarray
+        uint64 (n_words,): lines already in the bank (without t).
+    t : int
+        The line picked.
+    gains : numpy.ndarray
+        float64 (64 * n_words + 1,), updated in place (the caller's own scratch array).
+
+    Returns
+    -------
+    float
+        The pair mass line t newly covers.
+    """
+    n = freqs.shape[0]
+    wt_ = t // 64
+    bit = np.uint64(1) << np.uint64(t % 64)
+    masks = np.zeros(n, dtype=np.int64)
+    full = np.int64(0)
+    for l in range(n_loci):
+        off = (wt_ * n_loci + l) * n
+        full |= np.int64(3) << np.int64(2 * l)
+        for i in range(n):
+            if b1[off + i] & bit:
+                masks[i] |= np.int64(1) << np.int64(2 * l)
+            if (b2[off + i] if het else b1[off + i]) & bit:
+                masks[i] |= np.int64(2) << np.int64(2 * l)
+    order = np.argsort(masks, kind="mergesort")
+    starts = [0]
+    for q in range(1, n):
+        if masks[order[q]] != masks[order[q - 1]]:
+            starts.append(q)
+    starts.append(n)
+    n_groups = len(starts) - 1
+    cover = np.empty(n_words, dtype=np.uint64)
+    newly = 0.0
+    for g in range(n_groups):
+        mg = masks[order[starts[g]]]
+        for h in range(g, n_groups):
+            if (mg | masks[order[starts[h]]]) != full:
+                continue
+            for a in range(starts[g], starts[g + 1]):
+                i = order[a]
+                b0 = a if h == g else starts[h]
+                for b in range(b0, starts[h + 1]):
+                    j = order[b]
+                    _pair_cover(b1, b2, het, n_words, n_loci, n, i, j, cover)
+                    covered = False
+                    for w in range(n_words):
+                        if cover[w] & chosen[w]:
+                            covered = True
+                            break
+                    if covered:
+                        continue
+                    wt = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
+                    newly += wt
+                    for w in range(n_words):
+                        _scatter_bits(cover[w], 64 * w, gains, -wt)
+    return newly
+
+
+@jit()
+def _cover_rows(b1, b2, het, n_words, n_loci, freqs, chosen, count_only, out_cover, out_weight):
+    """Pairs no chosen line covers but some line does: their covering lines and mass.
+
+    JIT core of the exact planner (:mod:`hlamatch.optimize` via :func:`hlamatch.bank.plan_bank`).
+    With ``count_only`` it returns how many such pairs there are (so the caller can size the
+    outputs); otherwise it fills ``out_cover`` (uint64, (n_pairs, n_words)) and ``out_weight``
+    (float64, (n_pairs,)) and returns the count.
+    """
+    n = freqs.shape[0]
+    cover = np.empty(n_words, dtype=np.uint64)
+    q = 0
+    for i in range(n):
+        for j in range(i, n):
+            if not _pair_cover(b1, b2, het, n_words, n_loci, n, i, j, cover):
+                continue
+            covered = False
+            for w in range(n_words):
+                if cover[w] & chosen[w]:
+                    covered = True
+                    break
+            if covered:
+                continue
+            if not count_only:
+                for w in range(n_words):
+                    out_cover[q, w] = cover[w]
+                out_weight[q] = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
+            q += 1
+    return q
+
+
+# ---- the same for general match rules (mismatch counts) -------------------------------------
+
+
+@jit()
+def _slot_cover(codes, pnull, s1, s2, lc, ln, chosen, hom2, direction, haplo, limits, k, cover):
+    """Set ``cover[t]`` for every line t within the rules for patient slots (s1, s2).
+
+    Returns 1 when a chosen line covers the pair (then ``cover`` is not filled), 0 otherwise.
+    """
+    for t in range(lc.shape[0]):
+        if chosen[t]:
+            if _line_count(codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits, k + 1) >= 0:
+                return 1
+    for t in range(lc.shape[0]):
+        cover[t] = (not chosen[t]) and _line_count(
+            codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits, k + 1) >= 0
+    return 0
+
+
+@jit(parallel=True)
+def _rule_gain_folds(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, fold_start, fold_stop):
+    """Rule-aware twin of :func:`_gain_folds`: chosen-covered mass and every line's gain, per chunk.
+
+    A line covers a patient pair when its mismatch count is at most ``k`` within the per-locus
+    ``limits`` (counts as in :func:`_line_count`).  JIT core of
+    :func:`hlamatch.bank.rank_candidates` for rules other than zero HvG mismatches.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n_chunks, n_lines + 1), columns as in :func:`_gain_folds`.
+    """
+    n = freqs.shape[0]
+    n_lines = lc.shape[0]
+    n_out = fold_stop - fold_start
+    n_chunks = max(1, min(n_out, 64))
+    out = np.zeros((n_chunks, n_lines + 1))
+    for c in prange(n_chunks):
+        cover = np.zeros(n_lines, dtype=np.bool_)
+        for kk in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
+            i0 = fold_start + kk
+            for r in range(2):
+                i = i0 if r == 0 else n - 1 - i0
+                if r == 1 and i == i0:
+                    break
+                for j in range(i, n):
+                    wt = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
+                    if _slot_cover(codes, pnull, i, j, lc, ln, chosen, hom2, direction, haplo, limits, k, cover):
+                        out[c, n_lines] += wt
+                    else:
+                        for t in range(n_lines):
+                            if cover[t]:
+                                out[c, t] += wt
+    return out
+
+
+@jit()
+def _rule_partner_gains(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, partner):
+    """Rule-aware twin of :func:`_partner_gains` (partner NOVEL_A or WILDCARD).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of shape (n_lines + 1,).
+    """
+    n_lines = lc.shape[0]
+    out = np.zeros(n_lines + 1)
+    cover = np.zeros(n_lines, dtype=np.bool_)
+    for i in range(freqs.shape[0]):
+        if _slot_cover(codes, pnull, i, partner, lc, ln, chosen, hom2, direction, haplo, limits, k, cover):
+            out[n_lines] += freqs[i]
+        else:
+            for t in range(n_lines):
+                if cover[t]:
+                    out[t] += freqs[i]
+    return out
+
+
+@jit()
+def _rule_pick_update(codes, pnull, freqs, lc, ln, chosen, t, hom2, direction, haplo, limits, k, gains):
+    """Rule-aware twin of :func:`_pick_update`: visits every pair, updates ``gains`` in place.
+
+    Returns
+    -------
+    float
+        The pair mass line t newly covers.
+    """
+    n = freqs.shape[0]
+    n_lines = lc.shape[0]
+    cover = np.zeros(n_lines, dtype=np.bool_)
+    newly = 0.0
+    for i in range(n):
+        for j in range(i, n):
+            if _line_count(codes, pnull, i, j, lc, ln, t, hom2, direction, haplo, limits, k + 1) < 0:
+                continue
+            if _slot_cover(codes, pnull, i, j, lc, ln, chosen, hom2, direction, haplo, limits, k, cover):
+                continue
+            wt = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
+            newly += wt
+            for u in range(n_lines):
+                if cover[u]:
+                    gains[u] -= wt
+    return newly
+
+
+@jit()
+def _rule_cover_rows(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, count_only,
+                     out_cover, out_weight):
+    """Rule-aware twin of :func:`_cover_rows`; ``out_cover`` is bool (n_pairs, n_lines)."""
+    n = freqs.shape[0]
+    n_lines = lc.shape[0]
+    cover = np.zeros(n_lines, dtype=np.bool_)
+    q = 0
+    for i in range(n):
+        for j in range(i, n):
+            if _slot_cover(codes, pnull, i, j, lc, ln, chosen, hom2, direction, haplo, limits, k, cover):
+                continue
+            hit = False
+            for t in range(n_lines):
+                if cover[t]:
+                    hit = True
+                    break
+            if not hit:
+                continue
+            if not count_only:
+                for t in range(n_lines):
+                    out_cover[q, t] = cover[t]
+                out_weight[q] = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
+            q += 1
+    return q

@@ -1,0 +1,772 @@
+"""Bank planning: rank expansion candidates, and plan a bank greedily or exactly.
+
+Definitions (the same as :func:`hlamatch.coverage`; every result names its level, loci, resolution
+and rule):
+
+* the **gain** of a candidate line is coverage(bank + candidate) − coverage(bank), on the lower
+  bound (unlisted chromosomes never match); the upper bound after adding it is reported beside it;
+* in a **weighted mix** of populations the coverage is Σ_p w_p · coverage_p and so is the gain;
+* the **greedy plan** adds, step by step, the candidate with the largest gain (ties: the candidate
+  listed first, i.e. the more frequent one for the default candidates) until a target coverage or
+  a number of lines is reached;
+* the **exact plan** solves the same selection as an integer programme (HiGHS through SciPy, the
+  optional extra ``hlamatch[exact]``) and reports greedy's gap to the optimum.
+
+All gains come from one pass over patient genotypes (never one coverage run per candidate): the
+kernels report, for every pair of patient haplotypes that the bank does not cover, every line
+that would cover it.  The greedy plan then updates the gains with the pairs each pick newly covers
+(:func:`hlamatch.kernels._pick_update`), so a plan costs little more than one ranking pass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .constants import LEVELS
+from .cover import DEFINITIONS, WEIGHTED, level_arrays, rules_from, uses_bitsets
+from .engine import Progress, exact_sum, fold_ranges, run_ranges
+from .errors import OptionError
+from .lines import Line, as_lines, top_lines
+from .problem import Populations, PopulationArrays, Problem, prepare, resolve_populations
+from .rules import MatchRules
+
+__all__ = ["RankedCandidate", "RankReport", "PlanStep", "PlanReport", "rank_candidates", "plan_bank",
+           "DEFAULT_CANDIDATES"]
+
+#: Candidates when none are given: the N most frequent haplotypes as homozygous lines.
+DEFAULT_CANDIDATES = 100
+
+
+class BankState:
+    """Coverage of a growing bank in one population at one level, with every line's gain.
+
+    Built with one pass over all patient pairs; :meth:`add` then updates the gains with the pairs
+    the added line newly covers.  Lines are indexed as in ``problem.line_codes`` (bank first).
+
+    Attributes
+    ----------
+    chosen : numpy.ndarray
+        bool (n_lines,): lines in the bank now.
+    listed : float
+        Mass of listed patient pairs covered.
+    listed_gain : numpy.ndarray
+        float64 (n_lines,): mass of listed pairs each line would newly cover.
+    """
+
+    def __init__(self, problem: Problem, pa: PopulationArrays, level: str, chosen: np.ndarray,
+                 progress: Progress | None = None):
+        from .encode import collapse, line_bitsets, recode_for_lines
+        from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _gain_folds, _line_count, _rule_gain_folds
+
+        rules = problem.rules
+        lc, ln = problem.line_codes, problem.line_nulls
+        self.n_lines = lc.shape[0]
+        self.unlisted = pa.unlisted
+        self.population = pa.population
+        self.chosen = np.array(chosen, dtype=np.bool_)
+        self.bitsets = uses_bitsets(rules, level, ln)
+        label = f"{pa.population} {level}"
+        if self.bitsets:
+            c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, level)
+            b1, b2, hom = line_bitsets(c, lcodes, n_al, ln if level == "genotype" else None)
+            self.het = bool(not np.array_equal(b1, b2))
+            self.n_words, self.n_loci = b1.shape[2], b1.shape[1]
+            self.hom = hom
+            self.b1, self.b2, self.freqs = collapse(b1, b2, pa.freqs)
+            self.nn = ln.all(axis=(1, 2)) if level == "genotype" else np.zeros(self.n_lines, dtype=np.bool_)
+            self.ww = np.ones(self.n_lines, dtype=np.bool_)
+            arrays = (self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs, self._words())
+            ranges = fold_ranges(self.freqs.shape[0], self.n_words * self.n_loci / 4)
+            totals = exact_sum(run_ranges(_gain_folds, arrays, ranges, progress, label))
+            bits = 64 * self.n_words
+            self.listed_gain, self.listed = totals[: self.n_lines].copy(), float(totals[bits])
+        else:
+            codes, nulls, freqs = pa.codes, pa.nulls, pa.freqs
+            if rules.direction == "HvG" or rules.homozygous_count == 2:
+                codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, lc, problem.sizes)
+            self.codes, self.nulls, self.freqs = codes, nulls, freqs
+            self.rule_args = (lc, ln)
+            self.rule_tail = (rules.homozygous_count == 2, rules.direction_code, level == "haplotype",
+                              problem.limits, rules.max_mismatches)
+            k1 = rules.max_mismatches + 1
+            self.nn = np.array([_line_count(codes, nulls, NOVEL_A, NOVEL_B, lc, ln, t, *self.rule_tail[:4], k1) >= 0
+                                for t in range(self.n_lines)], dtype=np.bool_)
+            self.ww = np.array([_line_count(codes, nulls, WILDCARD, WILDCARD, lc, ln, t, *self.rule_tail[:4], k1) >= 0
+                                for t in range(self.n_lines)], dtype=np.bool_)
+            arrays = (codes, nulls, freqs, lc, ln, self.chosen, *self.rule_tail)
+            ranges = fold_ranges(freqs.shape[0], self.n_lines * (16 if level == "haplotype" else 1))
+            totals = exact_sum(run_ranges(_rule_gain_folds, arrays, ranges, progress, label))
+            self.listed_gain, self.listed = totals[: self.n_lines].copy(), float(totals[self.n_lines])
+        self._partners()
+
+    # ------------------------------------------------------------------ internals
+    def _words(self) -> np.ndarray:
+        words = np.zeros(self.n_words, dtype=np.uint64)
+        for t in np.flatnonzero(self.chosen):
+            words[t // 64] |= np.uint64(1) << np.uint64(t % 64)
+        return words
+
+    def _partners(self) -> None:
+        """Unlisted-chromosome pairings (novel: lower bound; wildcard: upper bound), recomputed."""
+        from .kernels import NOVEL_A, WILDCARD, _partner_gains, _rule_partner_gains
+
+        if self.unlisted <= 0:
+            z = np.zeros(self.n_lines)
+            self.novel, self.novel_gain, self.wild, self.wild_gain = 0.0, z, 0.0, z
+            return
+        out = []
+        for wildcard in (False, True):
+            if self.bitsets:
+                r = _partner_gains(self.b1, self.b2, self.hom, self.n_words, self.n_loci, self.freqs,
+                                   self._words(), wildcard)
+                out.append((float(r[64 * self.n_words]), r[: self.n_lines]))
+            else:
+                r = _rule_partner_gains(self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen,
+                                        *self.rule_tail, WILDCARD if wildcard else NOVEL_A)
+                out.append((float(r[self.n_lines]), r[: self.n_lines]))
+        (self.novel, self.novel_gain), (self.wild, self.wild_gain) = out
+
+    # ------------------------------------------------------------------ figures
+    def bounds(self) -> tuple[float, float]:
+        """(lower, upper) coverage of the bank now."""
+        u = self.unlisted
+        lower = self.listed + 2 * u * self.novel + (u * u if self.nn[self.chosen].any() else 0.0)
+        upper = self.listed + 2 * u * self.wild + (u * u if self.ww[self.chosen].any() else 0.0)
+        return _clip(lower), _clip(upper)
+
+    def after(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) coverage after adding each line alone: float64 arrays (n_lines,)."""
+        u = self.unlisted
+        lower, upper = self.bounds()
+        has_nn, has_ww = self.nn[self.chosen].any(), self.ww[self.chosen].any()
+        lo = (self.listed + self.listed_gain + 2 * u * (self.novel + self.novel_gain)
+              + u * u * (has_nn | self.nn))
+        hi = (self.listed + self.listed_gain + 2 * u * (self.wild + self.wild_gain)
+              + u * u * (has_ww | self.ww))
+        lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+        lo[self.chosen], hi[self.chosen] = lower, upper
+        return lo, hi
+
+    def add(self, t: int) -> None:
+        """Put line t in the bank, updating every gain with the pairs it newly covers."""
+        from .kernels import _pick_update, _rule_pick_update
+
+        if self.chosen[t]:
+            return
+        if self.bitsets:
+            gains = np.zeros(64 * self.n_words + 1)
+            gains[: self.n_lines] = self.listed_gain
+            newly = _pick_update(self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs,
+                                 self._words(), t, gains)
+            self.listed_gain = gains[: self.n_lines]
+        else:
+            newly = _rule_pick_update(self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen, t,
+                                      *self.rule_tail, self.listed_gain)
+        self.listed += newly
+        self.chosen[t] = True
+        self.listed_gain[t] = 0.0
+        self._partners()
+
+    def classes(self, lines: np.ndarray, max_pairs: int = 5_000_000) -> tuple[np.ndarray, np.ndarray, float]:
+        """Patient classes for the exact planner: which of ``lines`` covers each uncovered pair.
+
+        Returns
+        -------
+        (cover, weight, base)
+            ``cover`` bool (n_classes, len(lines)), ``weight`` float64 (n_classes,) lower-bound
+            mass of each class (listed pairs and pairings with novel unlisted chromosomes), and
+            ``base`` the lower-bound coverage of the bank now.  Pairs with the same covering set
+            are merged.
+        """
+        from .kernels import NOVEL_A, _cover_rows, _rule_cover_rows
+
+        u = self.unlisted
+        if self.bitsets:
+            words = self._words()
+            args = (self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs, words)
+            n = _cover_rows(*args, True, np.zeros((0, self.n_words), np.uint64), np.zeros(0))
+            _check_size(n, max_pairs)
+            cw, wt = np.zeros((n, self.n_words), np.uint64), np.zeros(n)
+            _cover_rows(*args, False, cw, wt)
+            bits = np.unpackbits(cw.view(np.uint8), axis=1, bitorder="little")[:, : self.n_lines].astype(np.bool_)
+        else:
+            args = (self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen, *self.rule_tail)
+            n = _rule_cover_rows(*args, True, np.zeros((0, self.n_lines), np.bool_), np.zeros(0))
+            _check_size(n, max_pairs)
+            bits, wt = np.zeros((n, self.n_lines), np.bool_), np.zeros(n)
+            _rule_cover_rows(*args, False, bits, wt)
+        rows = [bits[:, lines]]
+        weights = [wt]
+        if u > 0:
+            partner = self._partner_rows()
+            rows.append(partner[:, lines])
+            weights.append(2 * u * self.freqs * partner.any(axis=1) * ~self._partner_chosen())
+            if not self.nn[self.chosen].any() and self.nn[lines].any():
+                rows.append(self.nn[lines][None, :])
+                weights.append(np.array([u * u]))
+        cover, weight = np.concatenate(rows), np.concatenate(weights)
+        return cover, weight, self.bounds()[0]
+
+    def _partner_rows(self) -> np.ndarray:
+        """bool (n, n_lines): lines covering each listed haplotype paired with a novel chromosome."""
+        from .kernels import NOVEL_A, _line_count
+
+        if self.bitsets:
+            n = self.freqs.shape[0]
+            out = np.zeros((n, self.n_lines), dtype=np.bool_)
+            b1 = self.b1.reshape(self.n_words, self.n_loci, n)
+            b2 = self.b2.reshape(self.n_words, self.n_loci, n)
+            acc = np.bitwise_and.reduce(b1 & b2, axis=1)  # (n_words, n)
+            for t in range(self.n_lines):
+                out[:, t] = (acc[t // 64] >> np.uint64(t % 64)) & np.uint64(1) != 0
+            return out
+        lc, ln = self.rule_args
+        tail = self.rule_tail
+        return np.array([[_line_count(self.codes, self.nulls, i, NOVEL_A, lc, ln, t, *tail[:4], tail[4] + 1) >= 0
+                          for t in range(self.n_lines)] for i in range(self.freqs.shape[0])], dtype=np.bool_)
+
+    def _partner_chosen(self) -> np.ndarray:
+        return (self._partner_rows() & self.chosen[None, :]).any(axis=1)
+
+
+def _check_size(n: int, max_pairs: int) -> None:
+    if n > max_pairs:
+        raise OptionError(
+            f"the exact plan would have {n:,} patient pairs to model (limit {max_pairs:,}): use fewer "
+            "candidates (--candidates), fewer loci, or the greedy plan without --exact"
+        )
+
+
+def _clip(x: float) -> float:
+    return min(1.0, max(0.0, float(x)))
+
+
+def _level(level: str) -> str:
+    if level not in LEVELS:
+        raise OptionError(f"unknown level {level!r} for ranking and planning (choose from {', '.join(LEVELS)})")
+    return level
+
+
+# ====================================================================== results
+
+
+@dataclass(frozen=True)
+class RankedCandidate:
+    """One candidate line's marginal value for the bank.
+
+    Attributes
+    ----------
+    rank : int
+        1 = largest gain (ties: the candidate listed first).
+    line, name : str
+        The line at the computation's loci and resolution, and its name (lines file or text).
+    population : str
+        The population, or ``"weighted"`` for a weighted mix.
+    gain : float
+        coverage(bank + line) − coverage(bank), lower bound.
+    coverage, lower, upper : float
+        Coverage after adding the line (``coverage`` = ``lower``).
+    frequency : float or None
+        Frequency of the line's haplotype (homozygous lines; mixed frequency for a mix).
+    p_donor, people_per_donor : float
+        Probability that a random person has the line's genotype (HWE, with inbreeding), and
+        its inverse: people to type per donor found.
+    p_in_registry : float or None
+        Probability that a registry of ``registry_size`` typed people holds such a donor.
+    coverage_by_population : dict or None
+        For a weighted mix, each population's coverage after adding the line.
+    """
+
+    rank: int
+    line: str
+    name: str
+    population: str
+    gain: float
+    coverage: float
+    lower: float
+    upper: float
+    frequency: float | None
+    p_donor: float
+    people_per_donor: float
+    p_in_registry: float | None = None
+    coverage_by_population: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class _Context:
+    level: str
+    loci: tuple[str, ...]
+    resolution: str
+    rule: str
+    rules: dict[str, Any]
+    definition: str
+    table: str
+    bank: tuple[str, ...]
+    weights: dict[str, float] | None
+
+
+@dataclass(frozen=True)
+class RankReport:
+    """Candidates ranked by marginal coverage gain (one ranking per population, or one for a mix).
+
+    Attributes
+    ----------
+    candidates : tuple of RankedCandidate
+        Best first within each population.
+    base : dict
+        Population → (lower, upper) coverage of the bank before any candidate.
+    level, loci, resolution, rule, rules, definition, table, bank, weights
+        What was computed and how.
+    registry_size : int or None
+    inbreeding : float
+    """
+
+    candidates: tuple[RankedCandidate, ...]
+    base: dict[str, tuple[float, float]]
+    context: _Context
+    registry_size: int | None = None
+    inbreeding: float = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        ctx = self.__dict__.get("context")
+        if ctx is not None and name in _Context.__dataclass_fields__:
+            return getattr(ctx, name)
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def __iter__(self):
+        return iter(self.candidates)
+
+    def __getitem__(self, i: int) -> RankedCandidate:
+        return self.candidates[i]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per candidate, with what was computed (level, loci, rule …) in every row."""
+        ctx = asdict(self.context)
+        rows = []
+        for c in self.candidates:
+            base = self.base[c.population]
+            rows.append({**asdict(c), "bank_coverage": base[0], "bank_upper": base[1],
+                         "registry_size": self.registry_size, "inbreeding": self.inbreeding,
+                         **{k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.items()}})
+        return rows
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One step of a plan: the line added and the coverage after it (step 0: the bank as given).
+
+    Attributes
+    ----------
+    step : int
+    line, name : str or None
+    population : str
+    gain, coverage, lower, upper : float
+    coverage_by_population : dict or None
+    """
+
+    step: int
+    line: str | None
+    name: str | None
+    population: str
+    gain: float
+    coverage: float
+    lower: float
+    upper: float
+    coverage_by_population: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """A greedy bank plan per population (or one for a weighted mix), optionally with the exact optimum.
+
+    Attributes
+    ----------
+    steps : tuple of PlanStep
+        Step 0 is the bank as given; then one step per line added.
+    target, n_lines : float or None, int or None
+        The stopping rule asked for.
+    reached : dict
+        Population → whether the target (or the number of lines) was reached.
+    exact : dict or None
+        Population → the exact solution (``lines``, ``coverage``, ``optimal``, ``greedy_coverage``,
+        ``gap``; for a target: ``n_lines`` and greedy's ``n_lines``).
+    """
+
+    steps: tuple[PlanStep, ...]
+    context: _Context
+    target: float | None
+    n_lines: int | None
+    reached: dict[str, bool]
+    stop_reason: dict[str, str]
+    exact: dict[str, dict[str, Any]] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        ctx = self.__dict__.get("context")
+        if ctx is not None and name in _Context.__dataclass_fields__:
+            return getattr(ctx, name)
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __getitem__(self, i: int) -> PlanStep:
+        return self.steps[i]
+
+    def lines_for(self, coverage: float, population: str | None = None) -> int | None:
+        """Lines the greedy plan needs to reach ``coverage`` (lower bound), or None if it does not."""
+        pops = {s.population for s in self.steps}
+        pop = population if population is not None else (pops.pop() if len(pops) == 1 else None)
+        if pop is None:
+            raise OptionError(f"the plan covers populations {', '.join(sorted(pops))}: name one")
+        for s in self.steps:
+            if s.population == pop and s.coverage >= coverage:
+                return s.step
+        return None
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        ctx = asdict(self.context)
+        return [{**asdict(s), "target": self.target,
+                 **{k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.items() if k != "bank"}}
+                for s in self.steps]
+
+
+# ====================================================================== API
+
+
+def _candidates(table, candidates, n_candidates, populations, loci, resolution) -> list[Line]:
+    if candidates is not None:
+        cands = as_lines(candidates)
+        if not cands:
+            raise OptionError("the candidate list is empty: give candidate lines or leave them out for the top haplotypes")
+        return cands
+    return top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution)
+
+
+def _groups(table, populations: Populations) -> list[Populations]:
+    """Population groups to rank or plan separately: each population alone, or one weighted mix."""
+    from .data import resolve_table
+
+    tab = resolve_table(table)
+    names, weights = resolve_populations(tab, populations)
+    if weights is not None:
+        return [dict(zip(names, weights))]
+    return [[n] for n in names]
+
+
+def _context(problem: Problem, level: str) -> _Context:
+    definition = (
+        f"gain = coverage(bank + line) − coverage(bank), lower bound; coverage at {DEFINITIONS[level]}"
+    )
+    if problem.weights is not None:
+        definition += "; weighted mix: sum of w_p × coverage_p"
+    return _Context(level=level, loci=problem.loci, resolution=problem.resolution,
+                    rule=problem.rules.describe(problem.loci), rules=problem.rules.to_dict(),
+                    definition=definition, table=problem.source,
+                    bank=problem.line_names[: problem.n_bank], weights=problem.weight_map)
+
+
+def _states(problem: Problem, level: str, progress: Progress | None) -> list[BankState]:
+    chosen = np.zeros(problem.line_codes.shape[0], dtype=np.bool_)
+    chosen[: problem.n_bank] = True
+    return [BankState(problem, pa, level, chosen, progress) for pa in problem.populations]
+
+
+def _weights(problem: Problem) -> np.ndarray:
+    return np.array(problem.weights if problem.weights is not None else [1.0])
+
+
+def _group_label(problem: Problem) -> str:
+    return WEIGHTED if problem.weights is not None else problem.populations[0].population
+
+
+def rank_candidates(
+    table=None,
+    candidates: Iterable[str | Line] | None = None,
+    *,
+    bank: Iterable[str | Line] = (),
+    n_candidates: int = DEFAULT_CANDIDATES,
+    level: str = "genotype",
+    loci: Sequence[str] | None = None,
+    resolution: str | None = None,
+    populations: Populations = None,
+    rules: MatchRules | None = None,
+    registry_size: int | None = None,
+    inbreeding: float = 0.0,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    **rule_options: Any,
+) -> RankReport:
+    """Marginal coverage gain of every candidate line for a bank, from one pass over patient pairs.
+
+    Parameters
+    ----------
+    table : HaplotypeTable, bundled name or path, optional
+        Default: the bundled default table.
+    candidates : iterable of str or Line, optional
+        Default: the ``n_candidates`` most frequent haplotypes as homozygous lines (of each
+        population, or by weighted frequency for a mix).
+    bank : iterable of str or Line
+        The existing bank (may be empty).
+    n_candidates : int
+    level : {"genotype", "haplotype"}
+    loci, resolution : optional
+        As for :func:`hlamatch.coverage`; default loci: those of the lines, else all table loci.
+    populations : str, sequence of str or mapping of str to float, optional
+        Several names: one ranking per population; a mapping: one ranking of the weighted mix.
+    rules : MatchRules, optional
+        Or keywords as in :func:`hlamatch.coverage`.
+    registry_size : int, optional
+        Also report the probability that a registry of this many typed people holds a donor.
+    inbreeding : float
+        Excess homozygosity F in [0, 1] for the donor figures.
+    threads : int, optional
+    progress : callable, optional
+
+    Returns
+    -------
+    RankReport
+
+    Examples
+    --------
+    >>> from hlamatch import rank_candidates
+    >>> r = rank_candidates("japanese", n_candidates=5, loci=["A", "B", "DRB1"], level="haplotype")
+    >>> r[0].line, round(r[0].gain, 4)
+    ('A*24:02~B*52:01~DRB1*15:02', 0.1521)
+    """
+    from ._jit import num_threads
+    from .supply import donor_probability, people_per_donor, registry_probability
+
+    rules = rules_from(rules, rule_options)
+    level = _level(level)
+    _check_registry(registry_size, inbreeding)
+    bank_lines = as_lines(bank)
+    rows: list[RankedCandidate] = []
+    base: dict[str, tuple[float, float]] = {}
+    problem = None
+    with num_threads(threads):
+        for group in _groups(table, populations):
+            cands = _candidates(table, candidates, n_candidates, group, loci, resolution)
+            problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
+                              rules=rules, populations=group)
+            states = _states(problem, level, progress)
+            w = _weights(problem)
+            label = _group_label(problem)
+            afters = [s.after() for s in states]
+            lo = sum(wi * a[0] for wi, a in zip(w, afters))
+            hi = sum(wi * a[1] for wi, a in zip(w, afters))
+            b = [s.bounds() for s in states]
+            base_lo = float(sum(wi * x[0] for wi, x in zip(w, b)))
+            base[label] = (base_lo, float(sum(wi * x[1] for wi, x in zip(w, b))))
+            nb = problem.n_bank
+            idx = np.arange(nb, nb + len(problem.candidates))
+            gains = lo[idx] - base_lo
+            order = idx[np.lexsort((idx, -np.round(gains, 15)))]
+            freqs = _line_frequencies(problem)
+            for r, t in enumerate(order):
+                f1, f2 = freqs[t]
+                p = float(donor_probability(f1, None if f2 is None else f2, inbreeding))
+                rows.append(RankedCandidate(
+                    rank=r + 1, line=problem.line_names[t], name=problem.candidates[t - nb].name,
+                    population=label, gain=float(lo[t] - base_lo), coverage=float(lo[t]),
+                    lower=float(lo[t]), upper=float(hi[t]),
+                    frequency=f1 if f2 is None else None, p_donor=p,
+                    people_per_donor=float(people_per_donor(p)),
+                    p_in_registry=None if registry_size is None else float(registry_probability(p, registry_size)),
+                    coverage_by_population=None if problem.weights is None else {
+                        s.population: float(a[0][t]) for s, a in zip(states, afters)},
+                ))
+    assert problem is not None
+    return RankReport(tuple(rows), base, _context(problem, level), registry_size, float(inbreeding))
+
+
+def _check_registry(registry_size: int | None, inbreeding: float) -> None:
+    if registry_size is not None and (not isinstance(registry_size, (int, np.integer)) or isinstance(registry_size, bool)
+                                      or registry_size < 1):
+        raise OptionError(f"registry size must be a whole number ≥ 1, got {registry_size!r}")
+    if not isinstance(inbreeding, (int, float)) or not 0.0 <= float(inbreeding) <= 1.0:
+        raise OptionError(f"inbreeding coefficient must be a number in [0, 1], got {inbreeding!r}")
+
+
+def _line_frequencies(problem: Problem) -> list[tuple[float, float | None]]:
+    """Per line, (f1, None) for a homozygous line or (f1, f2) for a heterozygous one.
+
+    Frequencies are the population's (a mix: the weighted frequency) at the computation's loci
+    and resolution; a haplotype the table does not list has frequency 0.
+    """
+    tab = problem.table
+    cols = [tab.population_index(pa.population) for pa in problem.populations]
+    w = _weights(problem)
+    mixed = tab.freqs[:, cols] @ w
+    index = {row.tobytes(): r for r, row in enumerate(np.ascontiguousarray(tab.codes))}
+    out = []
+    for t in range(problem.line_codes.shape[0]):
+        fs = []
+        for h in range(2):
+            r = index.get(np.ascontiguousarray(problem.line_codes[t, h], dtype=tab.codes.dtype).tobytes())
+            fs.append(0.0 if r is None else float(mixed[r]))
+        same = np.array_equal(problem.line_codes[t, 0], problem.line_codes[t, 1])
+        out.append((fs[0], None) if same else (fs[0], fs[1]))
+    return out
+
+
+def plan_bank(
+    table=None,
+    candidates: Iterable[str | Line] | None = None,
+    *,
+    bank: Iterable[str | Line] = (),
+    n_candidates: int = DEFAULT_CANDIDATES,
+    target: float | None = None,
+    n_lines: int | None = None,
+    level: str = "genotype",
+    loci: Sequence[str] | None = None,
+    resolution: str | None = None,
+    populations: Populations = None,
+    rules: MatchRules | None = None,
+    exact: bool = False,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    **rule_options: Any,
+) -> PlanReport:
+    """Greedy bank plan: add the candidate with the largest gain until a target or a number of lines.
+
+    Parameters
+    ----------
+    target : float, optional
+        Stop when the coverage (lower bound; of the mix for weighted populations) reaches it.
+    n_lines : int, optional
+        Stop after this many added lines.  At least one of ``target`` and ``n_lines``.
+    exact : bool
+        Also solve the same selection exactly by integer programming (small instances; needs
+        the extra ``hlamatch[exact]``) and report greedy's gap to the optimum.
+    Other parameters
+        As for :func:`rank_candidates`.
+
+    Returns
+    -------
+    PlanReport
+
+    Examples
+    --------
+    >>> from hlamatch import plan_bank
+    >>> p = plan_bank("japanese", n_candidates=20, n_lines=3, loci=["A", "B", "DRB1"], level="haplotype")
+    >>> [s.step for s in p]
+    [0, 1, 2, 3]
+    """
+    from ._jit import num_threads
+
+    rules = rules_from(rules, rule_options)
+    level = _level(level)
+    if target is None and n_lines is None:
+        raise OptionError("give a target coverage (--target 0.8) or a number of lines (--lines 50), or both")
+    if target is not None and not (isinstance(target, (int, float)) and 0 < float(target) <= 1):
+        raise OptionError(f"target coverage must be a number in (0, 1], got {target!r}")
+    if n_lines is not None and (not isinstance(n_lines, (int, np.integer)) or isinstance(n_lines, bool) or n_lines < 1):
+        raise OptionError(f"the number of lines must be a whole number ≥ 1, got {n_lines!r}")
+    bank_lines = as_lines(bank)
+    steps: list[PlanStep] = []
+    reached: dict[str, bool] = {}
+    why: dict[str, str] = {}
+    exact_out: dict[str, dict[str, Any]] = {}
+    problem = None
+    with num_threads(threads):
+        for group in _groups(table, populations):
+            cands = _candidates(table, candidates, n_candidates, group, loci, resolution)
+            problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
+                              rules=rules, populations=group)
+            states = _states(problem, level, progress)
+            label = _group_label(problem)
+            picked, ok, reason = _greedy(problem, states, label, target, n_lines, steps)
+            reached[label], why[label] = ok, reason
+            if exact:
+                exact_out[label] = _exact(problem, level, states, picked, target, n_lines, time_limit, progress)
+    assert problem is not None
+    return PlanReport(tuple(steps), _context(problem, level), None if target is None else float(target),
+                      n_lines, reached, why, exact_out or None)
+
+
+def _mix(states: Sequence[BankState], w: np.ndarray) -> tuple[float, float, dict[str, float]]:
+    b = [s.bounds() for s in states]
+    return (float(sum(wi * x[0] for wi, x in zip(w, b))), float(sum(wi * x[1] for wi, x in zip(w, b))),
+            {s.population: x[0] for s, x in zip(states, b)})
+
+
+def _greedy(problem: Problem, states: list[BankState], label: str, target: float | None,
+            n_lines: int | None, steps: list[PlanStep]) -> tuple[list[int], bool, str]:
+    w = _weights(problem)
+    nb = problem.n_bank
+    n_all = problem.line_codes.shape[0]
+    weighted = problem.weights is not None
+    lower, upper, by_pop = _mix(states, w)
+    steps.append(PlanStep(0, None, None, label, 0.0, lower, lower, upper, by_pop if weighted else None))
+    picked: list[int] = []
+    while True:
+        if target is not None and lower >= target:
+            return picked, True, f"target {target:.4g} reached"
+        if n_lines is not None and len(picked) >= n_lines:
+            return picked, target is None, f"{n_lines} line(s) added"
+        lo = sum(wi * s.after()[0] for wi, s in zip(w, states))
+        gains = lo[nb:] - lower
+        gains[np.array([states[0].chosen[t] for t in range(nb, n_all)], dtype=bool)] = -np.inf
+        if gains.size == 0 or not np.isfinite(gains).any() or gains.max() <= 1e-15:
+            return picked, False, "no candidate adds coverage"
+        best = int(np.flatnonzero(gains >= gains.max() - 1e-15 * max(1.0, abs(gains.max())))[0])
+        t = nb + best
+        for s in states:
+            s.add(t)
+        new_lower, upper, by_pop = _mix(states, w)
+        picked.append(t)
+        steps.append(PlanStep(len(picked), problem.line_names[t], problem.candidates[best].name, label,
+                              new_lower - lower, new_lower, new_lower, upper, by_pop if weighted else None))
+        lower = new_lower
+
+
+def _exact(problem: Problem, level: str, states: list[BankState], greedy_picked: list[int], target: float | None,
+           n_lines: int | None, time_limit: float | None, progress: Progress | None) -> dict[str, Any]:
+    """Solve the plan exactly (HiGHS) on patient classes; compare with the greedy picks."""
+    from .optimize import solve_exact
+
+    w = _weights(problem)
+    nb = problem.n_bank
+    cand = np.arange(nb, problem.line_codes.shape[0])
+    fresh = _states(problem, level, None)
+    covers, weights, base = [], [], 0.0
+    for wi, s in zip(w, fresh):
+        c, wt, b = s.classes(cand)
+        covers.append(c)
+        weights.append(wi * wt)
+        base += wi * b
+    cover = np.concatenate(covers)
+    weight = np.concatenate(weights)
+    keep = cover.any(axis=1) & (weight > 0)
+    cover, weight = cover[keep], weight[keep]
+    if cover.shape[0]:
+        uniq, inverse = np.unique(cover, axis=0, return_inverse=True)
+        weight = np.bincount(inverse.reshape(-1), weights=weight, minlength=uniq.shape[0])
+        cover = uniq
+    sol = solve_exact(cover, weight, n_lines=n_lines if target is None else None, target=target, base=base,
+                      time_limit=time_limit)
+    greedy_cov = _mix(states, w)[0]
+    out = {
+        "lines": [problem.line_names[nb + c] for c in sol.chosen],
+        "n_lines": len(sol.chosen),
+        "coverage": sol.coverage,
+        "optimal": sol.optimal,
+        "status": sol.status,
+        "greedy_lines": len(greedy_picked),
+        "greedy_coverage": greedy_cov,
+        "gap": sol.coverage - greedy_cov if target is None else len(greedy_picked) - len(sol.chosen),
+        "gap_unit": "coverage" if target is None else "lines",
+        "patient_classes": int(cover.shape[0]),
+    }
+    return out
