@@ -16,7 +16,10 @@ from typing import Any
 
 from .errors import HlamatchError, OptionError
 
-__all__ = ["available_tables", "default_table", "table_info", "load_bundled", "tables_root", "resolve_table"]
+__all__ = [
+    "available_tables", "default_table", "table_info", "bundled_overview", "load_bundled", "tables_root",
+    "resolve_table",
+]
 
 
 def tables_root() -> Path:
@@ -65,6 +68,20 @@ def table_info(name: str) -> dict[str, Any]:
     return {"name": name, **tables[name], "path": str(tables_root() / tables[name]["file"])}
 
 
+def bundled_overview() -> list[dict[str, Any]]:
+    """One row per bundled table: name, whether it is the default, population, loci, resolution,
+    unlisted mass and description (what ``hlamatch tables`` lists)."""
+    rows = []
+    for name in available_tables():
+        info = table_info(name)
+        rows.append({
+            "name": name, "default": name == default_table(), "population": info["population"],
+            "loci": info["loci"], "resolution": info["resolution"],
+            "unlisted_mass": info["unlisted_mass"], "description": info["description"],
+        })
+    return rows
+
+
 def load_bundled(name: str | None = None):
     """Load a bundled table (default: the Japanese one) as a :class:`~hlamatch.tables.HaplotypeTable`."""
     from .tables import load_table
@@ -77,6 +94,9 @@ def load_bundled(name: str | None = None):
 def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | None = None):
     """A table object from a table, a bundled table's name, or a file path (None: the default table).
 
+    A list or tuple of these is combined into one table holding all their populations
+    (:func:`~hlamatch.tables.combine_tables`), e.g. ``["japanese", "korean"]``.
+
     ``format`` and ``sum_tolerance`` are passed to :func:`~hlamatch.tables.load_table` for files.
 
     Raises
@@ -84,10 +104,12 @@ def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | No
     OptionError
         ``table`` is neither a table, a bundled name nor an existing file.
     """
-    from .tables import HaplotypeTable, load_table
+    from .tables import HaplotypeTable, combine_tables, load_table
 
     if isinstance(table, HaplotypeTable):
         return table
+    if isinstance(table, (list, tuple)):
+        return combine_tables([resolve_table(t, format=format, sum_tolerance=sum_tolerance) for t in table])
     from .constants import DEFAULT_SUM_TOLERANCE
 
     text = default_table() if table is None else str(table)

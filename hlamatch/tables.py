@@ -68,7 +68,7 @@ from .errors import (
     UnknownLocusError,
 )
 
-__all__ = ["HaplotypeTable", "load_table", "table_from_frame"]
+__all__ = ["HaplotypeTable", "load_table", "table_from_frame", "combine_tables"]
 
 _FREQ_NAMES = ("freq", "frequency", "hf", "haplotype_frequency")
 _IGNORED_NAMES = ("count", "rank", "n", "haplo_count")
@@ -372,6 +372,64 @@ def load_table(
     raw = reader(p, population)
     table = _build(raw, sum_tolerance, source=str(p))
     return table.select(loci, resolution) if (loci is not None or resolution is not None) else table
+
+
+def combine_tables(tables: Sequence[HaplotypeTable]) -> HaplotypeTable:
+    """One table holding the populations of several tables (e.g. two bundled single-population tables).
+
+    Haplotypes are matched across tables by name; a haplotype a table does not list has frequency
+    0 there.  Every population keeps its own listed and unlisted mass.
+
+    Raises
+    ------
+    TableSchemaError
+        The tables differ in loci or resolution.
+    OptionError
+        Two tables hold a population of the same name, or no table is given.
+    """
+    tables = list(tables)
+    if not tables:
+        raise OptionError("no table given to combine")
+    if len(tables) == 1:
+        return tables[0]
+    first = tables[0]
+    pops: list[str] = []
+    for t in tables:
+        if set(t.loci) != set(first.loci):
+            raise TableSchemaError(
+                f"tables {first.source} and {t.source} hold different loci ({'~'.join(first.loci)} vs "
+                f"{'~'.join(t.loci)}); combine tables typed at the same loci"
+            )
+        if t.resolution != first.resolution:
+            raise TableSchemaError(
+                f"tables {first.source} and {t.source} are at different resolutions ({first.resolution} vs "
+                f"{t.resolution}); combine tables of one resolution"
+            )
+        for p in t.populations:
+            if p.upper() in (q.upper() for q in pops):
+                raise OptionError(f"population {p!r} appears in two of the tables combined; rename one")
+            pops.append(p)
+    tables = [t.select(first.loci) for t in tables]
+    vocab = [tuple(sorted(set().union(*(t.alleles[l] for t in tables)))) for l in range(len(first.loci))]
+    lookup = [{a: i for i, a in enumerate(v)} for v in vocab]
+    codes = []
+    for t in tables:
+        maps = [np.array([lookup[l][a] for a in t.alleles[l]], dtype=np.int32) for l in range(len(first.loci))]
+        codes.append(np.stack([maps[l][t.codes[:, l]] for l in range(len(first.loci))], axis=1))
+    uniq, inverse = np.unique(np.concatenate(codes), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    freqs = np.zeros((uniq.shape[0], len(pops)))
+    row = col = 0
+    for t in tables:
+        n, k = t.freqs.shape
+        freqs[inverse[row: row + n], col: col + k] = t.freqs
+        row, col = row + n, col + k
+    return HaplotypeTable(
+        loci=first.loci, alleles=tuple(vocab), codes=np.ascontiguousarray(uniq, dtype=np.int32),
+        freqs=np.ascontiguousarray(freqs), populations=tuple(pops), resolution=first.resolution,
+        source="+".join(t.source for t in tables),
+        scaled_by=tuple(x for t in tables for x in (t.scaled_by or (1.0,) * len(t.populations))),
+    )
 
 
 def table_from_frame(

@@ -583,3 +583,131 @@ __all__ += [
     "naive_rule_histograms",
     "naive_rule_coverage",
 ]
+
+
+# ==================================================================== bank planning (rank, greedy)
+# Written from the definitions only: a candidate's gain is coverage(bank + candidate) minus
+# coverage(bank), each computed by the brute force above; the greedy plan repeats "add the best";
+# the optimum is a search over every subset.
+
+
+def naive_gains(haplotypes, freqs, bank, candidates, level: str, k: int = 0, direction: str = "HvG",
+                homozygous_count: int = 1, limits=None, unlisted: float = 0.0) -> list[tuple[float, float]]:
+    """Per candidate, ``(lower, upper)`` coverage of ``bank + [candidate]`` by brute force."""
+    out = []
+    for c in candidates:
+        lo, hi, _ = naive_rule_coverage(haplotypes, freqs, list(bank) + [c], level, k, direction,
+                                        homozygous_count, limits, unlisted)
+        out.append((lo, hi))
+    return out
+
+
+def naive_bank_coverage(haplotypes, freqs, bank, level: str, unlisted: float = 0.0, **rule) -> float:
+    """Lower-bound coverage of ``bank`` (0 for an empty bank)."""
+    if not bank:
+        return 0.0
+    return naive_rule_coverage(haplotypes, freqs, list(bank), level, unlisted=unlisted, **rule)[0]
+
+
+def naive_best_subset(haplotypes, freqs, bank, candidates, n_lines: int, level: str, unlisted: float = 0.0,
+                      **rule) -> float:
+    """Highest lower-bound coverage of ``bank`` plus at most ``n_lines`` candidates (every subset)."""
+    best = naive_bank_coverage(haplotypes, freqs, bank, level, unlisted, **rule)
+    for size in range(1, n_lines + 1):
+        for subset in itertools.combinations(range(len(candidates)), size):
+            lines = list(bank) + [candidates[i] for i in subset]
+            best = max(best, naive_bank_coverage(haplotypes, freqs, lines, level, unlisted, **rule))
+    return best
+
+
+__all__ += ["naive_gains", "naive_bank_coverage", "naive_best_subset"]
+
+
+# ==================================================================== donor supply (hlamatch.supply)
+# Written from "Donor supply" in docs/matching-model.md only: per-person probabilities by their
+# formulas, sums term by term, and the expected coverage of a registry's bank by ENUMERATING every
+# registry of R people (each person: homozygous for one listed haplotype, or anything else),
+# weighting each by its probability and taking the brute-force coverage of its bank.  No
+# pair-probability algebra, no log1p/expm1, no Monte Carlo.
+
+
+def naive_homozygous_probability(f: float, inbreeding: float = 0.0) -> float:
+    """``(1 - F) f^2 + F f``: a random person carries haplotype ``h`` on both chromosomes."""
+    return (1.0 - inbreeding) * f * f + inbreeding * f
+
+
+def naive_registry_probability(p: float, registry_size: int) -> float:
+    """``1 - (1 - p)^R`` as written (plain power)."""
+    return 1.0 - (1.0 - p) ** registry_size
+
+
+def naive_expected_distinct(freqs: Sequence[float], registry_size: int, inbreeding: float = 0.0) -> float:
+    """``sum_h [1 - (1 - p_h)^R]`` over the haplotypes listed (frequency > 0), term by term."""
+    return math.fsum(
+        naive_registry_probability(naive_homozygous_probability(f, inbreeding), registry_size)
+        for f in freqs if f > 0
+    )
+
+
+def naive_registry_coverage(haplotypes, pop_freqs, registry_size: int, level: str, weights=None,
+                            inbreeding: float = 0.0, **rule) -> tuple[float, float]:
+    """Expected ``(lower, upper)`` coverage of the bank a registry of ``R`` people holds, by enumeration.
+
+    Parameters
+    ----------
+    haplotypes : sequence of tuple
+        Every haplotype of the table (tuples of allele names).
+    pop_freqs : sequence of sequence of float
+        One frequency list per population (aligned with ``haplotypes``).
+    registry_size : int
+        R; every one of the ``(n + 1)^R`` ordered registries is visited, so keep ``n`` and R tiny.
+    level : {"haplotype", "genotype"}
+    weights : sequence of float, optional
+        Mix weights (normalised here); default: one population.  A person comes from population
+        p with probability ``w_p``; the bank serves the mix of patients: ``sum_p w_p cov_p``.
+    inbreeding : float
+    **rule
+        Match-rule keywords of :func:`naive_rule_coverage` (``k``, ``direction`` ...).
+
+    Returns
+    -------
+    (float, float)
+        ``sum over registries P(registry) * coverage(bank)``; the bank holds a homozygous line
+        for each haplotype with at least one homozygous person; an empty bank covers nothing.
+    """
+    weights = [1.0] * len(pop_freqs) if weights is None else list(weights)
+    total_w = math.fsum(weights)
+    weights = [w / total_w for w in weights]
+    n = len(haplotypes)
+    person = [
+        math.fsum(w * naive_homozygous_probability(f[h], inbreeding) for w, f in zip(weights, pop_freqs))
+        for h in range(n)
+    ]
+    other = 1.0 - math.fsum(person)
+    categories = [(h, person[h]) for h in range(n) if person[h] > 0] + [(None, other)]
+    cache: dict = {}
+    lo_terms, hi_terms = [], []
+    for registry in itertools.product(categories, repeat=registry_size):
+        prob = math.prod(p for _, p in registry)
+        bank = frozenset(h for h, _ in registry if h is not None)
+        if bank not in cache:
+            lines = [(haplotypes[h], haplotypes[h]) for h in sorted(bank)]
+            lo = hi = 0.0
+            for w, f in zip(weights, pop_freqs):
+                if lines:
+                    u = max(0.0, 1.0 - math.fsum(f))
+                    c_lo, c_hi, _ = naive_rule_coverage(haplotypes, f, lines, level, unlisted=u, **rule)
+                    lo += w * c_lo
+                    hi += w * c_hi
+            cache[bank] = (lo, hi)
+        lo_terms.append(prob * cache[bank][0])
+        hi_terms.append(prob * cache[bank][1])
+    return math.fsum(lo_terms), math.fsum(hi_terms)
+
+
+__all__ += [
+    "naive_homozygous_probability",
+    "naive_registry_probability",
+    "naive_expected_distinct",
+    "naive_registry_coverage",
+]

@@ -403,54 +403,7 @@ def test_coverage_rejects_unknown_rule_locus():
 
 # ====================================================================== random problems vs naive
 
-LOCI = ("A", "B", "DRB1")
-
-
-def allele(locus: str, k: int, null: bool = False) -> str:
-    return f"{locus}*{k + 1:02d}:{'11N' if null else '01'}"
-
-
-@st.composite
-def rule_problems(draw, max_lines: int = 3, homozygous_only: bool = False, nulls: bool = True):
-    """A small table (2–3 loci, ≤ 8 haplotypes, some null alleles) and a bank of lines.
-
-    Per locus 1–3 expressed alleles and maybe one null allele (``A*0k:11N``).  Line alleles are
-    drawn from the table's vocabulary plus one expressed allele the table lacks.
-    """
-    n_loci = draw(st.integers(2, 3))
-    loci = LOCI[:n_loci]
-    vocab = []
-    for locus in loci:
-        n_expr = draw(st.integers(1, 3))
-        names = [allele(locus, k) for k in range(n_expr)]
-        if nulls and draw(st.booleans()):
-            names.append(allele(locus, n_expr, null=True))
-        vocab.append(names)
-    n_max = min(8, math.prod(len(v) for v in vocab))
-    idx = draw(st.lists(st.tuples(*[st.integers(0, len(v) - 1) for v in vocab]), min_size=1, max_size=n_max, unique=True))
-    haps = [tuple(vocab[l][k] for l, k in enumerate(h)) for h in idx]
-    freqs = draw(frequencies(len(haps)))
-    pool = [v + [allele(locus, 7)] for v, locus in zip(vocab, loci)]  # allele(locus, 7) is absent
-    any_hap = st.tuples(*[st.sampled_from(p) for p in pool])
-    lines = bank(draw, haps, any_hap, max_lines, homozygous_only)
-    return loci, haps, freqs, lines
-
-
-@st.composite
-def rules(draw, loci):
-    k = draw(st.integers(0, 3))
-    direction = draw(st.sampled_from(DIRECTIONS))
-    hom = draw(st.sampled_from([1, 2]))
-    require = draw(st.lists(st.sampled_from(loci), unique=True, max_size=2))
-    allow = draw(st.one_of(st.none(), st.lists(st.sampled_from(loci), unique=True, max_size=len(loci))))
-    return dict(max_mismatches=k, direction=direction, homozygous_count=hom, require_match=require,
-                allow_mismatch=allow)
-
-
-def limits_of(loci, rule) -> list:
-    allow = rule["allow_mismatch"]
-    return [0 if (locus in rule["require_match"] or (allow is not None and locus not in allow)) else None
-            for locus in loci]
+from strategies import LOCI as LOCI, limits_of, rule_allele as allele, rule_problems, rules  # noqa: E402
 
 
 def unlisted_of(freqs) -> float:
