@@ -4,7 +4,11 @@ Public API (imported lazily, so ``import hlamatch`` stays cheap and compiles not
 
 * :func:`load_table`, :func:`bundled_table`, :func:`available_tables`
 * :func:`coverage` → :class:`CoverageReport` of :class:`CoverageResult`
-* :func:`parse_line`, :func:`read_lines_file`
+* :func:`rank_candidates` → :class:`RankReport`; :func:`plan_bank` → :class:`PlanReport`
+* :func:`supply` → :class:`SupplyReport` (donor supply, registry figures)
+* :func:`match_patients`, :func:`cohort_coverage`, :func:`read_patients`, :func:`parse_typing`
+* :func:`parse_line`, :func:`read_lines_file`, :func:`top_lines`, :class:`MatchRules`
+* :func:`prepare` → :class:`Problem` (the prepared arrays every computation shares)
 * :func:`warmup` compiles the kernels ahead of time
 * errors: :class:`HlamatchError` and subclasses in :mod:`hlamatch.errors`
 """
@@ -32,6 +36,21 @@ _LAZY = {
     "parse_line": ("lines", "parse_line"),
     "read_lines_file": ("lines", "read_lines_file"),
     "Line": ("lines", "Line"),
+    "top_lines": ("lines", "top_lines"),
+    "combine_tables": ("tables", "combine_tables"),
+    "prepare": ("problem", "prepare"),
+    "Problem": ("problem", "Problem"),
+    "MatchRules": ("rules", "MatchRules"),
+    "match_patients": ("match", "match_patients"),
+    "cohort_coverage": ("match", "cohort_coverage"),
+    "read_patients": ("match", "read_patients"),
+    "parse_typing": ("match", "parse_typing"),
+    "rank_candidates": ("bank", "rank_candidates"),
+    "plan_bank": ("bank", "plan_bank"),
+    "RankReport": ("bank", "RankReport"),
+    "PlanReport": ("bank", "PlanReport"),
+    "supply": ("supply", "supply"),
+    "SupplyReport": ("supply", "SupplyReport"),
     "available_tables": ("data", "available_tables"),
     "bundled_table": ("data", "load_bundled"),
 }

@@ -60,7 +60,7 @@ class BankState:
     def __init__(self, problem: Problem, pa: PopulationArrays, level: str, chosen: np.ndarray,
                  progress: Progress | None = None):
         from .encode import collapse, line_bitsets, recode_for_lines
-        from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _gain_folds, _line_count, _rule_gain_folds
+        from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _line_count, _line_masses, _rule_gain_folds
 
         rules = problem.rules
         lc, ln = problem.line_codes, problem.line_nulls
@@ -79,11 +79,17 @@ class BankState:
             self.b1, self.b2, self.freqs = collapse(b1, b2, pa.freqs)
             self.nn = ln.all(axis=(1, 2)) if level == "genotype" else np.zeros(self.n_lines, dtype=np.bool_)
             self.ww = np.ones(self.n_lines, dtype=np.bool_)
-            arrays = (self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs, self._words())
-            ranges = fold_ranges(self.freqs.shape[0], self.n_words * self.n_loci / 4)
-            totals = exact_sum(run_ranges(_gain_folds, arrays, ranges, progress, label))
-            bits = 64 * self.n_words
-            self.listed_gain, self.listed = totals[: self.n_lines].copy(), float(totals[bits])
+            # Each line's mass on its own (mask compression), then the bank's lines added one by
+            # one: each removes the pairs it covers from every gain (the greedy step itself).
+            self.listed_gain = _line_masses(self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs,
+                                            np.arange(self.n_lines, dtype=np.int64))
+            self.listed = 0.0
+            bank = np.flatnonzero(self.chosen)
+            self.chosen[:] = False
+            for k, t in enumerate(bank):
+                self.add(int(t), partners=False)
+                if progress is not None and len(bank) > 20:
+                    progress(f"{label} bank", (k + 1) / len(bank))
         else:
             codes, nulls, freqs = pa.codes, pa.nulls, pa.freqs
             if rules.direction == "HvG" or rules.homozygous_count == 2:
@@ -151,7 +157,7 @@ class BankState:
         lo[self.chosen], hi[self.chosen] = lower, upper
         return lo, hi
 
-    def add(self, t: int) -> None:
+    def add(self, t: int, partners: bool = True) -> None:
         """Put line t in the bank, updating every gain with the pairs it newly covers."""
         from .kernels import _pick_update, _rule_pick_update
 
@@ -169,7 +175,8 @@ class BankState:
         self.listed += newly
         self.chosen[t] = True
         self.listed_gain[t] = 0.0
-        self._partners()
+        if partners:
+            self._partners()
 
     def classes(self, lines: np.ndarray, max_pairs: int = 5_000_000) -> tuple[np.ndarray, np.ndarray, float]:
         """Patient classes for the exact planner: which of ``lines`` covers each uncovered pair.
@@ -686,7 +693,7 @@ def plan_bank(
                               rules=rules, populations=group)
             states = _states(problem, level, progress)
             label = _group_label(problem)
-            picked, ok, reason = _greedy(problem, states, label, target, n_lines, steps)
+            picked, ok, reason = _greedy(problem, states, label, target, n_lines, steps, progress)
             reached[label], why[label] = ok, reason
             if exact:
                 exact_out[label] = _exact(problem, level, states, picked, target, n_lines, time_limit, progress)
@@ -702,7 +709,7 @@ def _mix(states: Sequence[BankState], w: np.ndarray) -> tuple[float, float, dict
 
 
 def _greedy(problem: Problem, states: list[BankState], label: str, target: float | None,
-            n_lines: int | None, steps: list[PlanStep]) -> tuple[list[int], bool, str]:
+            n_lines: int | None, steps: list[PlanStep], progress: Progress | None = None) -> tuple[list[int], bool, str]:
     w = _weights(problem)
     nb = problem.n_bank
     n_all = problem.line_codes.shape[0]
@@ -728,6 +735,11 @@ def _greedy(problem: Problem, states: list[BankState], label: str, target: float
         picked.append(t)
         steps.append(PlanStep(len(picked), problem.line_names[t], problem.candidates[best].name, label,
                               new_lower - lower, new_lower, new_lower, upper, by_pop if weighted else None))
+        if progress is not None:
+            done = len(picked) / n_lines if n_lines is not None else 0.0
+            if target is not None:
+                done = max(done, min(1.0, new_lower / target))
+            progress(f"{label} greedy plan", done)
         lower = new_lower
 
 

@@ -498,87 +498,137 @@ def _pair_cover(b1, b2, het, n_words, n_loci, n, i, j, cover):
     return anyc
 
 
-@jit(parallel=True)
-def _gain_folds(b1, b2, het, n_words, n_loci, freqs, chosen, fold_start, fold_stop):
-    """Mass of patient pairs covered by the chosen lines, and every other line's gain, per chunk.
+@jit()
+def _line_masks(b1, b2, het, n_words, n_loci, n, t):
+    """Per haplotype, which of line t's alleles it carries: bit 2l (allele 1 at locus l), bit 2l+1
+    (allele 2).  A pair (i, j) is covered by line t iff ``masks[i] | masks[j] == full``.
 
-    JIT core of :func:`hlamatch.bank.rank_candidates` (zero-mismatch rule): one pass over all
-    patient pairs gives the marginal gain of every line at once.  Folds as in
-    :func:`_pair_mass_folds`; chunks are fixed (at most 64 per call), so the result does not
-    depend on the thread count.
+    Returns
+    -------
+    (numpy.ndarray, int)
+        int64 masks of shape (n,), and ``full`` (every bit set).
+    """
+    w = t // 64
+    bit = np.uint64(1) << np.uint64(t % 64)
+    masks = np.zeros(n, dtype=np.int64)
+    full = np.int64(0)
+    for l in range(n_loci):
+        off = (w * n_loci + l) * n
+        one = np.int64(1) << np.int64(2 * l)
+        two = np.int64(2) << np.int64(2 * l)
+        full |= one | two
+        for i in range(n):
+            x = b1[off + i]
+            if x & bit:
+                masks[i] |= one
+            if (b2[off + i] if het else x) & bit:
+                masks[i] |= two
+    return masks, full
+
+
+@jit()
+def _mask_ids(masks):
+    """Number the distinct values of ``masks`` (first-seen order) with an open-addressing hash.
+
+    Returns
+    -------
+    (numpy.ndarray, int)
+        int64 group id per row, and the number of groups.  Few distinct masks occur (a line has
+        2·n_loci alleles), so this is O(n) where a sort would be O(n log n).
+    """
+    n = masks.shape[0]
+    bits = 10
+    size = 1 << bits
+    keys = np.full(size, -1, dtype=np.int64)
+    vals = np.empty(size, dtype=np.int64)
+    ids = np.empty(n, dtype=np.int64)
+    n_groups = 0
+    for i in range(n):
+        m = masks[i]
+        h = np.int64((np.uint64(m) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
+        while keys[h] != -1 and keys[h] != m:
+            h = (h + 1) & (size - 1)
+        if keys[h] == -1:
+            if 2 * (n_groups + 1) > size:  # over half full: many distinct masks, sort instead
+                return _mask_ids_sorted(masks)
+            keys[h] = m
+            vals[h] = n_groups
+            n_groups += 1
+        ids[i] = vals[h]
+    return ids, n_groups
+
+
+@jit()
+def _mask_ids_sorted(masks):
+    """:func:`_mask_ids` for masks with very many distinct values (sort-based)."""
+    n = masks.shape[0]
+    order = np.argsort(masks)
+    ids = np.empty(n, dtype=np.int64)
+    g = -1
+    for q in range(n):
+        if q == 0 or masks[order[q]] != masks[order[q - 1]]:
+            g += 1
+        ids[order[q]] = g
+    return ids, g + 1
+
+
+@jit()
+def _mask_groups(masks):
+    """Rows grouped by mask: (order, starts, group masks), ``order[starts[g]:starts[g+1]]`` the rows of group g."""
+    n = masks.shape[0]
+    ids, n_groups = _mask_ids(masks)
+    starts = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(n):
+        starts[ids[i] + 1] += 1
+    for g in range(n_groups):
+        starts[g + 1] += starts[g]
+    fill = starts[:n_groups].copy()
+    order = np.empty(n, dtype=np.int64)
+    gm = np.empty(n_groups, dtype=np.int64)
+    for i in range(n):
+        g = ids[i]
+        order[fill[g]] = i
+        fill[g] += 1
+        gm[g] = masks[i]
+    return order, starts, gm
+
+
+@jit(parallel=True)
+def _line_masses(b1, b2, het, n_words, n_loci, freqs, lines):
+    """Listed patient mass each line covers on its own (zero-mismatch rule), by mask compression.
+
+    JIT core of the gains in :func:`hlamatch.bank.rank_candidates`: with g[m] the frequency mass
+    of haplotypes whose line-allele mask is m, a line covers ``sum over m1 | m2 = full of
+    g[m1] g[m2]`` (ordered pairs) — O(n · n_loci) per line instead of a pass over all pairs.
 
     Parameters
     ----------
-    b1, b2 : numpy.ndarray
-        uint64 flat bitsets over all lines, as for :func:`_pair_mass_folds`.
-    het : bool
-    n_words, n_loci : int
-    freqs : numpy.ndarray
-        float64 array of shape (n,).
-    chosen : numpy.ndarray
-        uint64 array of shape (n_words,): the lines already in the bank.
-    fold_start, fold_stop : int
+    b1, b2, het, n_words, n_loci, freqs
+        As for :func:`_pair_mass_folds`.
+    lines : numpy.ndarray
+        int64 array of line indices.
 
     Returns
     -------
     numpy.ndarray
-        float64 array of shape (n_chunks, 64 * n_words + 1): column t is the mass of pairs that
-        line t covers and no chosen line does; the last column is the mass the chosen lines cover.
+        float64 array of shape (len(lines),).
     """
     n = freqs.shape[0]
-    n_out = fold_stop - fold_start
-    n_chunks = max(1, min(n_out, 64))
-    n_bits = 64 * n_words
-    out = np.zeros((n_chunks, n_bits + 1))
-    for c in prange(n_chunks):
-        acc = np.empty((n_words, n), dtype=np.uint64)
-        for k in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
-            i0 = np.int64(fold_start) + np.int64(k)
-            for r in range(2):
-                i = i0 if r == 0 else np.int64(n - 1) - i0
-                if r == 1 and i == i0:
-                    break
-                m = n - i
-                for w in range(n_words):
-                    av = acc[w, :m]
-                    for l in range(n_loci):
-                        base = (w * n_loci + l) * n
-                        c1 = b1[base + i: base + n]
-                        x1 = c1[0]
-                        if het:
-                            c2 = b2[base + i: base + n]
-                            x2 = c2[0]
-                            if l == 0:
-                                for j in range(m):
-                                    av[j] = (x1 | c1[j]) & (x2 | c2[j])
-                            else:
-                                for j in range(m):
-                                    av[j] &= (x1 | c1[j]) & (x2 | c2[j])
-                        elif l == 0:
-                            for j in range(m):
-                                av[j] = x1 | c1[j]
-                        else:
-                            for j in range(m):
-                                av[j] &= x1 | c1[j]
-                fi = freqs[i]
-                for j in range(m):
-                    nonzero = False
-                    covered = False
-                    for w in range(n_words):
-                        x = acc[w, j]
-                        if x != 0:
-                            nonzero = True
-                            if x & chosen[w]:
-                                covered = True
-                                break
-                    if not nonzero:
-                        continue
-                    wt = fi * freqs[i + j] * (1.0 if j == 0 else 2.0)
-                    if covered:
-                        out[c, n_bits] += wt
-                    else:
-                        for w in range(n_words):
-                            _scatter_bits(acc[w, j], 64 * w, out[c], wt)
+    out = np.zeros(lines.shape[0])
+    for q in prange(lines.shape[0]):
+        masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, lines[q])
+        ids, n_groups = _mask_ids(masks)
+        gm = np.empty(n_groups, dtype=np.int64)
+        gf = np.zeros(n_groups)
+        for i in range(n):
+            gm[ids[i]] = masks[i]
+            gf[ids[i]] += freqs[i]
+        s = 0.0
+        for g in range(n_groups):
+            for h in range(g, n_groups):
+                if (gm[g] | gm[h]) == full:
+                    s += gf[g] * gf[h] * (1.0 if g == h else 2.0)
+        out[q] = s
     return out
 
 
@@ -648,31 +698,14 @@ def _pick_update(b1, b2, het, n_words, n_loci, freqs, chosen, t, gains):
         The pair mass line t newly covers.
     """
     n = freqs.shape[0]
-    wt_ = t // 64
-    bit = np.uint64(1) << np.uint64(t % 64)
-    masks = np.zeros(n, dtype=np.int64)
-    full = np.int64(0)
-    for l in range(n_loci):
-        off = (wt_ * n_loci + l) * n
-        full |= np.int64(3) << np.int64(2 * l)
-        for i in range(n):
-            if b1[off + i] & bit:
-                masks[i] |= np.int64(1) << np.int64(2 * l)
-            if (b2[off + i] if het else b1[off + i]) & bit:
-                masks[i] |= np.int64(2) << np.int64(2 * l)
-    order = np.argsort(masks, kind="mergesort")
-    starts = [0]
-    for q in range(1, n):
-        if masks[order[q]] != masks[order[q - 1]]:
-            starts.append(q)
-    starts.append(n)
+    masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
+    order, starts, gms = _mask_groups(masks)
     n_groups = len(starts) - 1
     cover = np.empty(n_words, dtype=np.uint64)
     newly = 0.0
     for g in range(n_groups):
-        mg = masks[order[starts[g]]]
         for h in range(g, n_groups):
-            if (mg | masks[order[starts[h]]]) != full:
+            if (gms[g] | gms[h]) != full:
                 continue
             for a in range(starts[g], starts[g + 1]):
                 i = order[a]

@@ -30,7 +30,7 @@ from .rules import MatchRules
 
 __all__ = [
     "Typing", "parse_typing", "read_patients", "PatientMatch", "LineMatch",
-    "match_patients", "cohort_coverage", "ASSESSABLE", "NOT_ASSESSABLE", "ERROR",
+    "match_patients", "cohort_coverage", "cohort_report", "ASSESSABLE", "NOT_ASSESSABLE", "ERROR",
 ]
 
 ASSESSABLE = "assessed"
@@ -427,3 +427,38 @@ def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
         "assessed_coverage": matched / n if n else math.nan,
         "distribution": {k: counts[k] / n for k in keys},
     }
+
+
+def cohort_report(
+    patients_file: str | Path,
+    lines: Iterable[str | Line],
+    *,
+    loci: Sequence[str] | None = None,
+    resolution: str | None = None,
+    rules: MatchRules | None = None,
+) -> tuple[dict[str, Any], list[PatientMatch]]:
+    """Empirical coverage of the typed cohort in a file, as one result row.
+
+    Reads the patients (:func:`read_patients`), matches them (:func:`match_patients`) and
+    summarises them (:func:`cohort_coverage`).
+
+    Returns
+    -------
+    (dict, list of PatientMatch)
+        The row (the fields of a coverage result where they apply — ``population`` is the file's
+        name, ``level`` is genotype, ``table`` is ``cohort:PATH`` — plus the counts of
+        :func:`cohort_coverage`), and the per-patient results, whose errors the caller reports.
+    """
+    path = Path(patients_file)
+    bank = as_lines(lines)
+    results, used, res, rules = match_patients(read_patients(path), bank, loci=loci, resolution=resolution,
+                                               rules=rules, details="none")
+    row = {
+        "population": path.name, "level": "genotype", "loci": list(used), "resolution": res,
+        "lines": [ln.text(used, None if res == "antigen" else res) for ln in bank],
+        **cohort_coverage(results), "unlisted_mass": None, "rule": rules.describe(used), "rules": rules.to_dict(),
+        "definition": "empirical cohort coverage (genotype level): share of typed patients whose "
+                      "alleles meet the rules for some line; not-assessable patients bound it",
+        "table": f"cohort:{patients_file}",
+    }
+    return row, results

@@ -208,19 +208,30 @@ def test_tables_describes_a_file(tmp_path):
 # ============================================================================ help
 
 
-@pytest.mark.parametrize("command", [[], ["coverage"], ["tables"]], ids=["group", "coverage", "tables"])
+COMMANDS = sorted(cli.commands)
+
+
+def test_every_command_module_is_registered():
+    from hlamatch.cli import COMMANDS as MODULES
+
+    assert set(MODULES) <= set(COMMANDS)
+    assert {"coverage", "match", "tables"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", [[]] + [[c] for c in COMMANDS], ids=["group"] + COMMANDS)
 def test_help_has_an_example(command):
     r = invoke(*command, "--help")
     assert r.exit_code == 0
     assert "Example" in r.stdout
-    assert "hlamatch " in r.stdout
+    assert "hlamatch " + (command[0] + " " if command else "") in r.stdout
+    assert r.stderr == ""
 
 
 def test_help_imports_neither_numba_nor_polars():
     code = (
         "import sys\n"
         "from hlamatch.cli import cli\n"
-        "for args in (['--help'], ['coverage', '--help'], ['tables', '--help']):\n"
+        "for args in [['--help']] + [[c, '--help'] for c in cli.commands]:\n"
         "    try:\n"
         "        cli(args, prog_name='hlamatch')\n"
         "    except SystemExit as e:\n"
@@ -471,3 +482,265 @@ def test_error_antigen_line_against_allele_table():
         "Error: line A24~B52: A24 is an antigen, not at 2-field level; type the line at the "
         "computation's 2-field resolution, or pass a coarser --resolution",
     )
+
+
+# ============================================================================ populations and weights
+
+TWO_POPS = (
+    "A,B,EUR,AFA\n"
+    "A*01:01,B*08:01,0.5,0.1\n"
+    "A*02:01,B*07:02,0.3,0.2\n"
+    "A*03:01,B*07:02,0.1,0.3\n"
+    "A*24:02,B*52:01,0.1,0.4\n"
+)
+EUR_TOP, AFA_TOP = "A*01:01~B*08:01", "A*24:02~B*52:01"
+
+
+@pytest.fixture
+def two_pops(tmp_path) -> Path:
+    return _table(tmp_path, TWO_POPS, name="two.csv")
+
+
+def _by_pop(rows: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(r["population"], r["level"]): r for r in rows}
+
+
+def test_population_comma_list_equals_repeated_option(two_pops):
+    base = ("coverage", "-t", str(two_pops), "--line", EUR_TOP)
+    comma = json_rows(*base, "-p", "EUR,AFA")
+    repeated = json_rows(*base, "-p", "EUR", "-p", "AFA")
+    assert [(r["population"], r["level"]) for r in comma] == [
+        ("EUR", "haplotype"), ("EUR", "genotype"), ("AFA", "haplotype"), ("AFA", "genotype")]
+    assert numbers(comma) == numbers(repeated) == numbers(json_rows(*base))
+    assert all(r["weights"] is None for r in comma)
+
+
+@pytest.mark.parametrize("k", ["0", "1"])
+def test_weighted_coverage_is_the_weighted_sum(two_pops, k):
+    base = ("coverage", "-t", str(two_pops), "--line", EUR_TOP, "--line", AFA_TOP, "-k", k)
+    rows = _by_pop(json_rows(*base, "-p", "EUR=3", "-p", "AFA=1"))
+    eur = _by_pop(json_rows(*base, "-p", "EUR"))
+    afa = _by_pop(json_rows(*base, "-p", "AFA"))
+    for level in ("haplotype", "genotype"):
+        w = rows[("weighted", level)]
+        assert w["weights"] == {"EUR": 0.75, "AFA": 0.25}
+        for key in NUMBER_KEYS:
+            expected = 0.75 * eur[("EUR", level)][key] + 0.25 * afa[("AFA", level)][key]
+            assert w[key] == pytest.approx(expected, abs=1e-12)
+        # The per-population rows of the mix are those computed on their own.
+        assert rows[("EUR", level)]["coverage"] == eur[("EUR", level)]["coverage"]
+        assert rows[("AFA", level)]["coverage"] == afa[("AFA", level)]["coverage"]
+        if k == "1":
+            for b, share in w["distribution"].items():
+                assert share == pytest.approx(0.75 * eur[("EUR", level)]["distribution"][b]
+                                              + 0.25 * afa[("AFA", level)]["distribution"][b], abs=1e-12)
+    # Weights in one comma list are the same mix.
+    assert numbers(json_rows(*base, "-p", "EUR=3,AFA=1")) == numbers(list(rows.values()))
+
+
+def test_weighted_coverage_text_shows_the_mix_and_its_weights(two_pops):
+    r = invoke("coverage", "-t", str(two_pops), "--line", EUR_TOP, "-p", "EUR=3", "-p", "AFA=1")
+    assert r.exit_code == 0, all_output(r)
+    out = r.stdout.splitlines()
+    assert "weights: EUR 0.75, AFA 0.25 (normalised to sum 1)" in out
+    assert any(ln.startswith("weighted    haplotype") for ln in out)
+    assert any(ln.startswith("weighted    genotype") for ln in out)
+    # Unweighted: no mix, no weights line.
+    plain = invoke("coverage", "-t", str(two_pops), "--line", EUR_TOP)
+    lines = plain.stdout.splitlines()
+    assert not any(ln.startswith(("weighted", "weights:")) for ln in lines)
+
+
+@pytest.mark.parametrize("sep,suffix", [(",", "csv"), ("\t", "tsv")])
+def test_weights_file_equals_name_equals_weight(tmp_path, two_pops, sep, suffix):
+    w = _table(tmp_path, f"population{sep}weight\nEUR{sep}3\nAFA{sep}1\n", name=f"w.{suffix}")
+    base = ("coverage", "-t", str(two_pops), "--line", EUR_TOP)
+    from_file = json_rows(*base, "--weights", str(w))
+    assert numbers(from_file) == numbers(json_rows(*base, "-p", "EUR=3", "-p", "AFA=1"))
+    assert {r["population"] for r in from_file} == {"EUR", "AFA", "weighted"}
+
+
+def test_population_option_errors(tmp_path, two_pops):
+    base = ("coverage", "-t", str(two_pops), "--line", EUR_TOP)
+    assert_one_error_line(
+        invoke(*base, "-p", "EUR=3", "-p", "AFA"),
+        "Error: --population mixes weighted and unweighted populations (EUR=3 and AFA): "
+        "give every population a weight (NAME=W) or none",
+    )
+    assert_one_error_line(invoke(*base, "-p", "EUR=abc"),
+                          "Error: --population EUR=abc: weight 'abc' is not a number")
+    assert_one_error_line(invoke(*base, "-p", "EUR=-1", "-p", "AFA=1"),
+                          "Error: weight -1.0 of population 'EUR' must be a positive number")
+    assert_one_error_line(invoke(*base, "-p", "EUR=1", "-p", "XXX=1"),
+                          f"Error: population 'XXX' is not in table {two_pops} (it has EUR, AFA)")
+    w = _table(tmp_path, "population,weight\nEUR,1\n", name="w.csv")
+    assert_one_error_line(invoke(*base, "-p", "EUR", "--weights", str(w)),
+                          "Error: give the populations either with --population or with --weights, not both")
+    bad = _table(tmp_path, "pop,w\nEUR,1\n", name="bad.csv")
+    assert_one_error_line(invoke(*base, "--weights", str(bad)),
+                          f"Error: weights file {bad}: expected columns 'population' and 'weight', found pop, w")
+    nan = _table(tmp_path, "population,weight\nEUR,1\nAFA,lots\n", name="nan.csv")
+    assert_one_error_line(invoke(*base, "--weights", str(nan)),
+                          f"Error: weights file {nan} row 3: weight 'lots' is not a number")
+
+
+TOP_NEEDS_WEIGHTS = ("holds populations EUR, AFA: choose one for the most frequent haplotypes, or weight them "
+                     "(e.g. --population JAPI=0.8 --population KORI=0.2)")
+PATIENT = "A*24:02+A*01:01^B*52:01+B*08:01"
+
+
+def test_top_on_several_populations_needs_weights(two_pops):
+    assert_one_error_line(invoke("coverage", "-t", str(two_pops), "--top", "2"),
+                          f"Error: table {two_pops} {TOP_NEEDS_WEIGHTS}")
+    assert_one_error_line(invoke("match", "-t", str(two_pops), "--top", "2", "--patient", PATIENT),
+                          f"Error: table {two_pops} {TOP_NEEDS_WEIGHTS}")
+
+
+@pytest.mark.parametrize("pops,top", [(("-p", "EUR"), EUR_TOP), (("-p", "AFA"), AFA_TOP),
+                                      (("-p", "EUR=4", "-p", "AFA=1"), EUR_TOP),
+                                      (("-p", "EUR=1", "-p", "AFA=4"), AFA_TOP)])
+def test_top_follows_the_population_or_the_weighted_frequency(two_pops, pops, top):
+    rows = json_rows("coverage", "-t", str(two_pops), "--top", "1", *pops)
+    assert {tuple(r["lines"]) for r in rows} == {(top,)}
+    (row,) = json_rows("match", "-t", str(two_pops), "--top", "1", *pops, "--patient", PATIENT)
+    assert [m["line"] for m in row["lines"]] == [top]
+
+
+# ============================================================================ CSV output
+
+
+def _csv_cells(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_is_flat_with_distribution_columns():
+    r = invoke("coverage", "--top", "5", "--loci", "A,B,DRB1", "-k", "1", "--format", "csv")
+    assert r.exit_code == 0, all_output(r)
+    cells = _csv_cells(r.stdout)
+    assert all("{" not in c and "[" not in c for row in cells for c in row), r.stdout
+    header = cells[0]
+    assert "rules" not in header and "rule" in header
+    dist = [c for c in header if c.startswith("distribution_") and not c.startswith("distribution_upper_")]
+    assert dist == [f"distribution_{m}" for m in range(7)] + ["distribution_unmatched"]
+    assert "distribution_upper_unmatched" in header
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert [row["loci"] for row in rows] == ["A~B~DRB1"] * 2
+    assert all(len(row["lines"].split(";")) == 5 for row in rows)
+    js = _by_pop(json_rows("coverage", "--top", "5", "--loci", "A,B,DRB1", "-k", "1"))
+    for row in rows:
+        d = js[(row["population"], row["level"])]["distribution"]
+        assert {k: float(row[f"distribution_{k}"]) for k in d} == d
+
+
+def test_csv_of_a_weighted_mix_has_weight_columns(two_pops):
+    r = invoke("coverage", "-t", str(two_pops), "--line", EUR_TOP, "-p", "EUR=3", "-p", "AFA=1", "--format", "csv")
+    assert r.exit_code == 0, all_output(r)
+    assert all("{" not in c and "[" not in c for row in _csv_cells(r.stdout) for c in row)
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert [(row["population"], row["weights_EUR"], row["weights_AFA"]) for row in rows][-2:] == [
+        ("weighted", "0.75", "0.25")] * 2
+    assert rows[0]["weights_EUR"] == "" and rows[0]["distribution"] == ""
+
+
+def test_emit_flattens_any_rows():
+    from hlamatch.cli.output import csv_text, flatten_rows
+
+    rows = flatten_rows([
+        {"name": "x", "loci": ["A", "B"], "lines": ["a", "b"], "d": None, "rules": {"k": 1}, "rule": "k ≤ 1",
+         "pairs": [{"p": 1}, {"p": 2}]},
+        {"name": "y", "loci": [], "lines": [], "d": {"0": 0.5, "unmatched": 0.5}, "rule": "-", "pairs": []},
+    ])
+    assert rows == [
+        {"name": "x", "loci": "A~B", "lines": "a;b", "d_0": "", "d_unmatched": "", "rule": "k ≤ 1", "pairs": "p=1;p=2"},
+        {"name": "y", "loci": "", "lines": "", "d_0": 0.5, "d_unmatched": 0.5, "rule": "-", "pairs": ""},
+    ]
+    assert csv_text([]) == ""
+
+
+def test_tables_and_match_csv_are_flat(tmp_path):
+    p = _table(tmp_path, "EUR,HLA-A*01:01g~HLA-B*08:01g,0.3,1\nAFA,HLA-A*01:01g~HLA-B*08:01g,0.1,1\n", name="n07.csv")
+    for args in (("tables",), ("tables", str(p)),
+                 ("match", "--patient", PATIENT, "--line", EUR_TOP, "--line", AFA_TOP, "--all-lines")):
+        r = invoke(*args, "--format", "csv")
+        assert r.exit_code == 0, all_output(r)
+        assert all("{" not in c and "[" not in c for row in _csv_cells(r.stdout) for c in row), r.stdout
+
+
+# ============================================================================ progress display
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_display_shows_bar_percent_elapsed_and_time_left():
+    from hlamatch.cli.output import progress_display
+
+    now = [100.0]
+    term = FakeTerminal()
+    show = progress_display(quiet=False, file=term, clock=lambda: now[0])
+    assert show is not None
+    now[0] = 110.0
+    show("EUR haplotype", 0.25)
+    first = term.getvalue()
+    assert first.startswith("\rEUR haplotype") and not first.endswith("\n")
+    assert "[" + "#" * 7 + "." * 23 + "]" in first  # 30 wide, a quarter done
+    assert " 25.0%" in first and "elapsed 0:10" in first and "left 0:30" in first
+    now[0] = 140.0
+    show("EUR haplotype", 1.0)
+    assert term.getvalue().endswith("\n")
+    assert "100.0%  elapsed 0:40  left 0:00" in term.getvalue()
+    # The next label's clock starts where the previous one ended.
+    now[0] = 150.0
+    show("EUR genotype", 0.5)
+    last = term.getvalue().split("\n")[-1]
+    assert last.startswith("\rEUR genotype") and "50.0%  elapsed 0:10  left 0:10" in last
+
+
+def test_progress_line_before_any_work_and_for_hours():
+    from hlamatch.cli.output import progress_line
+
+    assert progress_line("x", 0.0, 3.0, width=4) == f"{'x':<24} [....]   0.0%  elapsed 0:03  left ?"
+    assert progress_line("x", 0.5, 3700.0, width=4).endswith("elapsed 1:01:40  left 1:01:40")
+
+
+def test_no_progress_when_quiet_or_not_a_terminal():
+    from hlamatch.cli.output import progress_display
+
+    assert progress_display(quiet=True, file=FakeTerminal()) is None
+    assert progress_display(quiet=False, file=io.StringIO()) is None
+
+
+# ============================================================================ errors and warnings wrapper
+
+
+def test_library_call_shows_each_warning_once_after_the_body():
+    import warnings
+
+    import click
+
+    from hlamatch.cli.output import library_call
+    from hlamatch.errors import HlamatchWarning, OptionError
+
+    @click.command()
+    @click.option("--fail", is_flag=True)
+    @library_call
+    def noisy(fail):
+        warnings.warn("rounding excess scaled away", HlamatchWarning)
+        warnings.warn("a plain python warning", UserWarning)
+        if fail:
+            raise OptionError("bad\n   option")
+        click.echo("done")
+
+    runner = CliRunner()
+    with warnings.catch_warnings(record=True) as outer:
+        warnings.simplefilter("always")
+        ok = runner.invoke(noisy, [], catch_exceptions=False)
+        bad = runner.invoke(noisy, ["--fail"], catch_exceptions=False)
+    assert ok.exit_code == 0 and ok.stdout == "done\n"
+    assert ok.stderr.splitlines() == ["Warning: rounding excess scaled away"]
+    assert bad.exit_code == 1 and bad.stdout == ""
+    assert bad.stderr.splitlines() == ["Warning: rounding excess scaled away", "Error: bad option"]
+    # Other warnings are handed on once per run, after the recording context has closed.
+    assert [str(w.message) for w in outer if w.category is UserWarning] == ["a plain python warning"] * 2

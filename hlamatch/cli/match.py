@@ -1,0 +1,94 @@
+"""``hlamatch match``: which bank lines suit each patient (genotype level), best first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .options import (bank_lines, bank_options, lazy_table, make_rules, output_options, parse_populations,
+                      rule_options, split_list, table_options)
+from .output import echo_error, emit, library_call
+
+
+@click.command("match")
+@click.option("--patient", "patients", multiple=True, metavar="GL",
+              help="A patient typing: loci joined by '^', the two alleles by '+', e.g. "
+                   "'A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05'. Repeatable.")
+@click.option("--patients-file", type=click.Path(dir_okay=False), default=None,
+              help="CSV/TSV/Parquet of typings: two columns per locus (A_1, A_2, ...) or a 'typing' column; "
+                   "an optional 'id' column names patients.")
+@bank_options
+@rule_options
+@table_options
+@click.option("--all-lines", is_flag=True, help="List every line for each patient, not only those that match.")
+@output_options
+@library_call
+def command(patients, patients_file, lines, lines_file, top, loci, resolution, max_mismatches, require_match,
+            allow_mismatch, homozygous_count, direction, table, table_format, sum_tolerance, population, weights,
+            all_lines, fmt) -> None:
+    """Which bank lines suit each patient (genotype level), best first.
+
+    Each patient's unphased typing is compared with every line under the match rules; the
+    mismatched alleles are listed per locus. A typing coarser than the lines (A*24 against
+    two-field lines) or missing a locus is reported as not assessable. A malformed row gives one
+    'Error:' line naming it on standard error; the other patients are still reported, and the
+    exit status is then 1. The table options only matter for --top.
+
+    \b
+    Examples:
+      hlamatch match --patient "A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05" \\
+                     --line "A*24:02~B*52:01~DRB1*15:02"
+      hlamatch match --patients-file cohort.csv --top 20 --loci A,B,DRB1 -k 1 --format json
+      hlamatch match --patients-file cohort.csv -t nmdp.csv -p EUR=0.7 -p AFA=0.3 --top 20 --loci A,B,DRB1
+    """
+    from hlamatch.errors import OptionError
+    from hlamatch.match import ERROR, match_patients, parse_typing, read_patients
+
+    rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
+    loci_list = split_list(loci)
+    bank = bank_lines(lines, lines_file, top, table=lazy_table(table, table_format, sum_tolerance),
+                      populations=parse_populations(population, weights), loci=loci_list, resolution=resolution)
+    typings = [parse_typing(text, str(i + 1), f"--patient {i + 1}") for i, text in enumerate(patients)]
+    if patients_file:
+        typings += read_patients(patients_file)
+    if not typings:
+        raise OptionError("no patients given: pass --patient or --patients-file")
+    results, used, res, rules = match_patients(typings, bank, loci=loci_list, resolution=resolution, rules=rules,
+                                               details="all" if all_lines else "matched")
+    for r in results:
+        if r.status == ERROR:
+            echo_error(r.reason)
+    emit([r.to_dict() for r in results], fmt, csv_rows=csv_rows,
+         text=lambda rows: match_text(rows, used, res, rules.describe(used)))
+    if any(r.status == ERROR for r in results):
+        raise SystemExit(1)
+
+
+def csv_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One CSV row per patient and line (one row with empty line columns for a patient without lines)."""
+    flat = []
+    for r in rows:
+        base = {"patient": r["patient"], "status": r["status"], "reason": r["reason"] or ""}
+        if not r["lines"]:
+            flat.append({**base, "line": "", "matched": "", "mismatches": "", "mismatched_alleles": ""})
+        for m in r["lines"]:
+            flat.append({**base, "line": m["line"], "matched": m["matched"], "mismatches": m["mismatches"],
+                         "mismatched_alleles": "; ".join(f"{k}: {','.join(v)}"
+                                                         for k, v in m["mismatched_alleles"].items())})
+    return flat
+
+
+def match_text(rows: list[dict[str, Any]], loci, res: str, rule: str) -> str:
+    out = [f"Patient look-up — loci {'~'.join(loci)} · resolution {res} · rule: {rule} (genotype level)", ""]
+    for r in rows:
+        if r["status"] != "assessed":
+            out.append(f"patient {r['patient']}: {r['status']} — {r['reason']}")
+            continue
+        head = "no line matches" if not r["matched"] else f"{r['matching_lines']} line(s) match"
+        out.append(f"patient {r['patient']}: {head}")
+        for m in r["lines"]:
+            what = "; ".join(f"{k} {','.join(v)}" for k, v in m["mismatched_alleles"].items()) or "full match"
+            flag = "" if m["matched"] else "  (outside the rules)"
+            out.append(f"  {m['mismatches']} mismatch(es)  {m['line']}  — {what}{flag}")
+    return "\n".join(out)

@@ -1,0 +1,303 @@
+"""Shared option decorators of the ``hlamatch`` commands, and the small parsers behind them.
+
+A command stacks the decorators it needs and passes the raw values to the parsers here, inside
+its body (so a bad value is one ``Error:`` line, like any library error)::
+
+    @click.command("rank")
+    @table_options          # table, table_format, sum_tolerance, population, weights
+    @bank_options           # lines, lines_file, top, loci, resolution
+    @rule_options           # max_mismatches, require_match, allow_mismatch, homozygous_count, direction
+    @threads_option         # threads
+    @quiet_option           # quiet
+    @output_options         # fmt
+    @library_call
+    def command(table, table_format, sum_tolerance, population, weights, ...): ...
+
+Parsers: :func:`parse_populations` (``--population``/``--weights``), :func:`lazy_table`
+(``--table`` and friends), :func:`bank_lines` (``--line``/``--lines-file``/``--top``),
+:func:`make_rules` (rule options) and :func:`split_list` (comma lists).
+
+Nothing here imports numba or polars at module level: ``hlamatch --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+
+from hlamatch.constants import DEFAULT_SUM_TOLERANCE, DIRECTIONS, FORMATS, RESOLUTIONS, TABLE_FORMATS
+from hlamatch.errors import OptionError
+
+__all__ = [
+    "output_options", "table_file_options", "population_options", "table_options", "bank_options",
+    "rule_options", "threads_option", "quiet_option",
+    "split_list", "parse_populations", "read_weights_file", "lazy_table", "bank_lines", "make_rules",
+]
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _stack(*options: Decorator) -> Decorator:
+    """Apply click options so that they show in ``--help`` in the order given."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for opt in reversed(options):
+            fn = opt(fn)
+        return fn
+
+    return decorate
+
+
+# ============================================================================ decorators
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format`` (parameter ``fmt``): text, json or csv; see :func:`hlamatch.cli.output.emit`."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+        help="text for people; json (an array of objects) or csv (flat columns) for machines.",
+    )(fn)
+
+
+#: ``--table-format`` and ``--sum-tolerance`` (parameters ``table_format``, ``sum_tolerance``).
+table_file_options = _stack(
+    click.option("--table-format", type=click.Choice(TABLE_FORMATS), default="auto", show_default=True,
+                 help="Format of a table file (auto detects NMDP, GRIMM, NMDP 2007, HFX, PyPop and wide "
+                      "CSV/Parquet)."),
+    click.option("--sum-tolerance", type=click.FloatRange(min=0), default=DEFAULT_SUM_TOLERANCE,
+                 show_default=True,
+                 help="A population summing to at most 1 + this is scaled to 1 with a warning; above, rejected."),
+)
+
+#: ``--population/-p`` and ``--weights`` (parameters ``population``, ``weights``); parse them
+#: with :func:`parse_populations`.
+population_options = _stack(
+    click.option("--population", "-p", "population", multiple=True, metavar="NAME[=W]",
+                 help="Population(s) of the table (default: all). Repeatable or comma-separated (-p EUR,AFA); "
+                      "NAME=W weights a mix (-p JAPI=0.8 -p KORI=0.2, normalised to sum 1)."),
+    click.option("--weights", "weights", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                 help="CSV/TSV/Parquet with columns 'population' and 'weight': a weighted mix "
+                      "(instead of NAME=W)."),
+)
+
+#: ``--table/-t`` (parameter ``table``), the table-file options and the population options.
+table_options = _stack(
+    click.option("--table", "-t", "table", default=None, metavar="NAME|PATH",
+                 help="Bundled table name (see 'hlamatch tables') or a file; default: the bundled Japanese table."),
+    table_file_options,
+    population_options,
+)
+
+#: ``--line/-l``, ``--lines-file``, ``--top``, ``--loci``, ``--resolution`` (parameters ``lines``,
+#: ``lines_file``, ``top``, ``loci``, ``resolution``); parse them with :func:`bank_lines`.
+bank_options = _stack(
+    click.option("--line", "-l", "lines", multiple=True, metavar="HAP[/HAP]",
+                 help="A donor line: one haplotype (homozygous) or two joined by '/'. Repeatable."),
+    click.option("--lines-file", type=click.Path(dir_okay=False),
+                 help="CSV/TSV/Parquet with a 'haplotype' column (or 'haplotype1','haplotype2')."),
+    click.option("--top", type=click.IntRange(min=1), default=None, metavar="N",
+                 help="Add the N most frequent haplotypes of the table (at the chosen loci; by weighted "
+                      "frequency for a weighted mix) as homozygous lines."),
+    click.option("--loci", default=None, metavar="A,B,DRB1",
+                 help="Loci to compare (default: those the lines are typed at; with --top only, all table loci)."),
+    click.option("--resolution", type=click.Choice(RESOLUTIONS), default=None,
+                 help="Allele resolution (default: the table's own, or the lines')."),
+)
+
+#: Match-rule options (parameters ``max_mismatches``, ``require_match``, ``allow_mismatch``,
+#: ``homozygous_count``, ``direction``); parse them with :func:`make_rules`.
+rule_options = _stack(
+    click.option("--max-mismatches", "-k", type=click.IntRange(min=0), default=0, show_default=True,
+                 help="Most mismatches in total over the loci."),
+    click.option("--require-match", multiple=True, metavar="LOCI",
+                 help="Loci that must match, e.g. DRB1 (comma-separated or repeated)."),
+    click.option("--allow-mismatch", multiple=True, metavar="LOCI",
+                 help="Allow mismatches only at these loci, e.g. A,B; all others must match."),
+    click.option("--homozygous-count", type=click.Choice(["1", "2"]), default="1", show_default=True,
+                 help="What a missing homozygous allele counts (2010 consensus: 1; 2016: 2)."),
+    click.option("--direction", type=click.Choice(DIRECTIONS, case_sensitive=False), default="HvG",
+                 show_default=True, help="HvG (host-versus-graft), GvH, or bidirectional (per-locus max)."),
+)
+
+
+def threads_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--threads`` (parameter ``threads``): numba threads for the call."""
+    return click.option("--threads", type=click.IntRange(min=1), default=None,
+                        help="Numba threads (default: all cores).")(fn)
+
+
+def quiet_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--quiet/-q`` (parameter ``quiet``): no progress display (see :func:`hlamatch.cli.output.progress_display`)."""
+    return click.option("--quiet", "-q", is_flag=True, help="No progress display on long runs.")(fn)
+
+
+# ============================================================================ parsers
+
+
+def split_list(value: str | None) -> list[str] | None:
+    """``"A, B,DRB1"`` → ``["A", "B", "DRB1"]``; None stays None."""
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _flat(values: Sequence[str]) -> list[str]:
+    """Repeated and comma-separated values as one list."""
+    return [v.strip() for x in values for v in x.split(",") if v.strip()]
+
+
+def _weight(text: str, where: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise OptionError(f"{where}: weight {text.strip()!r} is not a number") from None
+
+
+def parse_populations(values: Sequence[str] = (), weights_file: str | None = None
+                      ) -> list[str] | dict[str, float] | None:
+    """The ``populations`` argument of the library from ``--population`` values and ``--weights``.
+
+    Parameters
+    ----------
+    values : sequence of str
+        ``--population`` values: names (``EUR``), comma lists (``EUR,AFA``) or weighted names
+        (``JAPI=0.8``, also in comma lists).
+    weights_file : str, optional
+        ``--weights`` file (see :func:`read_weights_file`).
+
+    Returns
+    -------
+    None (every population), a list of names, or a dict name → weight (a weighted mix; the
+    library checks the names and that the weights are positive, and normalises them).
+
+    Raises
+    ------
+    OptionError
+        Weighted and unweighted names mixed, a weight that is not a number, an empty name, a
+        population weighted twice, or both ``--population`` and ``--weights``.
+    """
+    items = _flat(values)
+    if weights_file is not None:
+        if items:
+            raise OptionError("give the populations either with --population or with --weights, not both")
+        return read_weights_file(weights_file)
+    if not items:
+        return None
+    weighted = [x for x in items if "=" in x]
+    if weighted and len(weighted) != len(items):
+        plain = [x for x in items if "=" not in x]
+        raise OptionError(
+            f"--population mixes weighted and unweighted populations ({weighted[0]} and {plain[0]}): "
+            "give every population a weight (NAME=W) or none"
+        )
+    if not weighted:
+        return items
+    out: dict[str, float] = {}
+    for item in items:
+        name, _, w = (s.strip() for s in item.partition("="))
+        if not name:
+            raise OptionError(f"--population {item!r}: the population name is missing (write NAME=W)")
+        if name in out:
+            raise OptionError(f"population {name!r} is given twice")
+        out[name] = _weight(w, f"--population {item}")
+    return out
+
+
+def read_weights_file(path: str | Path) -> dict[str, float]:
+    """Population weights from a CSV/TSV/Parquet file with columns ``population`` and ``weight``.
+
+    Raises
+    ------
+    OptionError
+        Missing or unreadable file, missing columns, an empty name, a weight that is not a
+        number, a population listed twice, or no rows.
+    """
+    import polars as pl
+
+    from hlamatch._io import read_frame
+
+    p = Path(path)
+    df, first_line = read_frame(p, "weights file", OptionError)
+    low = {c.lower().strip(): c for c in df.columns}
+    if "population" not in low or "weight" not in low:
+        raise OptionError(
+            f"weights file {p}: expected columns 'population' and 'weight', found {', '.join(df.columns)}"
+        )
+    out: dict[str, float] = {}
+    rows = df.select(low["population"], low["weight"]).cast(pl.String).iter_rows()
+    for k, (name, w) in enumerate(rows):
+        where = f"weights file {p} row {k + first_line}"
+        name = (name or "").strip()
+        if not name:
+            raise OptionError(f"{where}: the population name is empty")
+        if name in out:
+            raise OptionError(f"{where}: population {name!r} is given twice")
+        out[name] = _weight(w or "", where)
+    if not out:
+        raise OptionError(f"weights file {p} holds no weights")
+    return out
+
+
+def lazy_table(table: str | None, table_format: str = "auto",
+               sum_tolerance: float = DEFAULT_SUM_TOLERANCE) -> Callable[[], Any]:
+    """A zero-argument function returning the table of ``--table`` (loaded once, on first call).
+
+    Commands that may not need the table (``match`` without ``--top``) never load it.
+    """
+
+    @functools.cache
+    def load():
+        from hlamatch.data import resolve_table
+
+        return resolve_table(table, format=table_format, sum_tolerance=sum_tolerance)
+
+    return load
+
+
+def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
+               table: Callable[[], Any] | None = None, populations: Any = None,
+               loci: Sequence[str] | None = None, resolution: str | None = None) -> list[Any]:
+    """The donor lines of ``--line``, ``--lines-file`` and ``--top``, in that order.
+
+    Parameters
+    ----------
+    lines, lines_file, top
+        The raw option values.
+    table : callable, optional
+        Returns the table (see :func:`lazy_table`); called only for ``--top``.
+    populations, loci, resolution
+        Passed to :func:`hlamatch.lines.top_lines` for ``--top``: with several populations it
+        needs weights (the library says so otherwise).
+
+    Raises
+    ------
+    HlamatchError
+        A malformed line or lines file, ``--top`` on several unweighted populations, or no lines.
+    """
+    from hlamatch.lines import as_lines, read_lines_file, top_lines
+
+    bank = as_lines(lines)
+    if lines_file:
+        bank += read_lines_file(lines_file)
+    if top:
+        if table is None:
+            raise OptionError("--top needs a table")
+        bank += top_lines(table(), top, populations=populations, loci=loci, resolution=resolution)
+    if not bank:
+        raise OptionError("no lines given: pass --line, --lines-file or --top")
+    return bank
+
+
+def make_rules(max_mismatches: int = 0, require_match: Sequence[str] = (), allow_mismatch: Sequence[str] = (),
+               homozygous_count: str | int = 1, direction: str = "HvG"):
+    """The :class:`~hlamatch.rules.MatchRules` of the rule options (loci comma-separated or repeated)."""
+    from hlamatch.rules import MatchRules
+
+    return MatchRules(
+        max_mismatches=max_mismatches,
+        direction=direction,
+        homozygous_count=int(homozygous_count),
+        require_match=tuple(_flat(require_match)),
+        allow_mismatch=tuple(_flat(allow_mismatch)) if allow_mismatch else None,
+    )
