@@ -115,7 +115,9 @@ def read_lines_file(path: str | Path) -> list[Line]:
     low = {c.lower().strip(): c for c in df.columns}
     name_col = next((low[k] for k in ("name", "id", "line_id") if k in low), None)
     if "haplotype1" in low and "haplotype2" in low:
-        texts = [f"{a}/{b}" for a, b in zip(df[low["haplotype1"]].cast(pl.String), df[low["haplotype2"]].cast(pl.String))]
+        # An empty haplotype2 means a homozygous line, so one file can mix both kinds.
+        texts = [a if (b is None or not b.strip()) else f"{a}/{b}"
+                 for a, b in zip(df[low["haplotype1"]].cast(pl.String), df[low["haplotype2"]].cast(pl.String))]
     else:
         col = next((low[k] for k in ("haplotype", "line", "haplo") if k in low), None)
         if col is None:

@@ -35,7 +35,7 @@ import click
 __all__ = ["cli", "COMMANDS"]
 
 #: Command modules of this package, in the order ``hlamatch --help`` lists them; each defines ``command``.
-COMMANDS: tuple[str, ...] = ("coverage", "match", "tables")
+COMMANDS: tuple[str, ...] = ("coverage", "rank", "plan", "supply", "match", "tables")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -85,8 +85,9 @@ population_options = _stack(
 
 #: ``--table/-t`` (parameter ``table``), the table-file options and the population options.
 table_options = _stack(
-    click.option("--table", "-t", "table", default=None, metavar="NAME|PATH",
-                 help="Bundled table name (see 'hlamatch tables') or a file; default: the bundled Japanese table."),
+    click.option("--table", "-t", "table", multiple=True, metavar="NAME|PATH",
+                 help="Bundled table name (see 'hlamatch tables') or a file; default: the bundled Japanese table. "
+                      "Repeat to combine tables of different populations (-t japanese -t korean)."),
     table_file_options,
     population_options,
 )
@@ -239,12 +240,15 @@ def read_weights_file(path: str | Path) -> dict[str, float]:
     return out
 
 
-def lazy_table(table: str | None, table_format: str = "auto",
+def lazy_table(table: str | Sequence[str] | None, table_format: str = "auto",
                sum_tolerance: float = DEFAULT_SUM_TOLERANCE) -> Callable[[], Any]:
     """A zero-argument function returning the table of ``--table`` (loaded once, on first call).
 
-    Commands that may not need the table (``match`` without ``--top``) never load it.
+    Several ``--table`` values are combined into one table of all their populations.  Commands
+    that may not need the table (``match`` without ``--top``) never load it.
     """
+    if not isinstance(table, str) and table is not None:
+        table = None if len(table) == 0 else table[0] if len(table) == 1 else list(table)
 
     @functools.cache
     def load():
@@ -257,7 +261,8 @@ def lazy_table(table: str | None, table_format: str = "auto",
 
 def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
                table: Callable[[], Any] | None = None, populations: Any = None,
-               loci: Sequence[str] | None = None, resolution: str | None = None) -> list[Any]:
+               loci: Sequence[str] | None = None, resolution: str | None = None,
+               required: bool = True) -> list[Any]:
     """The donor lines of ``--line``, ``--lines-file`` and ``--top``, in that order.
 
     Parameters
@@ -273,7 +278,8 @@ def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
     Raises
     ------
     HlamatchError
-        A malformed line or lines file, ``--top`` on several unweighted populations, or no lines.
+        A malformed line or lines file, ``--top`` on several unweighted populations, or no lines
+        (when ``required``: rank and plan accept an empty bank).
     """
     from hlamatch.lines import as_lines, read_lines_file, top_lines
 
@@ -284,7 +290,7 @@ def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
         if table is None:
             raise OptionError("--top needs a table")
         bank += top_lines(table(), top, populations=populations, loci=loci, resolution=resolution)
-    if not bank:
+    if not bank and required:
         raise OptionError("no lines given: pass --line, --lines-file or --top")
     return bank
 
@@ -301,3 +307,25 @@ def make_rules(max_mismatches: int = 0, require_match: Sequence[str] = (), allow
         require_match=tuple(_flat(require_match)),
         allow_mismatch=tuple(_flat(allow_mismatch)) if allow_mismatch else None,
     )
+
+
+#: Options of rank and plan: the candidate lines, the level, and the donor-supply figures.
+candidate_options = _stack(
+    click.option("--candidates", "candidates_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                 help="CSV/TSV/Parquet of candidate lines: a 'haplotype' column (homozygous), or "
+                      "'haplotype1'/'haplotype2' (heterozygous), optional 'name'. Default: the most "
+                      "frequent haplotypes as homozygous lines."),
+    click.option("--n-candidates", "-n", type=click.IntRange(min=1), default=100, show_default=True, metavar="N",
+                 help="Without --candidates: how many of the most frequent haplotypes are candidates."),
+    click.option("--level", type=click.Choice(["genotype", "haplotype"]), default="genotype", show_default=True,
+                 help="Coverage level the gains are measured at: genotype (unphased) or haplotype (phase-aware)."),
+)
+
+
+def read_candidates(path: str | None):
+    """Candidate lines of ``--candidates`` (None: the library's default, the top haplotypes)."""
+    if path is None:
+        return None
+    from hlamatch.lines import read_lines_file
+
+    return read_lines_file(path)
