@@ -456,7 +456,8 @@ def _candidates(table, candidates, n_candidates, populations, loci, resolution) 
         if not cands:
             raise OptionError("the candidate list is empty: give candidate lines or leave them out for the top haplotypes")
         return cands
-    return top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution)
+    return top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution,
+                     expressed_only=True)
 
 
 def _groups(table, populations: Populations) -> list[Populations]:
@@ -521,7 +522,8 @@ def rank_candidates(
         Default: the bundled default table.
     candidates : iterable of str or Line, optional
         Default: the ``n_candidates`` most frequent haplotypes as homozygous lines (of each
-        population, or by weighted frequency for a mix).
+        population, or by weighted frequency for a mix), leaving out haplotypes that carry a
+        null allele (see :func:`hlamatch.lines.top_lines`).
     bank : iterable of str or Line
         The existing bank (may be empty).
     n_candidates : int

@@ -20,6 +20,7 @@ __all__ = [
     "TypingError",
     "OptionError",
     "HlamatchWarning",
+    "MissingExtraError",
 ]
 
 
@@ -69,3 +70,10 @@ class OptionError(HlamatchError):
 
 class HlamatchWarning(UserWarning):
     """Something was adjusted on the way (e.g. rounding excess scaled away); the message says what."""
+
+
+class MissingExtraError(HlamatchError, ImportError):
+    """An optional feature needs a package that is not installed; the message names the extra.
+
+    It is also an :class:`ImportError`, so ``except ImportError`` catches it as usual.
+    """

@@ -259,6 +259,7 @@ def encode_lines(
 
 def top_lines(
     table, n: int, *, populations=None, loci: Sequence[str] | None = None, resolution: str | None = None,
+    expressed_only: bool = False,
 ) -> list[Line]:
     """The ``n`` most frequent haplotypes of a table, as homozygous lines (the default candidates).
 
@@ -272,6 +273,10 @@ def top_lines(
         the weighted frequency).  Needed when the table holds several populations.
     loci, resolution : optional
         Project/reduce the table first (frequencies summed), as the computation will.
+    expressed_only : bool
+        Skip haplotypes carrying a null allele (``A*24:09N``): a donor line is chosen for the
+        antigens it expresses.  ``DRBX*NNNN`` (no DRB3/4/5 gene) is the absence of a gene, not a
+        null allele, and is kept.  Rank and plan use this for their default candidates.
 
     Returns
     -------
@@ -298,7 +303,12 @@ def top_lines(
         )
     w = np.array(weights if weights is not None else [1.0])
     score = tab.freqs[:, [tab.population_index(p) for p in names]] @ w
-    rows = np.flatnonzero(score > 0)
+    ok = score > 0
+    if expressed_only:
+        for l, names in enumerate(tab.alleles):
+            null = np.array([is_null(a) and not a.startswith("DRBX") for a in names], dtype=np.bool_)
+            ok &= ~null[tab.codes[:, l]]
+    rows = np.flatnonzero(ok)
     keys = [tab.codes[rows, l] for l in reversed(range(len(tab.loci)))] + [-score[rows]]
     order = rows[np.lexsort(keys)][:n]
     return [parse_line(h) for h in tab.haplotype_strings(order)]
