@@ -629,6 +629,9 @@ __all__ += ["naive_gains", "naive_bank_coverage", "naive_best_subset"]
 # registry of R people (each person: homozygous for one listed haplotype, or anything else),
 # weighting each by its probability and taking the brute-force coverage of its bank.  No
 # pair-probability algebra, no log1p/expm1, no Monte Carlo.
+#
+# The haplotype level at zero HvG mismatches has its own small brute force here (the general
+# naive_rule_coverage is slow enough to limit the examples; tests check that both agree).
 
 
 def naive_homozygous_probability(f: float, inbreeding: float = 0.0) -> float:
@@ -649,6 +652,34 @@ def naive_expected_distinct(freqs: Sequence[float], registry_size: int, inbreedi
     )
 
 
+def naive_haplotype_bank_coverage(haplotypes, freqs, bank, unlisted: float = 0.0) -> tuple[float, float]:
+    """``(lower, upper)`` haplotype-level coverage of homozygous lines under zero HvG mismatches.
+
+    A line homozygous for ``d`` has no HvG mismatch with a patient when one of the patient's two
+    chromosomes carries, at every locus, d's allele, or d's allele there is null (not expressed,
+    never a mismatch).  Chromosomes: the listed haplotypes and one unlisted pseudo-chromosome of
+    weight ``unlisted``: :data:`NOVEL` for the lower bound (matched only by a line with no expressed
+    allele), a wildcard for the upper bound (matched by any line).  Loops over ordered pairs.
+
+    Parameters
+    ----------
+    haplotypes : sequence of tuple
+    freqs : sequence of float
+    bank : sequence of tuple
+        The haplotypes ``d`` of the homozygous lines (empty: covers nothing).
+    unlisted : float
+    """
+    def matched(h) -> bool:
+        return any(all(naive_is_null(a) or a == h[l] for l, a in enumerate(d)) for d in bank)
+
+    out = []
+    for wildcard in (False, True):
+        chromosomes = [(f, matched(h)) for h, f in zip(haplotypes, freqs)]
+        chromosomes.append((unlisted, bool(bank) if wildcard else matched(NOVEL)))
+        out.append(math.fsum(fx * fy for fx, mx in chromosomes for fy, my in chromosomes if mx or my))
+    return out[0], out[1]
+
+
 def naive_registry_coverage(haplotypes, pop_freqs, registry_size: int, level: str, weights=None,
                             inbreeding: float = 0.0, **rule) -> tuple[float, float]:
     """Expected ``(lower, upper)`` coverage of the bank a registry of ``R`` people holds, by enumeration.
@@ -667,7 +698,8 @@ def naive_registry_coverage(haplotypes, pop_freqs, registry_size: int, level: st
         p with probability ``w_p``; the bank serves the mix of patients: ``sum_p w_p cov_p``.
     inbreeding : float
     **rule
-        Match-rule keywords of :func:`naive_rule_coverage` (``k``, ``direction`` ...).
+        Match-rule keywords of :func:`naive_rule_coverage` (``k``, ``direction`` ...).  Without
+        them, the haplotype level uses :func:`naive_haplotype_bank_coverage`.
 
     Returns
     -------
@@ -694,11 +726,15 @@ def naive_registry_coverage(haplotypes, pop_freqs, registry_size: int, level: st
             lines = [(haplotypes[h], haplotypes[h]) for h in sorted(bank)]
             lo = hi = 0.0
             for w, f in zip(weights, pop_freqs):
-                if lines:
-                    u = max(0.0, 1.0 - math.fsum(f))
+                u = max(0.0, 1.0 - math.fsum(f))
+                if level == "haplotype" and not rule:
+                    c_lo, c_hi = naive_haplotype_bank_coverage(haplotypes, f, [haplotypes[h] for h in sorted(bank)], u)
+                elif lines:
                     c_lo, c_hi, _ = naive_rule_coverage(haplotypes, f, lines, level, unlisted=u, **rule)
-                    lo += w * c_lo
-                    hi += w * c_hi
+                else:
+                    c_lo = c_hi = 0.0
+                lo += w * c_lo
+                hi += w * c_hi
             cache[bank] = (lo, hi)
         lo_terms.append(prob * cache[bank][0])
         hi_terms.append(prob * cache[bank][1])
@@ -706,6 +742,7 @@ def naive_registry_coverage(haplotypes, pop_freqs, registry_size: int, level: st
 
 
 __all__ += [
+    "naive_haplotype_bank_coverage",
     "naive_homozygous_probability",
     "naive_registry_probability",
     "naive_expected_distinct",

@@ -89,7 +89,12 @@ def supply_text(report) -> str:
         out += ["", "Registries: expected distinct homozygous lines (listed haplotypes) and the coverage of those lines",
                 f"{'population':<12}{'registry':>10}{'lines':>10}  {'level':<10}{'coverage':>10}  {'95% interval':<20}method"]
         for r in reg:
-            ci = "exact" if r["ci_low"] == r["ci_high"] else f"[{pct(r['ci_low'])}, {pct(r['ci_high'])}]"
+            if r["method"] == "exact":
+                ci = "exact"
+            elif r["ci_low"] is None or r["ci_high"] is None:
+                ci = "n/a (1 sample)"
+            else:
+                ci = f"[{pct(r['ci_low'])}, {pct(r['ci_high'])}]"
             out.append(f"{r['population']:<12}{r['registry_size']:>10,}{r['expected_distinct_lines']:>10.1f}  "
                        f"{r['level']:<10}{pct(r['expected_coverage']):>10}  {ci:<20}{r['method']}")
     out.append("")
