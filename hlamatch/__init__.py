@@ -49,8 +49,8 @@ _LAZY = {
     "plan_bank": ("bank", "plan_bank"),
     "RankReport": ("bank", "RankReport"),
     "PlanReport": ("bank", "PlanReport"),
-    "supply": ("supply", "supply"),
-    "SupplyReport": ("supply", "SupplyReport"),
+    "supply": ("donors", "supply"),
+    "SupplyReport": ("donors", "SupplyReport"),
     "available_tables": ("data", "available_tables"),
     "bundled_table": ("data", "load_bundled"),
 }

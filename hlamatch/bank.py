@@ -553,7 +553,7 @@ def rank_candidates(
     ('A*24:02~B*52:01~DRB1*15:02', 0.1521)
     """
     from ._jit import num_threads
-    from .supply import donor_probability, people_per_donor, registry_probability
+    from .donors import donor_probability, people_per_donor, registry_probability
 
     rules = rules_from(rules, rule_options)
     level = _level(level)

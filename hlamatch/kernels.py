@@ -463,13 +463,16 @@ def _typing_counts(pcodes, pnull, lc, ln, hom2, direction):
 # other pair adds its mass to the gain of every line that covers it.
 # ---------------------------------------------------------------------------------------------
 
-_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
-_DEBRUIJN_INDEX = np.array([
-    0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
-    62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
-    63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-    46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6,
-], dtype=np.int64)
+@jit()
+def _bit_index(low):
+    """Index of the single set bit of the uint64 ``low`` (a binary search: no multiply, so no
+    wraparound, and the same under ``NUMBA_DISABLE_JIT``)."""
+    b = 0
+    for shift in (32, 16, 8, 4, 2, 1):
+        if low >> np.uint64(shift):
+            low >>= np.uint64(shift)
+            b += shift
+    return b
 
 
 @jit()
@@ -477,7 +480,7 @@ def _scatter_bits(x, base, out, weight):
     """Add ``weight`` to ``out[base + b]`` for every set bit b of the uint64 ``x``."""
     while x != 0:
         low = x & (~x + np.uint64(1))
-        out[base + _DEBRUIJN_INDEX[np.int64((low * _DEBRUIJN) >> np.uint64(58))]] += weight
+        out[base + _bit_index(low)] += weight
         x ^= low
 
 
@@ -545,7 +548,7 @@ def _mask_ids(masks):
     n_groups = 0
     for i in range(n):
         m = masks[i]
-        h = np.int64((np.uint64(m) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
+        h = (m ^ (m >> 9) ^ (m >> 19) ^ (m >> 29)) & (size - 1)
         while keys[h] != -1 and keys[h] != m:
             h = (h + 1) & (size - 1)
         if keys[h] == -1:

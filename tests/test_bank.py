@@ -186,7 +186,10 @@ def test_greedy_haplotype_level_follows_frequency_order(p):
     picked = [f[s.line] for s in plan.steps[1:]]
     # Greedy treats gains below 1e-15 as zero (rounding noise of the incremental update).
     positive = sorted((x for x in freqs if x * (2 - x) > 1e-15), reverse=True)
-    assert picked[: len(positive)] == positive
+    # Frequencies equal to within rounding may come in either order (greedy breaks near-ties by
+    # candidate order).
+    assert picked[: len(positive)] == pytest.approx(positive, abs=1e-12)
+    assert all(a >= b - 1e-12 for a, b in zip(picked, picked[1:]))
 
 
 def test_plan_target_stops_at_first_step_reaching_it():

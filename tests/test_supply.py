@@ -1,4 +1,4 @@
-"""Donor supply (``hlamatch.supply``) against the references of ``tests/naive.py``.
+"""Donor supply (``hlamatch.donors``) against the references of ``tests/naive.py``.
 
 Per-person figures are checked against their formulas computed plainly (and, for small R,
 exactly in rational arithmetic); expected distinct lines against a term-by-term sum; the exact
@@ -26,7 +26,7 @@ from strategies import frequencies
 
 from hlamatch.errors import HlamatchWarning, OptionError
 from hlamatch.rules import MatchRules
-from hlamatch.supply import (
+from hlamatch.donors import (
     donor_probability,
     expected_distinct,
     people_per_donor,
@@ -495,3 +495,13 @@ def test_japi_registry_supply():
     c = rep.candidates[0]
     assert c.frequency == listed.max() and c.p_donor == pytest.approx(c.frequency**2, rel=1e-15)
     assert c.people_per_donor == pytest.approx(1 / c.frequency**2, rel=1e-15)
+
+
+def test_public_functions_survive_importing_their_modules():
+    """A submodule named like a public function would replace it on the package once imported."""
+    import hlamatch
+    import hlamatch.bank
+    import hlamatch.cover
+    import hlamatch.donors  # noqa: F401
+
+    assert callable(hlamatch.supply) and callable(hlamatch.coverage) and callable(hlamatch.rank_candidates)

@@ -53,7 +53,7 @@ def command(table, table_format, sum_tolerance, population, weights, candidates_
       hlamatch supply --loci A,B,DRB1 -R 24000 --level haplotype --format json
       hlamatch supply -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1 -R 50000
     """
-    from hlamatch.supply import supply
+    from hlamatch.donors import supply
 
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
     sizes = [int(x) for x in registry_sizes]
