@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     info = system_info()
     five = hlamatch.load_table(args.japi).select(["A", "C", "B", "DRB1", "DQB1"])
     n_rows = int(five.population_rows().shape[0])
-    cands = hlamatch.lines.top_lines(five, args.candidates)
+    cands = hlamatch.top_lines(five, args.candidates, expressed_only=True)
     result: dict = {"system": info, "table": str(args.japi.name), "haplotypes": n_rows,
                     "candidates": len(cands)}
 

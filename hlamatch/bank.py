@@ -58,8 +58,8 @@ class BankState:
     """
 
     def __init__(self, problem: Problem, pa: PopulationArrays, level: str, chosen: np.ndarray,
-                 progress: Progress | None = None):
-        from .encode import collapse, line_bitsets, recode_for_lines
+                 progress: Progress | None = None, merge: bool = True):
+        from .encode import collapse, flat_layout, line_bitsets, recode_for_lines
         from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _line_count, _line_masses, _rule_gain_folds
 
         rules = problem.rules
@@ -76,7 +76,9 @@ class BankState:
             self.het = bool(not np.array_equal(b1, b2))
             self.n_words, self.n_loci = b1.shape[2], b1.shape[1]
             self.hom = hom
-            self.b1, self.b2, self.freqs = collapse(b1, b2, pa.freqs)
+            # Merging rows with equal bitsets pays off when lines will be added (pick updates visit
+            # pairs); a ranking with an empty bank only needs each line's own mass.
+            self.b1, self.b2, self.freqs = (collapse if merge else flat_layout)(b1, b2, pa.freqs)
             self.nn = ln.all(axis=(1, 2)) if level == "genotype" else np.zeros(self.n_lines, dtype=np.bool_)
             self.ww = np.ones(self.n_lines, dtype=np.bool_)
             # Each line's mass on its own (mask compression), then the bank's lines added one by
@@ -483,10 +485,10 @@ def _context(problem: Problem, level: str) -> _Context:
                     bank=problem.line_names[: problem.n_bank], weights=problem.weight_map)
 
 
-def _states(problem: Problem, level: str, progress: Progress | None) -> list[BankState]:
+def _states(problem: Problem, level: str, progress: Progress | None, merge: bool = True) -> list[BankState]:
     chosen = np.zeros(problem.line_codes.shape[0], dtype=np.bool_)
     chosen[: problem.n_bank] = True
-    return [BankState(problem, pa, level, chosen, progress) for pa in problem.populations]
+    return [BankState(problem, pa, level, chosen, progress, merge) for pa in problem.populations]
 
 
 def _weights(problem: Problem) -> np.ndarray:
@@ -567,7 +569,7 @@ def rank_candidates(
             cands = _candidates(table, candidates, n_candidates, group, loci, resolution)
             problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
                               rules=rules, populations=group)
-            states = _states(problem, level, progress)
+            states = _states(problem, level, progress, merge=problem.n_bank > 0)
             w = _weights(problem)
             label = _group_label(problem)
             afters = [s.after() for s in states]
@@ -580,17 +582,20 @@ def rank_candidates(
             idx = np.arange(nb, nb + len(problem.candidates))
             gains = lo[idx] - base_lo
             order = idx[np.lexsort((idx, -np.round(gains, 15)))]
-            freqs = _line_frequencies(problem)
+            f1, f2 = _line_frequencies(problem)
+            het = ~np.isnan(f2)
+            p_all = np.where(het, donor_probability(f1, np.where(het, f2, 0.0), inbreeding),
+                             donor_probability(f1, None, inbreeding))
+            people = people_per_donor(p_all)
+            p_reg = None if registry_size is None else registry_probability(p_all, registry_size)
             for r, t in enumerate(order):
-                f1, f2 = freqs[t]
-                p = float(donor_probability(f1, None if f2 is None else f2, inbreeding))
                 rows.append(RankedCandidate(
                     rank=r + 1, line=problem.line_names[t], name=problem.candidates[t - nb].name,
                     population=label, gain=float(lo[t] - base_lo), coverage=float(lo[t]),
                     lower=float(lo[t]), upper=float(hi[t]),
-                    frequency=f1 if f2 is None else None, p_donor=p,
-                    people_per_donor=float(people_per_donor(p)),
-                    p_in_registry=None if registry_size is None else float(registry_probability(p, registry_size)),
+                    frequency=None if het[t] else float(f1[t]), p_donor=float(p_all[t]),
+                    people_per_donor=float(people[t]),
+                    p_in_registry=None if p_reg is None else float(p_reg[t]),
                     coverage_by_population=None if problem.weights is None else {
                         s.population: float(a[0][t]) for s, a in zip(states, afters)},
                 ))
@@ -606,26 +611,26 @@ def _check_registry(registry_size: int | None, inbreeding: float) -> None:
         raise OptionError(f"inbreeding coefficient must be a number in [0, 1], got {inbreeding!r}")
 
 
-def _line_frequencies(problem: Problem) -> list[tuple[float, float | None]]:
-    """Per line, (f1, None) for a homozygous line or (f1, f2) for a heterozygous one.
+def _line_frequencies(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies of each line's two haplotypes: float64 arrays (n_lines,); the second is NaN
+    for a homozygous line.
 
     Frequencies are the population's (a mix: the weighted frequency) at the computation's loci
     and resolution; a haplotype the table does not list has frequency 0.
     """
     tab = problem.table
     cols = [tab.population_index(pa.population) for pa in problem.populations]
-    w = _weights(problem)
-    mixed = tab.freqs[:, cols] @ w
-    index = {row.tobytes(): r for r, row in enumerate(np.ascontiguousarray(tab.codes))}
-    out = []
-    for t in range(problem.line_codes.shape[0]):
-        fs = []
+    mixed = tab.freqs[:, cols] @ _weights(problem)
+    index = tab.row_index()
+    lc = np.ascontiguousarray(problem.line_codes, dtype=tab.codes.dtype)
+    out = np.zeros((2, lc.shape[0]))
+    for t in range(lc.shape[0]):
         for h in range(2):
-            r = index.get(np.ascontiguousarray(problem.line_codes[t, h], dtype=tab.codes.dtype).tobytes())
-            fs.append(0.0 if r is None else float(mixed[r]))
-        same = np.array_equal(problem.line_codes[t, 0], problem.line_codes[t, 1])
-        out.append((fs[0], None) if same else (fs[0], fs[1]))
-    return out
+            r = index.get(lc[t, h].tobytes())
+            out[h, t] = 0.0 if r is None else mixed[r]
+    same = (lc[:, 0] == lc[:, 1]).all(axis=1)
+    out[1, same] = np.nan
+    return out[0], out[1]
 
 
 def plan_bank(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["line_bitsets", "collapse", "identity_codes", "allele_nulls", "recode_for_lines"]
+__all__ = ["line_bitsets", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines"]
 
 
 def line_bitsets(
@@ -85,7 +85,9 @@ def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray) -> tuple[np.ndar
         float64 array of shape (m,).
     """
     n = b1.shape[0]
-    sig = np.concatenate([b1.reshape(n, -1), b2.reshape(n, -1)], axis=1)
+    # Homozygous lines only: b2 equals b1, and the signature need not hold it twice.
+    sig = b1.reshape(n, -1) if b1 is b2 or np.array_equal(b1, b2) else np.concatenate(
+        [b1.reshape(n, -1), b2.reshape(n, -1)], axis=1)
     with np.errstate(over="ignore"):
         h = np.zeros(n, dtype=np.uint64)
         for c in range(sig.shape[1]):
@@ -98,10 +100,23 @@ def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray) -> tuple[np.ndar
         inverse = inverse.reshape(-1)
         first = np.array([np.flatnonzero(inverse == g)[0] for g in range(uniq.shape[0])])
     f = np.bincount(inverse, weights=freqs, minlength=first.shape[0])
+    return flat_layout(b1[first], b2[first], f)
+
+
+def flat_layout(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bitsets (n, n_loci, n_words) in the kernels' flat struct-of-arrays layout, rows unmerged.
+
+    Returns
+    -------
+    b1, b2 : numpy.ndarray
+        uint64 flat arrays, index ``(w * n_loci + l) * n + j``.
+    freqs : numpy.ndarray
+        float64 (n,), C-contiguous.
+    """
     return (
-        np.ascontiguousarray(b1[first].transpose(2, 1, 0)).reshape(-1),
-        np.ascontiguousarray(b2[first].transpose(2, 1, 0)).reshape(-1),
-        np.ascontiguousarray(f, dtype=np.float64),
+        np.ascontiguousarray(b1.transpose(2, 1, 0)).reshape(-1),
+        np.ascontiguousarray(b2.transpose(2, 1, 0)).reshape(-1),
+        np.ascontiguousarray(freqs, dtype=np.float64),
     )
 
 

@@ -225,6 +225,7 @@ def encode_lines(
     vocab = [{a: i for i, a in enumerate(v)} for v in alleles]
     sizes = [len(v) for v in alleles]
     unknown: list[str] = []
+    seen: dict[str, tuple[str | None, str | None]] = {}  # at_resolution per distinct name
     for t, ln in enumerate(lines):
         for h, hap in enumerate(ln.haplotypes):
             d = dict(hap)
@@ -234,7 +235,10 @@ def encode_lines(
                         f"line {ln.name} is not typed at {locus}, which the computation uses "
                         f"(loci {'~'.join(loci)}); pass --loci to leave {locus} out"
                     )
-                reduced, why = at_resolution(d[locus], resolution)
+                name = d[locus]
+                if name not in seen:
+                    seen[name] = at_resolution(name, resolution)
+                reduced, why = seen[name]
                 if why:
                     raise LineError(
                         f"line {ln.name}: {why}; type the line at the computation's {resolution} "

@@ -175,6 +175,14 @@ class HaplotypeTable:
             memo[p].setflags(write=False)
         return memo[p]
 
+    def row_index(self) -> dict[bytes, int]:
+        """Row of each haplotype, keyed by its code row's bytes (memoised: tables are immutable)."""
+        memo = self.__dict__.get("_row_index")
+        if memo is None:
+            memo = {row.tobytes(): r for r, row in enumerate(np.ascontiguousarray(self.codes))}
+            self.__dict__["_row_index"] = memo
+        return memo
+
     def top_haplotypes(self, n: int, population: str | None = None) -> list[str]:
         """The ``n`` most frequent haplotypes of ``population`` (ties broken by name)."""
         return self.haplotype_strings(self.population_rows(population)[:n])

@@ -130,7 +130,7 @@ def test_rank_weighted_mix_is_the_weighted_sum_of_populations():
 def test_rank_default_candidates_need_one_population_or_weights():
     t = make_table(("A", "B"), [("A*01:01", "B*08:01"), ("A*02:01", "B*07:02")], {"JPN": [0.5, 0.5], "KOR": [0.5, 0.5]})
     with pytest.raises(OptionError, match="choose one for the most frequent haplotypes, or weight them"):
-        hlamatch.lines.top_lines(t, 2)
+        hlamatch.top_lines(t, 2)
     r = rank_candidates(t, n_candidates=2, populations=["KOR"])
     assert len(r) == 2 and {c.population for c in r} == {"KOR"}
 
@@ -260,7 +260,7 @@ def test_japi_rank_gains_equal_coverage_differences():
     coverage runs each, at both levels."""
     tab = hlamatch.load_table(hlamatchit("JAPI")).select(["A", "B", "DRB1"])
     bank = ["A*24:02~B*52:01~DRB1*15:02"]
-    cands = hlamatch.lines.top_lines(tab, 11)[1:]
+    cands = hlamatch.top_lines(tab, 11)[1:]
     for level in LEVELS:
         r = rank_candidates(tab, cands, bank=bank, level=level)
         base = hlamatch.coverage(tab, bank, level=level)[0].lower
