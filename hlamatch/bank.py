@@ -318,8 +318,29 @@ class _Context:
     weights: dict[str, float] | None
 
 
+class _Rows:
+    """A report is a sequence of its rows (``_items``) and exposes its context's fields."""
+
+    _items = ""
+
+    def __getattr__(self, name: str) -> Any:
+        ctx = self.__dict__.get("context")
+        if ctx is not None and name in _Context.__dataclass_fields__:
+            return getattr(ctx, name)
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return len(getattr(self, self._items))
+
+    def __iter__(self):
+        return iter(getattr(self, self._items))
+
+    def __getitem__(self, i: int):
+        return getattr(self, self._items)[i]
+
+
 @dataclass(frozen=True)
-class RankReport:
+class RankReport(_Rows):
     """Candidates ranked by marginal coverage gain (one ranking per population, or one for a mix).
 
     Attributes
@@ -340,20 +361,7 @@ class RankReport:
     registry_size: int | None = None
     inbreeding: float = 0.0
 
-    def __getattr__(self, name: str) -> Any:
-        ctx = self.__dict__.get("context")
-        if ctx is not None and name in _Context.__dataclass_fields__:
-            return getattr(ctx, name)
-        raise AttributeError(name)
-
-    def __len__(self) -> int:
-        return len(self.candidates)
-
-    def __iter__(self):
-        return iter(self.candidates)
-
-    def __getitem__(self, i: int) -> RankedCandidate:
-        return self.candidates[i]
+    _items = "candidates"
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One dict per candidate, with what was computed (level, loci, rule …) in every row."""
@@ -392,7 +400,7 @@ class PlanStep:
 
 
 @dataclass(frozen=True)
-class PlanReport:
+class PlanReport(_Rows):
     """A greedy bank plan per population (or one for a weighted mix), optionally with the exact optimum.
 
     Attributes
@@ -416,20 +424,7 @@ class PlanReport:
     stop_reason: dict[str, str]
     exact: dict[str, dict[str, Any]] | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        ctx = self.__dict__.get("context")
-        if ctx is not None and name in _Context.__dataclass_fields__:
-            return getattr(ctx, name)
-        raise AttributeError(name)
-
-    def __len__(self) -> int:
-        return len(self.steps)
-
-    def __iter__(self):
-        return iter(self.steps)
-
-    def __getitem__(self, i: int) -> PlanStep:
-        return self.steps[i]
+    _items = "steps"
 
     def lines_for(self, coverage: float, population: str | None = None) -> int | None:
         """Lines the greedy plan needs to reach ``coverage`` (lower bound), or None if it does not."""
@@ -604,11 +599,11 @@ def rank_candidates(
 
 
 def _check_registry(registry_size: int | None, inbreeding: float) -> None:
-    if registry_size is not None and (not isinstance(registry_size, (int, np.integer)) or isinstance(registry_size, bool)
-                                      or registry_size < 1):
-        raise OptionError(f"registry size must be a whole number ≥ 1, got {registry_size!r}")
-    if not isinstance(inbreeding, (int, float)) or not 0.0 <= float(inbreeding) <= 1.0:
-        raise OptionError(f"inbreeding coefficient must be a number in [0, 1], got {inbreeding!r}")
+    from .donors import _check_inbreeding, _check_size
+
+    if registry_size is not None:
+        _check_size(registry_size)
+    _check_inbreeding(inbreeding)
 
 
 def _line_frequencies(problem: Problem) -> tuple[np.ndarray, np.ndarray]:

@@ -131,6 +131,23 @@ def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop)
 
 
 @jit()
+def _partner_word(b1, b2, hom, n_loci, n, i, w, wildcard):
+    """Lines of word w covering haplotype i paired with an unlisted chromosome.
+
+    Novel partner (``wildcard=False``): i must carry both alleles of the line at every locus.
+    Wildcard partner: at each locus the line is homozygous there or i carries one of its alleles.
+    """
+    acc = _ALL
+    for l in range(n_loci):
+        off = (w * n_loci + l) * n + i
+        if wildcard:
+            acc &= b1[off] | b2[off] | hom[l, w]
+        else:
+            acc &= b1[off] & b2[off]
+    return acc
+
+
+@jit()
 def _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, freqs, wildcard):
     """Mass of listed haplotypes i whose pairing with an unlisted chromosome is covered.
 
@@ -160,14 +177,7 @@ def _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, freqs, wildcard):
     s = 0.0
     for i in range(n):
         for w in range(n_words):
-            acc = _ALL
-            for l in range(n_loci):
-                off = (w * n_loci + l) * n + i
-                if wildcard:
-                    acc &= b1[off] | b2[off] | hom[l, w]
-                else:
-                    acc &= b1[off] & b2[off]
-            if acc != 0:
+            if _partner_word(b1, b2, hom, n_loci, n, i, w, wildcard) != 0:
                 s += freqs[i]
                 break
     return s
@@ -636,6 +646,15 @@ def _line_masses(b1, b2, het, n_words, n_loci, freqs, lines):
 
 
 @jit()
+def _hits(cover, chosen, n_words):
+    """Whether a chosen line is among the covering lines (uint64 words)."""
+    for w in range(n_words):
+        if cover[w] & chosen[w]:
+            return True
+    return False
+
+
+@jit()
 def _partner_gains(b1, b2, hom, n_words, n_loci, freqs, chosen, wildcard):
     """Pairings of listed haplotypes with an unlisted chromosome: chosen-covered mass and gains.
 
@@ -656,13 +675,7 @@ def _partner_gains(b1, b2, hom, n_words, n_loci, freqs, chosen, wildcard):
     for i in range(n):
         covered = False
         for w in range(n_words):
-            acc = _ALL
-            for l in range(n_loci):
-                off = (w * n_loci + l) * n + i
-                if wildcard:
-                    acc &= b1[off] | b2[off] | hom[l, w]
-                else:
-                    acc &= b1[off] & b2[off]
+            acc = _partner_word(b1, b2, hom, n_loci, n, i, w, wildcard)
             cover[w] = acc
             if acc & chosen[w]:
                 covered = True
@@ -716,12 +729,7 @@ def _pick_update(b1, b2, het, n_words, n_loci, freqs, chosen, t, gains):
                 for b in range(b0, starts[h + 1]):
                     j = order[b]
                     _pair_cover(b1, b2, het, n_words, n_loci, n, i, j, cover)
-                    covered = False
-                    for w in range(n_words):
-                        if cover[w] & chosen[w]:
-                            covered = True
-                            break
-                    if covered:
+                    if _hits(cover, chosen, n_words):
                         continue
                     wt = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
                     newly += wt
@@ -744,14 +752,7 @@ def _cover_rows(b1, b2, het, n_words, n_loci, freqs, chosen, count_only, out_cov
     q = 0
     for i in range(n):
         for j in range(i, n):
-            if not _pair_cover(b1, b2, het, n_words, n_loci, n, i, j, cover):
-                continue
-            covered = False
-            for w in range(n_words):
-                if cover[w] & chosen[w]:
-                    covered = True
-                    break
-            if covered:
+            if not _pair_cover(b1, b2, het, n_words, n_loci, n, i, j, cover) or _hits(cover, chosen, n_words):
                 continue
             if not count_only:
                 for w in range(n_words):

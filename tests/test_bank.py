@@ -138,9 +138,9 @@ def test_rank_default_candidates_need_one_population_or_weights():
 def test_rank_rejects_bad_arguments():
     with pytest.raises(OptionError, match=r"unknown level 'both' for ranking and planning \(choose from haplotype, genotype\)"):
         rank_candidates("japanese", n_candidates=3, level="both")
-    with pytest.raises(OptionError, match=r"registry size must be a whole number ≥ 1, got 0"):
+    with pytest.raises(OptionError, match=r"registry sizes must be whole numbers ≥ 1, got 0"):
         rank_candidates("japanese", n_candidates=3, registry_size=0)
-    with pytest.raises(OptionError, match=r"inbreeding coefficient must be a number in \[0, 1\], got 2"):
+    with pytest.raises(OptionError, match=r"the inbreeding coefficient must be a number in \[0, 1\], got 2"):
         rank_candidates("japanese", n_candidates=3, inbreeding=2)
     with pytest.raises(OptionError, match="give a target coverage"):
         plan_bank("japanese", n_candidates=3)
