@@ -70,23 +70,25 @@ def __getattr__(name: str) -> Any:
 def warmup() -> None:
     """Compile (or load from the on-disk cache) every kernel now, on a tiny table.
 
-    The first coverage call of a process otherwise pays this cost; with the on-disk cache
+    The first call of a process otherwise pays this cost; with the on-disk cache
     (``HLAMATCH_NUMBA_CACHE=1``, the default) later processes load compiled code quickly.
+    Covers coverage (both kernel families), patient look-up, rank and the greedy plan.
     """
     import numpy as np
+    import polars as pl
 
-    from .cover import mismatch_histograms, zero_mismatch_bounds
+    from .bank import plan_bank, rank_candidates
+    from .cover import coverage
     from .kernels import _typing_counts
-    from .rules import MatchRules
+    from .tables import table_from_frame
 
-    codes = np.array([[0, 0], [1, 1]], dtype=np.int32)
-    freqs = np.array([0.5, 0.25])
-    lines = np.array([[[0, 0], [0, 0]]], dtype=np.int32)
-    nulls = np.zeros(codes.shape, dtype=np.bool_)
-    line_nulls = np.zeros(lines.shape, dtype=np.bool_)
-    limits = np.full(2, 4, dtype=np.int64)
-    zero_mismatch_bounds(codes, freqs, lines, [2, 2], 0.25)
-    for haplo in (False, True):
-        mismatch_histograms(codes, nulls, freqs, lines, line_nulls, [2, 2], MatchRules(max_mismatches=1),
-                            limits, haplo, 0.25)
-    _typing_counts(np.stack([codes, codes], axis=1), np.zeros((2, 2, 2), dtype=np.bool_), lines, line_nulls, False, 0)
+    table = table_from_frame(pl.DataFrame({"A": ["A*01:01", "A*02:01"], "B": ["B*07:02", "B*08:01"],
+                                           "P": [0.5, 0.25]}), name="warmup")
+    lines = ["A*01:01~B*07:02", "A*01:01~B*07:02/A*02:01~B*08:01"]
+    for rule in ({}, {"max_mismatches": 1}):
+        coverage(table, lines, **rule)
+        for level in ("haplotype", "genotype"):
+            rank_candidates(table, lines, bank=lines[:1], level=level, **rule)
+            plan_bank(table, lines, n_lines=2, level=level, **rule)
+    codes = np.zeros((1, 2, 2), dtype=np.int32)
+    _typing_counts(codes, np.zeros((1, 2, 2), dtype=np.bool_), codes, np.zeros((1, 2, 2), dtype=np.bool_), False, 0)

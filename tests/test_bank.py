@@ -282,3 +282,7 @@ def test_japi_greedy_plan_tracks_coverage():
         assert s.coverage == pytest.approx(hlamatch.coverage(tab, lines, level="genotype")[0].lower, abs=1e-12)
     first = rank_candidates(tab, n_candidates=60, level="genotype")[0]
     assert plan.steps[1].line == first.line
+
+
+def test_warmup_compiles_every_public_path():
+    hlamatch.warmup()  # coverage, rank and plan at both levels, default and k = 1 rules
