@@ -52,7 +52,10 @@ class Line:
             d = dict(h)
             keep = loci if loci is not None else [locus for locus, _ in h]
             return "~".join(_reduce(d[locus], resolution) for locus in keep)
-        a, b = (fmt(h) for h in self.haplotypes)
+        a = fmt(self.haplotypes[0])
+        if self.homozygous:
+            return a
+        b = fmt(self.haplotypes[1])
         return a if a == b else f"{a}/{b}"
 
 
@@ -228,6 +231,9 @@ def encode_lines(
     seen: dict[str, tuple[str | None, str | None]] = {}  # at_resolution per distinct name
     for t, ln in enumerate(lines):
         for h, hap in enumerate(ln.haplotypes):
+            if h == 1 and ln.homozygous:  # the same haplotype twice: copy its codes
+                out[t, 1], nulls[t, 1] = out[t, 0], nulls[t, 0]
+                continue
             d = dict(hap)
             for l, locus in enumerate(loci):
                 if locus not in d:
