@@ -4,7 +4,9 @@ Names are normalised to the NMDP style without the ``HLA-`` prefix: ``A*24:02``,
 ``DRB1*15:02``, ``DRB4*01:03N``, ``DRBX*NNNN`` (no DRB3/4/5 gene on the haplotype) or, for
 antigen-level tables, ``A24``, ``Cw7``, ``DR15``.  A trailing allele-group ``g`` (NMDP 2007:
 ``A*01:01g``) is dropped: the group is named by its first allele, which is how GRIMM and
-HFX copies of the same tables write it.
+HFX copies of the same tables write it.  Each numeric field is padded to at least two digits
+(``A*2:01`` is ``A*02:01``, ``DRB1*4:5`` is ``DRB1*04:05``), so that two spellings of one allele
+are one allele; longer fields (``B*15:101``) are kept.
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ def parse_allele(text: str) -> Allele:
     ------
     AlleleNameError
         If the text is none of these.
+
+    Examples
+    --------
+    >>> parse_allele("HLA-A*2:01g").name
+    'A*02:01'
+    >>> parse_allele("B*15:101").name
+    'B*15:101'
     """
     s = text.strip()
     if _NO_GENE.match(s):
@@ -72,13 +81,20 @@ def parse_allele(text: str) -> Allele:
     m = _MOLECULAR.match(s)
     if m:
         gene = m.group("gene")
+        if gene == "DRBX":
+            raise AlleleNameError(
+                f"malformed allele name {text!r}: DRBX names no gene; it is written only 'DRBX*NNNN' "
+                "(no DRB3/4/5 gene on the haplotype)"
+            )
         locus = _gene_to_locus(gene)
         if locus not in MOLECULAR_LOCI:
             raise AlleleNameError(
                 f"allele {text!r} names gene {gene!r}, which hlamatch does not know "
                 f"(known: {', '.join(MOLECULAR_LOCI)})"
             )
-        fields = m.group("fields")
+        # Pad every field to at least two digits: A*2:01 is A*02:01 (three- and four-digit
+        # fields such as B*15:101 stay as they are).
+        fields = ":".join(f.zfill(2) for f in m.group("fields").split(":"))
         name = f"{gene}*{fields}{m.group('expr')}"
         return Allele(locus, name, fields.count(":") + 1)
     m = _ANTIGEN.match(s)

@@ -146,7 +146,7 @@ class CoverageReport(Sequence[CoverageResult]):
 
 
 def _levels(level: str) -> tuple[str, ...]:
-    if level not in LEVEL_CHOICES:
+    if not isinstance(level, str) or level not in LEVEL_CHOICES:
         raise OptionError(f"unknown level {level!r} (choose from {', '.join(LEVEL_CHOICES)})")
     return LEVELS if level == "both" else (level,)
 
@@ -210,16 +210,18 @@ def coverage(
     >>> round(r[0].lower, 4)
     0.1521
     """
+    from ._jit import num_threads
+
     rules = rules_from(rules, rule_options)
     levels = _levels(level)
+    threads_used = num_threads(threads)  # checks the count before any work
     parsed = as_lines(lines)
     if not parsed:
         raise OptionError("no lines given: pass at least one line (--line, --lines-file or --top)")
     problem = prepare(table, parsed, loci=loci, resolution=resolution, rules=rules, populations=populations)
-    from ._jit import num_threads
 
     results = []
-    with num_threads(threads):
+    with threads_used:
         for pa in problem.populations:
             for lev in levels:
                 results.append(_population_result(problem, pa, lev, distribution, progress))
@@ -229,9 +231,28 @@ def coverage(
 
 
 def rules_from(rules: MatchRules | None, rule_options: dict[str, Any]) -> MatchRules:
-    """The match rules of an API call: a MatchRules object or keywords, not both."""
+    """The match rules of an API call: a MatchRules object or keywords, not both.
+
+    Raises
+    ------
+    OptionError
+        A keyword that is no match-rule keyword (the message lists them), ``rules`` that is not
+        a MatchRules, or both ``rules`` and keywords.
+    """
+    keywords = [f.name for f in dataclasses.fields(MatchRules)]
+    unknown = [k for k in rule_options if k not in keywords]
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        raise OptionError(
+            f"unknown argument{'s' if len(unknown) > 1 else ''} {names} (match-rule keywords: {', '.join(keywords)})"
+        )
     if rules is None:
         return MatchRules(**rule_options)
+    if not isinstance(rules, MatchRules):
+        raise OptionError(
+            f"rules must be a hlamatch.MatchRules (e.g. MatchRules(max_mismatches=1)), got {type(rules).__name__} "
+            f"{rules!r}; or give the rules as keywords ({', '.join(keywords)})"
+        )
     if rule_options:
         raise OptionError("give match rules either as a MatchRules object or as keywords, not both")
     return rules

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import HlamatchError, OptionError
+from .errors import HlamatchError, OptionError, TableFormatError
 
 __all__ = [
     "available_tables", "default_table", "table_info", "bundled_overview", "load_bundled", "tables_root",
@@ -103,8 +103,11 @@ def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | No
     ------
     OptionError
         ``table`` is neither a table, a bundled name nor an existing file.
+    TableFormatError
+        The file cannot be read (e.g. permission denied), or any error of
+        :func:`~hlamatch.tables.load_table`.
     """
-    from .tables import HaplotypeTable, combine_tables, load_table
+    from .tables import HaplotypeTable, _os_error_message, combine_tables, load_table
 
     if isinstance(table, HaplotypeTable):
         return table
@@ -115,7 +118,13 @@ def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | No
     text = default_table() if table is None else str(table)
     if text in available_tables():
         return load_bundled(text)
-    if Path(text).exists():
+    try:
+        exists = Path(text).exists()
+    except OSError as e:  # e.g. a folder on the way that may not be searched
+        raise TableFormatError(_os_error_message(text, e)) from e
+    except ValueError:  # a NUL character: no such file
+        exists = False
+    if exists:
         tol = DEFAULT_SUM_TOLERANCE if sum_tolerance is None else sum_tolerance
         return load_table(text, format=format, sum_tolerance=tol)
     raise OptionError(

@@ -8,14 +8,14 @@ A line is a pair of haplotypes; a homozygous line repeats one.  Text forms:
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
-import polars as pl
 
-from ._io import read_frame
+from ._io import read_rows
 from .alleles import at_resolution, is_null, parse_allele, reduce_name
 from .constants import ANTIGEN
 from .errors import AlleleNameError, HlamatchWarning, LineError
@@ -33,10 +33,19 @@ class Line:
         ``(hap1, hap2)``; equal for a homozygous line.
     name : str
         A label (the text it was parsed from, or a name from a lines file).
+    where : str or None
+        Where it was read (``lines file bank.csv row 3``), for messages; None for a line given as
+        text.  Not part of equality.
     """
 
     haplotypes: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
     name: str
+    where: str | None = field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        """How messages name the line: ``line NAME``, after the file and row it was read from."""
+        return f"line {self.name}" if self.where is None else f"{self.where} (line {self.name})"
 
     @property
     def homozygous(self) -> bool:
@@ -82,68 +91,116 @@ def _parse_haplotype(text: str, where: str) -> tuple[tuple[str, str], ...]:
 def parse_line(text: str, name: str | None = None, where: str | None = None) -> Line:
     """Parse ``hap`` or ``hap1/hap2`` into a :class:`Line`.
 
+    Parameters
+    ----------
+    text : str
+    name : str, optional
+        A label (default: the text).
+    where : str, optional
+        Where the text was read (``lines file bank.csv row 3``): prefixes messages and is kept in
+        :attr:`Line.where`.
+
     Raises
     ------
     LineError, AlleleNameError
         If the text is malformed, or the two haplotypes are typed at different loci.
     """
-    where = where or f"line {text!r}"
+    if not isinstance(text, str):
+        raise LineError(
+            f"{where or 'a line'}: expected a line text like 'A*24:02~B*52:01~DRB1*15:02' (or 'hap1/hap2'), "
+            f"got {type(text).__name__} {text!r}"
+        )
+    shown = where or f"line {text!r}"
     halves = text.split("/")
     if len(halves) > 2:
-        raise LineError(f"{where}: a line has at most two haplotypes separated by '/'")
-    h1 = _parse_haplotype(halves[0], where)
-    h2 = _parse_haplotype(halves[1], where) if len(halves) == 2 else h1
+        raise LineError(f"{shown}: a line has at most two haplotypes separated by '/'")
+    h1 = _parse_haplotype(halves[0], shown)
+    h2 = _parse_haplotype(halves[1], shown) if len(halves) == 2 else h1
     if sorted(l for l, _ in h1) != sorted(l for l, _ in h2):
-        raise LineError(f"{where}: its two haplotypes are typed at different loci")
+        raise LineError(f"{shown}: its two haplotypes are typed at different loci")
     h2 = tuple(sorted(h2, key=lambda la: [l for l, _ in h1].index(la[0])))
-    return Line((h1, h2), name or text.strip())
+    return Line((h1, h2), name or text.strip(), where)
+
+
+_HEADERLESS = ("haplotype",)
 
 
 def read_lines_file(path: str | Path) -> list[Line]:
     """Read lines from CSV/TSV/Parquet.
 
     The file needs a ``haplotype`` (or ``line``) column holding ``hap`` or ``hap1/hap2``, or two
-    columns ``haplotype1``/``haplotype2``; an optional ``name`` (or ``id``) column labels lines.
-    A headerless one-column text file of haplotypes is accepted too.
+    columns ``haplotype1``/``haplotype2`` (an empty ``haplotype2``: a homozygous line); an optional
+    ``name`` (or ``id``) column labels lines.  A headerless one-column text file of haplotypes is
+    accepted too.  Blank rows are skipped.  Each line remembers its file and row
+    (:attr:`Line.where`), so later errors about it (e.g. a locus the computation needs) name them.
 
     Raises
     ------
     HlamatchError
-        If the file cannot be read or a row is malformed (the message names the row).
+        If the file cannot be read, or at the first malformed row (the message names file and row:
+        an extra field, an unclosed quote, a byte that is not UTF-8, an empty or malformed line).
     """
     p = Path(path)
-    df, first_line = read_frame(p, "lines file", LineError, headerless=lambda first: "*" in first or "~" in first)
-    if first_line == 1 and p.suffix.lower() not in (".parquet", ".pq"):
-        df = df.rename({df.columns[0]: "haplotype"})
-    low = {c.lower().strip(): c for c in df.columns}
-    name_col = next((low[k] for k in ("name", "id", "line_id") if k in low), None)
-    if "haplotype1" in low and "haplotype2" in low:
-        # An empty haplotype2 means a homozygous line, so one file can mix both kinds.
-        texts = [a if (b is None or not b.strip()) else f"{a}/{b}"
-                 for a, b in zip(df[low["haplotype1"]].cast(pl.String), df[low["haplotype2"]].cast(pl.String))]
-    else:
-        col = next((low[k] for k in ("haplotype", "line", "haplo") if k in low), None)
-        if col is None:
-            raise LineError(
-                f"lines file {p}: expected a 'haplotype' column (or 'haplotype1' and 'haplotype2'), "
-                f"found {', '.join(df.columns)}"
-            )
-        texts = df[col].cast(pl.String).to_list()
-    names = df[name_col].cast(pl.String).to_list() if name_col else [None] * len(texts)
-    if not texts:
-        raise LineError(f"lines file {p} holds no lines")
+    tab = read_rows(p, "lines file", LineError,
+                    headerless=lambda first: _HEADERLESS if ("*" in first or "~" in first) else None)
+    name_col = tab.index(("name", "id", "line_id"))
+    pair = (tab.index(("haplotype1",)), tab.index(("haplotype2",)))
+    col = tab.index(("haplotype", "line", "haplo"))
+    if None in pair and col is None:
+        raise LineError(
+            f"lines file {p}: expected a 'haplotype' column (or 'haplotype1' and 'haplotype2'), "
+            f"found {', '.join(tab.columns)}"
+        )
+    if not tab.rows:
+        raise LineError(f"lines file {p} holds no lines: add one haplotype (or 'hap1/hap2') per row")
     out = []
-    for k, (t, n) in enumerate(zip(texts, names)):
-        where = f"lines file {p} row {k + first_line}"
-        if t is None or not t.strip():
-            raise LineError(f"{where}: empty haplotype")
-        out.append(parse_line(t, n, where))
+    for row in tab.rows:
+        where = f"lines file {p} row {row.number}"
+        if row.problem:
+            raise LineError(f"{where}: {row.problem}")
+        if None not in pair:
+            # An empty haplotype2 means a homozygous line, so one file can mix both kinds.
+            a, b = row.cells[pair[0]], row.cells[pair[1]]  # type: ignore[index]
+            if a is None:
+                raise LineError(f"{where}: empty haplotype1" + (f" (haplotype2 is {b!r})" if b else ""))
+            text = a if b is None else f"{a}/{b}"
+        else:
+            text = row.cells[col]  # type: ignore[index]
+            if text is None:
+                raise LineError(f"{where}: empty haplotype")
+        out.append(parse_line(text, row.cells[name_col] if name_col is not None else None, where))
     return out
 
 
-def as_lines(lines: Iterable[str | Line]) -> list[Line]:
-    """Parse every string of ``lines``; pass :class:`Line` objects through."""
-    return [ln if isinstance(ln, Line) else parse_line(str(ln)) for ln in lines]
+def as_lines(lines: Iterable[str | Line] | str | Line | None, what: str = "lines") -> list[Line]:
+    """Parse every string of ``lines``; pass :class:`Line` objects through.
+
+    A single string or Line is one line.
+
+    Raises
+    ------
+    LineError
+        ``lines`` is None or not iterable, or holds something that is neither a string nor a Line.
+    """
+    if isinstance(lines, (str, Line)):
+        lines = [lines]
+    if lines is None or not isinstance(lines, Iterable):
+        raise LineError(
+            f"{what} must be a list of line texts like ['A*24:02~B*52:01~DRB1*15:02'] (or hlamatch.Line "
+            f"objects), got {'None' if lines is None else type(lines).__name__ + ' ' + repr(lines)}"
+        )
+    out = []
+    for k, ln in enumerate(lines):
+        if isinstance(ln, Line):
+            out.append(ln)
+        elif isinstance(ln, str):
+            out.append(parse_line(ln))
+        else:
+            raise LineError(
+                f"{what}[{k}] is {type(ln).__name__} {ln!r}: each line is a text like "
+                "'A*24:02~B*52:01~DRB1*15:02' (or 'hap1/hap2'), or a hlamatch.Line"
+            )
+    return out
 
 
 def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str) -> tuple[str, ...]:
@@ -166,7 +223,7 @@ def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str)
         missing = [locus for locus in ln.loci if locus not in table_loci]
         if missing:
             raise LineError(
-                f"line {ln.name} is typed at {', '.join(missing)}, which table {table_name} lacks "
+                f"{ln.label} is typed at {', '.join(missing)}, which table {table_name} lacks "
                 f"(table loci: {', '.join(table_loci)}); pass --loci to use a subset"
             )
     return tuple(locus for locus in table_loci if locus in loci)
@@ -197,8 +254,13 @@ def encode_lines(
     """Allele codes of every line at ``loci``, reduced to ``resolution``: the one line encoder.
 
     Coverage, rank, plan, supply and patient look-up all encode lines here, so a line typed
-    coarser than the computation's resolution, or lacking one of its loci, is the same error
-    everywhere.
+    coarser than the computation's resolution, lacking one of its loci, or carrying a null
+    allele, is the same error everywhere.
+
+    A donor line is typed at the alleles it expresses: it is chosen for the antigens it presents,
+    and a null allele (``A*24:02N``) presents none, so it is refused (it would silently match
+    every patient at that locus).  ``DRBX*NNNN`` (no DRB3/4/5 gene) is the absence of a gene, not
+    a null allele, and stays allowed.  Null alleles stay welcome in tables and patient typings.
 
     Parameters
     ----------
@@ -221,7 +283,8 @@ def encode_lines(
     Raises
     ------
     LineError
-        A line lacks one of ``loci``, or is typed coarser than ``resolution``.
+        A line lacks one of ``loci``, is typed coarser than ``resolution``, or carries a null
+        allele; the message names the line (and the file and row it was read from).
     """
     out = np.full((len(lines), 2, len(loci)), -1, dtype=np.int32)
     nulls = np.zeros((len(lines), 2, len(loci)), dtype=np.bool_)
@@ -238,16 +301,21 @@ def encode_lines(
             for l, locus in enumerate(loci):
                 if locus not in d:
                     raise LineError(
-                        f"line {ln.name} is not typed at {locus}, which the computation uses "
+                        f"{ln.label} is not typed at {locus}, which the computation uses "
                         f"(loci {'~'.join(loci)}); pass --loci to leave {locus} out"
                     )
                 name = d[locus]
+                if is_null(name) and not name.startswith("DRBX"):
+                    raise LineError(
+                        f"{ln.label}: donor lines are chosen for the antigens they express: null allele "
+                        f"{name} cannot be part of a line; give the expressed allele"
+                    )
                 if name not in seen:
                     seen[name] = at_resolution(name, resolution)
                 reduced, why = seen[name]
                 if why:
                     raise LineError(
-                        f"line {ln.name}: {why}; type the line at the computation's {resolution} "
+                        f"{ln.label}: {why}; type the line at the computation's {resolution} "
                         "resolution, or pass a coarser --resolution"
                     )
                 code = vocab[l].get(reduced, -1)
@@ -269,7 +337,7 @@ def encode_lines(
 
 def top_lines(
     table, n: int, *, populations=None, loci: Sequence[str] | None = None, resolution: str | None = None,
-    expressed_only: bool = False,
+    expressed_only: bool = True,
 ) -> list[Line]:
     """The ``n`` most frequent haplotypes of a table, as homozygous lines (the default candidates).
 
@@ -283,10 +351,12 @@ def top_lines(
         the weighted frequency).  Needed when the table holds several populations.
     loci, resolution : optional
         Project/reduce the table first (frequencies summed), as the computation will.
-    expressed_only : bool
+    expressed_only : bool, default True
         Skip haplotypes carrying a null allele (``A*24:09N``): a donor line is chosen for the
-        antigens it expresses.  ``DRBX*NNNN`` (no DRB3/4/5 gene) is the absence of a gene, not a
-        null allele, and is kept.  Rank and plan use this for their default candidates.
+        antigens it expresses, and the line encoder (:func:`encode_lines`) refuses null alleles in
+        lines.  ``DRBX*NNNN`` (no DRB3/4/5 gene) is the absence of a gene, not a null allele, and
+        is kept.  False lists every haplotype (lines with a null allele can then be shown, not
+        computed with).
 
     Returns
     -------

@@ -4,7 +4,11 @@ Patient typings are unphased, so matching here is at genotype level.  A typing i
 GL-string-like text (``A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05``: ``^``
 separates loci, ``+`` the two alleles; a single allele means homozygous) or from a table with
 two columns per locus (``A_1``, ``A_2`` …; ``A.1``/``A1`` work too; an empty second column means
-homozygous) or a ``typing``/``gl`` column.
+homozygous), one column per locus named after it (``A``: ``A*24:02+A*02:01``), or a
+``typing``/``gl`` column.  A column for a third allele (``A_3``) or a column name given twice is
+an error for the whole file (the columns are wrong, so every row would be misread); a row that
+cannot be read (an extra field, an unclosed quote, a byte that is not UTF-8) is an error for
+that row only.
 
 A typing coarser than the computation's resolution (``A*24`` against two-field lines), or one
 missing a locus of the computation, is **not assessable**: reported as such, never guessed.  A
@@ -16,14 +20,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .alleles import at_resolution, canonical_locus, is_null, name_resolution, parse_allele, reduce_name
-from .constants import KNOWN_LOCI
+from .constants import DRB345_GENES, KNOWN_LOCI
 from .errors import AlleleNameError, HlamatchError, LineError, OptionError, TypingError, UnknownLocusError
 from .lines import Line, as_lines, encode_lines, line_loci
 from .rules import MatchRules
@@ -47,7 +52,7 @@ class Typing:
     id : str
         Patient identifier (from an ``id`` column, or the row number).
     where : str
-        Where it was read (``patients.csv row 4``), for messages.
+        Where it was read (``patients file patients.csv row 4``), for messages.
     alleles : dict
         Locus → (allele1, allele2) normalised names; ``None`` when the typing could not be read.
     error : str or None
@@ -64,6 +69,9 @@ def parse_typing(text: str, id: str = "patient", where: str | None = None) -> Ty
     """Parse a GL-string-like typing; a malformed one is returned with ``error`` set (never raises)."""
     where = where or f"typing {text!r}"
     try:
+        if not isinstance(text, str) or not text.strip():
+            raise TypingError("empty typing" if isinstance(text, str) or text is None else
+                              f"expected a typing text, got {type(text).__name__} {text!r}")
         alleles: dict[str, tuple[str, str]] = {}
         for part in text.strip().split("^"):
             if not part.strip():
@@ -102,78 +110,158 @@ def _add_locus(alleles: dict[str, tuple[str, str]], names: list[str], shown: str
     alleles[locus] = (first, parsed[1].name if len(parsed) == 2 else first)
 
 
-_COLUMN = re.compile(r"^(?P<locus>.+?)[_.\- ]?(?P<k>[12])$")
+_COLUMN = re.compile(r"^(?P<locus>.+?)[_.\- ]?(?P<k>\d)$")
 
 
-def read_patients(path: str | Path) -> list[Typing]:
-    """Read patient typings from CSV/TSV/Parquet (two columns per locus, or a ``typing``/``gl`` column).
+def _typing_columns(p: Path, columns: Sequence[str], skip: set[int]) -> dict[str, list[int]]:
+    """Locus → indices of its allele columns, in allele order (first, second; or one column).
 
-    Malformed rows come back with ``error`` set; a file that cannot be read at all raises.
+    A column named after a locus (``A``, ``DRB1``) holds the locus's typing (``A*24:02+A*02:01``);
+    ``A_1``/``A_2`` (``A.1``, ``A1`` …) hold one allele each.  Columns of the genes DRB3, DRB4,
+    DRB5 (``DRB4``, ``DRB4_1`` …) all feed the DRB345 locus (at most two alleles in all).  Columns
+    naming no locus (``id``, ``notes``, ``visit3``) are ignored, except ``XYZ_1``/``XYZ_2``: an
+    allele column of an unknown locus is an error.
 
     Raises
     ------
-    TypingError
-        The file is missing, unreadable, or has no typing columns.
+    UnknownLocusError, TypingError
+        A numbered column of an unknown locus; a column numbered other than 1 or 2 (a third
+        allele); two columns for the same allele of a locus.
     """
-    import polars as pl
+    found: dict[str, dict[int, list[int]]] = {}
+    genes: list[int] = []  # DRB3/4/5 columns: one DRB345 locus, whatever the gene
+    unknown: list[str] = []
+    third: list[str] = []
+    for i, raw in enumerate(columns):
+        c = raw.strip()
+        if i in skip or not c:
+            continue
+        m = _COLUMN.match(c)
+        gene = c.upper().removeprefix("HLA-")
+        if gene in DRB345_GENES or (m and m.group("k") in "12" and
+                                    m.group("locus").upper().removeprefix("HLA-") in DRB345_GENES):
+            genes.append(i)
+            continue
+        try:
+            found.setdefault(canonical_locus(c, KNOWN_LOCI), {}).setdefault(0, []).append(i)
+            continue
+        except UnknownLocusError:
+            pass
+        if not m:
+            continue
+        k = int(m.group("k"))
+        try:
+            locus = canonical_locus(m.group("locus"), KNOWN_LOCI)
+        except UnknownLocusError:
+            if k in (1, 2):  # looks like an allele column (XYZ_1): say so; others (visit3) are not ours
+                unknown.append(c)
+            continue
+        if k not in (1, 2):
+            third.append(c)
+            continue
+        found.setdefault(locus, {}).setdefault(k, []).append(i)
+    if unknown:
+        raise UnknownLocusError(
+            f"patients file {p}: column(s) {', '.join(unknown)} name no locus hlamatch knows "
+            f"(known: {', '.join(KNOWN_LOCI)}); rename or drop them"
+        )
+    if third:
+        raise TypingError(
+            f"patients file {p}: column(s) {', '.join(third)} would hold a third allele of a locus, but a typing "
+            "has two alleles per locus, in columns numbered 1 and 2 (A_1, A_2, B_1, ...); drop or rename them"
+        )
+    out: dict[str, list[int]] = {}
+    for locus, ks in found.items():
+        names = {k: [columns[i].strip() for i in v] for k, v in ks.items()}
+        for k, cols in names.items():
+            if len(cols) > 1:
+                what = "the typing" if k == 0 else ("the first", "the second")[k - 1] + " allele"
+                raise TypingError(
+                    f"patients file {p}: columns {' and '.join(cols)} both hold {what} of locus {locus}; "
+                    "keep one"
+                )
+        if 0 in ks and len(ks) > 1:
+            raise TypingError(
+                f"patients file {p}: locus {locus} has both a typing column ({names[0][0]}) and allele columns "
+                f"({', '.join(c for k in sorted(names) if k for c in names[k])}); keep one kind"
+            )
+        out[locus] = [ks[k][0] for k in sorted(ks)]
+    if genes:
+        out.setdefault("DRB345", []).extend(genes)
+    return out
 
-    from ._io import read_frame
+
+def read_patients(path: str | Path) -> list[Typing]:
+    """Read patient typings from CSV/TSV/Parquet.
+
+    Columns: two per locus (``A_1``, ``A_2`` …; ``A.1``/``A1`` work too; an empty second column
+    means homozygous), or one per locus named after it (``A`` holding ``A*24:02+A*02:01``), or
+    one ``typing``/``gl`` column of GL strings; an optional ``id`` (``patient``, ``name``) column
+    names patients (default: their number in the file).  Other columns are ignored.
+
+    A malformed row comes back with ``error`` set, naming the file, row and patient: a bad allele,
+    three alleles at a locus, an extra field, a quote that does not close, a byte that is not
+    UTF-8.  The other rows are read as usual.  Blank rows are not patients.
+
+    Raises
+    ------
+    TypingError, UnknownLocusError
+        The file is missing or unreadable, has no typing columns, has a column for a third allele
+        (``A_3``), two columns for the same allele, a column name twice, or no patient rows.
+    """
+    from ._io import read_rows
 
     p = Path(path)
-    df, first_line = read_frame(p, "patients file", TypingError)
-    low = {c.lower().strip(): c for c in df.columns}
-    id_col = next((low[k] for k in ("id", "patient", "patient_id", "name") if k in low), None)
-    gl_col = next((low[k] for k in ("typing", "gl", "glstring", "gl_string") if k in low), None)
-    pairs: dict[str, list[str]] = {}
-    unknown: list[str] = []
+    tab = read_rows(p, "patients file", TypingError)
+    id_col = tab.index(("id", "patient", "patient_id", "name"))
+    gl_col = tab.index(("typing", "gl", "glstring", "gl_string"))
+    pairs: dict[str, list[int]] = {}
     if gl_col is None:
-        for c in df.columns:
-            if c in (id_col,):
-                continue
-            m = _COLUMN.match(c.strip())
-            if not m:
-                continue
-            try:
-                locus = canonical_locus(m.group("locus"), KNOWN_LOCI)
-            except UnknownLocusError:
-                unknown.append(c)
-                continue
-            pairs.setdefault(locus, []).append(c)
-        if unknown:
-            raise UnknownLocusError(
-                f"patients file {p}: column(s) {', '.join(unknown)} name no locus hlamatch knows "
-                f"(known: {', '.join(KNOWN_LOCI)}); rename or drop them"
-            )
+        pairs = _typing_columns(p, tab.columns, {id_col} if id_col is not None else set())
         if not pairs:
             raise TypingError(
-                f"patients file {p}: no typing columns found (columns: {', '.join(df.columns)}); use two "
+                f"patients file {p}: no typing columns found (columns: {', '.join(tab.columns)}); use two "
                 "columns per locus (A_1, A_2, B_1, ...) or a 'typing' column of GL strings"
             )
+    if not tab.rows:
+        raise TypingError(f"patients file {p} holds no patients: add one row per patient below the header")
     out = []
-    for r, row in enumerate(df.cast(pl.String).iter_rows(named=True)):
-        where = f"{p} row {r + first_line}"
-        pid = str(row[id_col]) if id_col and row[id_col] is not None else str(r + 1)
+    # Cohorts repeat allele pairs: read each (locus, cells) once.
+    seen: dict[tuple[str, tuple[str, ...]], tuple[str, str] | str] = {}
+    for r, row in enumerate(tab.rows):
+        where = f"patients file {p} row {row.number}"
+        cells = row.cells
+        pid = cells[id_col] if id_col is not None and cells[id_col] else str(r + 1)
+        if row.problem:
+            out.append(Typing(pid, where, None, f"{where} (patient {pid}): {row.problem}"))
+            continue
         if gl_col is not None:
-            text = row[gl_col] or ""
-            t = parse_typing(text, pid, where)
-            out.append(t)
+            out.append(parse_typing(cells[gl_col] or "", pid, where))
             continue
         try:
             alleles: dict[str, tuple[str, str]] = {}
             for locus, cols in pairs.items():
-                values = [(row[c] or "").strip() for c in sorted(cols)]
-                values = [v for v in values if v]
+                values = tuple(filter(None, [cells[c] for c in cols]))
                 if not values:
                     continue  # not typed at this locus
-                names = [x for v in values for x in v.split("+")]
-                _add_locus(alleles, names, "+".join(values), column_locus=locus)
+                hit = seen.get((locus, values))
+                if hit is None:
+                    one: dict[str, tuple[str, str]] = {}
+                    try:
+                        _add_locus(one, [x.strip() for v in values for x in v.split("+")], "+".join(values),
+                                   column_locus=locus)
+                        hit = one[locus]
+                    except HlamatchError as e:
+                        hit = str(e)
+                    seen[(locus, values)] = hit
+                if isinstance(hit, str):
+                    raise TypingError(hit)
+                alleles[locus] = hit
             if not alleles:
                 raise TypingError("no allele typed")
             out.append(Typing(pid, where, alleles))
         except HlamatchError as e:
             out.append(Typing(pid, where, None, f"{where} (patient {pid}): {e}"))
-    if not out:
-        raise TypingError(f"patients file {p} holds no patients")
     return out
 
 
@@ -250,16 +338,25 @@ class PatientMatch:
         }
 
 
-def _typing_at(t: Typing, loci: Sequence[str], resolution: str) -> tuple[list[tuple[str, str]] | None, str | None]:
-    """The typing's alleles at ``loci`` reduced to ``resolution``, or (None, why not assessable)."""
+def _typing_at(t: Typing, loci: Sequence[str], resolution: str,
+               memo: dict[str, tuple[str | None, str | None]] | None = None
+               ) -> tuple[list[tuple[str, str]] | None, str | None]:
+    """The typing's alleles at ``loci`` reduced to ``resolution``, or (None, why not assessable).
+
+    ``memo`` caches :func:`at_resolution` per allele name over a batch.
+    """
     assert t.alleles is not None
+    memo = {} if memo is None else memo
     out = []
     for locus in loci:
         if locus not in t.alleles:
             return None, f"not typed at {locus}"
         pair = []
         for name in t.alleles[locus]:
-            reduced, why = at_resolution(name, resolution)
+            hit = memo.get(name)
+            if hit is None:
+                hit = memo[name] = at_resolution(name, resolution)
+            reduced, why = hit
             if why:
                 return None, f"{why}, the lines' resolution"
             pair.append(reduced)
@@ -315,13 +412,16 @@ def match_patients(
 
     from .cover import rules_from
 
+    from .problem import loci_argument
+
     rules = rules_from(rules, rule_options)
     if details not in ("matched", "all", "none"):
         raise OptionError(f"details must be 'matched', 'all' or 'none', got {details!r}")
     bank = as_lines(lines)
     if not bank:
         raise OptionError("no lines given: pass --line, --lines-file or --top")
-    typings = [p if isinstance(p, Typing) else parse_typing(p, str(i + 1)) for i, p in enumerate(patients)]
+    typings = _typings(patients)
+    loci = loci_argument(loci)
     # The same loci inference and line encoder as coverage: one path, one set of errors.
     use = list(line_loci(bank, KNOWN_LOCI, "the typings") if loci is None else
                [canonical_locus(x, KNOWN_LOCI) for x in loci])
@@ -331,16 +431,18 @@ def match_patients(
     lc, ln_null, vocab = encoded.codes, encoded.nulls, encoded.vocab
     line_names = [line.text(use, None if res == "antigen" else res) for line in bank]
     results: list[PatientMatch | None] = [None] * len(typings)
-    rows, coded = [], []
+    rows, coded, pairs = [], [], []
+    memo: dict[str, tuple[str | None, str | None]] = {}
     for i, t in enumerate(typings):
         if t.alleles is None:
             results[i] = PatientMatch(t.id, t.where, ERROR, t.error)
             continue
-        pair, why = _typing_at(t, use, res)
+        pair, why = _typing_at(t, use, res, memo)
         if pair is None:
             results[i] = PatientMatch(t.id, t.where, NOT_ASSESSABLE, why)
             continue
         rows.append(i)
+        pairs.append(pair)
         coded.append([[vocab[l].setdefault(a, len(vocab[l]) + 2) for l, a in enumerate(x)] for x in zip(*pair)])
     if rows:
         pc = np.ascontiguousarray(np.array(coded, dtype=np.int32))
@@ -354,32 +456,75 @@ def match_patients(
         totals = counts.sum(axis=2)
         within = (counts <= limits[None, None, :]).all(axis=2)
         ok = within & (totals <= rules.max_mismatches)
+        # Per-patient summaries in one pass over the arrays (a batch may hold 10^5 patients).
+        none = np.iinfo(totals.dtype).max
+        n_matched = ok.sum(axis=1).tolist()
+        best = np.where(ok, totals, none).min(axis=1).tolist()
+        best_within = np.where(within, totals, none).min(axis=1).tolist()
+        donors = [_line_alleles(line, use, res) for line in bank]
         for r, i in enumerate(rows):
             shown = range(len(bank)) if details == "all" else np.flatnonzero(ok[r]) if details == "matched" else ()
             per_line = []
             for t in shown:
                 c = counts[r, t]
-                mism = _mismatched_alleles(typings[i], bank[t], use, res, rules.direction)
+                mism = _mismatched_alleles(pairs[r], donors[t], use, rules.direction)
                 per_line.append(LineMatch(line_names[t], int(totals[r, t]), {u: int(x) for u, x in zip(use, c)},
                                           mism, bool(ok[r, t]), bool(within[r, t])))
             per_line.sort(key=lambda m: (not m.matched, m.mismatches))
             results[i] = PatientMatch(
                 typings[i].id, typings[i].where, ASSESSABLE, None, tuple(per_line),
-                n_matched=int(ok[r].sum()),
-                best=int(totals[r][ok[r]].min()) if ok[r].any() else None,
-                best_within_limits=int(totals[r][within[r]].min()) if within[r].any() else None,
+                n_matched=int(n_matched[r]),
+                best=None if best[r] == none else int(best[r]),
+                best_within_limits=None if best_within[r] == none else int(best_within[r]),
             )
     return [r for r in results if r is not None], tuple(use), res, rules
 
 
-def _mismatched_alleles(t: Typing, line: Line, loci: Sequence[str], res: str, direction: str) -> dict[str, list[str]]:
-    """Alleles behind the counts, by locus (expressed alleles only)."""
-    out: dict[str, list[str]] = {}
-    pair, _ = _typing_at(t, loci, res)
-    assert pair is not None
-    for l, locus in enumerate(loci):
+def _typings(patients: Iterable[Typing | str] | str | None) -> list[Typing]:
+    """The patients argument as Typings (a single string is one patient).
+
+    Raises
+    ------
+    TypingError
+        ``patients`` is None or not iterable, or holds something that is neither a string nor a Typing.
+    """
+    if isinstance(patients, (str, Typing)):
+        patients = [patients]
+    if patients is None or not isinstance(patients, Iterable):
+        raise TypingError(
+            "patients must be a list of typings like ['A*24:02+A*02:01^B*52:01^DRB1*15:02'] (or Typing objects "
+            f"from read_patients), got {'None' if patients is None else type(patients).__name__ + ' ' + repr(patients)}"
+        )
+    out = []
+    for i, p in enumerate(patients):
+        if isinstance(p, Typing):
+            out.append(p)
+        elif isinstance(p, str):
+            out.append(parse_typing(p, str(i + 1)))
+        else:
+            raise TypingError(
+                f"patients[{i}] is {type(p).__name__} {p!r}: each patient is a typing text like "
+                "'A*24:02+A*02:01^B*52:01^DRB1*15:02', or a Typing"
+            )
+    return out
+
+
+def _line_alleles(line: Line, loci: Sequence[str], res: str) -> list[set[str]]:
+    """The line's expressed alleles at each of ``loci``, reduced to ``res``."""
+    out = []
+    for locus in loci:
         donor = {(a if res == "antigen" else reduce_name(a, res)) for h in line.haplotypes for lo, a in h if lo == locus}
-        donor = {a for a in donor if not is_null(a)}
+        out.append({a for a in donor if not is_null(a)})
+    return out
+
+
+def _mismatched_alleles(pair: Sequence[tuple[str, str]], donors: Sequence[set[str]], loci: Sequence[str],
+                        direction: str) -> dict[str, list[str]]:
+    """Alleles behind the counts, by locus (expressed alleles only): ``pair`` the patient's reduced
+    alleles per locus, ``donors`` the line's (:func:`_line_alleles`)."""
+    out: dict[str, list[str]] = {}
+    for l, locus in enumerate(loci):
+        donor = donors[l]
         patient = {a for a in pair[l] if not is_null(a)}
         hv, gv = sorted(donor - patient), sorted(patient - donor)
         items = hv if direction == "HvG" else gv if direction == "GvH" else [f"HvG:{a}" for a in hv] + [f"GvH:{a}" for a in gv]

@@ -12,9 +12,10 @@ copy of this preparation.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .lines import Line, as_lines, encode_lines, line_loci
 from .rules import MatchRules
 from .tables import HaplotypeTable
 
-__all__ = ["PopulationArrays", "Problem", "prepare", "resolve_populations", "Populations"]
+__all__ = ["PopulationArrays", "Problem", "prepare", "resolve_populations", "loci_argument", "Populations"]
 
 #: Populations as the API takes them: names, or names with weights for a weighted mix.
 Populations = Sequence[str] | Mapping[str, float] | str | None
@@ -173,6 +174,25 @@ def resolve_populations(table: HaplotypeTable, populations: Populations) -> tupl
     return tuple(names), tuple(w / total for w in weights)
 
 
+def loci_argument(loci: Sequence[str] | str | None) -> list[str] | None:
+    """The ``loci`` argument of the API as a list (``"A,B,DRB1"`` and ``"A~B~DRB1"`` are split).
+
+    Raises
+    ------
+    OptionError
+        ``loci`` is neither None, a string, nor a sequence of strings, or names no locus.
+    """
+    if loci is None:
+        return None
+    items = loci.replace("~", ",").split(",") if isinstance(loci, str) else list(loci) if isinstance(loci, Iterable) else None
+    if items is None or not all(isinstance(x, str) for x in items):
+        raise OptionError(f"loci must be a list of locus names like ['A', 'B', 'DRB1'], got {loci!r}")
+    out = [x.strip() for x in items if x.strip()]
+    if not out:
+        raise OptionError("loci is empty: give the loci to compare, e.g. ['A', 'B', 'DRB1'] (or leave loci out)")
+    return out
+
+
 def prepare(
     table: HaplotypeTable | str | None,
     lines: Iterable[str | Line] = (),
@@ -211,8 +231,9 @@ def prepare(
     tab = resolve_table(table)
     rules = rules if rules is not None else MatchRules()
     bank = tuple(as_lines(lines))
-    cands = tuple(as_lines(candidates))
+    cands = tuple(as_lines(candidates, "candidates"))
     every = bank + cands
+    loci = loci_argument(loci)
     if loci is not None:
         use_loci = tuple(loci)
     elif every:

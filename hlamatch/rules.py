@@ -26,6 +26,20 @@ __all__ = ["MatchRules"]
 _UNLIMITED = 1 << 20
 
 
+def _loci_tuple(value: Any, name: str) -> tuple[str, ...]:
+    """Loci of a rule keyword: a list of names, or one string (``"A,B"`` is two loci); None: none."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        items = list(items)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(x, str) for x in items):
+        raise OptionError(f"{name} must be a list of locus names like ['DRB1'], got {value!r}")
+    return tuple(x.strip() for x in items if x.strip())
+
+
 @dataclass(frozen=True)
 class MatchRules:
     """Rules for matching a patient with a donor line.
@@ -50,19 +64,23 @@ class MatchRules:
     allow_mismatch: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_mismatches, (int, np.integer)) or self.max_mismatches < 0:
-            raise OptionError(f"max_mismatches must be a whole number ≥ 0, got {self.max_mismatches!r}")
-        d = {x.lower(): x for x in DIRECTIONS}.get(str(self.direction).lower())
+        k = self.max_mismatches
+        if not isinstance(k, (int, np.integer)) or isinstance(k, (bool, np.bool_)) or k < 0:
+            raise OptionError(f"max_mismatches must be a whole number ≥ 0, got {k!r}")
+        object.__setattr__(self, "max_mismatches", int(k))
+        d = {x.lower(): x for x in DIRECTIONS}.get(self.direction.lower()) if isinstance(self.direction, str) else None
         if d is None:
             raise OptionError(f"unknown direction {self.direction!r} (choose from {', '.join(DIRECTIONS)})")
         object.__setattr__(self, "direction", d)
-        if self.homozygous_count not in HOMOZYGOUS_COUNTS:
+        h = self.homozygous_count
+        if isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer)) or h not in HOMOZYGOUS_COUNTS:
             raise OptionError(
-                f"homozygous_count must be one of {', '.join(map(str, HOMOZYGOUS_COUNTS))}, got {self.homozygous_count!r}"
+                f"homozygous_count must be one of {', '.join(map(str, HOMOZYGOUS_COUNTS))}, got {h!r}"
             )
-        object.__setattr__(self, "require_match", tuple(self.require_match))
+        object.__setattr__(self, "homozygous_count", int(h))
+        object.__setattr__(self, "require_match", _loci_tuple(self.require_match, "require_match"))
         if self.allow_mismatch is not None:
-            object.__setattr__(self, "allow_mismatch", tuple(self.allow_mismatch))
+            object.__setattr__(self, "allow_mismatch", _loci_tuple(self.allow_mismatch, "allow_mismatch"))
 
     @property
     def is_default(self) -> bool:

@@ -22,17 +22,26 @@ Formats:
 * ``pypop``: PyPop ``N-locus-haplo.tsv`` (``popname``, ``loci`` like ``A:C:B``, ``haplotype`` like
   ``02:10~01:02~13:01``, ``haplotype.freq``); one population per ``popname``.
 * ``wide``: CSV/TSV/Parquet with one column per locus and one frequency column per population
-  (or a single ``frequency`` column, or ``population`` + ``frequency`` columns).
+  (or a single ``frequency`` column, or ``population`` + ``frequency`` columns).  A column named
+  ``population``/``pop`` (any case) holds population labels only if it holds text that is not all
+  numbers; a numeric ``POP`` column is the frequency column of a population named ``POP``.
+
+In every text format, blank lines are not data (a trailing newline or two is common); line numbers
+in messages count them, as an editor does.  A line of spaces is a row, and an error.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
+import lzma
 import math
+import os
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -359,15 +368,28 @@ def load_table(
     HlamatchError
         :class:`TableFormatError`, :class:`TableSchemaError`, :class:`AlleleNameError`,
         :class:`FrequencyError`, :class:`DuplicateHaplotypeError`, :class:`EmptyTableError`,
-        each naming the file and row.
+        each naming the file and row; :class:`OptionError` for an invalid argument.  Reading
+        raises nothing else: I/O, decompression, decoding and parser errors (and a polars panic on
+        a corrupt Parquet/Arrow file) become a :class:`TableFormatError` chained to the original.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise OptionError(
+            f"a table path must be a str or pathlib.Path, got {type(path).__name__}: give the file's path"
+        )
     p = Path(path)
-    if format not in TABLE_FORMATS:
+    if not isinstance(format, str) or format not in TABLE_FORMATS:
         raise OptionError(f"unknown table format {format!r} (choose from {', '.join(TABLE_FORMATS)})")
-    if not p.is_file():
+    try:
+        is_file = p.is_file()
+    except OSError as e:  # e.g. a folder on the way that may not be searched
+        raise TableFormatError(_os_error_message(p, e)) from e
+    except ValueError:  # a NUL character in the path
+        is_file = False
+    if not is_file:
+        if _is_folder(p):
+            raise TableFormatError(f"table file {str(p)!r} is not a file but a folder; give the path of a table file")
         raise TableFormatError(f"table file {str(p)!r} does not exist or is not a file")
-    if sum_tolerance < 0 or not math.isfinite(sum_tolerance):
-        raise OptionError(f"sum tolerance must be a non-negative number, got {sum_tolerance!r}")
+    _check_options(population, sum_tolerance)
     fmt = _detect_format(p) if format == "auto" else format
     reader = {
         "nmdp": _read_nmdp,
@@ -451,9 +473,43 @@ def table_from_frame(
 
     A single ``Haplo``/``haplotype`` string column with ``~``-joined haplotypes and a ``Freq``
     column is accepted too.
+
+    Raises
+    ------
+    OptionError
+        ``frame`` is not a polars DataFrame, or an argument is invalid.
+    HlamatchError
+        As :func:`load_table`, naming ``name`` and the row; a column of the wrong type
+        (a list column, dates ...) is a :class:`TableSchemaError`.
     """
-    raw = _raw_from_frame(frame, name, population or name, header_lines=1)
+    if not isinstance(frame, pl.DataFrame):
+        hint = " (collect it first: frame.collect())" if isinstance(frame, pl.LazyFrame) else (
+            ": build one with polars.DataFrame(data), or polars.from_pandas(df) for a pandas frame"
+        )
+        raise OptionError(f"table_from_frame needs a polars DataFrame, got {type(frame).__name__}{hint}")
+    _check_options(population, sum_tolerance)
+    name = str(name)
+    raw = _raw_from_frame(frame, name, population or name, np.arange(frame.height, dtype=np.int64) + 2)
     return _build(raw, sum_tolerance, source=name)
+
+
+def _is_folder(p: Path) -> bool:
+    try:
+        return p.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _check_options(population: Any, sum_tolerance: Any) -> None:
+    if population is not None and not isinstance(population, str):
+        raise OptionError(f"population must be a name (str), got {type(population).__name__} {population!r}")
+    if (
+        isinstance(sum_tolerance, bool)
+        or not isinstance(sum_tolerance, (int, float))
+        or sum_tolerance < 0
+        or not math.isfinite(sum_tolerance)
+    ):
+        raise OptionError(f"sum tolerance must be a non-negative number, got {sum_tolerance!r}")
 
 
 def _population_from_name(p: Path) -> str:
@@ -467,14 +523,49 @@ def _population_from_name(p: Path) -> str:
     return name or p.name
 
 
-def _open_text(p: Path) -> str:
+def _os_error_message(p: str | Path, e: OSError) -> str:
+    """The message for a file that cannot be opened or read (shared with :mod:`hlamatch.data`)."""
+    if isinstance(e, PermissionError):
+        return (
+            f"cannot read {p}: permission denied; make the file and its folder readable "
+            "(e.g. chmod u+r) or copy the table somewhere readable"
+        )
+    if isinstance(e, IsADirectoryError):
+        return f"cannot read {p}: it is a folder, not a table file; give the path of the table file"
+    return f"cannot read {p}: {e.strerror or e}; check that the file exists and is readable"
+
+
+def _read_bytes(p: Path) -> bytes:
     try:
-        data = p.read_bytes()
-        if data[:2] == b"\x1f\x8b":
+        return p.read_bytes()
+    except OSError as e:
+        raise TableFormatError(_os_error_message(p, e)) from e
+
+
+def _decode(data: bytes, where: str) -> str:
+    """UTF-8 text (a byte-order mark is dropped); a decoding error names the line and byte."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise TableFormatError(
+            f"{where} line {line}: not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
+            "save the table as UTF-8 text"
+        ) from e
+
+
+def _open_text(p: Path) -> str:
+    data = _read_bytes(p)
+    if data[:2] == b"\x1f\x8b":
+        try:
             data = gzip.decompress(data)
-        return data.decode("utf-8-sig")
-    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as e:
-        raise TableFormatError(f"cannot read {p}: {e}") from e
+        except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+            raise TableFormatError(
+                f"cannot read {p}: its gzip data is corrupt or truncated ({e}); re-download or re-compress the file"
+            ) from e
+    return _decode(data, str(p))
 
 
 def _detect_format(p: Path) -> str:
@@ -515,20 +606,80 @@ def _is_locus_name(text: str) -> bool:
         return False
 
 
-def _csv(text: str, where: str, has_header: bool, sep: str | None = None) -> pl.DataFrame:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+def _csv(
+    text: str, where: str, has_header: bool, sep: str | None = None, ragged: bool = False
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Parse delimited text; return the frame and the file line (1-based) of each of its rows.
+
+    Blank lines are not data: they are dropped before parsing, and the line numbers returned
+    count them, so that messages name the line a person sees in an editor.
+    """
+    lines = text.split("\n")
+    keep = [i for i, ln in enumerate(lines) if ln not in ("", "\r")]
+    if not keep:
+        raise EmptyTableError(f"table file {where} is empty: expected a header or haplotype rows")
+    first = lines[keep[0]]
     if sep is None:
         sep = "\t" if "\t" in first else ","
     try:
-        return pl.read_csv(
-            io.StringIO(text),
+        df = pl.read_csv(
+            io.StringIO("\n".join(lines[i] for i in keep) + "\n"),
             has_header=has_header,
             separator=sep,
             infer_schema=False,
-            truncate_ragged_lines=False,
+            truncate_ragged_lines=ragged,
         )
     except pl.exceptions.PolarsError as e:
+        width = first.count(sep)
+        long = next((i for i in keep if lines[i].count(sep) > width), None)
+        if long is not None and not ragged:
+            raise TableFormatError(
+                f"{where} line {long + 1}: {lines[long].count(sep) + 1} fields, line {keep[0] + 1} has "
+                f"{width + 1}; every row must have the same fields (remove the extra {sep!r})"
+            ) from e
         raise TableFormatError(f"cannot parse {where} as delimited text: {str(e).splitlines()[0]}") from e
+    numbers = np.array(keep[1:] if has_header else keep, dtype=np.int64) + 1
+    if df.height != numbers.size:  # a quoted field ran over a line break: rows are no longer lines
+        odd = next((i for i in keep if lines[i].count('"') % 2), keep[0])
+        raise TableFormatError(
+            f"{where} line {odd + 1}: a quoted field is not closed on its line; close the quote or remove "
+            "the stray '\"'"
+        )
+    for c in df.columns:
+        base, dup, _ = c.rpartition("_duplicated_")
+        if dup and base in df.columns:
+            raise TableSchemaError(
+                f"{where} line {keep[0] + 1}: column {base!r} appears twice in the header; rename or drop one"
+            )
+    return df, numbers
+
+
+def _missing_text(values: pl.Series) -> pl.Series:
+    """True where a text cell is null or blank."""
+    return values.cast(pl.String).str.strip_chars().fill_null("") == ""
+
+
+def _population_rows(labels: pl.Series, where: str, column: str, lines: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows of each population label, in order of first appearance; a missing label is an error."""
+    missing = _missing_text(labels)
+    if missing.any():
+        i = int(missing.arg_max())
+        raise TableSchemaError(
+            f"{where} line {lines[i]}: missing population label (column {column}); give every row a population label"
+        )
+    arr = labels.cast(pl.String).str.strip_chars().to_numpy().astype(object)
+    uniq, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return {str(uniq[k]): np.flatnonzero(inverse == k) for k in np.argsort(first, kind="stable")}
+
+
+def _keep_population(pop_rows: dict[str, np.ndarray], population: str | None, where: str) -> dict[str, np.ndarray]:
+    if population is None:
+        return pop_rows
+    key = next((k for k in pop_rows if k.upper() == population.strip().upper()), None)
+    if key is None:
+        raise OptionError(f"population {population!r} is not in {where} (it has {', '.join(pop_rows)})")
+    return {key: pop_rows[key]}
 
 
 def _read_nmdp(p: Path, population: str | None) -> _Raw:
@@ -536,7 +687,7 @@ def _read_nmdp(p: Path, population: str | None) -> _Raw:
 
 
 def _raw_from_text(text: str, where: str, population: str) -> _Raw:
-    df = _csv(text, where, has_header=True)
+    df, lines = _csv(text, where, has_header=True)
     low = {c.lower().strip(): c for c in df.columns}
     hap = next((low[k] for k in ("haplo", "haplotype", "haplotypes") if k in low), None)
     freq = next((low[k] for k in _FREQ_NAMES if k in low), None)
@@ -544,7 +695,7 @@ def _raw_from_text(text: str, where: str, population: str) -> _Raw:
         raise TableSchemaError(
             f"{where}: expected columns 'Haplo' and 'Freq' (NMDP format), found {', '.join(df.columns)}"
         )
-    return _Raw(where, df[hap], None, {population: df[freq]}, np.arange(df.height) + 2, freq_column=freq)
+    return _Raw(where, df[hap], None, {population: df[freq]}, lines, freq_column=freq)
 
 
 def _read_grimm(p: Path, population: str | None) -> _Raw:
@@ -552,133 +703,248 @@ def _read_grimm(p: Path, population: str | None) -> _Raw:
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     if first.split(",")[0].strip().lower() in ("haplo", "haplotype"):
         return _raw_from_text(text, str(p), population or _population_from_name(p))
-    df = _csv(text, str(p), has_header=False)
+    df, lines = _csv(text, str(p), has_header=False)
     if df.width not in (2, 3):
         raise TableSchemaError(
             f"{p}: GRIMM rows need 'haplotype,count,freq' (or 'haplotype,freq'); found {df.width} columns"
         )
     pop = population or _population_from_name(p)
-    return _Raw(str(p), df[:, 0], None, {pop: df[:, df.width - 1]}, np.arange(df.height) + 1,
+    return _Raw(str(p), df[:, 0], None, {pop: df[:, df.width - 1]}, lines,
                 freq_column=f"column {df.width} (freq)")
 
 
 def _read_nmdp2007(p: Path, population: str | None) -> _Raw:
-    df = _csv(_open_text(p), str(p), has_header=False)
+    df, lines = _csv(_open_text(p), str(p), has_header=False)
     if df.width < 3:
         raise TableSchemaError(f"{p}: NMDP 2007 rows need 'pop,haplotype,freq[,rank]'; found {df.width} columns")
-    pops = df[:, 0].str.strip_chars()
-    if pops.null_count():
-        row = int(pops.is_null().arg_max()) + 1
-        raise TableSchemaError(f"{p} line {row}: missing population label")
-    pop_rows = {
-        str(pop): np.flatnonzero((pops == pop).to_numpy()) for pop in pops.unique(maintain_order=True)
-    }
-    if population is not None:
-        key = next((k for k in pop_rows if k.upper() == population.upper()), None)
-        if key is None:
-            raise OptionError(f"population {population!r} is not in {p} (it has {', '.join(pop_rows)})")
-        pop_rows = {key: pop_rows[key]}
-    return _Raw(str(p), df[:, 1], None, {"__long__": df[:, 2]}, np.arange(df.height) + 1, pop_rows,
+    pop_rows = _keep_population(_population_rows(df[:, 0], str(p), "1", lines), population, str(p))
+    return _Raw(str(p), df[:, 1], None, {"__long__": df[:, 2]}, lines, pop_rows,
                 freq_column="column 3 (freq)")
 
 
 def _read_hfx(p: Path, population: str | None) -> _Raw:
+    member: str | None = None  # the member being read, for messages
     try:
         with zipfile.ZipFile(p) as z:
             names = z.namelist()
-            meta = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
             csvs = [n for n in names if n.lower().endswith(".csv")]
             if len(csvs) != 1:
                 raise TableFormatError(
                     f"{p}: an HFX bundle must hold exactly one frequency CSV, found {csvs or 'none'}"
                 )
-            text = z.read(csvs[0]).decode("utf-8-sig")
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise TableFormatError(f"cannot read HFX bundle {p}: {e}") from e
+            member = "metadata.json"
+            meta_bytes = z.read(member) if member in names else None
+            member = csvs[0]
+            data = z.read(member)
+    except zipfile.BadZipFile as e:
+        raise TableFormatError(
+            f"cannot read HFX bundle {p}: it is not a valid zip archive ({e}); re-download the bundle"
+        ) from e
+    # zipfile: "That compression method is not supported"; a RuntimeError, so caught before those.
+    except NotImplementedError as e:
+        raise TableFormatError(
+            f"cannot read HFX bundle {p}: member {member!r} uses a compression method hlamatch cannot read; "
+            "re-pack the bundle with ordinary zip (deflate) compression"
+        ) from e
+    except RuntimeError as e:  # zipfile's "File ... is encrypted, password required for extraction"
+        if "encrypted" not in str(e):
+            raise
+        raise TableFormatError(
+            f"cannot read HFX bundle {p}: member {member!r} is encrypted; give hlamatch an unencrypted bundle"
+        ) from e
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as e:
+        if member is None and isinstance(e, OSError):
+            raise TableFormatError(_os_error_message(p, e)) from e
+        raise TableFormatError(
+            f"cannot read HFX bundle {p}: member {member!r} is corrupt ({e}); re-download the bundle"
+        ) from e
+    meta: Any = {}
+    if meta_bytes is not None:
+        try:
+            meta = json.loads(_decode(meta_bytes, f"{p}:metadata.json"))
+        except (json.JSONDecodeError, RecursionError) as e:
+            raise TableFormatError(
+                f"cannot read HFX bundle {p}: metadata.json is not valid JSON ({e}); fix or remove metadata.json"
+            ) from e
     if population is None:
         try:
             population = meta["metadata"]["cohortDescription"]["population"][0]["name"]
         except (KeyError, IndexError, TypeError):
+            population = None
+        if not isinstance(population, str) or not population.strip():
             population = _population_from_name(p)
-    return _raw_from_text(text, f"{p}:{csvs[0]}", str(population))
+    where = f"{p}:{member}"
+    return _raw_from_text(_decode(data, where), where, population.strip())
 
 
 def _read_pypop(p: Path, population: str | None) -> _Raw:
-    text = _open_text(p)
-    try:
-        df = pl.read_csv(io.StringIO(text), separator="\t", infer_schema=False, truncate_ragged_lines=True)
-    except pl.exceptions.PolarsError as e:
-        raise TableFormatError(f"cannot parse {p} as a PyPop haplotype TSV: {str(e).splitlines()[0]}") from e
+    where = str(p)
+    df, lines = _csv(_open_text(p), where, has_header=True, sep="\t", ragged=True)
     missing = [c for c in ("popname", "loci", "haplotype", "haplotype.freq") if c not in df.columns]
     if missing:
         raise TableSchemaError(f"{p}: a PyPop haplotype TSV needs columns {', '.join(missing)}")
     if df.height == 0:
         raise EmptyTableError(f"table {p} has no haplotype rows: add rows below the header, or check the file")
-    locus_sets = df["loci"].unique(maintain_order=True).to_list()
+    for column in ("loci", "haplotype"):
+        gap = _missing_text(df[column])
+        if gap.any():
+            i = int(gap.arg_max())
+            raise TableSchemaError(
+                f"{p} line {lines[i]}: missing {column} (column {column!r}); fill it in or drop the row"
+            )
+    loci_text = df["loci"].str.strip_chars()
+    locus_sets = loci_text.unique(maintain_order=True).to_list()
     if len(locus_sets) != 1:
         raise TableSchemaError(
             f"{p} holds haplotypes of several locus sets ({', '.join(map(str, locus_sets))}); "
             "give hlamatch one file per locus set"
         )
-    loci = str(locus_sets[0]).split(":")
-    parts = df["haplotype"].str.split("~")
+    loci = []
+    for raw_locus in locus_sets[0].split(":"):
+        try:
+            locus = canonical_locus(raw_locus, KNOWN_LOCI)
+        except UnknownLocusError:
+            raise UnknownLocusError(
+                f"{p} line {lines[0]}: locus {raw_locus!r} in loci {locus_sets[0]!r} is not a locus hlamatch knows "
+                f"(known: {', '.join(KNOWN_LOCI)}); fix the 'loci' column"
+            ) from None
+        if locus in loci:
+            raise TableSchemaError(
+                f"{p} line {lines[0]}: loci {locus_sets[0]!r} name locus {locus!r} twice; list each locus once"
+            )
+        loci.append(locus)
+    haps = df["haplotype"].str.strip_chars()
+    parts = haps.str.split("~")
     lengths = parts.list.len().to_numpy()
     off = np.flatnonzero(lengths != len(loci))
     if off.size:
         i = int(off[0])
         raise TableSchemaError(
-            f"{p} line {i + 2}: haplotype {df['haplotype'][i]!r} has {lengths[i]} alleles for loci {locus_sets[0]}"
+            f"{p} line {lines[i]}: haplotype {haps[i]!r} has {lengths[i]} alleles for loci {locus_sets[0]}"
         )
     columns = {}
     for k, name in enumerate(loci):
-        values = parts.list.get(k)
+        values = parts.list.get(k).str.strip_chars()
         # PyPop writes alleles without the locus prefix: "02:10" under A is A*02:10.
         prefixed = pl.DataFrame({"v": values}).select(
             pl.when(pl.col("v").str.contains("*", literal=True)).then(pl.col("v"))
             .otherwise(pl.lit(f"{name}*") + pl.col("v"))
         )
         columns[name] = prefixed.to_series()
-    pops = df["popname"].cast(pl.String)
-    pop_rows = {str(v): np.flatnonzero((pops == v).to_numpy()) for v in pops.unique(maintain_order=True)}
-    if population is not None:
-        key = next((k for k in pop_rows if k.upper() == population.upper()), None)
-        if key is None:
-            raise OptionError(f"population {population!r} is not in {p} (it has {', '.join(pop_rows)})")
-        pop_rows = {key: pop_rows[key]}
-    return _Raw(str(p), None, columns, {"__long__": df["haplotype.freq"]}, np.arange(df.height) + 2, pop_rows,
+    pop_rows = _keep_population(_population_rows(df["popname"], where, "'popname'", lines), population, where)
+    return _Raw(where, None, columns, {"__long__": df["haplotype.freq"]}, lines, pop_rows,
                 freq_column="haplotype.freq")
 
 
 def _read_wide(p: Path, population: str | None) -> _Raw:
     name = p.name.lower()
+    kind = "Parquet" if name.endswith((".parquet", ".pq")) else (
+        "Arrow IPC" if name.endswith((".arrow", ".feather", ".ipc")) else None
+    )
+    if kind is None:
+        df, lines = _csv(_open_text(p), str(p), has_header=True)
+        return _raw_from_frame(df, str(p), population or _population_from_name(p), lines)
+    df = _read_arrow_file(p, kind)
+    lines = np.arange(df.height, dtype=np.int64) + 2  # row 1 is the header, as in a CSV export
+    return _raw_from_frame(df, str(p), population or _population_from_name(p), lines)
+
+
+def _read_arrow_file(p: Path, kind: str) -> pl.DataFrame:
+    """A Parquet or Arrow IPC (Feather) file as a polars DataFrame, read by pyarrow.
+
+    pyarrow, not polars, parses the file: on a corrupt file the polars readers can panic, or
+    abort the whole process on a huge allocation, where pyarrow raises an exception.  The bytes
+    are read first, so that an I/O error keeps its own message.
+    """
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    data = _read_bytes(p)
     try:
-        if name.endswith((".parquet", ".pq")):
-            df = pl.read_parquet(p)
-        elif name.endswith((".arrow", ".feather", ".ipc")):
-            df = pl.read_ipc(p)
-        else:
-            df = None
-    except (pl.exceptions.PolarsError, OSError) as e:
-        raise TableFormatError(f"cannot read {p}: {str(e).splitlines()[0]}") from e
-    if df is None:
-        df = _csv(_open_text(p), str(p), has_header=True)
-    return _raw_from_frame(df, str(p), population or _population_from_name(p), header_lines=1)
+        source = pa.BufferReader(data)
+        table = pq.read_table(source) if kind == "Parquet" else feather.read_table(source)
+        table.validate(full=True)  # e.g. text that is not UTF-8, which polars would take on trust
+        frame = pl.from_arrow(table)
+    except (
+        pa.ArrowException, OSError, ValueError, MemoryError, IndexError,
+        pl.exceptions.PolarsError, pl.exceptions.PanicException,
+    ) as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise TableFormatError(f"cannot read {p}: not a valid {kind} file ({reason}); re-export the table") from e
+    return frame  # type: ignore[return-value]  # from_arrow gives a DataFrame for a Table
 
 
-def _raw_from_frame(df: pl.DataFrame, where: str, population: str, header_lines: int) -> _Raw:
-    lines = np.arange(df.height) + 1 + header_lines
+def _dtype_kind(dtype: pl.DataType) -> str:
+    """``text``, ``integer``, ``number`` or ``other`` (lists, structs, dates, booleans, binary ...)."""
+    if dtype == pl.String or dtype == pl.Categorical or dtype == pl.Enum or dtype == pl.Null:
+        return "text"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_numeric():
+        return "number"
+    return "other"
+
+
+def _require_kind(df: pl.DataFrame, column: str, where: str, role: str) -> None:
+    kind = _dtype_kind(df[column].dtype)
+    if role == "locus" and kind not in ("text", "integer"):
+        raise TableSchemaError(
+            f"{where}: locus column {column!r} has type {df[column].dtype}; expected text "
+            "(allele names such as 'A*24:02'): convert the column to strings"
+        )
+    if role == "haplotype" and kind != "text":
+        raise TableSchemaError(
+            f"{where}: haplotype column {column!r} has type {df[column].dtype}; expected text "
+            "(haplotypes such as 'A*24:02~B*52:01'): convert the column to strings"
+        )
+    if role == "frequency" and kind == "other":
+        raise TableSchemaError(
+            f"{where}: frequency column {column!r} has type {df[column].dtype}; expected numbers (Float64) "
+            "or numeric text: convert the column"
+        )
+    if role == "population" and kind == "other":
+        raise TableSchemaError(
+            f"{where}: population column {column!r} has type {df[column].dtype}; expected text labels: "
+            "convert the column to strings"
+        )
+
+
+def _holds_labels(values: pl.Series) -> bool:
+    """True if a column holds text labels: text that is not all numbers (or is all missing)."""
+    if _dtype_kind(values.dtype) != "text":
+        return False
+    text = values.cast(pl.String).str.strip_chars()
+    present = text.filter(text.fill_null("") != "")
+    return present.len() == 0 or bool(present.cast(pl.Float64, strict=False).is_null().any())
+
+
+def _raw_from_frame(df: pl.DataFrame, where: str, population: str, lines: np.ndarray) -> _Raw:
     low = {c.lower().strip(): c for c in df.columns}
     hap = next((low[k] for k in ("haplo", "haplotype") if k in low), None)
     freq = next((low[k] for k in _FREQ_NAMES if k in low), None)
+    if freq is not None:
+        _require_kind(df, freq, where, "frequency")
     if hap is not None and freq is not None:
+        _require_kind(df, hap, where, "haplotype")
         return _Raw(where, df[hap].cast(pl.String), None, {population: df[freq]}, lines, freq_column=freq)
+    # A 'population'/'pop' column (any case) holds labels of a long layout, unless it holds
+    # numbers: then it is the frequency column of a population named so.
+    pop_col = next((low[k] for k in _POP_NAMES if k in low), None)
+    if pop_col is not None:
+        _require_kind(df, pop_col, where, "population")
+        if not _holds_labels(df[pop_col]):
+            pop_col = None
     locus_cols: dict[str, pl.Series] = {}
     rest = []
     for c in df.columns:
+        if c == pop_col or c == freq:
+            continue
         if _is_locus_name(c):
             locus = canonical_locus(c, KNOWN_LOCI)
             if locus in locus_cols:
                 raise TableSchemaError(f"{where}: locus {locus!r} appears in two columns")
+            _require_kind(df, c, where, "locus")
             locus_cols[locus] = df[c].cast(pl.String)
         elif c.lower().strip() not in _IGNORED_NAMES:
             if df[c].dtype == pl.String and df[c].str.contains("*", literal=True).any():
@@ -692,12 +958,10 @@ def _raw_from_frame(df: pl.DataFrame, where: str, population: str, header_lines:
             f"{where}: no locus columns found (columns: {', '.join(df.columns)}); a wide table needs "
             f"columns named after loci ({', '.join(KNOWN_LOCI)}) and frequency columns"
         )
-    pop_col = next((low[k] for k in _POP_NAMES if k in low), None)
     if pop_col is not None:
         if freq is None:
             raise TableSchemaError(f"{where}: a '{pop_col}' column needs a 'frequency' column beside it")
-        pops = df[pop_col].cast(pl.String)
-        pop_rows = {str(v): np.flatnonzero((pops == v).to_numpy()) for v in pops.unique(maintain_order=True)}
+        pop_rows = _population_rows(df[pop_col], where, repr(pop_col), lines)
         return _Raw(where, None, locus_cols, {"__long__": df[freq]}, lines, pop_rows, freq_column=freq)
     if freq is not None:
         return _Raw(where, None, locus_cols, {population: df[freq]}, lines, freq_column=freq)
@@ -705,6 +969,13 @@ def _raw_from_frame(df: pl.DataFrame, where: str, population: str, header_lines:
         raise TableSchemaError(
             f"{where}: no frequency column found: add a 'frequency' column or one column per population"
         )
+    for c in rest:
+        if not c.strip():
+            raise TableSchemaError(
+                f"{where}: a column has no name in the header; name it or drop it (a pandas index column? "
+                "write the CSV with index=False)"
+            )
+        _require_kind(df, c, where, "frequency")
     return _Raw(where, None, locus_cols, {c: df[c] for c in rest}, lines)
 
 
@@ -733,12 +1004,16 @@ def _parse_freqs(values: pl.Series, where: str, column: str, lines: np.ndarray) 
             i = int(num.is_null().arg_max())
             raise FrequencyError(f"{where} line {lines[i]}: frequency in column {column!r} is missing")
     arr = num.to_numpy().astype(np.float64, copy=True)
-    bad_idx = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
+    # A single frequency above 1 is invalid whatever the sum tolerance (which absorbs rounding
+    # excess of a sum); MASS_EPSILON lets floating-point noise through.
+    bad_idx = np.flatnonzero(~np.isfinite(arr) | (arr < 0) | (arr > 1 + MASS_EPSILON))
     if bad_idx.size:
         i = int(bad_idx[0])
+        x = float(arr[i])
+        what = "not finite" if not math.isfinite(x) else "negative" if x < 0 else "above 1"
         raise FrequencyError(
-            f"{where} line {lines[i]}: frequency {float(arr[i])!r} in column {column!r} is "
-            f"{'negative' if arr[i] < 0 else 'not finite'}; frequencies must lie in [0, 1]"
+            f"{where} line {lines[i]}: frequency {x!r} in column {column!r} is {what}; "
+            "frequencies must lie in [0, 1]"
         )
     return arr
 
@@ -777,21 +1052,47 @@ def _encode_column(
             i = int(np.flatnonzero(inverse == k)[0])
             raise AlleleNameError(f"{raw.where} line {raw.line_numbers[i]}: {e}") from None
         parsed.append(a)
-    loci = {a.locus for a in parsed}
-    if len(loci) > 1:
-        first = parsed[0].locus
-        k = next(k for k, a in enumerate(parsed) if a.locus != first)
-        i = int(np.flatnonzero(inverse == k)[0])
-        raise TableSchemaError(
-            f"{raw.where} line {raw.line_numbers[i]}: allele {str(uniq[k])!r} in {label} belongs to locus "
-            f"{parsed[k].locus!r}, other rows have {first!r} there; every row must list loci in one order"
-        )
+    inverse = inverse.reshape(-1)
+    if len({a.locus for a in parsed}) > 1:
+        _mixed_loci(parsed, uniq, inverse, raw, label)
     names = [a.name for a in parsed]
     vocab = sorted(set(names))
     lookup = {a: j for j, a in enumerate(vocab)}
     remap = np.array([lookup[a] for a in names], dtype=np.int32)
     classes = {r for a in parsed if (r := name_resolution(a)) is not None}
-    return parsed[0].locus, vocab, remap[inverse.reshape(-1)], classes
+    return parsed[0].locus, vocab, remap[inverse], classes
+
+
+def _mixed_loci(parsed: list[Allele], uniq: np.ndarray, inverse: np.ndarray, raw: _Raw, label: str) -> None:
+    """Raise for a haplotype position holding alleles of several loci, naming the odd row out.
+
+    The expected locus is the one most rows have there (ties: the first row's); the error names
+    the first row, in file order, that differs, and says so when that row names a locus twice.
+    """
+    names = sorted({a.locus for a in parsed})
+    row_locus = np.array([names.index(a.locus) for a in parsed])[inverse]
+    counts = np.bincount(row_locus, minlength=len(names))
+    expected = int(row_locus[0]) if counts[row_locus[0]] == counts.max() else int(np.argmax(counts))
+    i = int(np.flatnonzero(row_locus != expected)[0])
+    k = int(inverse[i])
+    line = raw.line_numbers[i]
+    if raw.haplotypes is not None:
+        hap = str(raw.haplotypes[i]).strip()
+        seen: list[str] = []
+        for part in hap.split("~"):
+            try:
+                seen.append(parse_allele(part).locus)
+            except AlleleNameError:
+                continue
+        if seen.count(parsed[k].locus) > 1:
+            raise TableSchemaError(
+                f"{raw.where} line {line}: haplotype {hap!r} names locus {parsed[k].locus!r} twice; "
+                "list each locus once, in the order of the other rows"
+            )
+    raise TableSchemaError(
+        f"{raw.where} line {line}: allele {str(uniq[k])!r} in {label} belongs to locus "
+        f"{parsed[k].locus!r}, other rows have {names[expected]!r} there; every row must list loci in one order"
+    )
 
 
 def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
@@ -811,7 +1112,11 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
     for k, values in cols.items():
         locus, vocab, c, cls = _encode_column(values, raw, labels[k], hint[k])
         if locus in loci:
-            raise TableSchemaError(f"{raw.where}: locus {locus!r} appears twice in each haplotype")
+            hap = str(raw.haplotypes[0]).strip() if raw.haplotypes is not None else ""
+            raise TableSchemaError(
+                f"{raw.where} line {raw.line_numbers[0]}: haplotype {hap!r} names locus {locus!r} twice (as does "
+                "every row); list each locus once"
+            )
         loci.append(locus)
         alleles.append(tuple(vocab))
         codes.append(c)
@@ -846,6 +1151,14 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
         _check_duplicates(inverse.reshape(-1), np.arange(n), raw, pops[0] if len(pops) == 1 else None,
                           code_matrix, loci, alleles)
 
+    seen: dict[str, str] = {}
+    for pop in pops:
+        other = seen.setdefault(str(pop).strip().upper(), str(pop))
+        if other != str(pop):
+            raise TableSchemaError(
+                f"{raw.where}: populations {other!r} and {str(pop)!r} differ only in case or surrounding spaces "
+                "(population names are matched ignoring case); rename one or merge them"
+            )
     scaled = []
     for p, pop in enumerate(pops):
         total = math.fsum(freqs[:, p])
@@ -875,7 +1188,7 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
         alleles=tuple(alleles),
         codes=code_matrix,
         freqs=np.ascontiguousarray(freqs),
-        populations=tuple(str(p) for p in pops),
+        populations=tuple(str(p).strip() for p in pops),
         resolution=resolution,
         source=source,
         scaled_by=tuple(scaled),

@@ -35,8 +35,11 @@ def frequencies(draw, n: int) -> list[float]:
 
 
 def bank(draw, haps, any_hap, max_lines: int, homozygous_only: bool):
-    """Draw a bank of lines: haplotypes of the table or any haplotype, one line in three homozygous."""
-    line_hap = st.one_of(st.sampled_from(haps), any_hap)
+    """Draw a bank of lines: haplotypes of the table or any haplotype, one line in three homozygous.
+
+    ``haps`` may be empty (then every line haplotype comes from ``any_hap``).
+    """
+    line_hap = st.one_of(st.sampled_from(haps), any_hap) if haps else any_hap
     if homozygous_only:
         line = line_hap.map(lambda h: (h, h))
     else:
@@ -57,8 +60,10 @@ def rule_allele(locus: str, k: int, null: bool = False) -> str:
 def rule_problems(draw, max_lines: int = 3, homozygous_only: bool = False, nulls: bool = True):
     """A small table (2–3 loci, ≤ 8 haplotypes, some null alleles) and a bank of lines.
 
-    Per locus 1–3 expressed alleles and maybe one null allele (``A*0k:11N``).  Line alleles are
-    drawn from the table's vocabulary plus one expressed allele the table lacks.
+    Per locus 1–3 expressed alleles and maybe one null allele (``A*0k:11N``) in the TABLE.  Line
+    alleles are expressed only (a donor line is typed at the alleles it expresses; the line
+    encoder refuses null alleles): drawn from the table's expressed alleles plus one expressed
+    allele the table lacks, and line haplotypes taken from the table are its rows without a null.
     """
     n_loci = draw(st.integers(2, 3))
     loci = LOCI[:n_loci]
@@ -73,9 +78,11 @@ def rule_problems(draw, max_lines: int = 3, homozygous_only: bool = False, nulls
     idx = draw(st.lists(st.tuples(*[st.integers(0, len(v) - 1) for v in vocab]), min_size=1, max_size=n_max, unique=True))
     haps = [tuple(vocab[l][k] for l, k in enumerate(h)) for h in idx]
     freqs = draw(frequencies(len(haps)))
-    pool = [v + [rule_allele(locus, 7)] for v, locus in zip(vocab, loci)]  # rule_allele(locus, 7) is absent
+    # rule_allele(locus, 7) is absent from the table; null alleles never go into lines.
+    pool = [[a for a in v if not a.endswith("N")] + [rule_allele(locus, 7)] for v, locus in zip(vocab, loci)]
     any_hap = st.tuples(*[st.sampled_from(p) for p in pool])
-    lines = bank(draw, haps, any_hap, max_lines, homozygous_only)
+    expressed_haps = [h for h in haps if not any(a.endswith("N") for a in h)]
+    lines = bank(draw, expressed_haps, any_hap, max_lines, homozygous_only)
     return loci, haps, freqs, lines
 
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from hlamatch.cli import cli
-from hlamatch.errors import OptionError, TypingError, UnknownLocusError
+from hlamatch.errors import LineError, OptionError, TypingError, UnknownLocusError
 from hlamatch.match import (
     ASSESSABLE,
     ERROR,
@@ -218,12 +218,18 @@ def test_match_patients_not_assessable_cases():
 
 def test_match_patients_null_alleles():
     # A patient with a null allele: A*24:02 + A*01:11N.  The line's A*24:02 is carried -> 0.
-    # Line A*01:11N~B*52:01~DRB1*15:02 has nothing expressed at A -> HvG 0 at A for anyone.
+    # A patient A*02:01 (homozygous) lacks L1's A*24:02 -> 1.
     results, *_ = match_patients(["A*24:02+A*01:11N^B*52:01^DRB1*15:02", "A*02:01^B*52:01^DRB1*15:02"],
-                                 [L1, "A*01:11N~B*52:01~DRB1*15:02"])
+                                 [L1], details="all")
     p, q = results
-    assert [m.mismatches for m in p.lines] == [0, 0]
-    assert {m.line: m.mismatches for m in q.lines} == {L1: 1, "A*01:11N~B*52:01~DRB1*15:02": 0}
+    assert [m.mismatches for m in p.lines] == [0]
+    assert {m.line: m.mismatches for m in q.lines} == {L1: 1}
+    # A null allele in a LINE is refused: a donor line is typed at the alleles it expresses.
+    # (It used to count as "nothing expressed at A": 0 mismatches there for anyone.)
+    with pytest.raises(LineError, match=r"^line A\*01:11N~B\*52:01~DRB1\*15:02: donor lines are chosen for the "
+                                        r"antigens they express: null allele A\*01:11N cannot be part of a line; "
+                                        r"give the expressed allele$"):
+        match_patients(["A*02:01^B*52:01^DRB1*15:02"], [L1, "A*01:11N~B*52:01~DRB1*15:02"])
 
 
 def test_match_patients_bad_options_raise():

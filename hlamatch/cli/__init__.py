@@ -12,6 +12,9 @@ Layout (one module per command, shared pieces in two modules):
 * ``coverage.py``, ``match.py``, ``tables.py``: the commands.
 
 Each command parses its options, makes one library call and one :func:`~.output.emit` call.
+Usage errors that click finds itself (an unknown option, a bad choice or number, a missing
+value) are one line too: ``Error: <message> (see 'hlamatch COMMAND --help')``, exit status 2
+(:class:`OneLineErrors`); errors in the data are exit status 1.
 Library modules are imported inside command bodies, so ``hlamatch --help`` imports neither
 numba nor polars.
 
@@ -32,13 +35,61 @@ from importlib import import_module
 
 import click
 
-__all__ = ["cli", "COMMANDS"]
+__all__ = ["cli", "COMMANDS", "OneLineErrors"]
 
 #: Command modules of this package, in the order ``hlamatch --help`` lists them; each defines ``command``.
 COMMANDS: tuple[str, ...] = ("coverage", "rank", "plan", "supply", "match", "tables")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _UsageLine(click.ClickException):
+    """A click usage error shown as one ``Error:`` line (exit status 2, as click's own)."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError, command_path: str):
+        message = " ".join(error.format_message().split()).rstrip(".")
+        where = error.ctx.command_path if error.ctx is not None else command_path
+        super().__init__(f"{message} (see '{where} --help')")
+
+    def show(self, file=None) -> None:  # type: ignore[override]
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class OneLineErrors(click.Group):
+    """The ``hlamatch`` group: click's usage errors (three lines of usage and hint) become one
+    ``Error: ...`` line naming the command's ``--help``, exit status 2.
+
+    Both places where click raises them are covered: parsing the group's own arguments
+    (:meth:`make_context`) and resolving, parsing and running a command (:meth:`invoke`).  Calling
+    ``hlamatch`` with no command still shows the help.
+    """
+
+    @staticmethod
+    def _one_line(e: click.UsageError, command_path: str) -> click.ClickException:
+        if isinstance(e, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+            return e
+        return _UsageLine(e, command_path)
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            raise self._one_line(e, info_name or "hlamatch") from None
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        # Some click versions raise option errors without a context: name the command from the
+        # arguments left to the group (its first one is the command's name).
+        state = vars(ctx)  # click 8.2 renamed protected_args to _protected_args
+        rest = list(state.get("_protected_args", state.get("protected_args")) or []) + list(ctx.args)
+        path = ctx.command_path + (f" {rest[0]}" if rest and rest[0] in self.commands else "")
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            raise self._one_line(e, path) from None
+
+
+@click.group("hlamatch", cls=OneLineErrors,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="hlamatch")
 def cli() -> None:
     """hlamatch: exact HLA haplobank coverage from haplotype frequency tables.

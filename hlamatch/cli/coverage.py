@@ -81,7 +81,7 @@ def cohort_text(rows: list[dict[str, Any]]) -> str:
         f"coverage {pct(r['coverage'])}  [lower {pct(r['lower'])}, upper {pct(r['upper'])}]  "
         f"among assessed {pct(r['assessed_coverage'])}",
         "best line by mismatches (assessed patients): "
-        + ", ".join(f"{k}: {pct(v)}" for k, v in r["distribution"].items()),
+        + (", ".join(f"{k}: {pct(v)}" for k, v in r["distribution"].items()) or "- (no patient assessed)"),
         f"{r['definition']}; lower counts not-assessable patients as unmatched, upper as matched.",
     ]
     return "\n".join(out)

@@ -16,8 +16,9 @@ from .output import echo_error, emit, library_call
               help="A patient typing: loci joined by '^', the two alleles by '+', e.g. "
                    "'A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05'. Repeatable.")
 @click.option("--patients-file", type=click.Path(dir_okay=False), default=None,
-              help="CSV/TSV/Parquet of typings: two columns per locus (A_1, A_2, ...) or a 'typing' column; "
-                   "an optional 'id' column names patients.")
+              help="CSV/TSV/Parquet of typings: two columns per locus (A_1, A_2, ...), one per locus (A: "
+                   "'A*24:02+A*02:01') or a 'typing' column; an optional 'id' column names patients. A bad row is "
+                   "an error for that row only; a third allele column (A_3) or a repeated column name, for the file.")
 @bank_options
 @rule_options
 @table_options

@@ -23,6 +23,7 @@ Nothing here imports numba or polars at module level: ``hlamatch --help`` must s
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -138,9 +139,21 @@ def quiet_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 # ============================================================================ parsers
 
 
-def split_list(value: str | None) -> list[str] | None:
-    """``"A, B,DRB1"`` → ``["A", "B", "DRB1"]``; None stays None."""
-    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+def split_list(value: str | None, option: str = "--loci") -> list[str] | None:
+    """``"A, B,DRB1"`` → ``["A", "B", "DRB1"]``; None stays None.
+
+    Raises
+    ------
+    OptionError
+        ``value`` names nothing (``--loci ""``).
+    """
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise OptionError(f"{option} {value!r} names nothing: give a comma-separated list (e.g. {option} A,B,DRB1) "
+                          f"or leave {option} out")
+    return items
 
 
 def _flat(values: Sequence[str]) -> list[str]:
@@ -153,6 +166,13 @@ def _weight(text: str, where: str) -> float:
         return float(text)
     except ValueError:
         raise OptionError(f"{where}: weight {text.strip()!r} is not a number") from None
+
+
+def _positive_weight(text: str, where: str) -> float:
+    w = _weight(text, where)
+    if not math.isfinite(w) or w <= 0:
+        raise OptionError(f"{where}: weight {text.strip()!r} must be a positive number")
+    return w
 
 
 def parse_populations(values: Sequence[str] = (), weights_file: str | None = None
@@ -179,6 +199,11 @@ def parse_populations(values: Sequence[str] = (), weights_file: str | None = Non
         population weighted twice, or both ``--population`` and ``--weights``.
     """
     items = _flat(values)
+    if values and not items:
+        raise OptionError(
+            f"--population {values[0]!r} names no population: give a name (NAME or NAME=W); "
+            "'hlamatch tables NAME' lists a table's populations"
+        )
     if weights_file is not None:
         if items:
             raise OptionError("give the populations either with --population or with --weights, not both")
@@ -211,32 +236,34 @@ def read_weights_file(path: str | Path) -> dict[str, float]:
     Raises
     ------
     OptionError
-        Missing or unreadable file, missing columns, an empty name, a weight that is not a
-        number, a population listed twice, or no rows.
+        Missing or unreadable file, missing columns, an unreadable row, an empty name, a weight
+        that is not a positive finite number (NaN, inf, 0 and negative weights are refused, naming
+        the row), a population listed twice, or no rows.
     """
-    import polars as pl
-
-    from hlamatch._io import read_frame
+    from hlamatch._io import read_rows
 
     p = Path(path)
-    df, first_line = read_frame(p, "weights file", OptionError)
-    low = {c.lower().strip(): c for c in df.columns}
-    if "population" not in low or "weight" not in low:
+    tab = read_rows(p, "weights file", OptionError)
+    pop_col, weight_col = tab.index(("population",)), tab.index(("weight",))
+    if pop_col is None or weight_col is None:
         raise OptionError(
-            f"weights file {p}: expected columns 'population' and 'weight', found {', '.join(df.columns)}"
+            f"weights file {p}: expected columns 'population' and 'weight', found {', '.join(tab.columns)}"
         )
     out: dict[str, float] = {}
-    rows = df.select(low["population"], low["weight"]).cast(pl.String).iter_rows()
-    for k, (name, w) in enumerate(rows):
-        where = f"weights file {p} row {k + first_line}"
-        name = (name or "").strip()
+    for row in tab.rows:
+        where = f"weights file {p} row {row.number}"
+        if row.problem:
+            raise OptionError(f"{where}: {row.problem}")
+        name, w = row.cells[pop_col], row.cells[weight_col]
         if not name:
             raise OptionError(f"{where}: the population name is empty")
         if name in out:
             raise OptionError(f"{where}: population {name!r} is given twice")
-        out[name] = _weight(w or "", where)
+        if w is None:
+            raise OptionError(f"{where}: the weight of population {name!r} is empty")
+        out[name] = _positive_weight(w, where)
     if not out:
-        raise OptionError(f"weights file {p} holds no weights")
+        raise OptionError(f"weights file {p} holds no weights: add rows 'population,weight' below the header")
     return out
 
 
@@ -289,6 +316,8 @@ def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
     if top:
         if table is None:
             raise OptionError("--top needs a table")
+        # Donor lines are chosen for the antigens they express: haplotypes with a null allele are
+        # skipped (top_lines' default).
         bank += top_lines(table(), top, populations=populations, loci=loci, resolution=resolution)
     if not bank and required:
         raise OptionError("no lines given: pass --line, --lines-file or --top")

@@ -3,7 +3,9 @@ and the wrapper that turns library errors and warnings into one-line messages.
 
 * :func:`emit` writes a command's result to standard output: ``text`` for people (the command's
   renderer), ``json`` (an array of objects; a command describing one thing may emit one object)
-  or ``csv`` (flat: see :func:`flatten_rows`).
+  or ``csv`` (flat: see :func:`flatten_rows`).  A number that is not finite (NaN: nothing to
+  divide by, e.g. a cohort with no assessable patient; infinity: e.g. people to type for a donor
+  never found) is ``null`` in JSON (strict JSON has no NaN), an empty CSV cell and ``-`` in text.
 * :func:`progress_display` returns the ``progress(label, fraction_done)`` callback the library
   takes, drawing one updating line on standard error (label, bar, percent, elapsed time, time
   left) when standard error is a terminal and ``--quiet`` is not given.
@@ -18,6 +20,7 @@ import csv
 import functools
 import io
 import json
+import math
 import sys
 import time
 import warnings
@@ -26,7 +29,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 import click
 
 __all__ = [
-    "emit", "flatten_rows", "csv_text", "plain_text", "pct", "echo_error",
+    "emit", "finite", "flatten_rows", "csv_text", "plain_text", "pct", "echo_error",
     "progress_display", "ProgressDisplay", "progress_line", "library_call",
 ]
 
@@ -56,7 +59,11 @@ def emit(data: Sequence[Row] | Row, fmt: str, *, text: Callable[[Any], str] | No
         patient and line).
     """
     if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
+        try:
+            text = json.dumps(data, indent=2, allow_nan=False)
+        except ValueError:  # a NaN or infinity somewhere: null instead (strict JSON has neither)
+            text = json.dumps(finite(data), indent=2, allow_nan=False)
+        click.echo(text)
         return
     if fmt == "csv":
         rows = csv_rows(data) if csv_rows is not None else [data] if isinstance(data, Mapping) else data
@@ -65,8 +72,25 @@ def emit(data: Sequence[Row] | Row, fmt: str, *, text: Callable[[Any], str] | No
     click.echo((text or plain_text)(data))
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±inf), at any depth, replaced by None.
+
+    >>> finite({"coverage": float("nan"), "lines": [1.0, float("inf")]})
+    {'coverage': None, 'lines': [1.0, None]}
+    """
+    if isinstance(value, float) or (hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0
+                                    and getattr(value.dtype, "kind", "") == "f"):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
 def _cell(value: Any, key: str = "") -> Any:
     """One CSV cell: lists joined by ';' (loci by '~'), nested dicts as ``k=v`` pairs; never brackets."""
+    value = finite(value)
     if isinstance(value, Mapping):
         return ",".join(f"{k}={_cell(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -131,12 +155,14 @@ def plain_text(data: Sequence[Row] | Row) -> str:
 
 
 def _short(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else "-"
+    return str(value)
 
 
 def pct(x: float | None) -> str:
-    """``0.12345`` → ``"12.35%"`` (``"-"`` for None)."""
-    return "-" if x is None else f"{100 * x:.2f}%"
+    """``0.12345`` → ``"12.35%"`` (``"-"`` for None, NaN or infinity)."""
+    return "-" if x is None or not math.isfinite(x) else f"{100 * x:.2f}%"
 
 
 def echo_error(message: Any) -> None:
