@@ -351,7 +351,10 @@ def load_table(
         File format; ``auto`` detects it from the name and first line.
     population : str, optional
         Name for the population of a single-population file (default: from the file name,
-        e.g. ``freqs.JAPI.csv`` → ``JAPI``, or from HFX metadata).
+        e.g. ``freqs.JAPI.csv`` → ``JAPI``, or from HFX metadata).  In a file whose populations
+        are named in it (NMDP 2007, PyPop, a wide table with one column per population or a
+        population column), the one population to keep, matched ignoring case; an
+        :class:`OptionError` if the file does not hold it.
     sum_tolerance : float
         A population whose frequencies sum to at most ``1 + sum_tolerance`` is scaled down to 1
         with a :class:`HlamatchWarning`; above that it is rejected.  Sums below 1 are kept: the
@@ -489,7 +492,7 @@ def table_from_frame(
         raise OptionError(f"table_from_frame needs a polars DataFrame, got {type(frame).__name__}{hint}")
     _check_options(population, sum_tolerance)
     name = str(name)
-    raw = _raw_from_frame(frame, name, population or name, np.arange(frame.height, dtype=np.int64) + 2)
+    raw = _raw_from_frame(frame, name, population, np.arange(frame.height, dtype=np.int64) + 2, default_name=name)
     return _build(raw, sum_tolerance, source=name)
 
 
@@ -843,10 +846,10 @@ def _read_wide(p: Path, population: str | None) -> _Raw:
     )
     if kind is None:
         df, lines = _csv(_open_text(p), str(p), has_header=True)
-        return _raw_from_frame(df, str(p), population or _population_from_name(p), lines)
+        return _raw_from_frame(df, str(p), population, lines, default_name=_population_from_name(p))
     df = _read_arrow_file(p, kind)
     lines = np.arange(df.height, dtype=np.int64) + 2  # row 1 is the header, as in a CSV export
-    return _raw_from_frame(df, str(p), population or _population_from_name(p), lines)
+    return _raw_from_frame(df, str(p), population, lines, default_name=_population_from_name(p))
 
 
 def _read_arrow_file(p: Path, kind: str) -> pl.DataFrame:
@@ -919,7 +922,13 @@ def _holds_labels(values: pl.Series) -> bool:
     return present.len() == 0 or bool(present.cast(pl.Float64, strict=False).is_null().any())
 
 
-def _raw_from_frame(df: pl.DataFrame, where: str, population: str, lines: np.ndarray) -> _Raw:
+def _raw_from_frame(
+    df: pl.DataFrame, where: str, population: str | None, lines: np.ndarray, default_name: str
+) -> _Raw:
+    """Read a wide frame.  ``population`` (given by the caller) names the population of a single
+    frequency column, and selects one population of a table that holds several (one column per
+    population, or a population-label column), as in the long formats; ``default_name`` names a
+    single frequency column when no population is given."""
     low = {c.lower().strip(): c for c in df.columns}
     hap = next((low[k] for k in ("haplo", "haplotype") if k in low), None)
     freq = next((low[k] for k in _FREQ_NAMES if k in low), None)
@@ -927,7 +936,8 @@ def _raw_from_frame(df: pl.DataFrame, where: str, population: str, lines: np.nda
         _require_kind(df, freq, where, "frequency")
     if hap is not None and freq is not None:
         _require_kind(df, hap, where, "haplotype")
-        return _Raw(where, df[hap].cast(pl.String), None, {population: df[freq]}, lines, freq_column=freq)
+        return _Raw(where, df[hap].cast(pl.String), None, {population or default_name: df[freq]}, lines,
+                    freq_column=freq)
     # A 'population'/'pop' column (any case) holds labels of a long layout, unless it holds
     # numbers: then it is the frequency column of a population named so.
     pop_col = next((low[k] for k in _POP_NAMES if k in low), None)
@@ -961,10 +971,10 @@ def _raw_from_frame(df: pl.DataFrame, where: str, population: str, lines: np.nda
     if pop_col is not None:
         if freq is None:
             raise TableSchemaError(f"{where}: a '{pop_col}' column needs a 'frequency' column beside it")
-        pop_rows = _population_rows(df[pop_col], where, repr(pop_col), lines)
+        pop_rows = _keep_population(_population_rows(df[pop_col], where, repr(pop_col), lines), population, where)
         return _Raw(where, None, locus_cols, {"__long__": df[freq]}, lines, pop_rows, freq_column=freq)
     if freq is not None:
-        return _Raw(where, None, locus_cols, {population: df[freq]}, lines, freq_column=freq)
+        return _Raw(where, None, locus_cols, {population or default_name: df[freq]}, lines, freq_column=freq)
     if not rest:
         raise TableSchemaError(
             f"{where}: no frequency column found: add a 'frequency' column or one column per population"
@@ -975,6 +985,14 @@ def _raw_from_frame(df: pl.DataFrame, where: str, population: str, lines: np.nda
                 f"{where}: a column has no name in the header; name it or drop it (a pandas index column? "
                 "write the CSV with index=False)"
             )
+    if population is not None:
+        key = next((c for c in rest if c.strip().upper() == population.strip().upper()), None)
+        if key is None:
+            raise OptionError(
+                f"population {population!r} is not in {where} (it has {', '.join(c.strip() for c in rest)})"
+            )
+        rest = [key]
+    for c in rest:
         _require_kind(df, c, where, "frequency")
     return _Raw(where, None, locus_cols, {c: df[c] for c in rest}, lines)
 

@@ -565,6 +565,25 @@ def test_numeric_column_named_pop_is_a_population_frequency_column(write):
     assert table_from_frame(frame).populations == ("Pop", "JPN")
 
 
+def test_population_option_selects_a_population_of_a_wide_table(write):
+    """As in NMDP 2007 and PyPop files: the population asked for, or an error (never another one)."""
+    p = write("w.csv", "A,EUR,JPN\nA*01:01,0.3,0.1\nA*02:01,0.2,0.4\n")
+    t = load_table(p, population="jpn")
+    assert t.populations == ("JPN",)
+    assert t.listed_mass() == pytest.approx(0.5)
+    assert error_of(OptionError, load_table, p, population="ZZZ") == (
+        f"population 'ZZZ' is not in {p} (it has EUR, JPN)"
+    )
+    long = write("long.csv", "A,population,frequency\nA*01:01,EUR,0.3\nA*02:01,JPN,0.2\n")
+    assert load_table(long, population="EUR").populations == ("EUR",)
+    assert error_of(OptionError, load_table, long, population="ZZZ") == (
+        f"population 'ZZZ' is not in {long} (it has EUR, JPN)"
+    )
+    # A single 'frequency' column has no population name in the file: the option names it.
+    single = write("single.csv", "A,frequency\nA*01:01,0.3\n")
+    assert load_table(single, population="ZZZ").populations == ("ZZZ",)
+
+
 def test_text_column_named_pop_holds_population_labels(write):
     p = write("pop.csv", "A,B,Pop,frequency\nA*01:01,B*08:01,JPN,0.3\nA*02:01,B*08:01,KOR,0.2\n")
     t = load_table(p)
