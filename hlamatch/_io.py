@@ -248,7 +248,12 @@ def _read_parquet(p: Path, what: str, error: type[HlamatchError]) -> TextTable:
                     "text or numbers")
     columns = tuple(str(name) for name in table.column_names)
     _check_header(p, what, error, columns)
-    values = [[_parquet_text(v) for v in col.to_pylist()] for col in table.columns]
+    try:
+        values = [[_parquet_text(v) for v in col.to_pylist()] for col in table.columns]
+    except (pa.ArrowException, UnicodeDecodeError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise error(f"cannot read {what} {p} as Parquet: its data is damaged ({first}); give a valid "
+                    "Parquet file, or a CSV/TSV file") from e
     rows = []
     for k, row in enumerate(zip(*values), start=1):
         cells, _ = _cells(row, len(columns))

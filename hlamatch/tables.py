@@ -865,7 +865,12 @@ def _read_arrow_file(p: Path, kind: str) -> pl.DataFrame:
 
     data = _read_bytes(p)
     try:
-        source = pa.BufferReader(data)
+        # Copy into memory Arrow owns: over the Python bytes object itself (zero-copy), pyarrow
+        # threads release it after the read returns, which crashed the process when tracemalloc
+        # was stopped meanwhile (as the fuzz tests' per-case bounds do).
+        sink = pa.BufferOutputStream()
+        sink.write(data)
+        source = pa.BufferReader(sink.getvalue())
         table = pq.read_table(source) if kind == "Parquet" else feather.read_table(source)
         table.validate(full=True)  # e.g. text that is not UTF-8, which polars would take on trust
         frame = pl.from_arrow(table)
