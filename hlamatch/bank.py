@@ -191,7 +191,7 @@ class BankState:
             ``base`` the lower-bound coverage of the bank now.  Pairs with the same covering set
             are merged.
         """
-        from .kernels import NOVEL_A, _cover_rows, _rule_cover_rows
+        from .kernels import _cover_rows, _rule_cover_rows
 
         u = self.unlisted
         if self.bitsets:
@@ -213,7 +213,8 @@ class BankState:
         if u > 0:
             partner = self._partner_rows()
             rows.append(partner[:, lines])
-            weights.append(2 * u * self.freqs * partner.any(axis=1) * ~self._partner_chosen())
+            # haplotypes whose pairing with a novel chromosome no chosen line covers yet
+            weights.append(2 * u * self.freqs * ~(partner & self.chosen[None, :]).any(axis=1))
             if not self.nn[self.chosen].any() and self.nn[lines].any():
                 rows.append(self.nn[lines][None, :])
                 weights.append(np.array([u * u]))
@@ -237,9 +238,6 @@ class BankState:
         tail = self.rule_tail
         return np.array([[_line_count(self.codes, self.nulls, i, NOVEL_A, lc, ln, t, *tail[:4], tail[4] + 1) >= 0
                           for t in range(self.n_lines)] for i in range(self.freqs.shape[0])], dtype=np.bool_)
-
-    def _partner_chosen(self) -> np.ndarray:
-        return (self._partner_rows() & self.chosen[None, :]).any(axis=1)
 
 
 def _check_size(n: int, max_pairs: int) -> None:
