@@ -6,9 +6,16 @@ from __future__ import annotations
 LEVELS: tuple[str, ...] = ("haplotype", "genotype")
 LEVEL_CHOICES: tuple[str, ...] = ("haplotype", "genotype", "both")
 
-#: Allele resolutions a computation can be asked for.  ``antigen`` tables stay at antigen level.
+#: Allele-field resolutions, finest first (a table or name can be brought to a later one by
+#: dropping fields).
 RESOLUTIONS: tuple[str, ...] = ("2-field", "1-field")
 ANTIGEN = "antigen"
+BROAD = "broad"
+#: Resolutions reached through the WMDA nomenclature files (see :mod:`hlamatch.nomenclature`):
+#: G and P groups (ARD level), serologic split antigens, broad antigens.
+NOMENCLATURE_RESOLUTIONS: tuple[str, ...] = ("G", "P", ANTIGEN, BROAD)
+#: Every resolution a computation can be asked for.
+ALL_RESOLUTIONS: tuple[str, ...] = RESOLUTIONS + NOMENCLATURE_RESOLUTIONS
 
 #: Output formats of every CLI command.
 FORMATS: tuple[str, ...] = ("text", "json", "csv")

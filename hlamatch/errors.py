@@ -12,6 +12,7 @@ __all__ = [
     "TableFormatError",
     "TableSchemaError",
     "AlleleNameError",
+    "UnknownAlleleError",
     "UnknownLocusError",
     "FrequencyError",
     "DuplicateHaplotypeError",
@@ -38,6 +39,10 @@ class TableSchemaError(HlamatchError):
 
 class AlleleNameError(HlamatchError):
     """An allele (or antigen) name is malformed."""
+
+
+class UnknownAlleleError(AlleleNameError):
+    """A well-formed allele name that the nomenclature files in use do not know (``A*99:99``)."""
 
 
 class UnknownLocusError(HlamatchError):

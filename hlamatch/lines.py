@@ -16,9 +16,9 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from ._io import read_rows
-from .alleles import at_resolution, is_null, parse_allele, reduce_name
-from .constants import ANTIGEN
-from .errors import AlleleNameError, HlamatchWarning, LineError
+from .alleles import at_resolution, is_null, locus_key, mac_alleles, parse_allele
+from .nomenclature import current_nomenclature
+from .errors import AlleleNameError, HlamatchWarning, LineError, UnknownAlleleError
 
 __all__ = ["Line", "parse_line", "read_lines_file", "as_lines", "line_loci", "encode_lines", "EncodedLines", "top_lines"]
 
@@ -58,9 +58,9 @@ class Line:
     def text(self, loci: Sequence[str] | None = None, resolution: str | None = None) -> str:
         """``hap`` or ``hap1/hap2``, optionally restricted to ``loci`` and reduced to ``resolution``."""
         def fmt(h: tuple[tuple[str, str], ...]) -> str:
-            d = dict(h)
+            d = {locus_key(locus): name for locus, name in h}
             keep = loci if loci is not None else [locus for locus, _ in h]
-            return "~".join(_reduce(d[locus], resolution) for locus in keep)
+            return "~".join(_reduce(d[locus_key(locus)], resolution) for locus in keep)
         a = fmt(self.haplotypes[0])
         if self.homozygous:
             return a
@@ -69,7 +69,11 @@ class Line:
 
 
 def _reduce(name: str, resolution: str | None) -> str:
-    return name if resolution in (None, ANTIGEN) else reduce_name(name, resolution)
+    """The name at ``resolution`` for display (itself where it cannot be brought there)."""
+    if resolution is None:
+        return name
+    there, _ = at_resolution(name, resolution)
+    return name if there is None else there
 
 
 def _parse_haplotype(text: str, where: str) -> tuple[tuple[str, str], ...]:
@@ -218,15 +222,20 @@ def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str)
             + "; ".join(sorted(",".join(sorted(s)) for s in sets))
             + "): pass --loci to choose the loci to compare"
         )
-    loci = next(iter(sets))
+    keys = {locus_key(locus) for locus in next(iter(sets))}
+    table_keys = {locus_key(locus) for locus in table_loci}
     for ln in lines:
-        missing = [locus for locus in ln.loci if locus not in table_loci]
+        missing = [locus for locus in ln.loci if locus_key(locus) not in table_keys]
         if missing:
             raise LineError(
                 f"{ln.label} is typed at {', '.join(missing)}, which table {table_name} lacks "
                 f"(table loci: {', '.join(table_loci)}); pass --loci to use a subset"
             )
-    return tuple(locus for locus in table_loci if locus in loci)
+    out: list[str] = []
+    for locus in table_loci:  # table order; DRB1 and DR name one locus, the first listed wins
+        if locus_key(locus) in keys and locus_key(locus) not in map(locus_key, out):
+            out.append(locus)
+    return tuple(out)
 
 
 class EncodedLines(NamedTuple):
@@ -291,27 +300,32 @@ def encode_lines(
     vocab = [{a: i for i, a in enumerate(v)} for v in alleles]
     sizes = [len(v) for v in alleles]
     unknown: list[str] = []
+    long_names: list[str] = []
     seen: dict[str, tuple[str | None, str | None]] = {}  # at_resolution per distinct name
+    nom = current_nomenclature()
     for t, ln in enumerate(lines):
         for h, hap in enumerate(ln.haplotypes):
             if h == 1 and ln.homozygous:  # the same haplotype twice: copy its codes
                 out[t, 1], nulls[t, 1] = out[t, 0], nulls[t, 0]
                 continue
-            d = dict(hap)
+            d = {locus_key(locus): name for locus, name in hap}
             for l, locus in enumerate(loci):
-                if locus not in d:
+                if locus_key(locus) not in d:
                     raise LineError(
                         f"{ln.label} is not typed at {locus}, which the computation uses "
                         f"(loci {'~'.join(loci)}); pass --loci to leave {locus} out"
                     )
-                name = d[locus]
+                name = d[locus_key(locus)]
                 if is_null(name) and not name.startswith("DRBX"):
                     raise LineError(
                         f"{ln.label}: donor lines are chosen for the antigens they express: null allele "
                         f"{name} cannot be part of a line; give the expressed allele"
                     )
                 if name not in seen:
+                    _check_known(name, ln, nom)
                     seen[name] = at_resolution(name, resolution)
+                    if name.count(":") >= 2:
+                        long_names.append(name)
                 reduced, why = seen[name]
                 if why:
                     raise LineError(
@@ -325,6 +339,13 @@ def encode_lines(
                         unknown.append(reduced)
                 out[t, h, l] = code
                 nulls[t, h, l] = is_null(reduced)
+    if long_names:
+        warnings.warn(
+            f"the lines name alleles with three or four fields ({', '.join(long_names[:5])}"
+            f"{' …' if len(long_names) > 5 else ''}); compared at {resolution} resolution",
+            HlamatchWarning,
+            stacklevel=3,
+        )
     if unknown and table_name is not None:
         warnings.warn(
             f"allele(s) {', '.join(unknown)} of the lines do not occur in table {table_name} at "
@@ -333,6 +354,19 @@ def encode_lines(
             stacklevel=3,
         )
     return EncodedLines(out, nulls, vocab)
+
+
+def _check_known(name: str, line: Line, nom) -> None:  # type: ignore[no-untyped-def]
+    """With a nomenclature in use, a name it does not know is an error naming the line and its row."""
+    if nom is None:
+        return
+    for a in mac_alleles(name) or [name]:
+        if not nom.known(a):
+            raise UnknownAlleleError(
+                f"{line.label}: allele {a} is not in {nom.release}"
+                + (f" (from {name})" if a != name else "")
+                + "; check the name against the nomenclature files"
+            )
 
 
 def top_lines(

@@ -50,14 +50,19 @@ import numpy as np
 import polars as pl
 
 from .alleles import (
+    MAC,
     Allele,
+    at_resolution,
     canonical_locus,
+    locus_at,
     name_resolution,
     normalise_in_column,
     parse_allele,
     reduce_name,
+    unreachable,
 )
 from .constants import (
+    ALL_RESOLUTIONS,
     ANTIGEN,
     DEFAULT_SUM_TOLERANCE,
     KNOWN_LOCI,
@@ -198,52 +203,76 @@ class HaplotypeTable:
 
     # ------------------------------------------------------------------ transforms
     def select(self, loci: Sequence[str] | None = None, resolution: str | None = None) -> HaplotypeTable:
-        """Project to ``loci`` and/or reduce to ``resolution``, summing frequencies.
+        """Project to ``loci`` and/or bring to ``resolution``, summing frequencies.
 
         Parameters
         ----------
         loci : sequence of str, optional
-            Subset of ``self.loci`` in the order wanted; case-insensitive.
-        resolution : {"2-field", "1-field"}, optional
-            Target resolution; must not be finer than the table's.
+            Subset of ``self.loci`` in the order wanted; case-insensitive; ``DRB1`` and ``DR`` (and
+            ``DQB1`` and ``DQ``) name the same locus across allele and antigen tables.
+        resolution : {"2-field", "1-field", "G", "P", "antigen", "broad"}, optional
+            Target resolution; must be reachable from the table's (see
+            :func:`hlamatch.alleles.unreachable`).  G, P, antigen and broad map through the
+            nomenclature in use; at antigen and broad level ``DRB1`` is named ``DR`` and ``DQB1``
+            ``DQ``.  Haplotypes that become identical have their frequencies summed.  Names the
+            nomenclature does not know keep their own name (they then match only themselves),
+            with one warning giving their total frequency.
 
         Raises
         ------
         UnknownLocusError
             A locus is not in the table.
         OptionError
-            The resolution is finer than the table's, or the table is antigen-level.
+            The resolution cannot be reached from the table's, or a locus has no serology.
+        NomenclatureError
+            The resolution needs the nomenclature files and none is set.
         """
         idx = self._locus_indices(loci)
         res = self.resolution if resolution is None else resolution
-        if res != self.resolution:
-            if self.resolution == ANTIGEN or res not in RESOLUTIONS:
+        if res not in ALL_RESOLUTIONS and res != self.resolution:
+            raise OptionError(f"unknown resolution {res!r}: choose among {', '.join(ALL_RESOLUTIONS)}")
+        same = res == self.resolution
+        if not same:
+            why = unreachable(self.resolution, res)
+            if why:
                 raise OptionError(
-                    f"table {self.source} is at {self.resolution} resolution and cannot be "
-                    f"reduced to {res!r}"
+                    f"table {self.source} is at {self.resolution} resolution and cannot give {res} results: "
+                    f"{why}" + (f" (choose --resolution {self.resolution} or a coarser one)" if res in RESOLUTIONS else "")
                 )
-            if RESOLUTIONS.index(res) < RESOLUTIONS.index(self.resolution):
-                raise OptionError(
-                    f"table {self.source} is at {self.resolution} resolution; it cannot give "
-                    f"{res} results (choose --resolution {self.resolution} or a coarser one)"
-                )
-        if idx == list(range(len(self.loci))) and res == self.resolution and not self._finer_than(res):
+        if idx == list(range(len(self.loci))) and same and not self._finer_than(res):
             return self
-        new_alleles, new_codes = [], []
+        new_alleles, new_codes, unmapped = [], [], []
         for l in idx:
             names = self.alleles[l]
-            reduced = [reduce_name(a, res) for a in names] if res != ANTIGEN else list(names)
+            if same and res not in RESOLUTIONS:
+                reduced = list(names)  # G, P, antigen tables stay as they are
+            elif res in RESOLUTIONS:
+                reduced = [reduce_name(a, res) for a in names]
+            else:
+                reduced = []
+                for c, a in enumerate(names):
+                    there, why = at_resolution(a, res)
+                    if there is None:
+                        if "locus" in why:  # a locus without serology: the whole column cannot go there
+                            raise OptionError(
+                                f"table {self.source}: {why}; leave locus {self.loci[l]} out with --loci"
+                            )
+                        unmapped.append((l, c, a))
+                        there = a
+                    reduced.append(there)
             vocab = sorted(set(reduced))
             lookup = {a: i for i, a in enumerate(vocab)}
             mapping = np.array([lookup[a] for a in reduced], dtype=np.int32)
             new_alleles.append(tuple(vocab))
             new_codes.append(mapping[self.codes[:, l]])
+        if unmapped:
+            self._warn_unmapped(unmapped, res)
         codes = np.stack(new_codes, axis=1) if new_codes else np.zeros((self.n_haplotypes, 0), np.int32)
         uniq, inverse = np.unique(codes, axis=0, return_inverse=True)
         freqs = np.zeros((uniq.shape[0], self.freqs.shape[1]))
         np.add.at(freqs, inverse.reshape(-1), self.freqs)
         return HaplotypeTable(
-            loci=tuple(self.loci[l] for l in idx),
+            loci=tuple(locus_at(self.loci[l], res) for l in idx),
             alleles=tuple(new_alleles),
             codes=np.ascontiguousarray(uniq, dtype=np.int32),
             freqs=np.ascontiguousarray(freqs),
@@ -251,6 +280,25 @@ class HaplotypeTable:
             resolution=res,
             source=self.source,
             scaled_by=self.scaled_by,
+        )
+
+    def _warn_unmapped(self, unmapped: list[tuple[int, int, str]], res: str) -> None:
+        """One warning for names the nomenclature cannot bring to ``res``, with their frequency."""
+        from .nomenclature import current_nomenclature
+
+        nom = current_nomenclature()
+        hit = np.zeros(self.n_haplotypes, dtype=np.bool_)
+        for l, c, _ in unmapped:
+            hit |= self.codes[:, l] == c
+        mass = ", ".join(f"{pop} {math.fsum(self.freqs[hit, p]):.3g}" for p, pop in enumerate(self.populations))
+        names = sorted({a for _, _, a in unmapped})
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        warnings.warn(
+            f"table {self.source}: {len(names)} allele name(s) have no {res} equivalent in "
+            f"{nom.release if nom else 'the nomenclature'} ({shown}; total frequency {mass}); they keep "
+            "their own names and match only themselves",
+            HlamatchWarning,
+            stacklevel=3,
         )
 
     def _finer_than(self, resolution: str) -> bool:
@@ -338,6 +386,7 @@ def load_table(
     format: str = "auto",
     population: str | None = None,
     sum_tolerance: float = DEFAULT_SUM_TOLERANCE,
+    strict: bool = False,
     loci: Sequence[str] | None = None,
     resolution: str | None = None,
 ) -> HaplotypeTable:
@@ -361,6 +410,9 @@ def load_table(
         remainder is unlisted mass.
     loci, resolution : optional
         Shortcut for ``load_table(...).select(loci, resolution)``.
+    strict : bool, default False
+        With a nomenclature in use (:func:`hlamatch.use_nomenclature`), allele names it does not
+        know are an error instead of a warning.
 
     Returns
     -------
@@ -403,7 +455,7 @@ def load_table(
         "wide": _read_wide,
     }[fmt]
     raw = reader(p, population)
-    table = _build(raw, sum_tolerance, source=str(p))
+    table = _build(raw, sum_tolerance, source=str(p), strict=strict)
     return table.select(loci, resolution) if (loci is not None or resolution is not None) else table
 
 
@@ -471,6 +523,7 @@ def table_from_frame(
     name: str = "<frame>",
     population: str | None = None,
     sum_tolerance: float = DEFAULT_SUM_TOLERANCE,
+    strict: bool = False,
 ) -> HaplotypeTable:
     """Build a table from a polars DataFrame in the wide layout (locus columns + frequency columns).
 
@@ -493,7 +546,7 @@ def table_from_frame(
     _check_options(population, sum_tolerance)
     name = str(name)
     raw = _raw_from_frame(frame, name, population, np.arange(frame.height, dtype=np.int64) + 2, default_name=name)
-    return _build(raw, sum_tolerance, source=name)
+    return _build(raw, sum_tolerance, source=name, strict=strict)
 
 
 def _is_folder(p: Path) -> bool:
@@ -1083,6 +1136,13 @@ def _encode_column(
     lookup = {a: j for j, a in enumerate(vocab)}
     remap = np.array([lookup[a] for a in names], dtype=np.int32)
     classes = {r for a in parsed if (r := name_resolution(a)) is not None}
+    if MAC in classes:
+        k = next(k for k, a in enumerate(parsed) if name_resolution(a) == MAC)
+        i = int(np.flatnonzero(inverse == k)[0])
+        raise AlleleNameError(
+            f"{raw.where} line {raw.line_numbers[i]}: {parsed[k].name} in {label} is an NMDP multiple-allele "
+            "code; a frequency table lists single alleles (expand the code, each allele with its own frequency)"
+        )
     return parsed[0].locus, vocab, remap[inverse], classes
 
 
@@ -1118,7 +1178,7 @@ def _mixed_loci(parsed: list[Allele], uniq: np.ndarray, inverse: np.ndarray, raw
     )
 
 
-def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
+def _build(raw: _Raw, sum_tolerance: float, source: str, strict: bool = False) -> HaplotypeTable:
     n = raw.line_numbers.shape[0]
     if n == 0:
         raise EmptyTableError(f"table {raw.where} has no haplotype rows: add rows below the header, or check the file")
@@ -1149,7 +1209,9 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
             f"{raw.where}: mixes antigen labels (like A24) and molecular allele names (like A*24:02); "
             "use one kind throughout"
         )
-    resolution = ANTIGEN if ANTIGEN in classes else ("1-field" if "1-field" in classes else "2-field")
+    if {"G", "P"} <= classes:
+        raise TableSchemaError(f"{raw.where}: mixes G group and P group names; use one kind throughout")
+    resolution = next((r for r in (ANTIGEN, "G", "P", "1-field") if r in classes), "2-field")
     code_matrix = np.ascontiguousarray(np.stack(codes, axis=1), dtype=np.int32)
 
     # Frequencies: wide (one column per population) or long (rows per population).
@@ -1224,7 +1286,51 @@ def _build(raw: _Raw, sum_tolerance: float, source: str) -> HaplotypeTable:
             stacklevel=3,
         )
     # Fields beyond the table's resolution (3rd and 4th fields) are dropped, frequencies summed.
-    return table.select(None, resolution)
+    if resolution == "2-field" and table._finer_than(resolution):
+        longest = max((a for names in alleles for a in names if "*" in a), key=lambda a: a.count(":"))
+        warnings.warn(
+            f"{raw.where} names alleles with three or four fields (e.g. {longest}); "
+            f"read at {resolution} resolution (extra fields dropped, frequencies of haplotypes that "
+            "became identical summed)",
+            HlamatchWarning,
+            stacklevel=3,
+        )
+    table = table.select(None, resolution)
+    _validate_names(table, raw.where, strict)
+    return table
+
+
+def _validate_names(table: HaplotypeTable, where: str, strict: bool) -> None:
+    """With a nomenclature in use, report names it does not know, once, with their frequency.
+
+    Raises
+    ------
+    UnknownAlleleError
+        ``strict`` and some name is unknown.
+    """
+    from .nomenclature import current_nomenclature
+
+    nom = current_nomenclature()
+    if nom is None:
+        return
+    hit = np.zeros(table.n_haplotypes, dtype=np.bool_)
+    names: list[str] = []
+    for l, vocab in enumerate(table.alleles):
+        bad = [c for c, a in enumerate(vocab) if not nom.known(a)]
+        if bad:
+            names += [vocab[c] for c in bad]
+            hit |= np.isin(table.codes[:, l], bad)
+    if not names:
+        return
+    mass = ", ".join(f"{pop} {math.fsum(table.freqs[hit, p]):.3g}" for p, pop in enumerate(table.populations))
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    what = (f"{where}: {len(names)} allele name(s) are not in {nom.release} ({shown}); haplotypes carrying "
+            f"them have total frequency {mass}")
+    if strict:
+        from .errors import UnknownAlleleError
+
+        raise UnknownAlleleError(f"{what}; correct the names, or leave out --strict to keep them with a warning")
+    warnings.warn(f"{what}; they are kept (--strict makes this an error)", HlamatchWarning, stacklevel=4)
 
 
 def _check_duplicates(
