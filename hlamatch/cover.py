@@ -74,6 +74,11 @@ class CoverageResult:
         Share of patients whose best line has 0, 1, 2 … mismatches (``"unmatched"``: no line
         within the per-locus limits), with unlisted chromosomes as novel (lower scenario) and as
         wildcards (upper scenario).  Present when the rules are not the default or when asked.
+    weights : dict or None
+        The weights of a weighted mix (population ``"weighted"``).
+    nomenclature : str or None
+        The nomenclature release in use (``IPD-IMGT/HLA 3.58.0``): it brought the names to a G, P,
+        antigen or broad resolution and checked them.  None when none was in use.
     """
 
     population: str
@@ -92,6 +97,7 @@ class CoverageResult:
     distribution: dict[str, float] | None = None
     distribution_upper: dict[str, float] | None = None
     weights: dict[str, float] | None = None
+    nomenclature: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (lists instead of tuples), ready for JSON."""
@@ -157,7 +163,7 @@ def coverage(
     *,
     level: str = "both",
     loci: Sequence[str] | None = None,
-    resolution: str | None = None,
+    resolution: str | Sequence[str] | None = None,
     populations: Populations = None,
     threads: int | None = None,
     rules: MatchRules | None = None,
@@ -176,8 +182,11 @@ def coverage(
     loci : sequence of str, optional
         Loci to compare; default: the loci the lines are typed at.  Lines typed at more loci
         are projected; a line lacking one of ``loci`` is an error.
-    resolution : {"2-field", "1-field"}, optional
-        Default: the table's own.
+    resolution : str or list of str, optional
+        ``2-field``, ``1-field``, ``G``, ``P``, ``antigen`` or ``broad`` (the last four through the
+        nomenclature files, see :func:`hlamatch.use_nomenclature`); default: the table's own.
+        Several (``"2-field,antigen"`` or a list) give one result per resolution, population and
+        level, in that order.
     populations : str, sequence of str, or mapping of str to float, optional
         Default: every population of the table.  A mapping weights a mix (``{"JAPI": 0.8,
         "KORI": 0.2}``, normalised to sum 1): the report then also holds, per level, a result for
@@ -218,16 +227,40 @@ def coverage(
     parsed = as_lines(lines)
     if not parsed:
         raise OptionError("no lines given: pass at least one line (--line, --lines-file or --top)")
-    problem = prepare(table, parsed, loci=loci, resolution=resolution, rules=rules, populations=populations)
-
-    results = []
-    with threads_used:
-        for pa in problem.populations:
-            for lev in levels:
-                results.append(_population_result(problem, pa, lev, distribution, progress))
-    if problem.weights is not None:
-        results += weighted_results(results, problem.weight_map, levels)
+    results: list[CoverageResult] = []
+    for res in resolutions_argument(resolution):
+        problem = prepare(table, parsed, loci=loci, resolution=res, rules=rules, populations=populations)
+        here = []
+        with threads_used:
+            for pa in problem.populations:
+                for lev in levels:
+                    here.append(_population_result(problem, pa, lev, distribution, progress))
+        if problem.weights is not None:
+            here += weighted_results(here, problem.weight_map, levels)
+        results += here
     return CoverageReport(results)
+
+
+def resolutions_argument(resolution: str | Sequence[str] | None) -> list[str | None]:
+    """The ``resolution`` argument of :func:`coverage` as a list (``"2-field,antigen"`` is split).
+
+    Raises
+    ------
+    OptionError
+        An empty list, a repeated resolution, or something that is not text.
+    """
+    if resolution is None:
+        return [None]
+    items = resolution.split(",") if isinstance(resolution, str) else list(resolution) if isinstance(
+        resolution, (list, tuple)) else None
+    if items is None or not all(isinstance(x, str) for x in items):
+        raise OptionError(f"resolution must be a name like '2-field' or a list of them, got {resolution!r}")
+    out = [x.strip() for x in items if x.strip()]
+    if not out:
+        raise OptionError("resolution is empty: give one, e.g. '2-field', or a list like '2-field,antigen'")
+    if len(set(out)) != len(out):
+        raise OptionError(f"resolution {resolution!r} names a resolution twice")
+    return list(out)
 
 
 def rules_from(rules: MatchRules | None, rule_options: dict[str, Any]) -> MatchRules:
@@ -330,7 +363,7 @@ def _population_result(problem: Problem, pa: PopulationArrays, lev: str, distrib
         lines=problem.line_names, coverage=lower, lower=lower, upper=upper, unlisted_mass=pa.unlisted,
         rule=rules.describe(problem.loci), definition=DEFINITIONS[lev], table=problem.source,
         rules=rules.to_dict(), distribution=None if lo is None else _bins(lo),
-        distribution_upper=None if hi is None else _bins(hi),
+        distribution_upper=None if hi is None else _bins(hi), nomenclature=problem.nomenclature,
     )
 
 

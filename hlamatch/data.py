@@ -82,22 +82,22 @@ def bundled_overview() -> list[dict[str, Any]]:
     return rows
 
 
-def load_bundled(name: str | None = None):
+def load_bundled(name: str | None = None, *, strict: bool = False):
     """Load a bundled table (default: the Japanese one) as a :class:`~hlamatch.tables.HaplotypeTable`."""
     from .tables import load_table
 
     info = table_info(name or default_table())
-    table = load_table(info["path"], format="wide")
+    table = load_table(info["path"], format="wide", strict=strict)
     return dataclasses.replace(table, source=f"bundled:{info['name']}")
 
 
-def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | None = None):
+def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | None = None, strict: bool = False):
     """A table object from a table, a bundled table's name, or a file path (None: the default table).
 
     A list or tuple of these is combined into one table holding all their populations
     (:func:`~hlamatch.tables.combine_tables`), e.g. ``["japanese", "korean"]``.
 
-    ``format`` and ``sum_tolerance`` are passed to :func:`~hlamatch.tables.load_table` for files.
+    ``format``, ``sum_tolerance`` and ``strict`` are passed to :func:`~hlamatch.tables.load_table`.
 
     Raises
     ------
@@ -112,12 +112,13 @@ def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | No
     if isinstance(table, HaplotypeTable):
         return table
     if isinstance(table, (list, tuple)):
-        return combine_tables([resolve_table(t, format=format, sum_tolerance=sum_tolerance) for t in table])
+        return combine_tables([resolve_table(t, format=format, sum_tolerance=sum_tolerance, strict=strict)
+                               for t in table])
     from .constants import DEFAULT_SUM_TOLERANCE
 
     text = default_table() if table is None else str(table)
     if text in available_tables():
-        return load_bundled(text)
+        return load_bundled(text, strict=strict)
     try:
         exists = Path(text).exists()
     except OSError as e:  # e.g. a folder on the way that may not be searched
@@ -126,7 +127,7 @@ def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | No
         exists = False
     if exists:
         tol = DEFAULT_SUM_TOLERANCE if sum_tolerance is None else sum_tolerance
-        return load_table(text, format=format, sum_tolerance=tol)
+        return load_table(text, format=format, sum_tolerance=tol, strict=strict)
     raise OptionError(
         f"table {text!r} is neither a bundled table ({', '.join(available_tables())}) nor an existing file"
     )

@@ -27,10 +27,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .alleles import at_resolution, canonical_locus, is_null, name_resolution, parse_allele, reduce_name
+from .alleles import at_resolution, canonical_locus, is_null, locus_at, locus_key, mac_alleles, name_resolution, parse_allele
 from .constants import DRB345_GENES, KNOWN_LOCI
 from .errors import AlleleNameError, HlamatchError, LineError, OptionError, TypingError, UnknownLocusError
 from .lines import Line, as_lines, encode_lines, line_loci
+from .nomenclature import current_nomenclature
 from .rules import MatchRules
 
 __all__ = [
@@ -347,12 +348,13 @@ def _typing_at(t: Typing, loci: Sequence[str], resolution: str,
     """
     assert t.alleles is not None
     memo = {} if memo is None else memo
+    typed = {locus_key(locus): pair for locus, pair in t.alleles.items()}
     out = []
     for locus in loci:
-        if locus not in t.alleles:
+        if locus_key(locus) not in typed:
             return None, f"not typed at {locus}"
         pair = []
-        for name in t.alleles[locus]:
+        for name in typed[locus_key(locus)]:
             hit = memo.get(name)
             if hit is None:
                 hit = memo[name] = at_resolution(name, resolution)
@@ -365,10 +367,24 @@ def _typing_at(t: Typing, loci: Sequence[str], resolution: str,
 
 
 def _line_resolution(lines: Sequence[Line]) -> str:
-    classes = {name_resolution(parse_allele(a)) for ln in lines for h in ln.haplotypes for _, a in h} - {None}
-    if "antigen" in classes:
-        return "antigen"
-    return "1-field" if "1-field" in classes else "2-field"
+    """The finest resolution every line can be brought to (a line's own kind of names)."""
+    classes = {name_resolution(parse_allele(a)) for ln in lines for h in ln.haplotypes for _, a in h} - {None, "MAC"}
+    for res in ("antigen", "G", "P", "1-field"):
+        if res in classes:
+            return res
+    return "2-field"
+
+
+def _unknown_allele(t: Typing, nom) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the typing is an error under the nomenclature in use (an allele it does not know), or None."""
+    if nom is None or t.alleles is None:
+        return None
+    for pair in t.alleles.values():
+        for name in pair:
+            for a in mac_alleles(name) or [name]:
+                if not nom.known(a):
+                    return f"{t.where} (patient {t.id}): allele {a} is not in {nom.release}; check the name"
+    return None
 
 
 def match_patients(
@@ -390,7 +406,7 @@ def match_patients(
     lines : iterable of str or Line
     loci : sequence of str, optional
         Default: the loci the lines are typed at.
-    resolution : {"2-field", "1-field"}, optional
+    resolution : {"2-field", "1-field", "G", "P", "antigen", "broad"}, optional
         Default: the lines' resolution.
     rules : MatchRules, optional
         Or keywords as in :func:`hlamatch.coverage`.
@@ -426,16 +442,22 @@ def match_patients(
     use = list(line_loci(bank, KNOWN_LOCI, "the typings") if loci is None else
                [canonical_locus(x, KNOWN_LOCI) for x in loci])
     res = resolution or _line_resolution(bank)
+    use = [locus_at(locus, res) for locus in use]
+    nom = current_nomenclature()
     limits = rules.locus_limits(use)
     encoded = encode_lines(bank, use, res, [() for _ in use], None)
     lc, ln_null, vocab = encoded.codes, encoded.nulls, encoded.vocab
-    line_names = [line.text(use, None if res == "antigen" else res) for line in bank]
+    line_names = [line.text(use, res) for line in bank]
     results: list[PatientMatch | None] = [None] * len(typings)
     rows, coded, pairs = [], [], []
     memo: dict[str, tuple[str | None, str | None]] = {}
     for i, t in enumerate(typings):
         if t.alleles is None:
             results[i] = PatientMatch(t.id, t.where, ERROR, t.error)
+            continue
+        bad = _unknown_allele(t, nom)
+        if bad is not None:
+            results[i] = PatientMatch(t.id, t.where, ERROR, bad)
             continue
         pair, why = _typing_at(t, use, res, memo)
         if pair is None:
@@ -513,7 +535,7 @@ def _line_alleles(line: Line, loci: Sequence[str], res: str) -> list[set[str]]:
     """The line's expressed alleles at each of ``loci``, reduced to ``res``."""
     out = []
     for locus in loci:
-        donor = {(a if res == "antigen" else reduce_name(a, res)) for h in line.haplotypes for lo, a in h if lo == locus}
+        donor = {at_resolution(a, res)[0] or a for h in line.haplotypes for lo, a in h if locus_key(lo) == locus_key(locus)}
         out.append({a for a in donor if not is_null(a)})
     return out
 
@@ -600,7 +622,7 @@ def cohort_report(
                                                rules=rules, details="none")
     row = {
         "population": path.name, "level": "genotype", "loci": list(used), "resolution": res,
-        "lines": [ln.text(used, None if res == "antigen" else res) for ln in bank],
+        "lines": [ln.text(used, res) for ln in bank],
         **cohort_coverage(results), "unlisted_mass": None, "rule": rules.describe(used), "rules": rules.to_dict(),
         "definition": "empirical cohort coverage (genotype level): share of typed patients whose "
                       "alleles meet the rules for some line; not-assessable patients bound it",

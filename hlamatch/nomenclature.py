@@ -104,7 +104,7 @@ def _comments_and_rows(path: Path, what: str) -> tuple[str | None, list[str]]:
 
 
 #: Bumped whenever the parsed form changes, so old cache files are ignored.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 def _cache_dir() -> Path:
@@ -248,6 +248,9 @@ class Nomenclature:
             else:
                 label = f"{prefix}{int(value)}"
             labels.add(label)
+            for named in "/".join(parts[2:6]).split("/"):  # every antigen any column names is a real label
+                if named.strip().isdigit() and named.strip() != "0":
+                    labels.add(f"{prefix}{int(named)}")
             for key in _prefix_keys(gene, fields, expr):
                 out.setdefault(key, label)
         return out, labels

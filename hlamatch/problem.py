@@ -102,6 +102,14 @@ class Problem:
         return self.table.loci
 
     @property
+    def nomenclature(self) -> str | None:
+        """The release of the nomenclature in use (None: none), as results report it."""
+        from .nomenclature import current_nomenclature
+
+        nom = current_nomenclature()
+        return None if nom is None else nom.release
+
+    @property
     def resolution(self) -> str:
         return self.table.resolution
 

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from hlamatch.constants import LEVEL_CHOICES
+from hlamatch.errors import OptionError
 
 from .options import (bank_lines, bank_options, lazy_table, make_rules, output_options, parse_populations,
                       quiet_option, rule_options, split_list, table_options, threads_option)
@@ -51,11 +52,15 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     populations = parse_populations(population, weights)
     loci_list = split_list(loci)
     tab = lazy_table(table, table_format, sum_tolerance)
+    # With a list of resolutions, --top picks the most frequent haplotypes at the first one.
+    first_resolution = resolution.split(",")[0] if resolution else None
     bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
-                      resolution=resolution)
+                      resolution=first_resolution)
     if cohort:
         from hlamatch.match import ERROR, cohort_report
 
+        if resolution and "," in resolution:
+            raise OptionError("--cohort takes one --resolution (a cohort is compared at one resolution)")
         row, results = cohort_report(cohort, bank, loci=loci_list, resolution=resolution, rules=rules)
         for r in results:
             if r.status == ERROR:
@@ -92,21 +97,32 @@ def coverage_text(rows: list[dict[str, Any]]) -> str:
     from hlamatch.cover import DEFINITIONS
 
     r0 = rows[0]
+    resolutions = list(dict.fromkeys(r["resolution"] for r in rows))
+    many = len(resolutions) > 1
     out = [
         f"Coverage — table {r0['table']}",
-        f"loci {'~'.join(r0['loci'])} · resolution {r0['resolution']} · rule: {r0['rule']} · "
-        f"{len(r0['lines'])} line(s)",
+        f"loci {'~'.join(r0['loci'])} · resolution{'s' if many else ''} {', '.join(resolutions)} · "
+        f"rule: {r0['rule']} · {len(r0['lines'])} line(s)",
     ]
+    if r0.get("nomenclature"):
+        out.append(f"nomenclature {r0['nomenclature']}")
     shown = r0["lines"][:10]
     out += [f"  {ln}" for ln in shown]
     if len(r0["lines"]) > len(shown):
         out.append(f"  … and {len(r0['lines']) - len(shown)} more")
     out.append("")
-    out.append(f"{'population':<12}{'level':<11}{'coverage':>10}  {'[lower, upper]':<20}{'unlisted mass':>14}")
+    res_head = f"{'resolution':<12}" if many else ""
+    out.append(f"{'population':<12}{'level':<11}{res_head}{'coverage':>10}  {'[lower, upper]':<20}{'unlisted mass':>14}")
+    pop_order = {p: i for i, p in enumerate(dict.fromkeys(r["population"] for r in rows))}
+    lev_order = {v: i for i, v in enumerate(dict.fromkeys(r["level"] for r in rows))}
+    # One block per population and level, its resolutions in the order asked (sorted is stable).
+    rows = sorted(rows, key=lambda r: (pop_order[r["population"]], lev_order[r["level"]]))
     for r in rows:
         bounds = "exact" if r["upper"] - r["lower"] <= MASS_EPSILON else f"[{pct(r['lower'])}, {pct(r['upper'])}]"
+        res_cell = f"{r['resolution']:<12}" if many else ""
         out.append(
-            f"{r['population']:<12}{r['level']:<11}{pct(r['coverage']):>10}  {bounds:<20}{pct(r['unlisted_mass']):>14}"
+            f"{r['population']:<12}{r['level']:<11}{res_cell}{pct(r['coverage']):>10}  {bounds:<20}"
+            f"{pct(r['unlisted_mass']):>14}"
         )
     weights = next((r["weights"] for r in rows if r.get("weights")), None)
     if weights:
@@ -117,9 +133,11 @@ def coverage_text(rows: list[dict[str, Any]]) -> str:
                    for r in dists)
         keys = [str(m) for m in range(used + 1)] + ["unmatched"]
         out += ["", "Best line's mismatch count (share of patients; unlisted chromosomes as novel):",
-                f"{'population':<12}{'level':<11}" + "".join(f"{k:>10}" for k in keys)]
+                f"{'population':<12}{'level':<11}{res_head}" + "".join(f"{k:>10}" for k in keys)]
         for r in dists:
-            out.append(f"{r['population']:<12}{r['level']:<11}" + "".join(f"{pct(r['distribution'][k]):>10}" for k in keys))
+            res_cell = f"{r['resolution']:<12}" if many else ""
+            out.append(f"{r['population']:<12}{r['level']:<11}{res_cell}"
+                       + "".join(f"{pct(r['distribution'][k]):>10}" for k in keys))
     out.append("")
     for lev in dict.fromkeys(r["level"] for r in rows):
         out.append(f"{lev}: {DEFINITIONS[lev]}.")

@@ -29,11 +29,11 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from hlamatch.constants import DEFAULT_SUM_TOLERANCE, DIRECTIONS, FORMATS, RESOLUTIONS, TABLE_FORMATS
+from hlamatch.constants import ALL_RESOLUTIONS, DEFAULT_SUM_TOLERANCE, DIRECTIONS, FORMATS, TABLE_FORMATS
 from hlamatch.errors import OptionError
 
 __all__ = [
-    "output_options", "table_file_options", "population_options", "table_options", "bank_options",
+    "output_options", "table_file_options", "nomenclature_options", "apply_settings", "strict_names", "population_options", "table_options", "bank_options",
     "rule_options", "threads_option", "quiet_option",
     "split_list", "parse_populations", "read_weights_file", "lazy_table", "bank_lines", "make_rules",
 ]
@@ -63,6 +63,69 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Keep a nomenclature option in ``ctx.meta``; :func:`apply_settings` applies it in the command body."""
+    if value not in (None, False):
+        ctx.meta[f"hlamatch.{param.name}"] = value
+    return value
+
+
+#: ``--nomenclature``, ``--mac`` and ``--strict``: process settings, not command parameters (they
+#: reach the command through ``ctx.meta`` and are applied by :func:`apply_settings`, which
+#: :func:`~.output.library_call` calls, so their errors are ``Error:`` lines too).
+nomenclature_options = _stack(
+    click.option("--nomenclature", type=click.Path(), default=None, metavar="DIR", expose_value=False,
+                 callback=_remember,
+                 help="Folder of the IPD-IMGT/HLA WMDA files (rel_dna_ser.txt, rel_ser_ser.txt, hla_nom_g.txt, "
+                      "hla_nom_p.txt, Allelelist.txt), for --resolution G/P/antigen/broad and name checks "
+                      "(default: $HLAMATCH_NOMENCLATURE)."),
+    click.option("--mac", type=click.Path(dir_okay=False), default=None, metavar="FILE", expose_value=False,
+                 callback=_remember, help="NMDP multiple-allele code list (numer.v3.txt) to expand codes like A*24:AB."),
+    click.option("--strict", is_flag=True, default=False, expose_value=False, callback=_remember,
+                 help="Allele names the nomenclature does not know in a table are an error, not a warning."),
+)
+
+
+def apply_settings() -> None:
+    """Apply ``--nomenclature`` and ``--mac`` of the current command (no-op outside a click command).
+
+    Raises
+    ------
+    HlamatchError
+        A folder or file that cannot be used.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    from hlamatch.nomenclature import use_mac_file, use_nomenclature
+
+    if "hlamatch.nomenclature" in ctx.meta:
+        use_nomenclature(ctx.meta["hlamatch.nomenclature"])
+    if "hlamatch.mac" in ctx.meta:
+        use_mac_file(ctx.meta["hlamatch.mac"])
+
+
+def strict_names() -> bool:
+    """Whether ``--strict`` was given to the current command."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get("hlamatch.strict"))
+
+
+def _resolution(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--resolution``: one of :data:`ALL_RESOLUTIONS`; a comma list only for ``coverage``."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    for v in items:
+        if v not in ALL_RESOLUTIONS:
+            raise click.BadParameter(f"{v!r} is not one of {', '.join(ALL_RESOLUTIONS)}")
+    if len(items) != 1 and ctx.info_name != "coverage":
+        raise click.BadParameter(f"give one resolution ({value!r} names {len(items)}); only 'coverage' takes a list")
+    if len(set(items)) != len(items):
+        raise click.BadParameter(f"{value!r} names a resolution twice")
+    return ",".join(items)
+
+
 #: ``--table-format`` and ``--sum-tolerance`` (parameters ``table_format``, ``sum_tolerance``).
 table_file_options = _stack(
     click.option("--table-format", type=click.Choice(TABLE_FORMATS), default="auto", show_default=True,
@@ -71,6 +134,7 @@ table_file_options = _stack(
     click.option("--sum-tolerance", type=click.FloatRange(min=0), default=DEFAULT_SUM_TOLERANCE,
                  show_default=True,
                  help="A population summing to at most 1 + this is scaled to 1 with a warning; above, rejected."),
+    nomenclature_options,
 )
 
 #: ``--population/-p`` and ``--weights`` (parameters ``population``, ``weights``); parse them
@@ -105,8 +169,11 @@ bank_options = _stack(
                       "frequency for a weighted mix) as homozygous lines."),
     click.option("--loci", default=None, metavar="A,B,DRB1",
                  help="Loci to compare (default: those the lines are typed at; with --top only, all table loci)."),
-    click.option("--resolution", type=click.Choice(RESOLUTIONS), default=None,
-                 help="Allele resolution (default: the table's own, or the lines')."),
+    click.option("--resolution", default=None, callback=_resolution, metavar="RES",
+                 help="Matching resolution: " + ", ".join(ALL_RESOLUTIONS) + " (G/P groups, serologic split "
+                      "antigens and broads need --nomenclature). Default: the table's own (lines are "
+                      "brought to it); with --cohort, the lines'. coverage takes a comma list "
+                      "(2-field,antigen)."),
 )
 
 #: Match-rule options (parameters ``max_mismatches``, ``require_match``, ``allow_mismatch``,
@@ -277,11 +344,13 @@ def lazy_table(table: str | Sequence[str] | None, table_format: str = "auto",
     if not isinstance(table, str) and table is not None:
         table = None if len(table) == 0 else table[0] if len(table) == 1 else list(table)
 
+    strict = strict_names()
+
     @functools.cache
     def load():
         from hlamatch.data import resolve_table
 
-        return resolve_table(table, format=table_format, sum_tolerance=sum_tolerance)
+        return resolve_table(table, format=table_format, sum_tolerance=sum_tolerance, strict=strict)
 
     return load
 

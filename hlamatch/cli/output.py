@@ -253,6 +253,9 @@ def library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", HlamatchWarning)
+                from .options import apply_settings
+
+                apply_settings()
                 return fn(*args, **kwargs)
         except HlamatchError as e:
             raise click.ClickException(" ".join(str(e).split())) from None
