@@ -17,7 +17,7 @@ import numpy as np
 
 from ._io import read_rows
 from .alleles import at_resolution, is_null, locus_key, mac_alleles, parse_allele
-from .nomenclature import current_nomenclature
+from .nomenclature import NomenclatureError, current_nomenclature
 from .errors import AlleleNameError, HlamatchWarning, LineError, UnknownAlleleError
 
 __all__ = ["Line", "parse_line", "read_lines_file", "as_lines", "line_loci", "encode_lines", "EncodedLines", "top_lines"]
@@ -322,6 +322,10 @@ def encode_lines(
                         f"{name} cannot be part of a line; give the expressed allele"
                     )
                 if name not in seen:
+                    try:
+                        mac_alleles(name)  # a multiple-allele code needs --mac and a code the file lists
+                    except NomenclatureError as e:
+                        raise LineError(f"{ln.label}: {e}") from None
                     _check_known(name, ln, nom)
                     seen[name] = at_resolution(name, resolution)
                     if name.count(":") >= 2:

@@ -31,7 +31,7 @@ from .alleles import at_resolution, canonical_locus, is_null, locus_at, locus_ke
 from .constants import DRB345_GENES, KNOWN_LOCI
 from .errors import AlleleNameError, HlamatchError, LineError, OptionError, TypingError, UnknownLocusError
 from .lines import Line, as_lines, encode_lines, line_loci
-from .nomenclature import current_nomenclature
+from .nomenclature import NomenclatureError, current_nomenclature
 from .rules import MatchRules
 
 __all__ = [
@@ -375,6 +375,18 @@ def _line_resolution(lines: Sequence[Line]) -> str:
     return "2-field"
 
 
+def _mac_error(t: Typing) -> str | None:
+    """Why a multiple-allele code of the typing cannot be expanded (no MAC file, or a code it lacks), or None."""
+    assert t.alleles is not None
+    for pair in t.alleles.values():
+        for name in pair:
+            try:
+                mac_alleles(name)
+            except NomenclatureError as e:
+                return f"{t.where} (patient {t.id}): {e}"
+    return None
+
+
 def _unknown_allele(t: Typing, nom) -> str | None:  # type: ignore[no-untyped-def]
     """Why the typing is an error under the nomenclature in use (an allele it does not know), or None."""
     if nom is None or t.alleles is None:
@@ -455,7 +467,7 @@ def match_patients(
         if t.alleles is None:
             results[i] = PatientMatch(t.id, t.where, ERROR, t.error)
             continue
-        bad = _unknown_allele(t, nom)
+        bad = _mac_error(t) or _unknown_allele(t, nom)
         if bad is not None:
             results[i] = PatientMatch(t.id, t.where, ERROR, bad)
             continue

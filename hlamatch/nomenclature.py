@@ -11,7 +11,8 @@ The rules (documented in the README, tested against hand-checked entries):
 
 * **antigen** (serologic split level): an allele's antigen is its ``rel_dna_ser`` serology —
   Unambiguous, else Possible when it names one antigen, else Assumed, else Expert, else the first
-  Possible antigen (a multi-valued Assumed or Expert field gives its first antigen).  A name with
+  Possible antigen.  In a field naming several values the first *antigen* is taken, and ``0``
+  (null) is not an antigen: an L or Q allele with Possible ``0/24`` gives ``A24``, not null.  A name with
   fewer fields (``A*24:02``) takes the value of the first allele in the file that carries those
   fields and the same expression suffix.  ``0`` = null (not expressed): the label
   :data:`NULL_LABEL` (``A-null``) that never matches and is never a mismatch.  ``?`` with nothing
@@ -104,7 +105,7 @@ def _comments_and_rows(path: Path, what: str) -> tuple[str | None, list[str]]:
 
 
 #: Bumped whenever the parsed form changes, so old cache files are ignored.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 def _cache_dir() -> Path:
@@ -370,19 +371,26 @@ class Nomenclature:
         return f"{gene}*{':'.join(fields)}" in self._known
 
 
+def _first_antigen(field: str) -> str:
+    """The first antigen a field names: ``0`` (null) is not an antigen, so ``0/24`` gives ``24``;
+    a field naming only ``0`` gives ``0``."""
+    values = [v for v in field.split("/") if v]
+    return next((v for v in values if v != "0"), values[0] if values else "")
+
+
 def _pick_serology(unamb: str, possible: str, assumed: str, expert: str) -> str | None:
     """The one serologic value of a ``rel_dna_ser`` row (see the module docstring)."""
     if unamb and unamb != "?":
-        return unamb.split("/")[0]
+        return _first_antigen(unamb)
     ps = [p for p in possible.split("/") if p]
     if len(ps) == 1:
         return ps[0]
     if assumed:
-        return assumed.split("/")[0]
+        return _first_antigen(assumed)
     if expert:
-        return expert.split("/")[0]
+        return _first_antigen(expert)
     if ps:
-        return ps[0]
+        return _first_antigen(possible)
     return "?" if unamb == "?" else None
 
 
@@ -392,7 +400,7 @@ _explicit: Nomenclature | None = None
 _from_env: tuple[str, Nomenclature] | None = None
 
 
-def use_nomenclature(directory: str | Path | Nomenclature | None) -> Nomenclature | None:
+def use_nomenclature(directory: str | Path | Nomenclature | None, origin: str = "use_nomenclature") -> Nomenclature | None:
     """Set the nomenclature every later computation of this process uses (None: back to the default).
 
     The default is the folder named by ``HLAMATCH_NOMENCLATURE``, or none.
@@ -406,7 +414,7 @@ def use_nomenclature(directory: str | Path | Nomenclature | None) -> Nomenclatur
     if directory is None or isinstance(directory, Nomenclature):
         _explicit = directory
     else:
-        _explicit = Nomenclature.open(directory)
+        _explicit = Nomenclature.open(directory, origin=origin)
     return _explicit
 
 
@@ -522,7 +530,7 @@ def read_mac_file(path: str | Path) -> MacCodes:
         ):
             raise NomenclatureError(
                 f"MAC file {p} line {number}: {line.strip()!r} is not 'CODE<TAB>SUBTYPES' "
-                "(e.g. 'AB\t01/02'), the NMDP numer.v3.txt format"
+                "(e.g. 'AB<TAB>01/02'), the NMDP numer.v3.txt format"
             )
         codes[parts[0]] = tuple(parts[1].split("/"))
     if not codes:

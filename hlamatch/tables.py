@@ -1295,9 +1295,9 @@ def _build(raw: _Raw, sum_tolerance: float, source: str, strict: bool = False) -
             HlamatchWarning,
             stacklevel=3,
         )
-    table = table.select(None, resolution)
+    # Names are checked as written (A*24:02:01:777 is unknown even though A*24:02 is known).
     _validate_names(table, raw.where, strict)
-    return table
+    return table.select(None, resolution)
 
 
 def _validate_names(table: HaplotypeTable, where: str, strict: bool) -> None:

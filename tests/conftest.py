@@ -48,3 +48,16 @@ def write(tmp_path):
         return p
 
     return _write
+
+
+@pytest.fixture(autouse=True)
+def _no_machine_nomenclature(monkeypatch):
+    """Tests never see the machine's HLAMATCH_NOMENCLATURE or a nomenclature set by another test."""
+    from hlamatch.nomenclature import use_mac_file, use_nomenclature
+
+    monkeypatch.delenv("HLAMATCH_NOMENCLATURE", raising=False)
+    use_nomenclature(None)
+    use_mac_file(None)
+    yield
+    use_nomenclature(None)
+    use_mac_file(None)

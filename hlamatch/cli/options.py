@@ -100,7 +100,7 @@ def apply_settings() -> None:
     from hlamatch.nomenclature import use_mac_file, use_nomenclature
 
     if "hlamatch.nomenclature" in ctx.meta:
-        use_nomenclature(ctx.meta["hlamatch.nomenclature"])
+        use_nomenclature(ctx.meta["hlamatch.nomenclature"], origin="--nomenclature")
     if "hlamatch.mac" in ctx.meta:
         use_mac_file(ctx.meta["hlamatch.mac"])
 
