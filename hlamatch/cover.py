@@ -30,7 +30,7 @@ import numpy as np
 
 from .constants import LEVEL_CHOICES, LEVELS, MASS_EPSILON
 from .data import resolve_table
-from .engine import Progress, run_pairs
+from .engine import Progress, exact_sum, run_pairs, run_rows_until
 from .errors import OptionError
 from .lines import Line, as_lines
 from .problem import Populations, PopulationArrays, Problem, prepare
@@ -79,6 +79,10 @@ class CoverageResult:
     nomenclature : str or None
         The nomenclature release in use (``IPD-IMGT/HLA 3.58.0``): it brought the names to a G, P,
         antigen or broad resolution and checked them.  None when none was in use.
+    tolerance : float
+        0: exact.  ε > 0 (genotype level): patient genotypes were visited most frequent first until
+        those left weighed at most ε; they count in ``upper`` only, so ``upper − lower`` ≤ ε plus
+        what the unlisted mass leaves open.
     """
 
     population: str
@@ -98,6 +102,7 @@ class CoverageResult:
     distribution_upper: dict[str, float] | None = None
     weights: dict[str, float] | None = None
     nomenclature: str | None = None
+    tolerance: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (lists instead of tuples), ready for JSON."""
@@ -169,6 +174,9 @@ def coverage(
     rules: MatchRules | None = None,
     distribution: bool = False,
     progress: Progress | None = None,
+    tolerance: float = 0.0,
+    engine: str | None = None,
+    scheduler: str | None = None,
     **rule_options: Any,
 ) -> CoverageReport:
     """Exact coverage of a bank of donor lines under match rules (default: zero HvG mismatches).
@@ -201,6 +209,17 @@ def coverage(
         reported when the rules are not the default zero-mismatch HvG rule).
     progress : callable, optional
         ``progress(label, fraction_done)``, called during long computations.
+    engine : {"local", "dask"}, optional
+        Where the pair ranges run for this call (see :func:`hlamatch.engine.set_engine`):
+        ``dask`` needs ``pip install "hlamatch[distributed]"`` and gives identical results.
+        Default: the process setting (normally ``local``; ``dask`` when ``scheduler`` is given).
+    scheduler : str, optional
+        Dask scheduler address (``tcp://host:8786``); default: a local cluster.
+    tolerance : float
+        0 (default): exact.  ε > 0: at genotype level, patient genotypes are visited most frequent
+        first and the run stops once those left weigh at most ε; they count in the upper bound
+        only, so ``upper − lower`` ≤ ε plus what the unlisted mass leaves open.  Haplotype level
+        stays exact (it is small after merging).
 
     Returns
     -------
@@ -210,7 +229,8 @@ def coverage(
     Raises
     ------
     HlamatchError
-        Bad lines, loci, resolution, population, level or rules.
+        Bad lines, loci, resolution, population, level, rules or engine (``MissingExtraError``
+        for ``dask`` without Dask; ``SchedulerError`` for a scheduler that cannot be reached).
 
     Examples
     --------
@@ -219,11 +239,17 @@ def coverage(
     >>> round(r[0].lower, 4)
     0.1521
     """
+    from contextlib import nullcontext
+
     from ._jit import num_threads
+
+    tolerance = check_tolerance(tolerance)
+    from .engine import use_engine
 
     rules = rules_from(rules, rule_options)
     levels = _levels(level)
     threads_used = num_threads(threads)  # checks the count before any work
+    engine_used = nullcontext() if engine is None and scheduler is None else use_engine(engine, scheduler)
     parsed = as_lines(lines)
     if not parsed:
         raise OptionError("no lines given: pass at least one line (--line, --lines-file or --top)")
@@ -231,14 +257,30 @@ def coverage(
     for res in resolutions_argument(resolution):
         problem = prepare(table, parsed, loci=loci, resolution=res, rules=rules, populations=populations)
         here = []
-        with threads_used:
+        with threads_used, engine_used:
             for pa in problem.populations:
                 for lev in levels:
-                    here.append(_population_result(problem, pa, lev, distribution, progress))
+                    here.append(_population_result(problem, pa, lev, distribution, progress, tolerance))
         if problem.weights is not None:
             here += weighted_results(here, problem.weight_map, levels)
         results += here
     return CoverageReport(results)
+
+
+def check_tolerance(tolerance: Any) -> float:
+    """A ``tolerance`` argument, checked: a finite number in [0, 1).
+
+    Raises
+    ------
+    OptionError
+        Not a number, negative, not finite, or ≥ 1.
+    """
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.integer, np.floating)):
+        raise OptionError(f"tolerance must be a number like 1e-6 (0 = exact), got {tolerance!r}")
+    t = float(tolerance)
+    if not math.isfinite(t) or t < 0 or t >= 1:
+        raise OptionError(f"tolerance must be ≥ 0 and below 1 (e.g. 1e-6; 0 = exact), got {tolerance!r}")
+    return t
 
 
 def resolutions_argument(resolution: str | Sequence[str] | None) -> list[str | None]:
@@ -315,7 +357,8 @@ def level_arrays(pa: PopulationArrays, line_codes: np.ndarray, sizes: list[int],
 
 def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: np.ndarray | None = None,
                 line_nulls: np.ndarray | None = None, distribution: bool = False,
-                progress: Progress | None = None) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
+                progress: Progress | None = None,
+                tolerance: float = 0.0) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
     """Lower and upper coverage of a bank in one population at one level, under the problem's rules.
 
     Parameters
@@ -329,6 +372,9 @@ def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: 
         problem's lines and candidates); e.g. ``problem.bank(extra)``.
     distribution : bool
         Use the general kernel and return the mismatch histograms too.
+    tolerance : float
+        Genotype level: stop once the patient genotypes not yet visited weigh at most this
+        (they widen ``upper`` only); 0 is exact.
 
     Returns
     -------
@@ -344,10 +390,12 @@ def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: 
     if uses_bitsets(rules, level, ln, distribution):
         c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, level)
         lower, upper = zero_mismatch_bounds(c, pa.freqs, lcodes, n_al, pa.unlisted,
-                                            ln if level == "genotype" else None, progress=progress, label=label)
+                                            ln if level == "genotype" else None, progress=progress, label=label,
+                                            tolerance=tolerance if level == "genotype" else 0.0)
         return lower, upper, None, None
     lo, hi = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
-                                 level == "haplotype", pa.unlisted, progress=progress, label=label)
+                                 level == "haplotype", pa.unlisted, progress=progress, label=label,
+                                 tolerance=tolerance)
     k = min(rules.max_mismatches, lo.shape[0] - 2)
     lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
     upper = min(1.0, max(0.0, math.fsum(hi[: k + 1])))
@@ -355,15 +403,17 @@ def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: 
 
 
 def _population_result(problem: Problem, pa: PopulationArrays, lev: str, distribution: bool,
-                       progress: Progress | None) -> CoverageResult:
-    lower, upper, lo, hi = bank_bounds(problem, pa, lev, distribution=distribution, progress=progress)
+                       progress: Progress | None, tolerance: float = 0.0) -> CoverageResult:
+    tol = tolerance if lev == "genotype" else 0.0
+    lower, upper, lo, hi = bank_bounds(problem, pa, lev, distribution=distribution, progress=progress,
+                                       tolerance=tol)
     rules = problem.rules
     return CoverageResult(
         population=pa.population, level=lev, loci=problem.loci, resolution=problem.resolution,
         lines=problem.line_names, coverage=lower, lower=lower, upper=upper, unlisted_mass=pa.unlisted,
         rule=rules.describe(problem.loci), definition=DEFINITIONS[lev], table=problem.source,
         rules=rules.to_dict(), distribution=None if lo is None else _bins(lo),
-        distribution_upper=None if hi is None else _bins(hi), nomenclature=problem.nomenclature,
+        distribution_upper=None if hi is None else _bins(hi), nomenclature=problem.nomenclature, tolerance=tol,
     )
 
 
@@ -409,7 +459,7 @@ def _bins(hist: np.ndarray) -> dict[str, float]:
 def mismatch_histograms(
     codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
     n_alleles: list[int], rules: MatchRules, limits: np.ndarray, haplo: bool, unlisted: float,
-    progress: Progress | None = None, label: str = "",
+    progress: Progress | None = None, label: str = "", tolerance: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mass of patient genotypes by the best line's mismatch count, lower and upper scenario.
 
@@ -428,6 +478,10 @@ def mismatch_histograms(
     haplo : bool
         Haplotype level (phase-aware) instead of genotype level.
     unlisted : float
+    tolerance : float
+        Genotype level: ε > 0 visits patient genotypes most frequent first and stops once the
+        pairs not visited weigh at most ε (unmatched in the first histogram, matched in the second).
+        Haplotype level is always exact.
 
     Returns
     -------
@@ -437,7 +491,8 @@ def mismatch_histograms(
         (lower bound for coverage), the second as wildcards (upper bound).
     """
     from .encode import recode_for_lines
-    from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _mismatch_hist_folds, _mismatch_hist_partner, _pair_best
+    from .kernels import (NOVEL_A, NOVEL_B, WILDCARD, _geno_rule_folds, _mismatch_hist_folds, _mismatch_hist_partner,
+                          _pair_best)
 
     if rules.direction == "HvG" or rules.homozygous_count == 2:
         # Exact merge (see recode_for_lines): HvG never looks at the patient's other alleles, and
@@ -447,9 +502,21 @@ def mismatch_histograms(
     hom2 = rules.homozygous_count == 2
     d = rules.direction_code
     args = (line_codes, line_nulls, hom2, d, haplo, limits)
-    listed = run_pairs(_mismatch_hist_folds, (codes, nulls, freqs, *args, n_bins), freqs.shape[0],
-                       line_codes.shape[0] * (16 if haplo else 1), progress, label)
+    unvisited = 0.0
+    if haplo:
+        listed = run_pairs(_mismatch_hist_folds, (codes, nulls, freqs, *args, n_bins), freqs.shape[0],
+                           line_codes.shape[0] * 16, progress, label)
+    else:
+        garr = geno_rule_arrays(codes, nulls, freqs, line_codes, line_nulls, rules, limits, n_bins)
+        codes, nulls, freqs = garr[4], garr[5], garr[8]  # reordered (settled rows last)
+        work = max(1, (line_codes.shape[0] + 63) // 64) * codes.shape[1] / 4
+        if tolerance > 0:
+            listed, unvisited = _geno_rule_until(garr, n_bins, tolerance, work, progress, label)
+        else:
+            listed = run_pairs(_geno_rule_folds, garr, freqs.shape[0], work, progress, label)
     lo, hi = listed.copy(), listed.copy()
+    lo[n_bins - 1] += unvisited  # pairs not visited (tolerance): unmatched in the lower scenario,
+    hi[0] += unvisited  # matched with no mismatch in the upper one
     if unlisted > 0:
         for hist, solo, pair in ((lo, NOVEL_A, (NOVEL_A, NOVEL_B)), (hi, WILDCARD, (WILDCARD, WILDCARD))):
             hist += 2.0 * unlisted * _mismatch_hist_partner(codes, nulls, freqs, *args, n_bins, solo)
@@ -458,9 +525,60 @@ def mismatch_histograms(
     return lo, hi
 
 
+def geno_rule_arrays(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
+                     line_nulls: np.ndarray, rules: MatchRules, limits: np.ndarray, n_bins: int) -> tuple:
+    """Arguments of :func:`hlamatch.kernels._geno_rule_folds` (before the fold range)."""
+    from .encode import rule_bitsets
+
+    d = rules.direction_code
+    n, n_loci = codes.shape
+    a1, a2, carried, masks = rule_bitsets(codes, nulls, line_codes, line_nulls, d)
+    n_open = n
+    if d != 0:  # no settled rows: most frequent first (for tolerance-bounded runs)
+        order = np.argsort(-freqs, kind="stable")
+        codes, nulls, freqs = codes[order], nulls[order], freqs[order]
+        a1 = np.ascontiguousarray(a1.reshape(n, -1)[order]).reshape(-1) if a1.size > 1 else a1
+        a2 = np.ascontiguousarray(a2.reshape(n, -1)[order]).reshape(-1) if a2.size > 1 else a2
+        carried = np.ascontiguousarray(carried.reshape(n, -1)[order]).reshape(-1) if carried.size > 1 else carried
+    if d == 0:
+        # HvG: a haplotype carrying all of some homozygous line's alleles settles every pair it is
+        # in (best count 0); such rows go last, where the kernel sums them without a pair loop.
+        n_words = masks.shape[2]
+        both = (a1 & a2).reshape(n, n_words, n_loci)
+        settled = ((np.bitwise_and.reduce(both, axis=2) & masks[4, 0][None, :]) != 0).any(axis=1)
+        order = np.lexsort((-freqs, settled))  # open rows most frequent first, settled rows last
+        codes, nulls, freqs = codes[order], nulls[order], freqs[order]
+        a1 = np.ascontiguousarray(a1.reshape(n, -1)[order]).reshape(-1)
+        a2 = np.ascontiguousarray(a2.reshape(n, -1)[order]).reshape(-1)
+        n_open = int(n - settled.sum())
+    tails = np.ascontiguousarray(np.append(np.cumsum(freqs[::-1])[::-1], 0.0))
+    return (a1, a2, carried, np.ascontiguousarray(masks), np.ascontiguousarray(codes), np.ascontiguousarray(nulls),
+            n_open, tails, np.ascontiguousarray(freqs), rules.homozygous_count == 2, d,
+            np.ascontiguousarray(limits, dtype=np.int64), n_bins)
+
+
+def _geno_rule_until(garr: tuple, n_bins: int, tolerance: float, work: float, progress: Progress | None,
+                     label: str) -> tuple[np.ndarray, float]:
+    """Tolerance-bounded histogram of :func:`_geno_rule_rows`: (listed histogram, unvisited mass)."""
+    from .kernels import _geno_rule_rows
+
+    n_open, tails, freqs = garr[6], garr[7], garr[8]
+    hist = np.zeros(n_bins)
+    settled = freqs[n_open:]
+    # settled rows (best count 0 with anyone): pairs among them, exactly
+    hist[0] += math.fsum(settled * (2.0 * tails[n_open:-1] - settled))
+    parts, tail = run_rows_until(_geno_rule_rows, garr, freqs[:n_open], tolerance, work, progress, label)
+    if parts.shape[0]:
+        hist += exact_sum(parts)
+    # open rows not visited: their pairs with settled rows are still exact (best count 0)
+    hist[0] += 2.0 * tail * tails[n_open]
+    return hist, tail * tail
+
+
 def zero_mismatch_bounds(
     codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int], unlisted: float,
     line_nulls: np.ndarray | None = None, progress: Progress | None = None, label: str = "",
+    tolerance: float = 0.0,
 ) -> tuple[float, float]:
     """Lower and upper covered mass under the zero-mismatch HvG rule.
 
@@ -480,6 +598,10 @@ def zero_mismatch_bounds(
         bool (n_lines, 2, n_loci): null line alleles, never mismatches.
     progress, label : optional
         Progress callback and the label it is given.
+    tolerance : float
+        0: exact.  ε > 0: visit patient genotypes most frequent first and stop once the pairs
+        not yet visited weigh at most ε; they count in ``upper`` only, so ``upper − lower`` grows
+        by at most ε.
 
     Returns
     -------
@@ -487,17 +609,23 @@ def zero_mismatch_bounds(
         ``lower = listed + 2U·novel`` and ``upper = listed + 2U·wildcard + U²``, clipped to [0, 1].
     """
     from .encode import collapse, line_bitsets
-    from .kernels import _pair_mass_folds, _unlisted_partner_mass
+    from .kernels import _pair_mass_folds, _pair_mass_rows, _unlisted_partner_mass
 
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
     b1, b2, hom = line_bitsets(codes, line_codes, n_alleles, line_nulls)
     het = not np.array_equal(b1, b2)
     n_words, n_loci = b1.shape[2], b1.shape[1]
-    b1, b2, f = collapse(b1, b2, freqs)
-    listed = float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f), f.shape[0], n_words / 8,
-                             progress, label))
-    lower, upper = listed, listed
+    b1, b2, f = collapse(b1, b2, freqs, by_frequency=tolerance > 0)
+    if tolerance > 0:
+        parts, tail = run_rows_until(_pair_mass_rows, (b1, b2, het, n_words, n_loci, f), f, tolerance,
+                                     n_words / 8, progress, label)
+        listed = float(exact_sum(parts)) if parts.shape[0] else 0.0
+        lower, upper = listed, listed + tail * tail
+    else:
+        listed = float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f), f.shape[0], n_words / 8,
+                                 progress, label))
+        lower, upper = listed, listed
     if unlisted > 0:
         lower += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, False)
         if line_nulls is not None and line_nulls.all(axis=(1, 2)).any():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["line_bitsets", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines"]
+__all__ = ["line_bitsets", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "rule_bitsets"]
 
 
 def line_bitsets(
@@ -61,7 +61,8 @@ def line_bitsets(
     return b[0], b[1], hom
 
 
-def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray,
+             by_frequency: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge haplotypes with identical bitsets, summing their frequencies; lay out for the kernel.
 
     Haplotypes that carry the same line alleles at every locus are interchangeable for the
@@ -75,6 +76,9 @@ def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray) -> tuple[np.ndar
         uint64 arrays of shape (n, n_loci, n_words).
     freqs : numpy.ndarray
         float64 array of shape (n,).
+
+    by_frequency : bool
+        Order the merged rows most frequent first (else in signature-hash order).
 
     Returns
     -------
@@ -100,6 +104,9 @@ def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray) -> tuple[np.ndar
         inverse = inverse.reshape(-1)
         first = np.array([np.flatnonzero(inverse == g)[0] for g in range(uniq.shape[0])])
     f = np.bincount(inverse, weights=freqs, minlength=first.shape[0])
+    if by_frequency:  # most frequent first (ties in signature order): for tolerance-bounded runs
+        order = np.argsort(-f, kind="stable")
+        first, f = first[order], f[order]
     return flat_layout(b1[first], b2[first], f)
 
 
@@ -190,3 +197,76 @@ def recode_for_lines(
         np.ascontiguousarray(uniq[:, n_loci:].astype(np.bool_)),
         np.ascontiguousarray(f, dtype=np.float64),
     )
+
+
+def rule_bitsets(
+    codes: np.ndarray, nulls: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray, direction: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bitsets of the bit-sliced genotype-level rule kernel (:func:`hlamatch.kernels._geno_rule_folds`).
+
+    Parameters
+    ----------
+    codes, nulls : numpy.ndarray
+        int32 / bool (n, n_loci): patient haplotypes (after :func:`recode_for_lines` where exact).
+    line_codes, line_nulls : numpy.ndarray
+        int32 / bool (n_lines, 2, n_loci).
+    direction : int
+        0 HvG, 1 GvH, 2 bidirectional (which bitsets are needed).
+
+    Returns
+    -------
+    a1, a2 : numpy.ndarray
+        uint64 flat arrays, index ``(i * n_words + w) * n_loci + l`` (row-major: one pair reads
+        two short contiguous runs): bit ``t`` set where haplotype ``i``
+        carries allele 1 (resp. 2) of line ``t`` at ``l``, or that line allele is null (a null
+        line allele is never an HvG mismatch).  Size 1 when not needed (GvH).
+    carried : numpy.ndarray
+        uint64 flat array like ``a1``: bit ``t`` set where the line carries haplotype ``i``'s
+        allele at ``l`` (either copy; the GvH test).  Size 1 when not needed (HvG).
+    masks : numpy.ndarray
+        uint64 (5, n_loci, n_words): lines heterozygous (two different expressed alleles),
+        homozygous (one expressed allele twice), hemizygous (one expressed, one null), carrying
+        a null, and (row 4, locus 0) the lines that exist in each word.
+    """
+    n, n_loci = codes.shape
+    n_lines = line_codes.shape[0]
+    n_words = max(1, (n_lines + 63) // 64)
+    t = np.arange(n_lines)
+    word_of = t // 64
+    bit_of = np.left_shift(np.uint64(1), (t % 64).astype(np.uint64))
+
+    def pack(flags: np.ndarray) -> np.ndarray:
+        """bool (n, n_lines) → uint64 (n_words, n): one bit per line."""
+        out = np.zeros((n_words, flags.shape[0]), dtype=np.uint64)
+        for w in range(n_words):
+            sel = word_of == w
+            out[w] = (flags[:, sel].astype(np.uint64) * bit_of[sel][None, :]).sum(axis=1, dtype=np.uint64)
+        return out
+
+    def line_word(flags: np.ndarray) -> np.ndarray:
+        return pack(flags[None, :])[:, 0]
+
+    hvg = direction != 1
+    gvh = direction != 0
+    a1 = np.zeros((n_words, n_loci, n), dtype=np.uint64) if hvg else np.zeros(1, dtype=np.uint64)
+    a2 = np.zeros((n_words, n_loci, n), dtype=np.uint64) if hvg else np.zeros(1, dtype=np.uint64)
+    carried = np.zeros((n_words, n_loci, n), dtype=np.uint64) if gvh else np.zeros(1, dtype=np.uint64)
+    masks = np.zeros((5, n_loci, n_words), dtype=np.uint64)
+    for l in range(n_loci):
+        d1, d2 = line_codes[:, 0, l], line_codes[:, 1, l]
+        e1, e2 = ~line_nulls[:, 0, l], ~line_nulls[:, 1, l]
+        masks[0, l] = line_word(e1 & e2 & (d1 != d2))
+        masks[1, l] = line_word(e1 & e2 & (d1 == d2))
+        masks[2, l] = line_word(e1 ^ e2)
+        masks[3, l] = line_word(~(e1 & e2))
+        c = codes[:, l][:, None]
+        if hvg:
+            a1[:, l, :] = pack((c == d1[None, :]) | ~e1[None, :])
+            a2[:, l, :] = pack((c == d2[None, :]) | ~e2[None, :])
+        if gvh:
+            carried[:, l, :] = pack((c == d1[None, :]) | (c == d2[None, :]))
+    masks[4, 0] = line_word(np.ones(n_lines, dtype=np.bool_))
+    def rows(x: np.ndarray) -> np.ndarray:  # (n_words, n_loci, n) → flat (n, n_words, n_loci)
+        return np.ascontiguousarray(x.transpose(2, 0, 1)).reshape(-1) if x.ndim == 3 else x
+
+    return rows(a1), rows(a2), rows(carried), masks

@@ -26,17 +26,26 @@ from ._jit import jit, prange
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+#: Columns of the pair loop processed per block: the block's bitsets (words × loci × 8 bytes
+#: each) stay in cache while every row of a chunk is compared with them.
+J_BLOCK = 2048
+
+
 @jit()
-def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, word, any_):
-    """Ordered-pair mass covered with first chromosome i (pairs j < i counted through symmetry).
+def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
+    """Ordered-pair mass covered with first chromosome i and second j in ``max(i, j0) .. j1``
+    (pairs j < i are counted through symmetry: each j > i counts twice, j = i once).
 
     Bitsets are flat struct-of-arrays (``b[(w * n_loci + l) * n + j]``).  Every inner loop runs
     over slice views with a plain ``range`` index: numba then emits no negative-index
     wraparound check and LLVM vectorises the loops (AVX2/AVX-512 where the CPU has them).
-    ``word`` and ``any_`` are scratch arrays of length n.
+    ``word`` and ``any_`` are scratch arrays of length at least ``j1 - j0``.
     """
     n = freqs.shape[0]
-    m = n - i
+    lo = max(i, j0)
+    m = j1 - lo
+    if m <= 0:
+        return 0.0
     wv = word[:m]
     acc = wv
     if n_words > 1:
@@ -46,11 +55,11 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, word, any_):
     for w in range(n_words):
         for l in range(n_loci):
             base = (w * n_loci + l) * n
-            c1 = b1[base + i: base + n]
-            x1 = c1[0]
+            c1 = b1[base + lo: base + j1]
+            x1 = b1[base + i]
             if het:
-                c2 = b2[base + i: base + n]
-                x2 = c2[0]
+                c2 = b2[base + lo: base + j1]
+                x2 = b2[base + i]
                 if l == 0:
                     for j in range(m):
                         wv[j] = (x1 | c1[j]) & (x2 | c2[j])
@@ -69,17 +78,41 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, word, any_):
     # Branch-free sum in eight fixed lanes: whether a pair is covered is unpredictable (a
     # branch would mispredict), and one add chain would be latency-bound; fixed lanes keep the
     # result deterministic without fastmath.
-    fv = freqs[i:]
+    fv = freqs[lo:j1]
+    first = 1 if lo == i else 0  # the diagonal pair (i, i) counts once, below
     lanes = np.zeros(8)
-    body = (m - 1) // 8 * 8
-    for j0 in range(0, body, 8):
+    body = (m - first) // 8 * 8
+    for j0_ in range(0, body, 8):
         for q in range(8):
-            lanes[q] += fv[1 + j0 + q] * (acc[1 + j0 + q] != 0)
+            lanes[q] += fv[first + j0_ + q] * (acc[first + j0_ + q] != 0)
     tail = 0.0
-    for j in range(1 + body, m):
+    for j in range(first + body, m):
         tail += fv[j] * (acc[j] != 0)
     total = (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))) + tail
-    return freqs[i] * (2.0 * total + freqs[i] * (acc[0] != 0))
+    diag = freqs[i] * (acc[0] != 0) if first == 1 else 0.0
+    return freqs[i] * (2.0 * total + diag)
+
+
+@jit()
+def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, folded, out):
+    """Add to ``out[k]`` (k in ``k0 .. k1``) the covered mass of row ``first + k`` — and, when
+    ``folded``, of row ``n - 1 - (first + k)`` too (a fold) — over all its pairs (i, j ≥ i).
+
+    Cache blocking: one block of ``J_BLOCK`` columns j at a time is compared with every row of the
+    chunk, so the block's bitsets are read from cache, not memory, for all but the first row.
+    The block boundaries are fixed, so sums do not depend on the thread count.
+    """
+    n = freqs.shape[0]
+    word = np.empty(J_BLOCK, dtype=np.uint64)
+    any_ = np.empty(J_BLOCK, dtype=np.uint64)
+    for jb in range(0, n, J_BLOCK):
+        je = min(jb + J_BLOCK, n)
+        for k in range(k0, k1):
+            i = np.int64(first) + np.int64(k)
+            out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, i, jb, je, word, any_)
+            i2 = np.int64(n - 1) - i
+            if folded and i2 != i:
+                out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, i2, jb, je, word, any_)
 
 
 @jit(parallel=True)
@@ -118,15 +151,30 @@ def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop)
     # once per chunk, and the chunking does not depend on the thread count.
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
-        word = np.empty(n, dtype=np.uint64)
-        any_ = np.empty(n, dtype=np.uint64)
-        for k in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
-            i = np.int64(fold_start) + np.int64(k)
-            s = _row_mass(b1, b2, het, n_words, n_loci, freqs, i, word, any_)
-            i2 = np.int64(n - 1) - i
-            if i2 != i:
-                s += _row_mass(b1, b2, het, n_words, n_loci, freqs, i2, word, any_)
-            out[k] = s
+        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, fold_start, c * n_out // n_chunks,
+                    (c + 1) * n_out // n_chunks, True, out)
+    return out
+
+
+@jit(parallel=True)
+def _pair_mass_rows(b1, b2, het, n_words, n_loci, freqs, row_start, row_stop):
+    """Covered mass of the pairs (i, j ≥ i) of rows ``row_start .. row_stop``, one value per row.
+
+    The row-ordered twin of :func:`_pair_mass_folds` for tolerance-bounded runs: with rows most
+    frequent first, the pairs not yet visited after row ``m`` weigh exactly (sum of f_i, i ≥ m)².
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (row_stop - row_start,): covered ordered-pair mass per row.
+    """
+    n = freqs.shape[0]
+    n_out = row_stop - row_start
+    out = np.zeros(n_out)
+    n_chunks = min(n_out, 64)
+    for c in prange(n_chunks):
+        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, row_start, c * n_out // n_chunks,
+                    (c + 1) * n_out // n_chunks, False, out)
     return out
 
 
@@ -406,6 +454,184 @@ def _mismatch_hist_folds(codes, pnull, freqs, lc, ln, hom2, direction, haplo, li
                 b = _pair_best(codes, pnull, i, j, lc, ln, hom2, direction, haplo, limits)
                 w = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
                 out[k, n_bins - 1 if b < 0 else b] += w
+    return out
+
+
+@jit()
+def _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, hist):
+    """Add to ``hist`` the mass of pairs (i, j ≥ i), j < ``n_open``, by the best line's mismatch count
+    (genotype level).
+
+    Bit-sliced over lines: at each locus a line's count (0, 1 or 2) is two bit planes, totals are five bit planes added with ripple carries, and the best
+    total is the bit-sliced minimum over the lines within the per-locus limits.  The whole row is
+    one call, so nothing but words crosses a call boundary in the pair loop.
+    """
+    n = freqs.shape[0]
+    n_loci = codes.shape[1]
+    n_words = masks.shape[2]
+    n_bins = hist.shape[0]
+    fi = freqs[i]
+    for j in range(i, n_open):
+        wgt = fi * freqs[j] * (1.0 if i == j else 2.0)
+        best = -1
+        for w in range(n_words):
+            valid = masks[4, 0, w]
+            c0 = np.uint64(0)
+            c1 = np.uint64(0)
+            c2 = np.uint64(0)
+            c3 = np.uint64(0)
+            c4 = np.uint64(0)
+            for l in range(n_loci):
+                bi = (i * n_words + w) * n_loci + l
+                bj = (j * n_words + w) * n_loci + l
+                # This locus's count per line (0, 1 or 2) as two bit planes (lo, hi): the
+                # bit-sliced twin of _absent_count, written inline (a call per locus would pass
+                # array structs and reference counts, costing more than the work itself).
+                lo = np.uint64(0)
+                hi = np.uint64(0)
+                if direction != 1:  # HvG: line alleles absent from the patient
+                    m1 = ~(a1[bi] | a1[bj])
+                    m2 = ~(a2[bi] | a2[bj])
+                    het = masks[0, l, w]
+                    hom = masks[1, l, w]
+                    hemi = masks[2, l, w]
+                    lo = het & (m1 ^ m2)
+                    hi = het & m1 & m2
+                    if hom2:
+                        hi |= hom & m1
+                        if pnull[i, l] or pnull[j, l]:
+                            lo |= hemi & (m1 | m2)
+                        else:
+                            hi |= hemi & (m1 | m2)
+                    else:
+                        lo |= (hom & m1) | (hemi & (m1 | m2))
+                if direction != 0:  # GvH: patient alleles absent from the line
+                    ei = not pnull[i, l]
+                    ej = not pnull[j, l]
+                    glo = np.uint64(0)
+                    ghi = np.uint64(0)
+                    if ei and ej and codes[i, l] != codes[j, l]:
+                        mi = ~carried[bi]
+                        mj = ~carried[bj]
+                        glo = mi ^ mj
+                        ghi = mi & mj
+                    elif ei or ej:
+                        x = ~carried[bi] if ei else ~carried[bj]
+                        if not hom2:
+                            glo = x
+                        elif ei and ej:
+                            ghi = x
+                        else:  # hemizygous patient: twice unless the line has a null here too
+                            glo = x & masks[3, l, w]
+                            ghi = x & ~masks[3, l, w]
+                    if direction == 1:
+                        lo = glo
+                        hi = ghi
+                    else:  # bidirectional: per-locus maximum of two counts in {0, 1, 2}
+                        hi = hi | ghi
+                        lo = (lo | glo) & ~hi
+                lim = limits[l]
+                if lim == 0:
+                    valid &= ~(lo | hi)
+                elif lim == 1:
+                    valid &= ~hi
+                # ripple-add: lo at plane 0, hi at plane 1 (a line's lo and hi are never both set)
+                x = c0 & lo
+                c0 ^= lo
+                x |= hi
+                y = c1 & x
+                c1 ^= x
+                x = c2 & y
+                c2 ^= y
+                y = c3 & x
+                c3 ^= x
+                c4 ^= y
+            if valid == 0:
+                continue
+            # bit-sliced minimum of the totals over the valid lines (unrolled over the planes)
+            cand = valid
+            m = 0
+            z = cand & ~c4
+            if z != 0:
+                cand = z
+            else:
+                m += 16
+            z = cand & ~c3
+            if z != 0:
+                cand = z
+            else:
+                m += 8
+            z = cand & ~c2
+            if z != 0:
+                cand = z
+            else:
+                m += 4
+            z = cand & ~c1
+            if z != 0:
+                cand = z
+            else:
+                m += 2
+            if cand & ~c0 == 0:
+                m += 1
+            if best < 0 or m < best:
+                best = m
+                if best == 0:
+                    break
+        hist[n_bins - 1 if best < 0 else best] += wgt
+
+
+@jit(parallel=True)
+def _geno_rule_folds(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, hom2, direction, limits,
+                     n_bins, fold_start, fold_stop):
+    """Best-line mismatch histogram of listed patient genotypes at genotype level, per fold.
+
+    The bit-sliced equivalent of :func:`_mismatch_hist_folds` with ``haplo=False`` (same
+    folds, same histogram): per pair, each locus costs a few word operations per 64 lines
+    instead of a loop over lines (:func:`_geno_rule_row`).  Rows from ``n_open`` on are
+    *settled*: each carries, alone, every HvG allele of some line (a homozygous line's
+    haplotype), so every pair with one of them has best count 0; their pairs are summed from
+    ``tails`` (``tails[i] = sum of freqs[i:]``) without a pair loop.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (fold_stop - fold_start, n_bins): ordered-pair mass per bin.
+    """
+    n = freqs.shape[0]
+    out = np.zeros((fold_stop - fold_start, n_bins))
+    for k in prange(fold_stop - fold_start):
+        i0 = fold_start + k
+        for r in range(2):
+            i = i0 if r == 0 else n - 1 - i0
+            if r == 1 and i == i0:
+                break
+            if i >= n_open:
+                out[k, 0] += freqs[i] * (2.0 * tails[i] - freqs[i])
+                continue
+            if n_open < n:
+                out[k, 0] += 2.0 * freqs[i] * tails[n_open]
+            _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, out[k])
+    return out
+
+
+@jit(parallel=True)
+def _geno_rule_rows(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, hom2, direction, limits,
+                    n_bins, row_start, row_stop):
+    """Histogram of the pairs (i, j ≥ i) of open rows ``row_start .. row_stop`` (< ``n_open``),
+    including their pairs with the settled rows; the row-ordered twin of :func:`_geno_rule_folds`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (row_stop - row_start, n_bins).
+    """
+    n = freqs.shape[0]
+    out = np.zeros((row_stop - row_start, n_bins))
+    for k in prange(row_stop - row_start):
+        i = row_start + k
+        if n_open < n:
+            out[k, 0] += 2.0 * freqs[i] * tails[n_open]
+        _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, out[k])
     return out
 
 

@@ -9,8 +9,9 @@ import click
 from hlamatch.constants import LEVEL_CHOICES
 from hlamatch.errors import OptionError
 
-from .options import (bank_lines, bank_options, lazy_table, make_rules, output_options, parse_populations,
-                      quiet_option, rule_options, split_list, table_options, threads_option)
+from .options import (bank_lines, bank_options, engine_options, lazy_table, make_rules, output_options,
+                      parse_populations, quiet_option, rule_options, split_list, table_options,
+                      threads_option, use_engine_options)
 from .output import echo_error, emit, library_call, pct, progress_display
 
 
@@ -23,15 +24,20 @@ from .output import echo_error, emit, library_call, pct, progress_display
 @click.option("--distribution", is_flag=True,
               help="Also report the share of patients by the best line's mismatch count (shown anyway "
                    "when the rules allow mismatches or change the direction).")
+@click.option("--tolerance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0, show_default=True,
+              metavar="EPS",
+              help="Genotype level: stop once the patient genotypes not yet visited (most frequent first) weigh at "
+                   "most EPS; they widen the upper bound only. 0 = exact.")
 @click.option("--cohort", type=click.Path(dir_okay=False), default=None,
               help="Empirical coverage of a typed cohort file (see 'hlamatch match') instead of a table.")
 @threads_option
+@engine_options
 @quiet_option
 @output_options
 @library_call
 def command(table, table_format, sum_tolerance, population, weights, lines, lines_file, top, loci, resolution,
             max_mismatches, require_match, allow_mismatch, homozygous_count, direction,
-            level, distribution, cohort, threads, quiet, fmt) -> None:
+            level, distribution, tolerance, cohort, threads, quiet, fmt) -> None:
     """Exact population coverage of a bank of donor lines.
 
     Coverage is the share of Hardy-Weinberg patient genotypes served by at least one line under
@@ -48,6 +54,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
       hlamatch coverage -t nmdp.csv -p EUR=0.7 -p AFA=0.3 --top 20 --loci A,B,DRB1
       hlamatch coverage --cohort patients.csv --line "A*24:02~B*52:01~DRB1*15:02"
     """
+    use_engine_options()
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
     populations = parse_populations(population, weights)
     loci_list = split_list(loci)
@@ -59,6 +66,8 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     if cohort:
         from hlamatch.match import ERROR, cohort_report
 
+        if tolerance:
+            raise OptionError("--tolerance applies to table coverage, not to a typed cohort (--cohort counts patients)")
         if resolution and "," in resolution:
             raise OptionError("--cohort takes one --resolution (a cohort is compared at one resolution)")
         row, results = cohort_report(cohort, bank, loci=loci_list, resolution=resolution, rules=rules)
@@ -72,7 +81,8 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     from hlamatch.cover import coverage
 
     report = coverage(tab(), bank, level=level, loci=loci_list, resolution=resolution, populations=populations,
-                      threads=threads, rules=rules, distribution=distribution, progress=progress_display(quiet))
+                      threads=threads, rules=rules, distribution=distribution, progress=progress_display(quiet),
+                      tolerance=tolerance)
     emit(report.to_dicts(), fmt, text=coverage_text)
 
 
@@ -143,6 +153,10 @@ def coverage_text(rows: list[dict[str, Any]]) -> str:
         out.append(f"{lev}: {DEFINITIONS[lev]}.")
     if any(r.get("weights") for r in rows):
         out.append("weighted: the mix's coverage, sum over populations of weight × coverage.")
+    eps = max((r.get("tolerance") or 0.0) for r in rows)
+    if eps > 0:
+        out.append(f"tolerance {eps:g}: genotype-level runs visit patient genotypes most frequent first and stop once "
+                   f"those left weigh at most {eps:g}; those count in upper only.")
     if any(r["upper"] - r["lower"] > MASS_EPSILON for r in rows):
         out.append(
             "coverage = lower bound (unlisted chromosomes never match); upper = unlisted chromosomes "

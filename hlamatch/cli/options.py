@@ -8,6 +8,7 @@ its body (so a bad value is one ``Error:`` line, like any library error)::
     @bank_options           # lines, lines_file, top, loci, resolution
     @rule_options           # max_mismatches, require_match, allow_mismatch, homozygous_count, direction
     @threads_option         # threads
+    @engine_options         # --engine, --scheduler (applied by use_engine_options() in the body)
     @quiet_option           # quiet
     @output_options         # fmt
     @library_call
@@ -34,7 +35,7 @@ from hlamatch.errors import OptionError
 
 __all__ = [
     "output_options", "table_file_options", "nomenclature_options", "apply_settings", "strict_names", "population_options", "table_options", "bank_options",
-    "rule_options", "threads_option", "quiet_option",
+    "rule_options", "threads_option", "engine_options", "use_engine_options", "quiet_option",
     "split_list", "parse_populations", "read_weights_file", "lazy_table", "bank_lines", "make_rules",
 ]
 
@@ -196,6 +197,36 @@ def threads_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--threads`` (parameter ``threads``): numba threads for the call."""
     return click.option("--threads", type=click.IntRange(min=1), default=None,
                         help="Numba threads (default: all cores).")(fn)
+
+
+#: ``--engine`` and ``--scheduler``: a process setting, not command parameters (kept in ``ctx.meta``
+#: like the nomenclature options); the command body applies them with :func:`use_engine_options`.
+engine_options = _stack(
+    click.option("--engine", type=click.Choice(["local", "dask"]), default=None, expose_value=False,
+                 callback=_remember,
+                 help="Where the pair work runs: local (this process, default) or dask (a Dask cluster; needs "
+                      "pip install \"hlamatch[distributed]\"). Results are identical."),
+    click.option("--scheduler", default=None, metavar="ADDRESS", expose_value=False, callback=_remember,
+                 help="Dask scheduler address (tcp://HOST:8786); implies --engine dask. Default with --engine "
+                      "dask: a local cluster of two worker processes."),
+)
+
+
+def use_engine_options() -> None:
+    """Apply ``--engine`` and ``--scheduler`` of the current command until it ends (no-op outside one).
+
+    Raises
+    ------
+    HlamatchError
+        ``--engine dask`` without Dask installed (MissingExtraError), or ``--engine local`` with
+        ``--scheduler``.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or not {"hlamatch.engine", "hlamatch.scheduler"} & ctx.meta.keys():
+        return
+    from hlamatch.engine import use_engine
+
+    ctx.with_resource(use_engine(ctx.meta.get("hlamatch.engine"), ctx.meta.get("hlamatch.scheduler")))
 
 
 def quiet_option(fn: Callable[..., Any]) -> Callable[..., Any]:

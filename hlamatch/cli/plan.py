@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from .options import (bank_lines, bank_options, candidate_options, lazy_table, make_rules, output_options,
-                      parse_populations, quiet_option, read_candidates, rule_options, split_list, table_options,
-                      threads_option)
+from .options import (bank_lines, bank_options, candidate_options, engine_options, lazy_table, make_rules,
+                      output_options, parse_populations, quiet_option, read_candidates, rule_options,
+                      split_list, table_options, threads_option, use_engine_options)
 from .output import emit, library_call, pct, progress_display
 
 
@@ -29,6 +29,7 @@ from .output import emit, library_call, pct, progress_display
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="Also draw the coverage curve (needs pip install 'hlamatch[plot]').")
 @threads_option
+@engine_options
 @quiet_option
 @output_options
 @library_call
@@ -48,6 +49,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
       hlamatch plan --line "A*24:02~B*52:01~DRB1*15:02" --lines 5 -n 30 --exact
       hlamatch plan -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1 --lines 20
     """
+    use_engine_options()
     from hlamatch.bank import plan_bank
 
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)

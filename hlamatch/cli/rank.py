@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from .options import (bank_lines, bank_options, candidate_options, lazy_table, make_rules, output_options,
-                      parse_populations, quiet_option, read_candidates, rule_options, split_list, table_options,
-                      threads_option)
+from .options import (bank_lines, bank_options, candidate_options, engine_options, lazy_table, make_rules,
+                      output_options, parse_populations, quiet_option, read_candidates, rule_options,
+                      split_list, table_options, threads_option, use_engine_options)
 from .output import emit, library_call, pct, progress_display
 
 
@@ -31,6 +31,7 @@ def supply_options(fn):
               help="Text output: show the N best candidates (JSON and CSV always hold all).")
 @click.option("--all", "show_all", is_flag=True, help="Text output: show every candidate.")
 @threads_option
+@engine_options
 @quiet_option
 @output_options
 @library_call
@@ -51,6 +52,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
       hlamatch rank --candidates donors.csv --lines-file bank.csv --level haplotype --format csv
       hlamatch rank -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1
     """
+    use_engine_options()
     from hlamatch.bank import rank_candidates
 
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)

@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from .options import (lazy_table, make_rules, output_options, parse_populations, quiet_option, read_candidates,
-                      rule_options, split_list, table_options)
+from .options import (engine_options, lazy_table, make_rules, output_options, parse_populations, quiet_option,
+                      read_candidates, rule_options, split_list, table_options, use_engine_options)
 from .output import emit, library_call, pct, progress_display
 
 
@@ -33,6 +33,7 @@ from .output import emit, library_call, pct, progress_display
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Monte Carlo samples.")
 @click.option("--rows", type=click.Choice(["registry", "candidates"]), default="registry", show_default=True,
               help="JSON/CSV: one row per population, registry size and level, or one per candidate.")
+@engine_options
 @quiet_option
 @output_options
 @library_call
@@ -53,6 +54,7 @@ def command(table, table_format, sum_tolerance, population, weights, candidates_
       hlamatch supply --loci A,B,DRB1 -R 24000 --level haplotype --format json
       hlamatch supply -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1 -R 50000
     """
+    use_engine_options()
     from hlamatch.donors import supply
 
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)

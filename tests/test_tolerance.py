@@ -1,0 +1,94 @@
+"""Tolerance-bounded coverage: the bounds always bracket the exact value, and their width is ≤ ε.
+
+Small tables fit in one range of work, so the tests make every row its own range
+(``PAIRS_PER_RANGE`` patched to 1): the run then really stops early, after the first rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import hlamatchit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import hlamatch
+from hlamatch import engine
+from hlamatch.errors import OptionError
+from hlamatch.tables import table_from_frame
+
+RULES = [
+    {},
+    {"max_mismatches": 1},
+    {"max_mismatches": 1, "allow_mismatch": ["A", "B"]},
+    {"max_mismatches": 1, "direction": "GvH", "homozygous_count": 2},
+    {"max_mismatches": 2, "direction": "bidirectional"},
+]
+
+
+@pytest.fixture
+def fine_ranges(monkeypatch):
+    monkeypatch.setattr(engine, "PAIRS_PER_RANGE", 1)
+
+
+def _random_table(seed: int, n: int, listed: float) -> hlamatch.HaplotypeTable:
+    rng = np.random.default_rng(seed)
+    cols = {locus: [f"{locus}*{rng.integers(1, 6):02d}:01" for _ in range(n)] for locus in ("A", "B", "DRB1")}
+    frame = pl.DataFrame(cols).unique(maintain_order=True)
+    f = rng.pareto(1.2, frame.height) + 1e-3  # heavy tail: a few frequent rows, many rare ones
+    frame = frame.with_columns(P=pl.Series(f / f.sum() * listed))
+    return table_from_frame(frame, name=f"random{seed}")
+
+
+def _check(exact, bounded, eps: float) -> None:
+    for e, b in zip(exact, bounded):
+        assert b.lower <= e.lower + 1e-14
+        assert b.upper >= e.upper - 1e-14
+        assert (b.upper - b.lower) - (e.upper - e.lower) <= eps + 1e-14
+        assert b.tolerance == (eps if b.level == "genotype" else 0.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 60), n_lines=st.integers(1, 6),
+       eps=st.sampled_from([0.3, 0.1, 1e-2, 1e-3, 1e-6]), rule=st.sampled_from(range(len(RULES))),
+       listed=st.sampled_from([1.0, 0.9]))
+def test_tolerance_brackets_exact_coverage(fine_ranges, seed, n, n_lines, eps, rule, listed):
+    table = _random_table(seed, n, listed)
+    lines = hlamatch.top_lines(table, n_lines)
+    exact = hlamatch.coverage(table, lines, **RULES[rule])
+    bounded = hlamatch.coverage(table, lines, tolerance=eps, **RULES[rule])
+    _check(exact, bounded, eps)
+
+
+def test_large_tolerance_really_stops_early(fine_ranges):
+    table = _random_table(3, 60, 1.0)
+    lines = hlamatch.top_lines(table, 3)
+    exact = hlamatch.coverage(table, lines, level="genotype")[0]
+    loose = hlamatch.coverage(table, lines, level="genotype", tolerance=0.2)[0]
+    assert loose.upper - loose.lower > 1e-6  # the run stopped before the end
+    assert loose.lower <= exact.lower <= exact.upper <= loose.upper
+    assert loose.upper - loose.lower <= 0.2
+
+
+def test_tolerance_zero_is_exact_and_bad_values_are_refused():
+    table = hlamatch.bundled_table("japanese")
+    line = ["A*24:02~B*52:01~DRB1*15:02"]
+    assert [r.lower for r in hlamatch.coverage(table, line, tolerance=0)] == \
+        [r.lower for r in hlamatch.coverage(table, line)]
+    for bad in (-1e-6, 1.0, float("nan"), "1e-6", True):
+        with pytest.raises(OptionError, match="tolerance must be"):
+            hlamatch.coverage(table, line, tolerance=bad)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("rule", range(len(RULES)))
+def test_tolerance_brackets_exact_on_japi(fine_ranges, rule):
+    path = hlamatchit("JAPI")
+    if not path.exists():
+        pytest.skip(f"NMDP JAPI table not found at {path}")
+    table = hlamatch.load_table(path, loci=["A", "B", "DRB1"])
+    lines = hlamatch.top_lines(table, 10)
+    exact = hlamatch.coverage(table, lines, level="genotype", **RULES[rule])
+    for eps in (1e-3, 1e-6):
+        _check(exact, hlamatch.coverage(table, lines, level="genotype", tolerance=eps, **RULES[rule]), eps)
