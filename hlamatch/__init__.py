@@ -16,15 +16,19 @@ Public API (imported lazily, so ``import hlamatch`` stays cheap and compiles not
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .errors import HlamatchError, HlamatchWarning
 
-try:
-    __version__ = version("hlamatch")
-except PackageNotFoundError:  # running from a checkout without installing
-    __version__ = "0+unknown"
+
+def _version() -> str:
+    """The installed version (read on first use: importlib.metadata costs a command's start-up)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hlamatch")
+    except PackageNotFoundError:  # running from a checkout without installing
+        return "0+unknown"
 
 _LAZY = {
     "load_table": ("tables", "load_table"),
@@ -59,6 +63,9 @@ __all__ = sorted([*_LAZY, "HlamatchError", "HlamatchWarning", "warmup", "__versi
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = globals()["__version__"] = _version()
+        return value
     if name in _LAZY:
         module, attr = _LAZY[name]
         value = getattr(import_module(f".{module}", __name__), attr)

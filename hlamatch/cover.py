@@ -30,6 +30,7 @@ import numpy as np
 
 from .constants import LEVEL_CHOICES, LEVELS, MASS_EPSILON
 from .data import resolve_table
+from . import small
 from .engine import Progress, exact_sum, run_pairs, run_rows_until
 from .errors import OptionError
 from .lines import Line, as_lines
@@ -241,14 +242,17 @@ def coverage(
     """
     from contextlib import nullcontext
 
-    from ._jit import num_threads
-
     tolerance = check_tolerance(tolerance)
     from .engine import use_engine
 
     rules = rules_from(rules, rule_options)
     levels = _levels(level)
-    threads_used = num_threads(threads)  # checks the count before any work
+    if threads is None:  # numba is imported only when a kernel (or a thread count) needs it
+        threads_used = nullcontext()
+    else:
+        from ._jit import num_threads
+
+        threads_used = num_threads(threads)  # checks the count before any work
     engine_used = nullcontext() if engine is None and scheduler is None else use_engine(engine, scheduler)
     parsed = as_lines(lines)
     if not parsed:
@@ -494,6 +498,12 @@ def mismatch_histograms(
     from .kernels import (NOVEL_A, NOVEL_B, WILDCARD, _geno_rule_folds, _mismatch_hist_folds, _mismatch_hist_partner,
                           _pair_best)
 
+    if haplo and rules.direction == "GvH" and np.array_equal(line_codes[:, 0], line_codes[:, 1]) \
+            and np.array_equal(line_nulls[:, 0], line_nulls[:, 1]):
+        # A homozygous line's two haplotypes are the same, so which patient copy is compared with
+        # which does not change the GvH count: phase-aware equals unphased (checked exhaustively
+        # against the naive counts, nulls and limits included), and the fast kernel applies.
+        haplo = False
     if rules.direction == "HvG" or rules.homozygous_count == 2:
         # Exact merge (see recode_for_lines): HvG never looks at the patient's other alleles, and
         # with homozygous_count=2 two different other alleles count the same as one twice.
@@ -609,7 +619,7 @@ def zero_mismatch_bounds(
         ``lower = listed + 2U·novel`` and ``upper = listed + 2U·wildcard + U²``, clipped to [0, 1].
     """
     from .encode import collapse, line_bitsets
-    from .kernels import _pair_mass_folds, _pair_mass_rows, _unlisted_partner_mass
+    from .engine import current_engine
 
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
@@ -617,12 +627,22 @@ def zero_mismatch_bounds(
     het = not np.array_equal(b1, b2)
     n_words, n_loci = b1.shape[2], b1.shape[1]
     b1, b2, f = collapse(b1, b2, freqs, by_frequency=tolerance > 0)
-    if tolerance > 0:
+    n = f.shape[0]
+    if tolerance == 0 and n * (n + 1) // 2 <= small.SMALL_PAIRS and current_engine().name == "local":
+        # Few pairs after merging: NumPy computes them faster than numba loads its kernels.
+        _unlisted_partner_mass = small.unlisted_partner_mass
+        listed = small.pair_mass(b1, b2, het, n_words, n_loci, f)
+        lower, upper = listed, listed
+    elif tolerance > 0:
+        from .kernels import _pair_mass_rows, _unlisted_partner_mass
+
         parts, tail = run_rows_until(_pair_mass_rows, (b1, b2, het, n_words, n_loci, f), f, tolerance,
                                      n_words / 8, progress, label)
         listed = float(exact_sum(parts)) if parts.shape[0] else 0.0
         lower, upper = listed, listed + tail * tail
     else:
+        from .kernels import _pair_mass_folds, _unlisted_partner_mass
+
         listed = float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f), f.shape[0], n_words / 8,
                                  progress, label))
         lower, upper = listed, listed

@@ -32,14 +32,13 @@ The rules (documented in the README, tested against hand-checked entries):
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from ._cache import cached as _cached
 from .errors import HlamatchError
 
 __all__ = [
@@ -102,50 +101,6 @@ def _comments_and_rows(path: Path, what: str) -> tuple[str | None, list[str]]:
     if not rows:
         raise NomenclatureError(f"nomenclature file {path} holds no entries ({what}); {_HOW}")
     return release, rows
-
-
-#: Bumped whenever the parsed form changes, so old cache files are ignored.
-_CACHE_FORMAT = 3
-
-
-def _cache_dir() -> Path:
-    """Where parsed nomenclature files are cached: ``HLAMATCH_CACHE_DIR``, else the user's cache."""
-    env = os.environ.get("HLAMATCH_CACHE_DIR", "").strip()
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "hlamatch"
-
-
-def _cached(path: Path, role: str, build):  # type: ignore[no-untyped-def]
-    """``build()``, cached on disk under the file's absolute path, size and modification time.
-
-    The cache is a speed-up, never a condition: any failure to read or write it means building
-    again.  A changed file (size or time) gets a new cache entry.
-    """
-    try:
-        st = path.stat()
-        key = f"{_CACHE_FORMAT}|{role}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
-    except OSError:
-        return build()
-    cache = _cache_dir() / f"nomenclature-{hashlib.sha256(key.encode()).hexdigest()[:24]}.pickle"
-    try:
-        with cache.open("rb") as fh:
-            stored_key, value = pickle.load(fh)
-        if stored_key == key:
-            return value
-    except Exception:  # missing, unreadable or corrupt: build again
-        pass
-    value = build()
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump((key, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
-    except Exception:
-        pass
-    return value
 
 
 def _split_name(full: str) -> tuple[str, list[str], str]:
@@ -223,7 +178,7 @@ class Nomenclature:
     @cached_property
     def _serology(self) -> tuple[dict[str, str], set[str]]:
         """Name (every field count ≥ 2, suffix kept) → antigen label; and every label named."""
-        return _cached(self.path("serology"), "serology", self._read_serology)
+        return _cached(self.path("serology"), "nomenclature-serology", self._read_serology)
 
     def _read_serology(self) -> tuple[dict[str, str], set[str]]:
         _, rows = _comments_and_rows(self.path("serology"), "allele → serology")
@@ -259,7 +214,7 @@ class Nomenclature:
     @cached_property
     def _broads(self) -> tuple[dict[str, str], dict[str, str]]:
         """(split → broad, associated → parent) from ``rel_ser_ser.txt``."""
-        return _cached(self.path("broads"), "broads", self._read_broads)
+        return _cached(self.path("broads"), "nomenclature-broads", self._read_broads)
 
     def _read_broads(self) -> tuple[dict[str, str], dict[str, str]]:
         _, rows = _comments_and_rows(self.path("broads"), "broad and split antigens")
@@ -305,7 +260,7 @@ class Nomenclature:
         """(name at every field count ≥ 2 → group name or itself, group → its first allele)."""
         memo = self.__dict__.setdefault("_group_memo", {})
         if kind not in memo:
-            memo[kind] = _cached(self.path(kind), kind, lambda: self._read_groups(kind))
+            memo[kind] = _cached(self.path(kind), f"nomenclature-{kind}", lambda: self._read_groups(kind))
         return memo[kind]
 
     def _read_groups(self, kind: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -341,7 +296,7 @@ class Nomenclature:
     @cached_property
     def _known(self) -> frozenset[str]:
         """Every field prefix (without expression suffix) of every allele in ``Allelelist.txt``."""
-        return _cached(self.path("alleles"), "alleles", self._read_known)
+        return _cached(self.path("alleles"), "nomenclature-alleles", self._read_known)
 
     def _read_known(self) -> frozenset[str]:
         _, rows = _comments_and_rows(self.path("alleles"), "the list of named alleles")

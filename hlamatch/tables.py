@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import polars as pl
 
 from .alleles import (
     MAC,
@@ -81,6 +80,20 @@ from .errors import (
     TableSchemaError,
     UnknownLocusError,
 )
+
+class _LazyPolars:
+    """``polars``, imported on first use: a table loaded from the cache (:mod:`hlamatch._cache`)
+    needs no polars, and importing it costs a quarter of a second of a command's start-up."""
+
+    def __getattr__(self, name: str) -> Any:
+        import polars
+
+        globals()["pl"] = polars
+        return getattr(polars, name)
+
+
+pl: Any = _LazyPolars()
+
 
 __all__ = ["HaplotypeTable", "load_table", "table_from_frame", "combine_tables"]
 
@@ -454,9 +467,34 @@ def load_table(
         "pypop": _read_pypop,
         "wide": _read_wide,
     }[fmt]
-    raw = reader(p, population)
-    table = _build(raw, sum_tolerance, source=str(p), strict=strict)
+    table = _load_cached(p, fmt, reader, population, sum_tolerance, strict)
     return table.select(loci, resolution) if (loci is not None or resolution is not None) else table
+
+
+def _load_cached(p: Path, fmt: str, reader: Any, population: str | None, sum_tolerance: float,
+                 strict: bool) -> HaplotypeTable:
+    """Read and build a table once per file version: the built table (and the warnings its
+    building gave, shown again on every load) is cached on disk (:mod:`hlamatch._cache`), keyed
+    by the file's path, size and time and by every option that shapes it."""
+    from ._cache import cached
+    from .nomenclature import current_nomenclature
+
+    nom = current_nomenclature()
+    role = f"table|{fmt}|{population}|{sum_tolerance!r}|{strict}|{nom.directory.resolve() if nom else None}"
+
+    def build() -> tuple[HaplotypeTable, list[str]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", HlamatchWarning)
+            table = _build(reader(p, population), sum_tolerance, source=str(p), strict=strict)
+        for w in caught:
+            if not issubclass(w.category, HlamatchWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return table, [str(w.message) for w in caught if issubclass(w.category, HlamatchWarning)]
+
+    table, said = cached(p, role, build)
+    for message in said:
+        warnings.warn(message, HlamatchWarning, stacklevel=3)
+    return table
 
 
 def combine_tables(tables: Sequence[HaplotypeTable]) -> HaplotypeTable:

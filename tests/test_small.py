@@ -1,0 +1,47 @@
+"""The NumPy twins of the zero-mismatch kernels (small problems) equal the kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hlamatch
+from hlamatch import small
+from hlamatch.encode import collapse, line_bitsets
+from hlamatch.engine import run_pairs
+from hlamatch.kernels import _pair_mass_folds, _unlisted_partner_mass
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40), n_loci=st.integers(1, 4), n_lines=st.integers(1, 130),
+       het=st.booleans())
+def test_numpy_twins_equal_kernels(seed, n, n_loci, n_lines, het):
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, size=(n, n_loci)).astype(np.int32)
+    lc = rng.integers(0, 5, size=(n_lines, 2, n_loci)).astype(np.int32)
+    if not het:
+        lc[:, 1] = lc[:, 0]
+    freqs = rng.random(n) / n
+    b1, b2, hom = line_bitsets(codes, lc, [4] * n_loci)
+    is_het = not np.array_equal(b1, b2)
+    n_words = b1.shape[2]
+    f1, f2, f = collapse(b1, b2, freqs)
+    kernel = run_pairs(_pair_mass_folds, (f1, f2, is_het, n_words, n_loci, f), f.shape[0], 1.0)
+    assert small.pair_mass(f1, f2, is_het, n_words, n_loci, f) == pytest.approx(float(kernel), abs=1e-15)
+    for wildcard in (False, True):
+        assert small.unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard) == pytest.approx(
+            _unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard), abs=1e-15)
+
+
+def test_small_problems_never_import_numba():
+    import subprocess
+    import sys
+
+    code = ("import sys, hlamatch\n"
+            "r = hlamatch.coverage('japanese', ['A*24:02~B*52:01~DRB1*15:02'])\n"
+            "print(round(r[0].lower, 4), 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["0.1521", "False"]
+    assert hlamatch.coverage("japanese", ["A*24:02~B*52:01~DRB1*15:02"])[0].lower == pytest.approx(0.1521, abs=5e-5)
