@@ -480,7 +480,8 @@ def _load_cached(p: Path, fmt: str, reader: Any, population: str | None, sum_tol
     from .nomenclature import current_nomenclature
 
     nom = current_nomenclature()
-    role = f"table|{fmt}|{population}|{sum_tolerance!r}|{strict}|{nom.directory.resolve() if nom else None}"
+    # The path as given is part of the key: the table and its messages name the file that way.
+    role = f"table|{p}|{fmt}|{population}|{sum_tolerance!r}|{strict}|{nom.directory.resolve() if nom else None}"
 
     def build() -> tuple[HaplotypeTable, list[str]]:
         with warnings.catch_warnings(record=True) as caught:
