@@ -397,6 +397,17 @@ def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: 
                                             ln if level == "genotype" else None, progress=progress, label=label,
                                             tolerance=tolerance if level == "genotype" else 0.0)
         return lower, upper, None, None
+    if (level == "haplotype" and rules.is_default and not distribution and bool(ln.any())
+            and np.array_equal(lc[:, 0], lc[:, 1]) and np.array_equal(ln[:, 0], ln[:, 1])):
+        # Homozygous lines with null alleles (DRBX*NNNN) at haplotype level, default rule: the
+        # bitset kernels on one pseudo-locus "equal at every expressed locus" (exact, and far
+        # faster than the general kernel).
+        from .encode import masked_identity_bitsets
+
+        bits = masked_identity_bitsets(pa.codes, lc, ln)
+        lower, upper = zero_mismatch_bounds(pa.codes, pa.freqs, lc, [0], pa.unlisted, ln, progress=progress,
+                                            label=label, bitsets=bits)
+        return lower, upper, None, None
     lo, hi = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
                                  level == "haplotype", pa.unlisted, progress=progress, label=label,
                                  tolerance=tolerance)
@@ -588,7 +599,7 @@ def _geno_rule_until(garr: tuple, n_bins: int, tolerance: float, work: float, pr
 def zero_mismatch_bounds(
     codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int], unlisted: float,
     line_nulls: np.ndarray | None = None, progress: Progress | None = None, label: str = "",
-    tolerance: float = 0.0,
+    tolerance: float = 0.0, bitsets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, float]:
     """Lower and upper covered mass under the zero-mismatch HvG rule.
 
@@ -612,6 +623,8 @@ def zero_mismatch_bounds(
         0: exact.  ε > 0: visit patient genotypes most frequent first and stop once the pairs
         not yet visited weigh at most ε; they count in ``upper`` only, so ``upper − lower`` grows
         by at most ε.
+    bitsets : (b1, b2, hom), optional
+        Precomputed line bitsets (default: :func:`hlamatch.encode.line_bitsets` of the codes).
 
     Returns
     -------
@@ -623,7 +636,7 @@ def zero_mismatch_bounds(
 
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
-    b1, b2, hom = line_bitsets(codes, line_codes, n_alleles, line_nulls)
+    b1, b2, hom = line_bitsets(codes, line_codes, n_alleles, line_nulls) if bitsets is None else bitsets
     het = not np.array_equal(b1, b2)
     n_words, n_loci = b1.shape[2], b1.shape[1]
     b1, b2, f = collapse(b1, b2, freqs, by_frequency=tolerance > 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["line_bitsets", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "rule_bitsets"]
+__all__ = ["line_bitsets", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "rule_bitsets", "masked_identity_bitsets"]
 
 
 def line_bitsets(
@@ -270,3 +270,35 @@ def rule_bitsets(
         return np.ascontiguousarray(x.transpose(2, 0, 1)).reshape(-1) if x.ndim == 3 else x
 
     return rows(a1), rows(a2), rows(carried), masks
+
+
+def masked_identity_bitsets(codes: np.ndarray, line_codes: np.ndarray,
+                            line_nulls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Haplotype-level bitsets when lines carry null alleles (zero-mismatch rule, homozygous lines).
+
+    One pseudo-locus: bit ``t`` of ``b1[i, 0]`` is set when haplotype ``i`` equals line ``t``'s
+    first haplotype at every locus where that haplotype's allele is expressed (a null copy is
+    never a mismatch); ``b2`` likewise for the second.  The pair test of the bitset kernels is
+    then exactly the phase-aware zero-mismatch test.
+
+    Returns
+    -------
+    b1, b2 : numpy.ndarray
+        uint64 (n, 1, n_words).
+    hom : numpy.ndarray
+        uint64 (1, n_words): lines whose two haplotypes are the same.
+    """
+    n = codes.shape[0]
+    n_lines = line_codes.shape[0]
+    n_words = max(1, (n_lines + 63) // 64)
+    b = [np.zeros((n, 1, n_words), dtype=np.uint64) for _ in range(2)]
+    hom = np.zeros((1, n_words), dtype=np.uint64)
+    for t in range(n_lines):
+        w, bit = t // 64, np.uint64(1) << np.uint64(t % 64)
+        for h in range(2):
+            expressed = ~line_nulls[t, h]
+            match = (codes[:, expressed] == line_codes[t, h, expressed][None, :]).all(axis=1)
+            b[h][match, 0, w] |= bit
+        if np.array_equal(line_codes[t, 0], line_codes[t, 1]) and np.array_equal(line_nulls[t, 0], line_nulls[t, 1]):
+            hom[0, w] |= bit
+    return b[0], b[1], hom
