@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,11 @@ def tables_root() -> Path:
     HlamatchError
         If neither the installed copy nor a checkout's ``haplotypes/`` folder exists.
     """
-    installed = resources.files("hlamatch") / "_haplotypes"
+    here = Path(__file__).resolve().parent  # (importlib.resources would cost start-up time)
+    installed = here / "_haplotypes"
     if installed.is_dir():
-        return Path(str(installed))
-    checkout = Path(__file__).resolve().parent.parent / "haplotypes"
+        return installed
+    checkout = here.parent / "haplotypes"
     if (checkout / "tables.json").is_file():
         return checkout
     raise HlamatchError("bundled tables not found: reinstall hlamatch (pip install hlamatch)")

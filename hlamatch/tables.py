@@ -33,14 +33,11 @@ in messages count them, as an editor does.  A line of spaces is a row, and an er
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import json
-import lzma
 import math
 import os
 import warnings
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -654,6 +651,8 @@ def _decode(data: bytes, where: str) -> str:
 def _open_text(p: Path) -> str:
     data = _read_bytes(p)
     if data[:2] == b"\x1f\x8b":
+        import gzip  # here, not at the top: a command that hits the table cache never needs it
+
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
@@ -664,6 +663,8 @@ def _open_text(p: Path) -> str:
 
 
 def _detect_format(p: Path) -> str:
+    import zipfile
+
     name = p.name.lower()
     if name.endswith(".hfx") or (zipfile.is_zipfile(p) and not name.endswith(".parquet")):
         return "hfx"
@@ -818,6 +819,9 @@ def _read_nmdp2007(p: Path, population: str | None) -> _Raw:
 
 
 def _read_hfx(p: Path, population: str | None) -> _Raw:
+    import lzma
+    import zipfile
+
     member: str | None = None  # the member being read, for messages
     try:
         with zipfile.ZipFile(p) as z:
