@@ -408,9 +408,13 @@ def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: 
         lower, upper = zero_mismatch_bounds(pa.codes, pa.freqs, lc, [0], pa.unlisted, ln, progress=progress,
                                             label=label, bitsets=bits)
         return lower, upper, None, None
-    lo, hi = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
-                                 level == "haplotype", pa.unlisted, progress=progress, label=label,
-                                 tolerance=tolerance)
+    if level == "genotype" and homozygous_hvg(rules, lc, ln):
+        lo, hi = hom_rule_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
+                                     pa.unlisted, progress=progress, label=label, tolerance=tolerance)
+    else:
+        lo, hi = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
+                                     level == "haplotype", pa.unlisted, progress=progress, label=label,
+                                     tolerance=tolerance)
     k = min(rules.max_mismatches, lo.shape[0] - 2)
     lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
     upper = min(1.0, max(0.0, math.fsum(hi[: k + 1])))
@@ -546,6 +550,104 @@ def mismatch_histograms(
     return lo, hi
 
 
+def homozygous_hvg(rules: MatchRules, line_codes: np.ndarray, line_nulls: np.ndarray) -> bool:
+    """Whether :func:`hom_rule_histograms` applies: HvG counts and every line homozygous at every locus."""
+    return (rules.direction == "HvG" and np.array_equal(line_codes[:, 0], line_codes[:, 1])
+            and np.array_equal(line_nulls[:, 0], line_nulls[:, 1]))
+
+
+def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
+                    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, n_bins: int) -> tuple:
+    """Arguments of :func:`hlamatch.kernels._hom_rule_folds` (before the fold range).
+
+    Rows are the zero-mismatch bitsets merged by signature (exact: with homozygous lines an HvG
+    count sees a patient allele only through which line alleles it equals), open rows most
+    frequent first, then the *settled* rows, which carry every allele of some line alone.
+    """
+    from .encode import collapse, line_bitsets
+
+    b1, _, _ = line_bitsets(codes, line_codes, n_alleles, line_nulls)
+    n_lines, n_loci = line_codes.shape[0], codes.shape[1]
+    n_words = b1.shape[2]
+    b, _, f = collapse(b1, b1, freqs, by_frequency=True)
+    m = f.shape[0]
+    wmask = np.zeros(n_words, dtype=np.uint64)
+    for w in range(n_words):
+        k = min(64, n_lines - 64 * w)
+        wmask[w] = np.uint64(0xFFFFFFFFFFFFFFFF) if k == 64 else np.uint64((1 << k) - 1)
+    cube = b.reshape(n_words, n_loci, m)
+    settled = ((np.bitwise_and.reduce(cube, axis=1) & wmask[:, None]) != 0).any(axis=0)
+    order = np.lexsort((np.arange(m), settled))  # open rows first (kept most frequent first), settled last
+    b = np.ascontiguousarray(cube[:, :, order]).reshape(-1)
+    f = np.ascontiguousarray(f[order])
+    tails = np.ascontiguousarray(np.append(np.cumsum(f[::-1])[::-1], 0.0))
+    step = 2 if rules.homozygous_count == 2 else 1
+    req = np.ascontiguousarray(np.asarray(limits) < step)
+    return (b, n_words, n_loci, req, wmask, int(m - settled.sum()), tails, f, step, n_bins)
+
+
+def hom_rule_histograms(
+    codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
+    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, unlisted: float,
+    progress: Progress | None = None, label: str = "", tolerance: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mismatch_histograms` at genotype level for HvG counts and homozygous lines.
+
+    Same arguments and result; the pair loop is :func:`hlamatch.kernels._hom_rule_folds`
+    (bit planes over 64 lines, vectorised over columns) instead of the general rule kernel.
+    """
+    from .encode import recode_for_lines
+    from .kernels import _hom_rule_folds, _hom_rule_rows
+
+    n_bins = 2 * codes.shape[1] + 2
+    harr = hom_rule_arrays(codes, freqs, line_codes, line_nulls, n_alleles, rules, limits, n_bins)
+    n_words, n_loci, n_open, tails, f = harr[1], harr[2], harr[5], harr[6], harr[7]
+    work = n_words * n_loci / 4
+    unvisited = 0.0
+    if tolerance > 0:
+        listed, unvisited = _rule_until(_hom_rule_rows, harr, n_open, tails, f, n_bins, tolerance, work,
+                                        progress, label)
+    else:
+        listed = run_pairs(_hom_rule_folds, harr, f.shape[0], work, progress, label)
+    codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, line_codes, n_alleles)
+    return _with_unlisted(listed, unvisited, codes, nulls, freqs, line_codes, line_nulls, rules, limits, False,
+                          n_bins, unlisted)
+
+
+def _with_unlisted(listed: np.ndarray, unvisited: float, codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray,
+                   line_codes: np.ndarray, line_nulls: np.ndarray, rules: MatchRules, limits: np.ndarray,
+                   haplo: bool, n_bins: int, unlisted: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) histograms: listed pairs, pairs not visited (tolerance) and unlisted-mass terms."""
+    from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _mismatch_hist_partner, _pair_best
+
+    args = (line_codes, line_nulls, rules.homozygous_count == 2, rules.direction_code, haplo, limits)
+    lo, hi = listed.copy(), listed.copy()
+    lo[n_bins - 1] += unvisited  # pairs not visited (tolerance): unmatched in the lower scenario,
+    hi[0] += unvisited  # matched with no mismatch in the upper one
+    if unlisted > 0:
+        for hist, solo, pair in ((lo, NOVEL_A, (NOVEL_A, NOVEL_B)), (hi, WILDCARD, (WILDCARD, WILDCARD))):
+            hist += 2.0 * unlisted * _mismatch_hist_partner(codes, nulls, freqs, *args, n_bins, solo)
+            b = _pair_best(codes, nulls, pair[0], pair[1], *args)
+            hist[n_bins - 1 if b < 0 else b] += unlisted * unlisted
+    return lo, hi
+
+
+def _rule_until(kernel, arrays: tuple, n_open: int, tails: np.ndarray, freqs: np.ndarray, n_bins: int,
+                tolerance: float, work: float, progress: Progress | None, label: str) -> tuple[np.ndarray, float]:
+    """Tolerance-bounded histogram of a row kernel whose rows from ``n_open`` on are settled
+    (best count 0 with anyone): (listed histogram, mass of the pairs not visited)."""
+    hist = np.zeros(n_bins)
+    settled = freqs[n_open:]
+    # settled rows (best count 0 with anyone): pairs among them, exactly
+    hist[0] += math.fsum(settled * (2.0 * tails[n_open:-1] - settled))
+    parts, tail = run_rows_until(kernel, arrays, freqs[:n_open], tolerance, work, progress, label)
+    if parts.shape[0]:
+        hist += exact_sum(parts)
+    # open rows not visited: their pairs with settled rows are still exact (best count 0)
+    hist[0] += 2.0 * tail * tails[n_open]
+    return hist, tail * tail
+
+
 def geno_rule_arrays(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
                      line_nulls: np.ndarray, rules: MatchRules, limits: np.ndarray, n_bins: int) -> tuple:
     """Arguments of :func:`hlamatch.kernels._geno_rule_folds` (before the fold range)."""
@@ -583,17 +685,7 @@ def _geno_rule_until(garr: tuple, n_bins: int, tolerance: float, work: float, pr
     """Tolerance-bounded histogram of :func:`_geno_rule_rows`: (listed histogram, unvisited mass)."""
     from .kernels import _geno_rule_rows
 
-    n_open, tails, freqs = garr[6], garr[7], garr[8]
-    hist = np.zeros(n_bins)
-    settled = freqs[n_open:]
-    # settled rows (best count 0 with anyone): pairs among them, exactly
-    hist[0] += math.fsum(settled * (2.0 * tails[n_open:-1] - settled))
-    parts, tail = run_rows_until(_geno_rule_rows, garr, freqs[:n_open], tolerance, work, progress, label)
-    if parts.shape[0]:
-        hist += exact_sum(parts)
-    # open rows not visited: their pairs with settled rows are still exact (best count 0)
-    hist[0] += 2.0 * tail * tails[n_open]
-    return hist, tail * tail
+    return _rule_until(_geno_rule_rows, garr, garr[6], garr[7], garr[8], n_bins, tolerance, work, progress, label)
 
 
 def zero_mismatch_bounds(

@@ -30,6 +30,9 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 #: each) stay in cache while every row of a chunk is compared with them.
 J_BLOCK = 2048
 
+#: Columns per block of the homozygous-line rule kernel: its five scratch planes stay in L1.
+HOM_BLOCK = 512
+
 
 @jit()
 def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
@@ -230,6 +233,166 @@ def _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, freqs, wildcard):
                 break
     return s
 
+
+
+# ---------------------------------------------------------------------------------------------
+# HvG rules with homozygous lines at genotype level (any k, per-locus limits, homozygous count).
+#
+# Each locus costs a line 0 (the patient carries its allele, or the allele is null) or one
+# missing allele (1, or 2 with homozygous_count=2), so a line's count is (loci not covered) × 1
+# or 2.  On the zero-mismatch bitsets, per pair and 64 lines: OR the two rows' words at each
+# locus (covered), add the covered bits into four bit planes (a count per line), keep lines
+# covered at every locus whose limit forbids a mismatch, and take the bit-sliced maximum.
+# Every step is a pass over a block of columns j, which LLVM vectorises.
+# ---------------------------------------------------------------------------------------------
+
+
+@jit()
+def _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, je, step, n_bins, s0, s1, s2, s3, valid, best,
+               hist):
+    """Add to ``hist`` the ordered-pair mass of rows (i, j), j in ``max(i, jb) .. je``, by the
+    best line's HvG count (homozygous lines; ``step`` = 1 or 2 per missing allele).
+
+    ``b`` is the flat bitset array (``b[(w * n_loci + l) * n + j]``), ``req[l]`` says that
+    locus l allows no mismatch, ``wmask[w]`` the lines that exist in word w.  ``s0 .. best``
+    are scratch arrays of length at least ``je - jb``.
+    """
+    n = freqs.shape[0]
+    lo = max(i, jb)
+    m = je - lo
+    if m <= 0:
+        return
+    bs = best[:m]
+    for j in range(m):
+        bs[j] = -1
+    p0 = s0[:m]
+    p1 = s1[:m]
+    p2 = s2[:m]
+    p3 = s3[:m]
+    v = valid[:m]
+    for w in range(n_words):
+        for j in range(m):
+            p0[j] = 0
+            p1[j] = 0
+            p2[j] = 0
+            p3[j] = 0
+            v[j] = wmask[w]
+        for l in range(n_loci):
+            base = (w * n_loci + l) * n
+            xi = b[base + i]
+            col = b[base + lo: base + je]
+            for j in range(m):
+                x = xi | col[j]
+                c = p0[j] & x
+                p0[j] ^= x
+                c2 = p1[j] & c
+                p1[j] ^= c
+                c3 = p2[j] & c2
+                p2[j] ^= c2
+                p3[j] |= c3
+            if req[l]:
+                for j in range(m):
+                    v[j] &= xi | col[j]
+        for j in range(m):
+            cand = v[j]
+            if cand == 0:
+                continue
+            top = 0
+            z = cand & p3[j]
+            if z != 0:
+                cand = z
+                top += 8
+            z = cand & p2[j]
+            if z != 0:
+                cand = z
+                top += 4
+            z = cand & p1[j]
+            if z != 0:
+                cand = z
+                top += 2
+            if cand & p0[j] != 0:
+                top += 1
+            if top > bs[j]:
+                bs[j] = top
+    fi = freqs[i]
+    for j in range(m):
+        jj = lo + j
+        wt = fi * freqs[jj] * (1.0 if jj == i else 2.0)
+        if bs[j] < 0:
+            hist[n_bins - 1] += wt
+        else:
+            hist[(n_loci - bs[j]) * step] += wt
+
+
+@jit()
+def _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, first, k0, k1, folded, out):
+    """Histograms ``out[k]`` (k in ``k0 .. k1``) of row ``first + k`` — and, when ``folded``,
+    of row ``n - 1 - (first + k)`` — over all its pairs (i, j ≥ i), blocked over columns as in
+    :func:`_chunk_mass`.  Rows from ``n_open`` on are settled (best count 0 with anyone)."""
+    n = freqs.shape[0]
+    s0 = np.empty(HOM_BLOCK, dtype=np.uint64)
+    s1 = np.empty(HOM_BLOCK, dtype=np.uint64)
+    s2 = np.empty(HOM_BLOCK, dtype=np.uint64)
+    s3 = np.empty(HOM_BLOCK, dtype=np.uint64)
+    valid = np.empty(HOM_BLOCK, dtype=np.uint64)
+    best = np.empty(HOM_BLOCK, dtype=np.int64)
+    for k in range(k0, k1):
+        for r in range(2):
+            i = np.int64(first) + np.int64(k) if r == 0 else np.int64(n - 1) - (np.int64(first) + np.int64(k))
+            if r == 1 and (not folded or i == np.int64(first) + np.int64(k)):
+                break
+            if i >= n_open:
+                out[k, 0] += freqs[i] * (2.0 * tails[i] - freqs[i])
+            elif n_open < n:
+                out[k, 0] += 2.0 * freqs[i] * tails[n_open]
+    for jb in range(0, n_open, HOM_BLOCK):
+        je = min(jb + HOM_BLOCK, n_open)
+        for k in range(k0, k1):
+            i = np.int64(first) + np.int64(k)
+            if i < n_open:
+                _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, je, step, n_bins, s0, s1, s2, s3,
+                           valid, best, out[k])
+            i2 = np.int64(n - 1) - i
+            if folded and i2 != i and i2 < n_open:
+                _hom_block(b, n_words, n_loci, req, wmask, freqs, i2, jb, je, step, n_bins, s0, s1, s2, s3,
+                           valid, best, out[k])
+
+
+@jit(parallel=True)
+def _hom_rule_folds(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, fold_start, fold_stop):
+    """Best-line HvG mismatch histogram of listed patient genotypes (homozygous lines, genotype
+    level), per fold: the same histogram as :func:`_geno_rule_folds` for such banks.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (fold_stop - fold_start, n_bins): ordered-pair mass per bin.
+    """
+    n_out = fold_stop - fold_start
+    out = np.zeros((n_out, n_bins))
+    n_chunks = min(n_out, 64)
+    for c in prange(n_chunks):
+        _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, fold_start,
+                   c * n_out // n_chunks, (c + 1) * n_out // n_chunks, True, out)
+    return out
+
+
+@jit(parallel=True)
+def _hom_rule_rows(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, row_start, row_stop):
+    """Row-ordered twin of :func:`_hom_rule_folds` for tolerance-bounded runs (open rows only).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (row_stop - row_start, n_bins).
+    """
+    n_out = row_stop - row_start
+    out = np.zeros((n_out, n_bins))
+    n_chunks = min(n_out, 64)
+    for c in prange(n_chunks):
+        _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, row_start,
+                   c * n_out // n_chunks, (c + 1) * n_out // n_chunks, False, out)
+    return out
 
 # ---------------------------------------------------------------------------------------------
 # General match rules: mismatch counts, per-locus limits, directions, both levels.
