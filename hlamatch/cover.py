@@ -509,9 +509,8 @@ def mismatch_histograms(
         no line within the per-locus limits.  The first treats unlisted chromosomes as novel
         (lower bound for coverage), the second as wildcards (upper bound).
     """
-    from .encode import recode_for_lines
-    from .kernels import (NOVEL_A, NOVEL_B, WILDCARD, _geno_rule_folds, _mismatch_hist_folds, _mismatch_hist_partner,
-                          _pair_best)
+    from .encode import other_classes, recode_for_lines, rule_bitsets
+    from .engine import current_engine
 
     if haplo and rules.direction == "GvH" and np.array_equal(line_codes[:, 0], line_codes[:, 1]) \
             and np.array_equal(line_nulls[:, 0], line_nulls[:, 1]):
@@ -519,16 +518,46 @@ def mismatch_histograms(
         # which does not change the GvH count: phase-aware equals unphased (checked exhaustively
         # against the naive counts, nulls and limits included), and the fast kernel applies.
         haplo = False
+    n_bins = 2 * codes.shape[1] + 2
+    d = rules.direction_code
+    # GvH / bidirectional, a missing homozygous allele counting once: exact on merged classes when
+    # no line has two different expressed alleles at a locus where both patient alleles are
+    # "other" (always for GvH; for bidirectional, lines with ≤ 1 expressed allele per locus), see
+    # kernels._other_merge_folds.
+    merged = d != 0 and rules.homozygous_count == 1 and tolerance == 0 and (d == 1 or not (
+        ~line_nulls[:, 0] & ~line_nulls[:, 1] & (line_codes[:, 0] != line_codes[:, 1])).any())
+    if merged:
+        classes = other_classes(codes, nulls, freqs, line_codes, n_alleles)
+        allow = int(sum(1 << l for l in range(codes.shape[1]) if limits[l] >= 2))
+        m = classes[2].shape[0]
+        if (m * (m + 1) // 2 * line_codes.shape[0] * (16 if haplo and d == 2 else 4 if haplo else 1)
+                <= small.SMALL_RULE_WORK and current_engine().name == "local"):
+            return small.other_merge_histograms(classes, line_codes, line_nulls, d, haplo, limits, allow, n_bins,
+                                                unlisted)
+        codes, nulls, freqs = classes[:3]
+    from .kernels import (NOVEL_A, NOVEL_B, WILDCARD, _geno_rule_folds, _mismatch_hist_folds, _mismatch_hist_partner,
+                          _other_merge_folds, _pair_best)
+
     if rules.direction == "HvG" or rules.homozygous_count == 2:
         # Exact merge (see recode_for_lines): HvG never looks at the patient's other alleles, and
         # with homozygous_count=2 two different other alleles count the same as one twice.
         codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, line_codes, n_alleles)
-    n_bins = 2 * codes.shape[1] + 2
     hom2 = rules.homozygous_count == 2
-    d = rules.direction_code
     args = (line_codes, line_nulls, hom2, d, haplo, limits)
     unvisited = 0.0
-    if haplo:
+    if merged:
+        if haplo:
+            bits = (np.zeros(1, np.uint64), np.zeros(1, np.uint64), np.zeros(1, np.uint64),
+                    np.zeros((5, 1, 1), np.uint64))
+        else:
+            bits = rule_bitsets(codes, nulls, line_codes, line_nulls, d)
+        work = line_codes.shape[0] * (16 if haplo else 1) + 2 ** codes.shape[1]
+        listed = run_pairs(_other_merge_folds, (codes, nulls, freqs, classes[3], allow, *classes[4:], *bits,
+                                                line_codes, line_nulls, d, haplo, np.ascontiguousarray(
+                                                    limits, dtype=np.int64), n_bins),
+                           freqs.shape[0], work, progress, label)
+        listed = np.maximum(listed, 0.0)  # inclusion–exclusion leaves ~1e-19 of rounding in empty bins
+    elif haplo:
         listed = run_pairs(_mismatch_hist_folds, (codes, nulls, freqs, *args, n_bins), freqs.shape[0],
                            line_codes.shape[0] * 16, progress, label)
     else:

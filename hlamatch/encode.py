@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["line_bitsets", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "rule_bitsets", "masked_identity_bitsets"]
+__all__ = ["line_bitsets", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
 
 
 def line_bitsets(
@@ -181,6 +181,12 @@ def recode_for_lines(
     -------
     codes : int32 (m, n_loci), nulls : bool (m, n_loci), freqs : float64 (m,)
     """
+    return _recode(codes, nulls, freqs, line_codes, n_alleles)[:3]
+
+
+def _other_codes(codes: np.ndarray, nulls: np.ndarray, line_codes: np.ndarray, n_alleles: list[int]) -> np.ndarray:
+    """Codes with every allele no line carries replaced by "other expressed" (``n_alleles[l]``) or
+    "other null" (``n_alleles[l] + 1``)."""
     out = codes.copy()
     for l in range(codes.shape[1]):
         carried = np.zeros(n_alleles[l], dtype=np.bool_)
@@ -188,15 +194,104 @@ def recode_for_lines(
         carried[lc[lc < n_alleles[l]]] = True
         other = ~carried[codes[:, l]]
         out[other, l] = np.where(nulls[other, l], n_alleles[l] + 1, n_alleles[l])
+    return out
+
+
+def _row_ids(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of equal rows of non-negative integer columns: (first row of each id, id of each row).
+
+    Column by column, the key so far and the next column are combined and made dense again, so
+    keys never overflow (1-D sorts: far faster than ``np.unique(axis=0)``).
+    """
+    key = np.zeros(columns[0].shape[0] if columns else 0, dtype=np.int64)
+    for c in columns:
+        c = np.asarray(c, dtype=np.int64)
+        _, key = np.unique(key * (int(c.max()) + 1) + c, return_inverse=True)
+        key = key.reshape(-1).astype(np.int64)
+    _, first = np.unique(key, return_index=True)
+    return first, key
+
+
+def _recode(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
+            n_alleles: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`recode_for_lines`, plus the class of every input row (int64 (n,))."""
+    out = _other_codes(codes, nulls, line_codes, n_alleles)
     key = np.concatenate([out, nulls.astype(np.int32)], axis=1)
     uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    f = np.bincount(inverse.reshape(-1), weights=freqs, minlength=uniq.shape[0])
+    inverse = inverse.reshape(-1)
+    f = np.bincount(inverse, weights=freqs, minlength=uniq.shape[0])
     n_loci = codes.shape[1]
     return (
         np.ascontiguousarray(uniq[:, :n_loci], dtype=np.int32),
         np.ascontiguousarray(uniq[:, n_loci:].astype(np.bool_)),
         np.ascontiguousarray(f, dtype=np.float64),
+        inverse.astype(np.int64),
     )
+
+
+def other_classes(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
+                  n_alleles: list[int]) -> tuple:
+    """The merge of :func:`recode_for_lines`, with what GvH counts need to stay exact when a missing
+    homozygous allele counts once: per locus subset, how each class's mass splits over the
+    original alleles it merged.
+
+    For a locus subset s, the haplotypes whose class has the other-expressed code at every locus
+    of s are grouped by their original alleles there; ``A_s[I, g]`` is the mass of class I in
+    group g, and ``C_s[I, J] = sum_g A_s[I, g] A_s[J, g]`` the mass of class pairs (I, J) whose
+    original alleles are equal at every locus of s (see :func:`hlamatch.kernels._other_merge_folds`).
+
+    Returns
+    -------
+    codes, nulls, freqs : numpy.ndarray
+        The classes, as :func:`recode_for_lines` returns them.
+    oth : numpy.ndarray
+        int64 (m,): bit l set where the class has the other-expressed code at locus l.
+    row_ptr : numpy.ndarray
+        int64 (2^n_loci, m + 1): entries of subset s and class I are ``row_ptr[s, I] ..
+        row_ptr[s, I + 1]`` of ``row_grp`` (int64 group id, unique over all subsets) and
+        ``row_mass`` (float64 A_s[I, g]).
+    grp_ptr, grp_cls, grp_mass : numpy.ndarray
+        The same entries by group: group g's are ``grp_ptr[g] .. grp_ptr[g + 1]`` of ``grp_cls``
+        (int64 class, ascending) and ``grp_mass``.
+    """
+    recoded = _other_codes(codes, nulls, line_codes, n_alleles)
+    n_loci = codes.shape[1]
+    first, inverse = _row_ids([recoded[:, l] for l in range(n_loci)] + [nulls[:, l] for l in range(n_loci)])
+    ccodes = np.ascontiguousarray(recoded[first], dtype=np.int32)
+    cnulls = np.ascontiguousarray(nulls[first])
+    f = np.bincount(inverse, weights=freqs, minlength=first.shape[0])
+    m = first.shape[0]
+    other = (ccodes == np.asarray(n_alleles, dtype=np.int64)[None, :]) & ~cnulls
+    oth = (other.astype(np.int64) << np.arange(n_loci, dtype=np.int64)[None, :]).sum(axis=1).astype(np.int64)
+    hoth = oth[inverse]
+    union = int(np.bitwise_or.reduce(oth)) if m else 0
+    row_ptr = np.zeros((1 << n_loci, m + 1), dtype=np.int64)
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (class, group, mass) per subset
+    n_groups = 0
+    n_entries = 0
+    for s in range(1, 1 << n_loci):
+        row_ptr[s] = n_entries
+        if s & union != s:
+            continue
+        elig = np.flatnonzero(hoth & s == s)
+        if elig.size == 0:
+            continue
+        group = _row_ids([codes[elig, l] for l in range(n_loci) if s >> l & 1])[1]
+        n_g = int(group.max()) + 1
+        key, at = np.unique(inverse[elig] * n_g + group, return_inverse=True)  # class-major
+        mass = np.bincount(at.reshape(-1), weights=freqs[elig], minlength=key.shape[0])
+        cls = key // n_g
+        rows.append((cls, key % n_g + n_groups, mass))
+        row_ptr[s] = n_entries + np.searchsorted(cls, np.arange(m + 1))
+        n_groups += n_g
+        n_entries += key.shape[0]
+    cls = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, dtype=np.int64)
+    grp = np.concatenate([r[1] for r in rows]) if rows else np.zeros(0, dtype=np.int64)
+    mass = np.concatenate([r[2] for r in rows]) if rows else np.zeros(0)
+    order = np.lexsort((cls, grp))
+    grp_ptr = np.searchsorted(grp[order], np.arange(n_groups + 1)).astype(np.int64)
+    return (ccodes, cnulls, f, oth, row_ptr, grp, np.ascontiguousarray(mass, dtype=np.float64), grp_ptr,
+            np.ascontiguousarray(cls[order]), np.ascontiguousarray(mass[order], dtype=np.float64))
 
 
 def rule_bitsets(

@@ -743,6 +743,123 @@ def _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, di
         hist[n_bins - 1 if best < 0 else best] += wgt
 
 
+@jit()
+def _geno_pair_best(a1, a2, carried, masks, codes, pnull, hom2, direction, limits, i, j):
+    """Best line's mismatch count of rows (i, j) at genotype level, bit-sliced; -1: no line within the limits.
+
+    The per-pair body of :func:`_geno_rule_row` (bitsets of :func:`hlamatch.encode.rule_bitsets`),
+    for :func:`_other_row`.  :func:`_geno_rule_row` keeps its own inline copy: numba does not
+    inline this call there, and the call costs 1.5× its pair loop.
+    """
+    n_loci = codes.shape[1]
+    n_words = masks.shape[2]
+    best = -1
+    for w in range(n_words):
+        valid = masks[4, 0, w]
+        c0 = np.uint64(0)
+        c1 = np.uint64(0)
+        c2 = np.uint64(0)
+        c3 = np.uint64(0)
+        c4 = np.uint64(0)
+        for l in range(n_loci):
+            bi = (i * n_words + w) * n_loci + l
+            bj = (j * n_words + w) * n_loci + l
+            # This locus's count per line (0, 1 or 2) as two bit planes (lo, hi): the
+            # bit-sliced twin of _absent_count, written inline (a call per locus would pass
+            # array structs and reference counts, costing more than the work itself).
+            lo = np.uint64(0)
+            hi = np.uint64(0)
+            if direction != 1:  # HvG: line alleles absent from the patient
+                m1 = ~(a1[bi] | a1[bj])
+                m2 = ~(a2[bi] | a2[bj])
+                het = masks[0, l, w]
+                hom = masks[1, l, w]
+                hemi = masks[2, l, w]
+                lo = het & (m1 ^ m2)
+                hi = het & m1 & m2
+                if hom2:
+                    hi |= hom & m1
+                    if pnull[i, l] or pnull[j, l]:
+                        lo |= hemi & (m1 | m2)
+                    else:
+                        hi |= hemi & (m1 | m2)
+                else:
+                    lo |= (hom & m1) | (hemi & (m1 | m2))
+            if direction != 0:  # GvH: patient alleles absent from the line
+                ei = not pnull[i, l]
+                ej = not pnull[j, l]
+                glo = np.uint64(0)
+                ghi = np.uint64(0)
+                if ei and ej and codes[i, l] != codes[j, l]:
+                    mi = ~carried[bi]
+                    mj = ~carried[bj]
+                    glo = mi ^ mj
+                    ghi = mi & mj
+                elif ei or ej:
+                    x = ~carried[bi] if ei else ~carried[bj]
+                    if not hom2:
+                        glo = x
+                    elif ei and ej:
+                        ghi = x
+                    else:  # hemizygous patient: twice unless the line has a null here too
+                        glo = x & masks[3, l, w]
+                        ghi = x & ~masks[3, l, w]
+                if direction == 1:
+                    lo = glo
+                    hi = ghi
+                else:  # bidirectional: per-locus maximum of two counts in {0, 1, 2}
+                    hi = hi | ghi
+                    lo = (lo | glo) & ~hi
+            lim = limits[l]
+            if lim == 0:
+                valid &= ~(lo | hi)
+            elif lim == 1:
+                valid &= ~hi
+            # ripple-add: lo at plane 0, hi at plane 1 (a line's lo and hi are never both set)
+            x = c0 & lo
+            c0 ^= lo
+            x |= hi
+            y = c1 & x
+            c1 ^= x
+            x = c2 & y
+            c2 ^= y
+            y = c3 & x
+            c3 ^= x
+            c4 ^= y
+        if valid == 0:
+            continue
+        # bit-sliced minimum of the totals over the valid lines (unrolled over the planes)
+        cand = valid
+        m = 0
+        z = cand & ~c4
+        if z != 0:
+            cand = z
+        else:
+            m += 16
+        z = cand & ~c3
+        if z != 0:
+            cand = z
+        else:
+            m += 8
+        z = cand & ~c2
+        if z != 0:
+            cand = z
+        else:
+            m += 4
+        z = cand & ~c1
+        if z != 0:
+            cand = z
+        else:
+            m += 2
+        if cand & ~c0 == 0:
+            m += 1
+        if best < 0 or m < best:
+            best = m
+            if best == 0:
+                break
+    return best
+
+
 @jit(parallel=True)
 def _geno_rule_folds(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, hom2, direction, limits,
                      n_bins, fold_start, fold_stop):
@@ -1281,3 +1398,159 @@ def _rule_cover_rows(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo
                 out_weight[q] = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
             q += 1
     return q
+
+
+# ---------------------------------------------------------------------------------------------
+# GvH and bidirectional rules with a missing homozygous allele counting once, on merged rows.
+#
+# Rows are the classes of :func:`hlamatch.encode.other_classes` (alleles no line carries merged
+# into one "other expressed" code).  For a class pair (I, J), O = the loci where both carry the
+# other-expressed code.  Every line counts 1 at such a locus when the two original alleles are
+# equal and 2 when they differ, the rest is fixed by the class codes: the best count with het
+# set H ⊆ O is best_hom(I, J) + |H| (unmatched if some locus of H allows fewer than 2).  The mass
+# by |H| is the polynomial sum over S ⊆ O of C_S z^|O\S| (1-z)^|S∩A|, [O\S ⊆ A], where
+# C_S[I, J] = mass of pairs equal at every locus of S and A = loci allowing 2 mismatches.
+# ---------------------------------------------------------------------------------------------
+
+
+@jit()
+def _popcount(x):
+    """Number of set bits of a small non-negative integer (a locus mask)."""
+    c = 0
+    while x:
+        x &= x - 1
+        c += 1
+    return c
+
+
+@jit()
+def _het_poly(o, allow, fij, buf, j, n_loci, coef):
+    """Coefficients (``coef[h]``, h = 0 .. n_loci) of the mass of class pair (I, J) by number h of
+    loci of ``o`` where the two original alleles differ, h only over loci of ``allow``.
+
+    ``buf[s, j]`` holds C_s[I, J] for the non-empty subsets s of ``o``; ``fij`` is F_I F_J (s = ∅).
+    Inclusion–exclusion (module comment above); returns the mass left out (a locus of ``o``
+    outside ``allow`` differs: no line is within the limits).
+    """
+    for h in range(n_loci + 1):
+        coef[h] = 0.0
+    s = o
+    total = 0.0
+    while True:
+        rest = o & ~s
+        if rest & ~allow == 0:
+            c = fij if s == 0 else buf[s, j]
+            if c != 0.0:
+                d = _popcount(rest)
+                m = _popcount(s & allow)
+                b = 1.0  # binomial(m, q) (-1)^q, built up term by term
+                for q in range(m + 1):
+                    coef[d + q] += c * b
+                    b = -b * (m - q) / (q + 1)
+        if s == 0:
+            break
+        s = (s - 1) & o
+    for h in range(n_loci + 1):
+        total += coef[h]
+    return fij - total
+
+
+@jit()
+def _other_row(i, codes, pnull, freqs, oth, allow, row_ptr, row_grp, row_mass, grp_ptr, grp_cls, grp_mass,
+               a1, a2, carried, masks, lc, ln, direction, haplo, limits, buf, coef, hist):
+    """Add to ``hist`` the mass of the class pairs (i, j ≥ i) by the best line's mismatch count."""
+    n = freqs.shape[0]
+    n_loci = codes.shape[1]
+    n_bins = hist.shape[0]
+    oi = oth[i]
+    # C_s[i, j] for every non-empty s ⊆ oth[i]: sum over groups g of A_s[i, g] A_s[j, g]
+    s = oi
+    while s != 0:
+        for j in range(i, n):
+            buf[s, j] = 0.0
+        for e in range(row_ptr[s, i], row_ptr[s, i + 1]):
+            g = row_grp[e]
+            a = row_mass[e]
+            for f in range(grp_ptr[g], grp_ptr[g + 1]):
+                j = grp_cls[f]
+                if j >= i:
+                    buf[s, j] += a * grp_mass[f]
+        s = (s - 1) & oi
+    for j in range(i, n):
+        wgt = 1.0 if i == j else 2.0
+        fij = freqs[i] * freqs[j]
+        if haplo:
+            best = _pair_best(codes, pnull, i, j, lc, ln, False, direction, True, limits)
+        else:
+            best = _geno_pair_best(a1, a2, carried, masks, codes, pnull, False, direction, limits, i, j)
+        if best < 0:
+            hist[n_bins - 1] += wgt * fij
+            continue
+        o = oi & oth[j]
+        if o == 0:
+            hist[best] += wgt * fij
+            continue
+        left = _het_poly(o, allow, fij, buf, j, n_loci, coef)
+        for h in range(n_loci + 1):
+            if coef[h] != 0.0:
+                hist[best + h] += wgt * coef[h]
+        hist[n_bins - 1] += wgt * left
+
+
+@jit(parallel=True)
+def _other_merge_folds(codes, pnull, freqs, oth, allow, row_ptr, row_grp, row_mass, grp_ptr, grp_cls, grp_mass,
+                       a1, a2, carried, masks, lc, ln, direction, haplo, limits, n_bins, fold_start, fold_stop):
+    """Best-line mismatch histogram of listed patients on merged classes (GvH or bidirectional,
+    a missing homozygous allele counting once), per fold.
+
+    JIT core of :func:`hlamatch.cover.mismatch_histograms` for those rules; the exact twin of
+    :func:`_mismatch_hist_folds` / :func:`_geno_rule_folds` on the full table (module comment
+    above).  Folds as in :func:`_pair_mass_folds`; a fixed number of chunks, each with its own
+    scratch (``(2^n_loci, n)`` pair sums), so sums do not depend on the thread count.
+
+    Parameters
+    ----------
+    codes, pnull, freqs : numpy.ndarray
+        Classes: int32 (n, n_loci), bool (n, n_loci), float64 (n,).
+    oth : numpy.ndarray
+        int64 (n,): bit l set where the class has the other-expressed code at locus l.
+    allow : int
+        Bit l set where locus l allows 2 mismatches.
+    row_ptr, row_grp, row_mass, grp_ptr, grp_cls, grp_mass : numpy.ndarray
+        For each locus subset s, the class × group masses A_s (see
+        :func:`hlamatch.encode.other_classes`): by class (``row_ptr`` int64 (2^n_loci, n + 1))
+        and by group (``grp_ptr`` int64 (n_groups + 1,), classes ascending).
+    a1, a2, carried, masks : numpy.ndarray
+        :func:`hlamatch.encode.rule_bitsets` of the classes (genotype level).
+    lc, ln : numpy.ndarray
+        Line codes and null flags (haplotype level).
+    direction : int
+        1 GvH, 2 bidirectional.
+    haplo : bool
+    limits : numpy.ndarray
+        int64 (n_loci,).
+    n_bins : int
+    fold_start, fold_stop : int
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (fold_stop - fold_start, n_bins): ordered-pair mass per bin.
+    """
+    n = freqs.shape[0]
+    n_loci = codes.shape[1]
+    n_out = fold_stop - fold_start
+    out = np.zeros((n_out, n_bins))
+    n_chunks = min(n_out, 64)
+    for c in prange(n_chunks):
+        buf = np.zeros((1 << n_loci, n))
+        coef = np.zeros(n_loci + 1)
+        for k in range(c * n_out // n_chunks, (c + 1) * n_out // n_chunks):
+            i0 = fold_start + k
+            for r in range(2):
+                i = i0 if r == 0 else n - 1 - i0
+                if r == 1 and i == i0:
+                    break
+                _other_row(i, codes, pnull, freqs, oth, allow, row_ptr, row_grp, row_mass, grp_ptr, grp_cls,
+                           grp_mass, a1, a2, carried, masks, lc, ln, direction, haplo, limits, buf, coef, out[k])
+    return out
