@@ -535,8 +535,7 @@ def mismatch_histograms(
             return small.other_merge_histograms(classes, line_codes, line_nulls, d, haplo, limits, allow, n_bins,
                                                 unlisted)
         codes, nulls, freqs = classes[:3]
-    from .kernels import (NOVEL_A, NOVEL_B, WILDCARD, _geno_rule_folds, _mismatch_hist_folds, _mismatch_hist_partner,
-                          _other_merge_folds, _pair_best)
+    from .kernels import _geno_rule_folds, _mismatch_hist_folds, _other_merge_folds
 
     if rules.direction == "HvG" or rules.homozygous_count == 2:
         # Exact merge (see recode_for_lines): HvG never looks at the patient's other alleles, and
@@ -568,15 +567,8 @@ def mismatch_histograms(
             listed, unvisited = _geno_rule_until(garr, n_bins, tolerance, work, progress, label)
         else:
             listed = run_pairs(_geno_rule_folds, garr, freqs.shape[0], work, progress, label)
-    lo, hi = listed.copy(), listed.copy()
-    lo[n_bins - 1] += unvisited  # pairs not visited (tolerance): unmatched in the lower scenario,
-    hi[0] += unvisited  # matched with no mismatch in the upper one
-    if unlisted > 0:
-        for hist, solo, pair in ((lo, NOVEL_A, (NOVEL_A, NOVEL_B)), (hi, WILDCARD, (WILDCARD, WILDCARD))):
-            hist += 2.0 * unlisted * _mismatch_hist_partner(codes, nulls, freqs, *args, n_bins, solo)
-            b = _pair_best(codes, nulls, pair[0], pair[1], *args)
-            hist[n_bins - 1 if b < 0 else b] += unlisted * unlisted
-    return lo, hi
+    return _with_unlisted(listed, unvisited, codes, nulls, freqs, line_codes, line_nulls, rules, limits, haplo,
+                          n_bins, unlisted)
 
 
 def homozygous_hvg(rules: MatchRules, line_codes: np.ndarray, line_nulls: np.ndarray) -> bool:
