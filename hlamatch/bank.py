@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .constants import LEVELS
-from .cover import DEFINITIONS, WEIGHTED, level_arrays, rules_from, uses_bitsets
+from .cover import DEFINITIONS, WEIGHTED, check_tolerance, level_arrays, rules_from, uses_bitsets
 from .engine import Progress, exact_sum, fold_ranges, run_ranges
 from .errors import OptionError
 from .lines import Line, as_lines, top_lines
@@ -58,7 +58,7 @@ class BankState:
     """
 
     def __init__(self, problem: Problem, pa: PopulationArrays, level: str, chosen: np.ndarray,
-                 progress: Progress | None = None, merge: bool = True):
+                 progress: Progress | None = None, merge: bool = True, tolerance: float = 0.0):
         from .encode import collapse, flat_layout, line_bitsets, recode_for_lines
         from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _line_count, _line_masses, _rule_gain_folds
 
@@ -69,6 +69,8 @@ class BankState:
         self.population = pa.population
         self.chosen = np.array(chosen, dtype=np.bool_)
         self.bitsets = uses_bitsets(rules, level, ln)
+        #: Mass of the listed pairs not visited (tolerance; rule path only): they count in upper bounds only.
+        self.unvisited = 0.0
         label = f"{pa.population} {level}"
         if self.bitsets:
             c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, level)
@@ -96,6 +98,15 @@ class BankState:
             codes, nulls, freqs = pa.codes, pa.nulls, pa.freqs
             if rules.direction == "HvG" or rules.homozygous_count == 2:
                 codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, lc, problem.sizes)
+            self.n_head = freqs.shape[0]
+            if tolerance > 0:
+                # Rows most frequent first; only pairs with a row among the first n_head are
+                # visited, and the rest weigh tail² ≤ tolerance.
+                order = np.argsort(-freqs, kind="stable")
+                codes, nulls, freqs = codes[order], nulls[order], np.ascontiguousarray(freqs[order])
+                tails = np.append(np.cumsum(freqs[::-1])[::-1], 0.0)
+                self.n_head = int(np.argmax(tails ** 2 <= tolerance))
+                self.unvisited = float(tails[self.n_head] ** 2)
             self.codes, self.nulls, self.freqs = codes, nulls, freqs
             self.rule_args = (lc, ln)
             self.rule_tail = (rules.homozygous_count == 2, rules.direction_code, level == "haplotype",
@@ -105,7 +116,7 @@ class BankState:
                                 for t in range(self.n_lines)], dtype=np.bool_)
             self.ww = np.array([_line_count(codes, nulls, WILDCARD, WILDCARD, lc, ln, t, *self.rule_tail[:4], k1) >= 0
                                 for t in range(self.n_lines)], dtype=np.bool_)
-            arrays = (codes, nulls, freqs, lc, ln, self.chosen, *self.rule_tail)
+            arrays = (codes, nulls, freqs, lc, ln, self.chosen, *self.rule_tail, self.n_head)
             ranges = fold_ranges(freqs.shape[0], self.n_lines * (16 if level == "haplotype" else 1))
             totals = exact_sum(run_ranges(_rule_gain_folds, arrays, ranges, progress, label))
             self.listed_gain, self.listed = totals[: self.n_lines].copy(), float(totals[self.n_lines])
@@ -143,7 +154,7 @@ class BankState:
         """(lower, upper) coverage of the bank now."""
         u = self.unlisted
         lower = self.listed + 2 * u * self.novel + (u * u if self.nn[self.chosen].any() else 0.0)
-        upper = self.listed + 2 * u * self.wild + (u * u if self.ww[self.chosen].any() else 0.0)
+        upper = self.listed + self.unvisited + 2 * u * self.wild + (u * u if self.ww[self.chosen].any() else 0.0)
         return _clip(lower), _clip(upper)
 
     def after(self) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +164,7 @@ class BankState:
         has_nn, has_ww = self.nn[self.chosen].any(), self.ww[self.chosen].any()
         lo = (self.listed + self.listed_gain + 2 * u * (self.novel + self.novel_gain)
               + u * u * (has_nn | self.nn))
-        hi = (self.listed + self.listed_gain + 2 * u * (self.wild + self.wild_gain)
+        hi = (self.listed + self.unvisited + self.listed_gain + 2 * u * (self.wild + self.wild_gain)
               + u * u * (has_ww | self.ww))
         lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
         lo[self.chosen], hi[self.chosen] = lower, upper
@@ -173,7 +184,7 @@ class BankState:
             self.listed_gain = gains[: self.n_lines]
         else:
             newly = _rule_pick_update(self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen, t,
-                                      *self.rule_tail, self.listed_gain)
+                                      *self.rule_tail, self.n_head, self.listed_gain)
         self.listed += newly
         self.chosen[t] = True
         self.listed_gain[t] = 0.0
@@ -203,7 +214,7 @@ class BankState:
             _cover_rows(*args, False, cw, wt)
             bits = np.unpackbits(cw.view(np.uint8), axis=1, bitorder="little")[:, : self.n_lines].astype(np.bool_)
         else:
-            args = (self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen, *self.rule_tail)
+            args = (self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen, *self.rule_tail, self.n_head)
             n = _rule_cover_rows(*args, True, np.zeros((0, self.n_lines), np.bool_), np.zeros(0))
             _check_size(n, max_pairs)
             bits, wt = np.zeros((n, self.n_lines), np.bool_), np.zeros(n)
@@ -314,6 +325,7 @@ class _Context:
     table: str
     bank: tuple[str, ...]
     weights: dict[str, float] | None
+    tolerance: float = 0.0
 
 
 class _Rows:
@@ -466,7 +478,7 @@ def _groups(table, populations: Populations) -> list[Populations]:
     return [[n] for n in names]
 
 
-def _context(problem: Problem, level: str) -> _Context:
+def _context(problem: Problem, level: str, tolerance: float = 0.0) -> _Context:
     definition = (
         f"gain = coverage(bank + line) − coverage(bank), lower bound; coverage at {DEFINITIONS[level]}"
     )
@@ -475,13 +487,14 @@ def _context(problem: Problem, level: str) -> _Context:
     return _Context(level=level, loci=problem.loci, resolution=problem.resolution,
                     rule=problem.rules.describe(problem.loci), rules=problem.rules.to_dict(),
                     definition=definition, table=problem.source,
-                    bank=problem.line_names[: problem.n_bank], weights=problem.weight_map)
+                    bank=problem.line_names[: problem.n_bank], weights=problem.weight_map, tolerance=tolerance)
 
 
-def _states(problem: Problem, level: str, progress: Progress | None, merge: bool = True) -> list[BankState]:
+def _states(problem: Problem, level: str, progress: Progress | None, merge: bool = True,
+            tolerance: float = 0.0) -> list[BankState]:
     chosen = np.zeros(problem.line_codes.shape[0], dtype=np.bool_)
     chosen[: problem.n_bank] = True
-    return [BankState(problem, pa, level, chosen, progress, merge) for pa in problem.populations]
+    return [BankState(problem, pa, level, chosen, progress, merge, tolerance) for pa in problem.populations]
 
 
 def _weights(problem: Problem) -> np.ndarray:
@@ -507,6 +520,7 @@ def rank_candidates(
     inbreeding: float = 0.0,
     threads: int | None = None,
     progress: Progress | None = None,
+    tolerance: float = 0.0,
     **rule_options: Any,
 ) -> RankReport:
     """Marginal coverage gain of every candidate line for a bank, from one pass over patient pairs.
@@ -535,6 +549,11 @@ def rank_candidates(
         Excess homozygosity F in [0, 1] for the donor figures.
     threads : int, optional
     progress : callable, optional
+    tolerance : float
+        ε > 0: for rules other than zero HvG mismatches, visit patient pairs most frequent
+        first and leave out pairs of total mass at most ε; they count in the upper bounds only,
+        so every ``upper`` grows by at most ε.  The zero-mismatch rule is always exact (its
+        kernels cost one pass per line, not one per pair).
 
     Returns
     -------
@@ -552,6 +571,7 @@ def rank_candidates(
 
     rules = rules_from(rules, rule_options)
     level = _level(level)
+    tolerance = check_tolerance(tolerance)
     _check_registry(registry_size, inbreeding)
     bank_lines = as_lines(bank)
     rows: list[RankedCandidate] = []
@@ -562,7 +582,7 @@ def rank_candidates(
             cands = _candidates(table, candidates, n_candidates, group, loci, resolution)
             problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
                               rules=rules, populations=group)
-            states = _states(problem, level, progress, merge=problem.n_bank > 0)
+            states = _states(problem, level, progress, merge=problem.n_bank > 0, tolerance=tolerance)
             w = _weights(problem)
             label = _group_label(problem)
             afters = [s.after() for s in states]
@@ -593,7 +613,7 @@ def rank_candidates(
                         s.population: float(a[0][t]) for s, a in zip(states, afters)},
                 ))
     assert problem is not None
-    return RankReport(tuple(rows), base, _context(problem, level), registry_size, float(inbreeding))
+    return RankReport(tuple(rows), base, _context(problem, level, tolerance), registry_size, float(inbreeding))
 
 
 def _check_registry(registry_size: int | None, inbreeding: float) -> None:
@@ -643,6 +663,7 @@ def plan_bank(
     time_limit: float | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    tolerance: float = 0.0,
     **rule_options: Any,
 ) -> PlanReport:
     """Greedy bank plan: add the candidate with the largest gain until a target or a number of lines.
@@ -656,6 +677,8 @@ def plan_bank(
     exact : bool
         Also solve the same selection exactly by integer programming (small instances; needs
         the extra ``hlamatch[exact]``) and report greedy's gap to the optimum.
+    tolerance : float
+        As for :func:`rank_candidates` (greedy plans only).
     Other parameters
         As for :func:`rank_candidates`.
 
@@ -674,6 +697,9 @@ def plan_bank(
 
     rules = rules_from(rules, rule_options)
     level = _level(level)
+    tolerance = check_tolerance(tolerance)
+    if exact and tolerance > 0:
+        raise OptionError("the exact plan needs every patient pair: drop --tolerance or --exact")
     if target is None and n_lines is None:
         raise OptionError("give a target coverage (--target 0.8) or a number of lines (--lines 50), or both")
     if target is not None and not (isinstance(target, (int, float)) and 0 < float(target) <= 1):
@@ -691,14 +717,14 @@ def plan_bank(
             cands = _candidates(table, candidates, n_candidates, group, loci, resolution)
             problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
                               rules=rules, populations=group)
-            states = _states(problem, level, progress)
+            states = _states(problem, level, progress, tolerance=tolerance)
             label = _group_label(problem)
             picked, ok, reason = _greedy(problem, states, label, target, n_lines, steps, progress)
             reached[label], why[label] = ok, reason
             if exact:
                 exact_out[label] = _exact(problem, level, states, picked, target, n_lines, time_limit, progress)
     assert problem is not None
-    return PlanReport(tuple(steps), _context(problem, level), None if target is None else float(target),
+    return PlanReport(tuple(steps), _context(problem, level, tolerance), None if target is None else float(target),
                       n_lines, reached, why, exact_out or None)
 
 

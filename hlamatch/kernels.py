@@ -1288,12 +1288,14 @@ def _slot_cover(codes, pnull, s1, s2, lc, ln, chosen, hom2, direction, haplo, li
 
 
 @jit(parallel=True)
-def _rule_gain_folds(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, fold_start, fold_stop):
+def _rule_gain_folds(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, n_head, fold_start,
+                     fold_stop):
     """Rule-aware twin of :func:`_gain_folds`: chosen-covered mass and every line's gain, per chunk.
 
     A line covers a patient pair when its mismatch count is at most ``k`` within the per-locus
     ``limits`` (counts as in :func:`_line_count`).  JIT core of
-    :func:`hlamatch.bank.rank_candidates` for rules other than zero HvG mismatches.
+    :func:`hlamatch.bank.rank_candidates` for rules other than zero HvG mismatches.  Only the
+    pairs (i, j ≥ i) with i < ``n_head`` are visited (rows most frequent first: a tolerance).
 
     Returns
     -------
@@ -1313,6 +1315,8 @@ def _rule_gain_folds(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo
                 i = i0 if r == 0 else n - 1 - i0
                 if r == 1 and i == i0:
                     break
+                if i >= n_head:
+                    continue
                 for j in range(i, n):
                     wt = freqs[i] * freqs[j] * (1.0 if i == j else 2.0)
                     if _slot_cover(codes, pnull, i, j, lc, ln, chosen, hom2, direction, haplo, limits, k, cover):
@@ -1347,8 +1351,9 @@ def _rule_partner_gains(codes, pnull, freqs, lc, ln, chosen, hom2, direction, ha
 
 
 @jit()
-def _rule_pick_update(codes, pnull, freqs, lc, ln, chosen, t, hom2, direction, haplo, limits, k, gains):
-    """Rule-aware twin of :func:`_pick_update`: visits every pair, updates ``gains`` in place.
+def _rule_pick_update(codes, pnull, freqs, lc, ln, chosen, t, hom2, direction, haplo, limits, k, n_head, gains):
+    """Rule-aware twin of :func:`_pick_update`: visits every pair (i, j ≥ i), i < ``n_head``,
+    and updates ``gains`` in place.
 
     Returns
     -------
@@ -1359,7 +1364,7 @@ def _rule_pick_update(codes, pnull, freqs, lc, ln, chosen, t, hom2, direction, h
     n_lines = lc.shape[0]
     cover = np.zeros(n_lines, dtype=np.bool_)
     newly = 0.0
-    for i in range(n):
+    for i in range(n_head):
         for j in range(i, n):
             if _line_count(codes, pnull, i, j, lc, ln, t, hom2, direction, haplo, limits, k + 1) < 0:
                 continue
@@ -1374,14 +1379,14 @@ def _rule_pick_update(codes, pnull, freqs, lc, ln, chosen, t, hom2, direction, h
 
 
 @jit()
-def _rule_cover_rows(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, count_only,
+def _rule_cover_rows(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, n_head, count_only,
                      out_cover, out_weight):
-    """Rule-aware twin of :func:`_cover_rows`; ``out_cover`` is bool (n_pairs, n_lines)."""
+    """Rule-aware twin of :func:`_cover_rows` (pairs with i < ``n_head``); ``out_cover`` is bool (n_pairs, n_lines)."""
     n = freqs.shape[0]
     n_lines = lc.shape[0]
     cover = np.zeros(n_lines, dtype=np.bool_)
     q = 0
-    for i in range(n):
+    for i in range(n_head):
         for j in range(i, n):
             if _slot_cover(codes, pnull, i, j, lc, ln, chosen, hom2, direction, haplo, limits, k, cover):
                 continue

@@ -92,3 +92,49 @@ def test_tolerance_brackets_exact_on_japi(fine_ranges, rule):
     exact = hlamatch.coverage(table, lines, level="genotype", **RULES[rule])
     for eps in (1e-3, 1e-6):
         _check(exact, hlamatch.coverage(table, lines, level="genotype", tolerance=eps, **RULES[rule]), eps)
+
+
+# ---------------------------------------------------------------------------------- rank and plan
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 40), eps=st.sampled_from([0.2, 1e-2, 1e-4]),
+       rule=st.sampled_from(range(len(RULES))), listed=st.sampled_from([1.0, 0.9]),
+       level=st.sampled_from(["genotype", "haplotype"]))
+def test_rank_with_tolerance_brackets_exact_gains(seed, n, eps, rule, listed, level):
+    """Every candidate's coverage after adding it: the tolerance run brackets the exact one and
+    widens it by at most ε (the default rule stays exact)."""
+    table = _random_table(seed, n, listed)
+    bank = hlamatch.top_lines(table, 1)
+    kw = dict(bank=bank, n_candidates=6, level=level, **RULES[rule])
+    exact = {c.line: c for c in hlamatch.rank_candidates(table, **kw)}
+    bounded = hlamatch.rank_candidates(table, tolerance=eps, **kw)
+    assert bounded.context.tolerance == eps
+    for b in bounded:
+        e = exact[b.line]
+        assert b.lower <= e.lower + 1e-14 and b.upper >= e.upper - 1e-14
+        assert (b.upper - b.lower) - (e.upper - e.lower) <= eps + 1e-14
+        if not RULES[rule]:
+            assert (b.lower, b.upper) == (e.lower, e.upper)
+
+
+def test_plan_with_tolerance_brackets_the_coverage_of_its_banks():
+    """Each greedy step's bounds bracket the exact coverage of that step's bank (hlamatch.coverage)."""
+    table = _random_table(11, 60, 0.95)
+    eps = 1e-3
+    plan = hlamatch.plan_bank(table, n_candidates=8, n_lines=4, level="genotype", max_mismatches=1, tolerance=eps)
+    bank: list[str] = []
+    for step in plan:
+        if step.step == 0:
+            continue
+        bank.append(step.line)
+        e = hlamatch.coverage(table, bank, level="genotype", max_mismatches=1)[0]
+        assert step.coverage <= e.lower + 1e-12 and step.upper >= e.upper - 1e-12
+        assert (step.upper - step.coverage) - (e.upper - e.lower) <= eps + 1e-12
+
+
+def test_exact_plan_refuses_a_tolerance():
+    with pytest.raises(OptionError, match="the exact plan needs every patient pair"):
+        hlamatch.plan_bank("japanese", n_candidates=5, n_lines=2, exact=True, tolerance=1e-3, max_mismatches=1)
+    with pytest.raises(OptionError, match="tolerance must be"):
+        hlamatch.rank_candidates("japanese", n_candidates=5, tolerance=-1.0)

@@ -11,7 +11,7 @@ from hlamatch.errors import OptionError
 
 from .options import (bank_lines, bank_options, engine_options, lazy_table, make_rules, output_options,
                       parse_populations, quiet_option, rule_options, split_list, table_options,
-                      threads_option, use_engine_options)
+                      threads_option, tolerance_option, use_engine_options)
 from .output import echo_error, emit, library_call, pct, progress_display
 
 
@@ -24,10 +24,8 @@ from .output import echo_error, emit, library_call, pct, progress_display
 @click.option("--distribution", is_flag=True,
               help="Also report the share of patients by the best line's mismatch count (shown anyway "
                    "when the rules allow mismatches or change the direction).")
-@click.option("--tolerance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0, show_default=True,
-              metavar="EPS",
-              help="Genotype level: stop once the patient genotypes not yet visited (most frequent first) weigh at "
-                   "most EPS; they widen the upper bound only. 0 = exact.")
+@tolerance_option("Genotype level: stop once the patient genotypes not yet visited (most frequent first) weigh at "
+                  "most EPS; they widen the upper bound only. 0 = exact.")
 @click.option("--cohort", type=click.Path(dir_okay=False), default=None,
               help="Empirical coverage of a typed cohort file (see 'hlamatch match') instead of a table.")
 @threads_option

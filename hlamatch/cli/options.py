@@ -229,6 +229,19 @@ def use_engine_options() -> None:
     ctx.with_resource(use_engine(ctx.meta.get("hlamatch.engine"), ctx.meta.get("hlamatch.scheduler")))
 
 
+#: ``--tolerance`` help of the planning commands (coverage has its own words).
+PLANNING_TOLERANCE_HELP = (
+    "Rules other than zero HvG mismatches: visit patient genotypes most frequent first and leave out those "
+    "weighing at most EPS in all; they widen upper bounds only. 0 = exact; the default rule is always exact."
+)
+
+
+def tolerance_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--tolerance EPS`` (parameter ``tolerance``, 0 = exact) with the command's own help."""
+    return click.option("--tolerance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0,
+                        show_default=True, metavar="EPS", help=help_text)
+
+
 def quiet_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--quiet/-q`` (parameter ``quiet``): no progress display (see :func:`hlamatch.cli.output.progress_display`)."""
     return click.option("--quiet", "-q", is_flag=True, help="No progress display on long runs.")(fn)

@@ -235,6 +235,15 @@ def progress_display(quiet: bool = False, file: TextIO | None = None,
 # ============================================================================ errors and warnings
 
 
+def tolerance_note(row: dict[str, Any]) -> list[str]:
+    """The header line of a rank or plan run with a tolerance (none when exact)."""
+    eps = row.get("tolerance") or 0.0
+    if eps <= 0:
+        return []
+    return [f"tolerance {eps:g}: patient genotypes weighing at most {eps:g} in all (the least frequent) were left "
+            "out; they count in upper bounds only"]
+
+
 def library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command body, turning library errors and warnings into CLI messages.
 

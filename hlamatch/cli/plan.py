@@ -8,8 +8,9 @@ import click
 
 from .options import (bank_lines, bank_options, candidate_options, engine_options, lazy_table, make_rules,
                       output_options, parse_populations, quiet_option, read_candidates, rule_options,
-                      split_list, table_options, threads_option, use_engine_options)
-from .output import emit, library_call, pct, progress_display
+                      split_list, table_options, threads_option, tolerance_option, use_engine_options,
+                      PLANNING_TOLERANCE_HELP)
+from .output import emit, library_call, pct, progress_display, tolerance_note
 
 
 @click.command("plan")
@@ -28,6 +29,7 @@ from .output import emit, library_call, pct, progress_display
               help="With --exact: stop the solver after S seconds (then the result may not be optimal).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="Also draw the coverage curve (needs pip install 'hlamatch[plot]').")
+@tolerance_option(PLANNING_TOLERANCE_HELP)
 @threads_option
 @engine_options
 @quiet_option
@@ -35,7 +37,7 @@ from .output import emit, library_call, pct, progress_display
 @library_call
 def command(table, table_format, sum_tolerance, population, weights, lines, lines_file, top, loci, resolution,
             candidates_file, n_candidates, level, max_mismatches, require_match, allow_mismatch, homozygous_count,
-            direction, target, n_lines, exact, time_limit, plot, threads, quiet, fmt) -> None:
+            direction, target, n_lines, exact, time_limit, plot, tolerance, threads, quiet, fmt) -> None:
     """Plan a bank greedily: add the candidate with the largest gain until a target or a number of lines.
 
     Starts from the bank given (--line, --lines-file, --top; may be empty). Each step adds the
@@ -65,7 +67,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     report = plan_bank(tab(), read_candidates(candidates_file), bank=bank, n_candidates=n_candidates,
                        target=target, n_lines=n_lines, level=level, loci=loci_list, resolution=resolution,
                        populations=populations, rules=rules, exact=exact, time_limit=time_limit, threads=threads,
-                       progress=progress_display(quiet))
+                       progress=progress_display(quiet), tolerance=tolerance)
     rows = plan_rows(report)
     if plot is not None:
         from hlamatch.plot import plot_plan
@@ -104,6 +106,7 @@ def plan_text(rows: list[dict[str, Any]], report) -> str:
     r0 = rows[0]
     out = [f"Greedy bank plan — table {r0['table']}",
            f"loci {'~'.join(r0['loci'])} · resolution {r0['resolution']} · level {r0['level']} · rule: {r0['rule']}"]
+    out += tolerance_note(r0)
     if r0.get("weights"):
         out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items())
                    + " (normalised to sum 1)")

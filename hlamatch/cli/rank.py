@@ -8,8 +8,9 @@ import click
 
 from .options import (bank_lines, bank_options, candidate_options, engine_options, lazy_table, make_rules,
                       output_options, parse_populations, quiet_option, read_candidates, rule_options,
-                      split_list, table_options, threads_option, use_engine_options)
-from .output import emit, library_call, pct, progress_display
+                      split_list, table_options, threads_option, tolerance_option, use_engine_options,
+                      PLANNING_TOLERANCE_HELP)
+from .output import emit, library_call, pct, progress_display, tolerance_note
 
 
 def supply_options(fn):
@@ -30,6 +31,7 @@ def supply_options(fn):
 @click.option("--show", type=click.IntRange(min=1), default=20, show_default=True, metavar="N",
               help="Text output: show the N best candidates (JSON and CSV always hold all).")
 @click.option("--all", "show_all", is_flag=True, help="Text output: show every candidate.")
+@tolerance_option(PLANNING_TOLERANCE_HELP)
 @threads_option
 @engine_options
 @quiet_option
@@ -37,7 +39,7 @@ def supply_options(fn):
 @library_call
 def command(table, table_format, sum_tolerance, population, weights, lines, lines_file, top, loci, resolution,
             candidates_file, n_candidates, level, max_mismatches, require_match, allow_mismatch, homozygous_count,
-            direction, registry_size, inbreeding, show, show_all, threads, quiet, fmt) -> None:
+            direction, registry_size, inbreeding, show, show_all, tolerance, threads, quiet, fmt) -> None:
     """Rank candidate lines by the coverage each would add to the bank.
 
     The gain of a candidate is coverage(bank + candidate) - coverage(bank) (lower bound), for
@@ -64,7 +66,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     report = rank_candidates(tab(), read_candidates(candidates_file), bank=bank, n_candidates=n_candidates,
                              level=level, loci=loci_list, resolution=resolution, populations=populations,
                              rules=rules, registry_size=registry_size, inbreeding=inbreeding, threads=threads,
-                             progress=progress_display(quiet))
+                             progress=progress_display(quiet), tolerance=tolerance)
     emit(report.to_dicts(), fmt, text=lambda rows: rank_text(rows, None if show_all else show))
 
 
@@ -76,6 +78,7 @@ def rank_text(rows: list[dict[str, Any]], show: int | None) -> str:
     r0 = rows[0]
     out = [f"Candidates ranked by coverage gain — table {r0['table']}",
            f"loci {'~'.join(r0['loci'])} · resolution {r0['resolution']} · level {r0['level']} · rule: {r0['rule']}"]
+    out += tolerance_note(r0)
     if r0.get("weights"):
         out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items())
                    + " (normalised to sum 1)")
