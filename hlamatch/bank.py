@@ -27,7 +27,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .constants import LEVELS
-from .cover import DEFINITIONS, WEIGHTED, check_tolerance, level_arrays, rules_from, uses_bitsets
+from .cover import (DEFINITIONS, WEIGHTED, check_tolerance, homozygous_hvg, level_arrays, rules_from, uses_bitsets,
+                    word_masks)
 from .engine import Progress, exact_sum, fold_ranges, run_ranges
 from .errors import OptionError
 from .lines import Line, as_lines, top_lines
@@ -71,6 +72,7 @@ class BankState:
         self.bitsets = uses_bitsets(rules, level, ln)
         #: Mass of the listed pairs not visited (tolerance; rule path only): they count in upper bounds only.
         self.unvisited = 0.0
+        self.hom_args: tuple | None = None  # HvG rules with homozygous lines (see hom_gain_arrays)
         label = f"{pa.population} {level}"
         if self.bitsets:
             c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, level)
@@ -98,15 +100,10 @@ class BankState:
             codes, nulls, freqs = pa.codes, pa.nulls, pa.freqs
             if rules.direction == "HvG" or rules.homozygous_count == 2:
                 codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, lc, problem.sizes)
-            self.n_head = freqs.shape[0]
-            if tolerance > 0:
-                # Rows most frequent first; only pairs with a row among the first n_head are
-                # visited, and the rest weigh tail² ≤ tolerance.
+            if tolerance > 0:  # rows most frequent first (see _head)
                 order = np.argsort(-freqs, kind="stable")
                 codes, nulls, freqs = codes[order], nulls[order], np.ascontiguousarray(freqs[order])
-                tails = np.append(np.cumsum(freqs[::-1])[::-1], 0.0)
-                self.n_head = int(np.argmax(tails ** 2 <= tolerance))
-                self.unvisited = float(tails[self.n_head] ** 2)
+            self.n_head, self.unvisited = _head(freqs, tolerance)
             self.codes, self.nulls, self.freqs = codes, nulls, freqs
             self.rule_args = (lc, ln)
             self.rule_tail = (rules.homozygous_count == 2, rules.direction_code, level == "haplotype",
@@ -116,13 +113,32 @@ class BankState:
                                 for t in range(self.n_lines)], dtype=np.bool_)
             self.ww = np.array([_line_count(codes, nulls, WILDCARD, WILDCARD, lc, ln, t, *self.rule_tail[:4], k1) >= 0
                                 for t in range(self.n_lines)], dtype=np.bool_)
-            arrays = (codes, nulls, freqs, lc, ln, self.chosen, *self.rule_tail, self.n_head)
-            ranges = fold_ranges(freqs.shape[0], self.n_lines * (16 if level == "haplotype" else 1))
-            totals = exact_sum(run_ranges(_rule_gain_folds, arrays, ranges, progress, label))
+            if level == "genotype" and homozygous_hvg(rules, lc, ln):
+                # HvG with homozygous lines: the bit-plane kernels on merged bitset rows.
+                self.hom_args = hom_gain_arrays(pa.codes, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
+                                           tolerance)
+                self.unvisited = _head(self.hom_args[-2], tolerance)[1]
+                totals = self._hom_pass(-1, progress, label)
+            else:
+                arrays = (codes, nulls, freqs, lc, ln, self.chosen, *self.rule_tail, self.n_head)
+                ranges = fold_ranges(freqs.shape[0], self.n_lines * (16 if level == "haplotype" else 1))
+                totals = exact_sum(run_ranges(_rule_gain_folds, arrays, ranges, progress, label))
             self.listed_gain, self.listed = totals[: self.n_lines].copy(), float(totals[self.n_lines])
         self._partners()
 
     # ------------------------------------------------------------------ internals
+    def _hom_pass(self, t: int, progress: Progress | None = None, label: str = "") -> np.ndarray:
+        """:func:`hlamatch.kernels._hom_gain_folds` summed: gains (t < 0) or line t's pick update."""
+        from .kernels import _hom_gain_folds
+
+        b, n_words, n_loci, req, wmask, cstar, f, n_head = self.hom_args
+        chosen = np.zeros(n_words, dtype=np.uint64)
+        for u in np.flatnonzero(self.chosen):
+            chosen[u // 64] |= np.uint64(1) << np.uint64(u % 64)
+        arrays = (b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, f, self.n_lines)
+        return exact_sum(run_ranges(_hom_gain_folds, arrays, fold_ranges(f.shape[0], n_words * n_loci / 4),
+                                    progress, label))
+
     def _words(self) -> np.ndarray:
         words = np.zeros(self.n_words, dtype=np.uint64)
         for t in np.flatnonzero(self.chosen):
@@ -182,6 +198,10 @@ class BankState:
             newly = _pick_update(self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs,
                                  self._words(), t, gains)
             self.listed_gain = gains[: self.n_lines]
+        elif self.hom_args is not None:
+            update = self._hom_pass(t)
+            self.listed_gain = self.listed_gain + update[: self.n_lines]
+            newly = float(update[self.n_lines])
         else:
             newly = _rule_pick_update(self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen, t,
                                       *self.rule_tail, self.n_head, self.listed_gain)
@@ -249,6 +269,38 @@ class BankState:
         tail = self.rule_tail
         return np.array([[_line_count(self.codes, self.nulls, i, NOVEL_A, lc, ln, t, *tail[:4], tail[4] + 1) >= 0
                           for t in range(self.n_lines)] for i in range(self.freqs.shape[0])], dtype=np.bool_)
+
+
+def _head(freqs: np.ndarray, tolerance: float) -> tuple[int, float]:
+    """(n_head, unvisited): with rows most frequent first, the fewest leading rows whose pairs
+    (i < n_head, any j) leave out at most ``tolerance`` of mass (the pairs of two later rows,
+    tail²), and that mass; ``(n, 0.0)`` when the tolerance is 0."""
+    n = freqs.shape[0]
+    if tolerance <= 0:
+        return n, 0.0
+    tails = np.append(np.cumsum(freqs[::-1])[::-1], 0.0)
+    n_head = int(np.argmax(tails ** 2 <= tolerance))
+    return n_head, float(tails[n_head] ** 2)
+
+
+def hom_gain_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
+                    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, tolerance: float) -> tuple:
+    """(b, n_words, n_loci, req, wmask, cstar, freqs, n_head) for :func:`hlamatch.kernels._hom_gain_folds`.
+
+    Rows are the zero-mismatch bitsets merged by signature (most frequent first with a
+    tolerance); a line is within the rule for a pair when it is covered at ``cstar`` loci or
+    more (``n_loci − k // step``, the homozygous count's step per missing allele) and at every
+    locus that allows no mismatch.
+    """
+    from .encode import collapse, line_bitsets
+
+    b1, _, _ = line_bitsets(codes, line_codes, n_alleles, line_nulls)
+    n_words, n_loci = b1.shape[2], codes.shape[1]
+    b, _, f = collapse(b1, b1, freqs, by_frequency=tolerance > 0)
+    step = 2 if rules.homozygous_count == 2 else 1
+    req = np.ascontiguousarray(np.asarray(limits) < step)
+    cstar = max(0, n_loci - rules.max_mismatches // step)
+    return b, n_words, n_loci, req, word_masks(line_codes.shape[0]), cstar, f, _head(f, tolerance)[0]
 
 
 def _check_size(n: int, max_pairs: int) -> None:

@@ -577,6 +577,16 @@ def homozygous_hvg(rules: MatchRules, line_codes: np.ndarray, line_nulls: np.nda
             and np.array_equal(line_nulls[:, 0], line_nulls[:, 1]))
 
 
+def word_masks(n_lines: int) -> np.ndarray:
+    """uint64 (ceil(n_lines / 64),): the bits of the lines that exist, word by word."""
+    n_words = max(1, (n_lines + 63) // 64)
+    wmask = np.zeros(n_words, dtype=np.uint64)
+    for w in range(n_words):
+        k = min(64, n_lines - 64 * w)
+        wmask[w] = np.uint64(0xFFFFFFFFFFFFFFFF) if k == 64 else np.uint64((1 << k) - 1)
+    return wmask
+
+
 def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
                     n_alleles: list[int], rules: MatchRules, limits: np.ndarray, n_bins: int) -> tuple:
     """Arguments of :func:`hlamatch.kernels._hom_rule_folds` (before the fold range).
@@ -592,10 +602,7 @@ def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     n_words = b1.shape[2]
     b, _, f = collapse(b1, b1, freqs, by_frequency=True)
     m = f.shape[0]
-    wmask = np.zeros(n_words, dtype=np.uint64)
-    for w in range(n_words):
-        k = min(64, n_lines - 64 * w)
-        wmask[w] = np.uint64(0xFFFFFFFFFFFFFFFF) if k == 64 else np.uint64((1 << k) - 1)
+    wmask = word_masks(n_lines)
     cube = b.reshape(n_words, n_loci, m)
     settled = ((np.bitwise_and.reduce(cube, axis=1) & wmask[:, None]) != 0).any(axis=0)
     order = np.lexsort((np.arange(m), settled))  # open rows first (kept most frequent first), settled last

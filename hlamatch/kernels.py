@@ -248,16 +248,49 @@ def _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, freqs, wildcard):
 
 
 @jit()
+def _hom_planes(b, n_loci, req, wmask, w, i, lo, je, p0, p1, p2, p3, v):
+    """For row i and columns ``lo .. je``, word w: the covered-locus count of every line as four bit
+    planes ``p0 .. p3`` and in ``v`` the lines covered at every locus that allows no mismatch.
+
+    ``b`` is the flat bitset array (``b[(w * n_loci + l) * n + j]``), ``req[l]`` says that locus l
+    allows no mismatch, ``wmask[w]`` holds the lines that exist in word w.  The scratch arrays
+    are written in their first ``je - lo`` places.
+    """
+    n = b.shape[0] // (wmask.shape[0] * n_loci)
+    m = je - lo
+    for j in range(m):
+        p0[j] = 0
+        p1[j] = 0
+        p2[j] = 0
+        p3[j] = 0
+        v[j] = wmask[w]
+    for l in range(n_loci):
+        base = (w * n_loci + l) * n
+        xi = b[base + i]
+        col = b[base + lo: base + je]
+        for j in range(m):
+            x = xi | col[j]
+            c = p0[j] & x
+            p0[j] ^= x
+            c2 = p1[j] & c
+            p1[j] ^= c
+            c3 = p2[j] & c2
+            p2[j] ^= c2
+            p3[j] |= c3
+        if req[l]:
+            for j in range(m):
+                v[j] &= xi | col[j]
+
+
+@jit()
 def _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, je, step, n_bins, s0, s1, s2, s3, valid, best,
                hist):
     """Add to ``hist`` the ordered-pair mass of rows (i, j), j in ``max(i, jb) .. je``, by the
     best line's HvG count (homozygous lines; ``step`` = 1 or 2 per missing allele).
 
-    ``b`` is the flat bitset array (``b[(w * n_loci + l) * n + j]``), ``req[l]`` says that
-    locus l allows no mismatch, ``wmask[w]`` the lines that exist in word w.  ``s0 .. best``
-    are scratch arrays of length at least ``je - jb``.
+    Arguments as for :func:`_hom_planes`; ``s0 .. best`` are scratch arrays of length at least
+    ``je - jb``.
     """
-    n = freqs.shape[0]
     lo = max(i, jb)
     m = je - lo
     if m <= 0:
@@ -271,28 +304,8 @@ def _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, je, step, n_bins, s
     p3 = s3[:m]
     v = valid[:m]
     for w in range(n_words):
-        for j in range(m):
-            p0[j] = 0
-            p1[j] = 0
-            p2[j] = 0
-            p3[j] = 0
-            v[j] = wmask[w]
-        for l in range(n_loci):
-            base = (w * n_loci + l) * n
-            xi = b[base + i]
-            col = b[base + lo: base + je]
-            for j in range(m):
-                x = xi | col[j]
-                c = p0[j] & x
-                p0[j] ^= x
-                c2 = p1[j] & c
-                p1[j] ^= c
-                c3 = p2[j] & c2
-                p2[j] ^= c2
-                p3[j] |= c3
-            if req[l]:
-                for j in range(m):
-                    v[j] &= xi | col[j]
+        _hom_planes(b, n_loci, req, wmask, w, i, lo, je, p0, p1, p2, p3, v)
+        # bit-sliced maximum over the valid lines
         for j in range(m):
             cand = v[j]
             if cand == 0:
@@ -325,16 +338,19 @@ def _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, je, step, n_bins, s
 
 
 @jit()
+def _hom_scratch():
+    """Four bit planes and the valid-lines words of one column block (see :func:`_hom_planes`)."""
+    sc = np.empty((5, HOM_BLOCK), dtype=np.uint64)
+    return sc[0], sc[1], sc[2], sc[3], sc[4]
+
+
+@jit()
 def _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, first, k0, k1, folded, out):
     """Histograms ``out[k]`` (k in ``k0 .. k1``) of row ``first + k`` — and, when ``folded``,
     of row ``n - 1 - (first + k)`` — over all its pairs (i, j ≥ i), blocked over columns as in
     :func:`_chunk_mass`.  Rows from ``n_open`` on are settled (best count 0 with anyone)."""
     n = freqs.shape[0]
-    s0 = np.empty(HOM_BLOCK, dtype=np.uint64)
-    s1 = np.empty(HOM_BLOCK, dtype=np.uint64)
-    s2 = np.empty(HOM_BLOCK, dtype=np.uint64)
-    s3 = np.empty(HOM_BLOCK, dtype=np.uint64)
-    valid = np.empty(HOM_BLOCK, dtype=np.uint64)
+    s0, s1, s2, s3, valid = _hom_scratch()
     best = np.empty(HOM_BLOCK, dtype=np.int64)
     for k in range(k0, k1):
         for r in range(2):
@@ -392,6 +408,119 @@ def _hom_rule_rows(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n
     for c in prange(n_chunks):
         _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, row_start,
                    c * n_out // n_chunks, (c + 1) * n_out // n_chunks, False, out)
+    return out
+
+
+@jit()
+def _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, w0, w1, p0, p1, p2, p3, v, okw):
+    """``okw[w * HOM_BLOCK + j]`` (w in ``w0 .. w1``): the lines of word w within the rule for the pair
+    (i, lo + j) — covered at ``cstar`` loci or more, and at every locus that allows no mismatch."""
+    m = je - lo
+    # the constant's bits as full words, for a branch-free bit-sliced comparison count >= cstar
+    k3 = _ALL if (cstar >> 3) & 1 else np.uint64(0)
+    k2 = _ALL if (cstar >> 2) & 1 else np.uint64(0)
+    k1 = _ALL if (cstar >> 1) & 1 else np.uint64(0)
+    k0 = _ALL if cstar & 1 else np.uint64(0)
+    for w in range(w0, w1):
+        _hom_planes(b, n_loci, req, wmask, w, i, lo, je, p0, p1, p2, p3, v)
+        for j in range(m):
+            eq = ~(p3[j] ^ k3)
+            gt = p3[j] & ~k3
+            gt |= eq & p2[j] & ~k2
+            eq &= ~(p2[j] ^ k2)
+            gt |= eq & p1[j] & ~k1
+            eq &= ~(p1[j] ^ k1)
+            gt |= eq & p0[j] & ~k0
+            eq &= ~(p0[j] ^ k0)
+            okw[w * HOM_BLOCK + j] = (gt | eq) & v[j]
+
+
+@jit()
+def _hom_gain_chunk(b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, freqs, first, k0, k1, out):
+    """Folds ``first + k0 .. first + k1`` (rows k and n - 1 - k, those below ``n_head``) into ``out``
+    (float64, n_lines + 1).
+
+    ``t < 0``: every pair no chosen line covers adds its mass to the gain of every line within
+    the rule; ``out[-1]`` collects the mass chosen lines cover.  ``t >= 0``: the pick update —
+    every pair line t newly covers subtracts its mass from those gains; ``out[-1]`` collects it.
+    """
+    n = freqs.shape[0]
+    s0, s1, s2, s3, valid = _hom_scratch()
+    okw = np.empty(n_words * HOM_BLOCK, dtype=np.uint64)
+    last = out.shape[0] - 1
+    tw = t // 64 if t >= 0 else 0
+    tbit = np.uint64(1) << np.uint64(t % 64 if t >= 0 else 0)
+    for jb in range(0, n, HOM_BLOCK):
+        je = min(jb + HOM_BLOCK, n)
+        for k in range(k0, k1):
+            for r in range(2):
+                i0 = np.int64(first) + np.int64(k)
+                i = i0 if r == 0 else np.int64(n - 1) - i0
+                if r == 1 and i == i0:
+                    break
+                if i >= n_head:
+                    continue
+                lo = max(i, jb)
+                m = je - lo
+                if m <= 0:
+                    continue
+                if t >= 0:
+                    # only blocks where line t is within the rule for some pair need the other words
+                    _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, tw, tw + 1, s0, s1, s2, s3,
+                                  valid, okw)
+                    any_t = False
+                    for j in range(m):
+                        if okw[tw * HOM_BLOCK + j] & tbit:
+                            any_t = True
+                            break
+                    if not any_t:
+                        continue
+                    _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, 0, tw, s0, s1, s2, s3, valid, okw)
+                    _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, tw + 1, n_words, s0, s1, s2, s3,
+                                  valid, okw)
+                else:
+                    _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, 0, n_words, s0, s1, s2, s3,
+                                  valid, okw)
+                fi = freqs[i]
+                for j in range(m):
+                    if t >= 0 and not (okw[tw * HOM_BLOCK + j] & tbit):
+                        continue
+                    hit = False
+                    for w in range(n_words):
+                        if okw[w * HOM_BLOCK + j] & chosen[w]:
+                            hit = True
+                            break
+                    wt = fi * freqs[lo + j] * (1.0 if lo + j == i else 2.0)
+                    if t >= 0:
+                        if hit:
+                            continue
+                        out[last] += wt
+                        for w in range(n_words):
+                            _scatter_bits(okw[w * HOM_BLOCK + j], 64 * w, out, -wt)
+                    elif hit:
+                        out[last] += wt
+                    else:
+                        for w in range(n_words):
+                            _scatter_bits(okw[w * HOM_BLOCK + j], 64 * w, out, wt)
+
+
+@jit(parallel=True)
+def _hom_gain_folds(b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, freqs, n_lines, fold_start, fold_stop):
+    """Gains of every line (``t < 0``) or the pick update of line t (``t >= 0``) under an HvG rule
+    with homozygous lines at genotype level, per chunk of folds: the bit-plane twin of
+    :func:`_rule_gain_folds` / :func:`_rule_pick_update` (see :func:`_hom_gain_chunk`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (n_chunks, n_lines + 1).
+    """
+    n_out = fold_stop - fold_start
+    n_chunks = max(1, min(n_out, 64))
+    out = np.zeros((n_chunks, n_lines + 1))
+    for c in prange(n_chunks):
+        _hom_gain_chunk(b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, freqs, fold_start,
+                        c * n_out // n_chunks, (c + 1) * n_out // n_chunks, out[c])
     return out
 
 # ---------------------------------------------------------------------------------------------

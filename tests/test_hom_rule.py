@@ -156,3 +156,57 @@ def test_japi_top20_equals_general_kernel(rule):
     b_lo, b_hi = mismatch_histograms(*args, False, pa.unlisted)
     np.testing.assert_allclose(a_lo, b_lo, rtol=0, atol=1e-12)
     np.testing.assert_allclose(a_hi, b_hi, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------ rank and plan (hom_gain_arrays)
+
+
+def _random_table(seed: int, n: int, n_loci: int = 3) -> hlamatch.HaplotypeTable:
+    rng = np.random.default_rng(seed)
+    loci = ["A", "B", "DRB1", "C", "DQB1"][:n_loci]
+    frame = pl.DataFrame({l: [f"{l}*{rng.integers(1, 6):02d}:01" for _ in range(n)] for l in loci})
+    frame = frame.unique(maintain_order=True)
+    f = rng.pareto(1.2, frame.height) + 1e-3
+    return table_from_frame(frame.with_columns(P=pl.Series(f / f.sum() * rng.choice([1.0, 0.9]))), name="r")
+
+
+def _general_path(monkeypatch):
+    """Make BankState take the general rule kernels (the independent reference path)."""
+    import hlamatch.bank as bank
+
+    monkeypatch.setattr(bank, "homozygous_hvg", lambda *a: False)
+
+
+HVG_RULES = [dict(max_mismatches=1), dict(max_mismatches=2, homozygous_count=2),
+             dict(max_mismatches=1, require_match=["B"]), dict(max_mismatches=3, allow_mismatch=["A"])]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("rule", range(len(HVG_RULES)))
+def test_rank_and_plan_equal_the_general_kernels(monkeypatch, seed, rule):
+    """Gains of up to 100 candidates (two 64-line words), with a bank, and a greedy plan: the same
+    figures as the general rule kernels."""
+    table = _random_table(seed, 80 + 10 * seed)
+    kw = dict(bank=hlamatch.top_lines(table, 2), n_candidates=30 + 14 * seed, level="genotype", **HVG_RULES[rule])
+    fast = hlamatch.rank_candidates(table, **kw)
+    plan_fast = hlamatch.plan_bank(table, n_lines=4, **kw)
+    with monkeypatch.context() as m:
+        _general_path(m)
+        slow = {c.line: c for c in hlamatch.rank_candidates(table, **kw)}
+        plan_slow = hlamatch.plan_bank(table, n_lines=4, **kw)
+    for c in fast:
+        assert (c.lower, c.upper) == pytest.approx((slow[c.line].lower, slow[c.line].upper), abs=ATOL)
+    assert [s.line for s in plan_fast] == [s.line for s in plan_slow]
+    for a, b in zip(plan_fast, plan_slow):
+        assert (a.coverage, a.upper) == pytest.approx((b.coverage, b.upper), abs=ATOL)
+
+
+def test_plan_steps_equal_coverage_of_their_banks():
+    """Each greedy step's coverage is the coverage of its bank (hlamatch.coverage, another path)."""
+    table = _random_table(7, 200, 4)
+    plan = hlamatch.plan_bank(table, n_candidates=70, n_lines=5, level="genotype", max_mismatches=1)
+    bank: list[str] = []
+    for step in plan.steps[1:]:
+        bank.append(step.line)
+        r = hlamatch.coverage(table, bank, level="genotype", max_mismatches=1)[0]
+        assert (step.coverage, step.upper) == pytest.approx((r.lower, r.upper), abs=ATOL)
