@@ -31,7 +31,7 @@ import numpy as np
 from .constants import LEVEL_CHOICES, LEVELS, MASS_EPSILON
 from .data import resolve_table
 from . import small
-from .engine import Progress, exact_sum, run_pairs, run_rows_until
+from .engine import Progress, exact_sum, row_ranges, run_pairs, run_ranges, run_rows_until, stair_stops
 from .errors import OptionError
 from .lines import Line, as_lines
 from .problem import Populations, PopulationArrays, Problem, prepare
@@ -769,10 +769,13 @@ def zero_mismatch_bounds(
     elif tolerance > 0:
         from .kernels import _pair_mass_rows, _unlisted_partner_mass
 
-        parts, tail = run_rows_until(_pair_mass_rows, (b1, b2, het, n_words, n_loci, f), f, tolerance,
-                                     n_words / 8, progress, label)
+        # patient genotypes most probable first: exactly those of probability ≥ a threshold
+        stops, left_out = stair_stops(f, tolerance)
+        n_visit = int(np.count_nonzero(stops > np.arange(f.shape[0])))
+        parts = run_ranges(_pair_mass_rows, (b1, b2, het, n_words, n_loci, f, stops), row_ranges(n_visit, n_words / 8),
+                           progress, label) if n_visit else np.zeros(0)
         listed = float(exact_sum(parts)) if parts.shape[0] else 0.0
-        lower, upper = listed, listed + tail * tail
+        lower, upper = listed, listed + left_out
     else:
         from .kernels import _pair_mass_folds, _unlisted_partner_mass
 

@@ -40,7 +40,7 @@ import numpy as np
 from .errors import HlamatchError, MissingExtraError, OptionError
 
 __all__ = [
-    "Progress", "fold_ranges", "run_ranges", "exact_sum", "run_pairs", "row_ranges", "run_rows_until",
+    "Progress", "fold_ranges", "run_ranges", "exact_sum", "run_pairs", "row_ranges", "run_rows_until", "stair_stops",
     "ENGINES", "EngineSetting", "set_engine", "use_engine", "current_engine", "close_clusters", "SchedulerError",
 ]
 
@@ -512,6 +512,51 @@ def row_ranges(n_rows: int, work_per_pair: float = 1.0) -> list[tuple[int, int]]
         bounds.append(min(max(m, bounds[-1] + 1), n_rows))
     bounds.append(n_rows)
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def stair_stops(freqs: np.ndarray, tolerance: float) -> tuple[np.ndarray, float]:
+    """Which patient genotypes a tolerance-bounded run visits: those of highest probability.
+
+    With rows most frequent first, genotype (i, j) is visited iff f_i f_j ≥ τ, for the smallest
+    threshold τ (found by bisection) whose left-out ordered pairs weigh
+    ``U(τ) = Σ_i f_i · Σ_{j: f_i f_j < τ} f_j`` ≤ ``tolerance``.  Row i then visits the columns
+    ``i ≤ j < stops[i]``; rows with ``stops[i] ≤ i`` visit none (they come last).
+
+    Returns
+    -------
+    (numpy.ndarray, float)
+        int64 ``stops`` (n,) and ``U(τ)``, the mass left out.
+    """
+    f = np.ascontiguousarray(freqs, dtype=np.float64)
+    n = f.shape[0]
+    tails = np.append(np.cumsum(f[::-1])[::-1], 0.0)
+    neg = -f
+
+    def left_out(tau: float) -> tuple[np.ndarray, float]:
+        with np.errstate(divide="ignore"):
+            j = np.searchsorted(neg, -(tau / f), side="right")  # count of f_j ≥ τ / f_i
+        return j, float(np.dot(f, tails[j]))
+
+    full = np.full(n, n, dtype=np.int64)
+    if n == 0 or tolerance <= 0:
+        return full, 0.0
+    positive = f[f > 0]
+    lo, hi = 0.0, float(f[0] * f[0]) * 2.0  # τ = lo leaves nothing out; τ = hi leaves out everything
+    if positive.size:
+        lo = float(positive[-1] * positive[-1]) * 0.5
+    stops, u = left_out(lo)
+    if u > tolerance:
+        return full, 0.0
+    for _ in range(60):  # bisection on a log scale: the largest τ found whose U(τ) ≤ tolerance
+        mid = math.sqrt(lo * hi) if lo > 0 else hi / 2
+        j, um = left_out(mid)
+        if um <= tolerance:
+            lo, stops, u = mid, j, um
+        else:
+            hi = mid
+        if hi <= lo * (1 + 1e-9):
+            break
+    return np.ascontiguousarray(np.maximum(stops, 0), dtype=np.int64), u
 
 
 def run_rows_until(

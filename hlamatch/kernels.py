@@ -97,9 +97,10 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
 
 
 @jit()
-def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, folded, out):
+def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, folded, stops, out):
     """Add to ``out[k]`` (k in ``k0 .. k1``) the covered mass of row ``first + k`` — and, when
-    ``folded``, of row ``n - 1 - (first + k)`` too (a fold) — over all its pairs (i, j ≥ i).
+    ``folded``, of row ``n - 1 - (first + k)`` too (a fold) — over all its pairs (i, j ≥ i), or,
+    when ``stops`` (int64, one per row) is not empty, over its pairs (i, i ≤ j < stops[i]).
 
     Cache blocking: one block of ``J_BLOCK`` columns j at a time is compared with every row of the
     chunk, so the block's bitsets are read from cache, not memory, for all but the first row.
@@ -112,7 +113,8 @@ def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, folded, out)
         je = min(jb + J_BLOCK, n)
         for k in range(k0, k1):
             i = np.int64(first) + np.int64(k)
-            out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, i, jb, je, word, any_)
+            ie = je if stops.shape[0] == 0 else min(je, stops[i])
+            out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, i, jb, ie, word, any_)
             i2 = np.int64(n - 1) - i
             if folded and i2 != i:
                 out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, i2, jb, je, word, any_)
@@ -155,16 +157,17 @@ def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop)
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
         _chunk_mass(b1, b2, het, n_words, n_loci, freqs, fold_start, c * n_out // n_chunks,
-                    (c + 1) * n_out // n_chunks, True, out)
+                    (c + 1) * n_out // n_chunks, True, np.zeros(0, dtype=np.int64), out)
     return out
 
 
 @jit(parallel=True)
-def _pair_mass_rows(b1, b2, het, n_words, n_loci, freqs, row_start, row_stop):
-    """Covered mass of the pairs (i, j ≥ i) of rows ``row_start .. row_stop``, one value per row.
+def _pair_mass_rows(b1, b2, het, n_words, n_loci, freqs, stops, row_start, row_stop):
+    """Covered mass of the pairs (i, i ≤ j < stops[i]) of rows ``row_start .. row_stop``, one value per row.
 
     The row-ordered twin of :func:`_pair_mass_folds` for tolerance-bounded runs: with rows most
-    frequent first, the pairs not yet visited after row ``m`` weigh exactly (sum of f_i, i ≥ m)².
+    frequent first and ``stops`` from :func:`hlamatch.engine.stair_stops`, exactly the patient
+    genotypes of probability at least a threshold are visited.
 
     Returns
     -------
@@ -177,7 +180,7 @@ def _pair_mass_rows(b1, b2, het, n_words, n_loci, freqs, row_start, row_stop):
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
         _chunk_mass(b1, b2, het, n_words, n_loci, freqs, row_start, c * n_out // n_chunks,
-                    (c + 1) * n_out // n_chunks, False, out)
+                    (c + 1) * n_out // n_chunks, False, stops, out)
     return out
 
 
