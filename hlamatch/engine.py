@@ -533,8 +533,9 @@ def stair_stops(freqs: np.ndarray, tolerance: float) -> tuple[np.ndarray, float]
     neg = -f
 
     def left_out(tau: float) -> tuple[np.ndarray, float]:
-        with np.errstate(divide="ignore"):
-            j = np.searchsorted(neg, -(tau / f), side="right")  # count of f_j ≥ τ / f_i
+        with np.errstate(divide="ignore", invalid="ignore"):
+            need = np.where(f > 0, tau / f, np.inf)  # a row of frequency 0 visits nothing
+        j = np.searchsorted(neg, -need, side="right")  # count of f_j ≥ τ / f_i
         return j, float(np.dot(f, tails[j]))
 
     full = np.full(n, n, dtype=np.int64)

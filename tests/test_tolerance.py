@@ -138,3 +138,21 @@ def test_exact_plan_refuses_a_tolerance():
         hlamatch.plan_bank("japanese", n_candidates=5, n_lines=2, exact=True, tolerance=1e-3, max_mismatches=1)
     with pytest.raises(OptionError, match="tolerance must be"):
         hlamatch.rank_candidates("japanese", n_candidates=5, tolerance=-1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), seed=st.integers(0, 10_000), eps=st.sampled_from([0.5, 0.1, 1e-2, 1e-4, 1e-9]))
+def test_stair_stops_visit_the_most_probable_genotypes(n, seed, eps):
+    """Brute force: the genotypes left out weigh the reported mass, at most ε, and none of them is
+    more probable than a visited one."""
+    rng = np.random.default_rng(seed)
+    f = np.sort(rng.pareto(1.0, n) * (rng.random(n) < 0.9))[::-1]
+    f = f / max(f.sum(), 1e-300) * 0.9
+    stops, left = engine.stair_stops(f, eps)
+    visited = [(i, j) for i in range(n) for j in range(i, n) if j < stops[i]]
+    out = [(i, j) for i in range(n) for j in range(i, n) if j >= stops[i]]
+    mass_out = sum(f[i] * f[j] * (1 if i == j else 2) for i, j in out)
+    assert left == pytest.approx(mass_out, abs=1e-15) and left <= eps + 1e-15
+    if visited and out:
+        assert min(f[i] * f[j] for i, j in visited) >= max(f[i] * f[j] for i, j in out)
+    assert list(stops) == sorted(stops, reverse=True)  # visited rows form a prefix
