@@ -31,7 +31,7 @@ import numpy as np
 from .constants import LEVEL_CHOICES, LEVELS, MASS_EPSILON
 from .data import resolve_table
 from . import small
-from .engine import Progress, exact_sum, row_ranges, run_pairs, run_ranges, run_rows_until, stair_stops
+from .engine import Progress, exact_sum, row_ranges, run_pairs, run_ranges, stair_stops
 from .errors import OptionError
 from .lines import Line, as_lines
 from .problem import Populations, PopulationArrays, Problem, prepare
@@ -668,12 +668,14 @@ def _rule_until(kernel, arrays: tuple, n_open: int, tails: np.ndarray, freqs: np
     settled = freqs[n_open:]
     # settled rows (best count 0 with anyone): pairs among them, exactly
     hist[0] += math.fsum(settled * (2.0 * tails[n_open:-1] - settled))
-    parts, tail = run_rows_until(kernel, arrays, freqs[:n_open], tolerance, work, progress, label)
-    if parts.shape[0]:
-        hist += exact_sum(parts)
-    # open rows not visited: their pairs with settled rows are still exact (best count 0)
-    hist[0] += 2.0 * tail * tails[n_open]
-    return hist, tail * tail
+    # open rows: the most probable patient genotypes first (engine.stair_stops)
+    stops, left_out = stair_stops(freqs[:n_open], tolerance)
+    n_visit = int(np.count_nonzero(stops > np.arange(n_open)))
+    if n_visit:
+        hist += exact_sum(run_ranges(kernel, (*arrays, stops), row_ranges(n_visit, work), progress, label))
+    # open rows not visited at all: their pairs with settled rows are still exact (best count 0)
+    hist[0] += 2.0 * math.fsum(freqs[n_visit:n_open]) * tails[n_open]
+    return hist, left_out
 
 
 def geno_rule_arrays(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,

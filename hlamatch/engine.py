@@ -40,7 +40,7 @@ import numpy as np
 from .errors import HlamatchError, MissingExtraError, OptionError
 
 __all__ = [
-    "Progress", "fold_ranges", "run_ranges", "exact_sum", "run_pairs", "row_ranges", "run_rows_until", "stair_stops",
+    "Progress", "fold_ranges", "run_ranges", "exact_sum", "run_pairs", "row_ranges", "stair_stops",
     "ENGINES", "EngineSetting", "set_engine", "use_engine", "current_engine", "close_clusters", "SchedulerError",
 ]
 
@@ -517,8 +517,8 @@ def row_ranges(n_rows: int, work_per_pair: float = 1.0) -> list[tuple[int, int]]
 def stair_stops(freqs: np.ndarray, tolerance: float) -> tuple[np.ndarray, float]:
     """Which patient genotypes a tolerance-bounded run visits: those of highest probability.
 
-    With rows most frequent first, genotype (i, j) is visited iff f_i f_j ≥ τ, for the smallest
-    threshold τ (found by bisection) whose left-out ordered pairs weigh
+    With rows most frequent first, genotype (i, j) is visited iff f_i f_j ≥ τ, for the largest
+    threshold τ found (by bisection) whose left-out ordered pairs weigh
     ``U(τ) = Σ_i f_i · Σ_{j: f_i f_j < τ} f_j`` ≤ ``tolerance``.  Row i then visits the columns
     ``i ≤ j < stops[i]``; rows with ``stops[i] ≤ i`` visit none (they come last).
 
@@ -558,42 +558,3 @@ def stair_stops(freqs: np.ndarray, tolerance: float) -> tuple[np.ndarray, float]
         if hi <= lo * (1 + 1e-9):
             break
     return np.ascontiguousarray(np.maximum(stops, 0), dtype=np.int64), u
-
-
-def run_rows_until(
-    kernel: Callable[..., np.ndarray],
-    arrays: Sequence[Any],
-    freqs: np.ndarray,
-    tolerance: float,
-    work_per_pair: float = 1.0,
-    progress: Progress | None = None,
-    label: str = "",
-) -> tuple[np.ndarray, float]:
-    """Run a row kernel over rows most frequent first until the pairs left weigh at most ``tolerance``.
-
-    ``kernel(*arrays, row_start, row_stop)`` covers the pairs (i, j ≥ i) of its rows; ``freqs``
-    are the rows' frequencies in that (descending) order.  After rows ``0 .. m`` the pairs not
-    visited are those of two rows ≥ m, of mass exactly ``T²`` with ``T = sum(freqs[m:])``.
-
-    Returns
-    -------
-    (numpy.ndarray, float)
-        The parts of the ranges run (concatenated; shape (0, ...) when none was needed) and
-        ``T``, the frequency of the rows not visited (their pairs weigh ``T²`` ≤ ``tolerance``).
-    """
-    n = freqs.shape[0]
-    tails = np.append(np.cumsum(freqs[::-1])[::-1], 0.0)
-    ranges = row_ranges(n, work_per_pair)
-    parts = []
-    stop = 0
-    if tails[0] ** 2 > tolerance:
-        for r, (a, b) in enumerate(ranges):
-            parts.append(run_ranges(kernel, arrays, [(a, b)]))
-            stop = b
-            if progress is not None and len(ranges) > 1:
-                progress(label, (r + 1) / len(ranges))
-            if tails[b] ** 2 <= tolerance:
-                break
-    if not parts:
-        return np.zeros((0,)), float(tails[0])
-    return np.concatenate(parts), float(tails[stop])

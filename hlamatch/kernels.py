@@ -348,10 +348,12 @@ def _hom_scratch():
 
 
 @jit()
-def _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, first, k0, k1, folded, out):
+def _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, first, k0, k1, folded, stops,
+               out):
     """Histograms ``out[k]`` (k in ``k0 .. k1``) of row ``first + k`` — and, when ``folded``,
-    of row ``n - 1 - (first + k)`` — over all its pairs (i, j ≥ i), blocked over columns as in
-    :func:`_chunk_mass`.  Rows from ``n_open`` on are settled (best count 0 with anyone)."""
+    of row ``n - 1 - (first + k)`` — over all its pairs (i, j ≥ i), or (i, i ≤ j < stops[i]) when
+    ``stops`` is not empty, blocked over columns as in :func:`_chunk_mass`.  Rows from ``n_open``
+    on are settled (best count 0 with anyone)."""
     n = freqs.shape[0]
     s0, s1, s2, s3, valid = _hom_scratch()
     best = np.empty(HOM_BLOCK, dtype=np.int64)
@@ -369,7 +371,8 @@ def _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bin
         for k in range(k0, k1):
             i = np.int64(first) + np.int64(k)
             if i < n_open:
-                _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, je, step, n_bins, s0, s1, s2, s3,
+                ie = je if stops.shape[0] == 0 else min(je, stops[i])
+                _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, ie, step, n_bins, s0, s1, s2, s3,
                            valid, best, out[k])
             i2 = np.int64(n - 1) - i
             if folded and i2 != i and i2 < n_open:
@@ -392,13 +395,14 @@ def _hom_rule_folds(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, 
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
         _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, fold_start,
-                   c * n_out // n_chunks, (c + 1) * n_out // n_chunks, True, out)
+                   c * n_out // n_chunks, (c + 1) * n_out // n_chunks, True, np.zeros(0, dtype=np.int64), out)
     return out
 
 
 @jit(parallel=True)
-def _hom_rule_rows(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, row_start, row_stop):
-    """Row-ordered twin of :func:`_hom_rule_folds` for tolerance-bounded runs (open rows only).
+def _hom_rule_rows(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, stops, row_start, row_stop):
+    """Row-ordered twin of :func:`_hom_rule_folds` for tolerance-bounded runs (open rows only, the
+    columns of each below ``stops``, from :func:`hlamatch.engine.stair_stops`).
 
     Returns
     -------
@@ -410,7 +414,7 @@ def _hom_rule_rows(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
         _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, row_start,
-                   c * n_out // n_chunks, (c + 1) * n_out // n_chunks, False, out)
+                   c * n_out // n_chunks, (c + 1) * n_out // n_chunks, False, stops, out)
     return out
 
 
@@ -753,8 +757,8 @@ def _mismatch_hist_folds(codes, pnull, freqs, lc, ln, hom2, direction, haplo, li
 
 
 @jit()
-def _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, hist):
-    """Add to ``hist`` the mass of pairs (i, j ≥ i), j < ``n_open``, by the best line's mismatch count
+def _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, j_stop, hist):
+    """Add to ``hist`` the mass of pairs (i, j ≥ i), j < ``j_stop`` ≤ ``n_open``, by the best line's mismatch count
     (genotype level).
 
     Bit-sliced over lines: at each locus a line's count (0, 1 or 2) is two bit planes, totals are five bit planes added with ripple carries, and the best
@@ -766,7 +770,7 @@ def _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, di
     n_words = masks.shape[2]
     n_bins = hist.shape[0]
     fi = freqs[i]
-    for j in range(i, n_open):
+    for j in range(i, j_stop):
         wgt = fi * freqs[j] * (1.0 if i == j else 2.0)
         best = -1
         for w in range(n_words):
@@ -1022,15 +1026,16 @@ def _geno_rule_folds(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs,
                 continue
             if n_open < n:
                 out[k, 0] += 2.0 * freqs[i] * tails[n_open]
-            _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, out[k])
+            _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, n_open,
+                           out[k])
     return out
 
 
 @jit(parallel=True)
 def _geno_rule_rows(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, hom2, direction, limits,
-                    n_bins, row_start, row_stop):
-    """Histogram of the pairs (i, j ≥ i) of open rows ``row_start .. row_stop`` (< ``n_open``),
-    including their pairs with the settled rows; the row-ordered twin of :func:`_geno_rule_folds`.
+                    n_bins, stops, row_start, row_stop):
+    """Histogram of the pairs (i, i ≤ j < stops[i]) of open rows ``row_start .. row_stop`` (< ``n_open``),
+    and of their pairs with the settled rows; the row-ordered twin of :func:`_geno_rule_folds`.
 
     Returns
     -------
@@ -1043,7 +1048,8 @@ def _geno_rule_rows(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, 
         i = row_start + k
         if n_open < n:
             out[k, 0] += 2.0 * freqs[i] * tails[n_open]
-        _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, out[k])
+        _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, stops[i],
+                       out[k])
     return out
 
 
