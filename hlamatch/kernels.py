@@ -28,7 +28,7 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 #: Columns of the pair loop processed per block: the block's bitsets (words × loci × 8 bytes
 #: each) stay in cache while every row of a chunk is compared with them.
-J_BLOCK = 2048
+J_BLOCK = 1024
 
 #: Columns per block of the homozygous-line rule kernel: its five scratch planes stay in L1.
 HOM_BLOCK = 512
@@ -56,11 +56,11 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
         for j in range(m):
             acc[j] = 0
     for w in range(n_words):
-        for l in range(n_loci):
-            base = (w * n_loci + l) * n
-            c1 = b1[base + lo: base + j1]
-            x1 = b1[base + i]
-            if het:
+        if het:
+            for l in range(n_loci):
+                base = (w * n_loci + l) * n
+                c1 = b1[base + lo: base + j1]
+                x1 = b1[base + i]
                 c2 = b2[base + lo: base + j1]
                 x2 = b2[base + i]
                 if l == 0:
@@ -69,12 +69,40 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
                 else:
                     for j in range(m):
                         wv[j] &= (x1 | c1[j]) & (x2 | c2[j])
-            elif l == 0:
-                for j in range(m):
-                    wv[j] = x1 | c1[j]
-            else:
-                for j in range(m):
-                    wv[j] &= x1 | c1[j]
+        else:
+            # Homozygous lines: three loci per pass over the block, so the running word is
+            # loaded and stored once per three loci rather than once per locus.
+            for l in range(0, n_loci, 3):
+                ba = (w * n_loci + l) * n
+                ca = b1[ba + lo: ba + j1]
+                xa = b1[ba + i]
+                k = min(3, n_loci - l)
+                if k == 1:
+                    if l == 0:
+                        for j in range(m):
+                            wv[j] = xa | ca[j]
+                    else:
+                        for j in range(m):
+                            wv[j] &= xa | ca[j]
+                    continue
+                cb = b1[ba + n + lo: ba + n + j1]
+                xb = b1[ba + n + i]
+                if k == 2:
+                    if l == 0:
+                        for j in range(m):
+                            wv[j] = (xa | ca[j]) & (xb | cb[j])
+                    else:
+                        for j in range(m):
+                            wv[j] &= (xa | ca[j]) & (xb | cb[j])
+                    continue
+                cc = b1[ba + 2 * n + lo: ba + 2 * n + j1]
+                xc = b1[ba + 2 * n + i]
+                if l == 0:
+                    for j in range(m):
+                        wv[j] = (xa | ca[j]) & (xb | cb[j]) & (xc | cc[j])
+                else:
+                    for j in range(m):
+                        wv[j] &= (xa | ca[j]) & (xb | cb[j]) & (xc | cc[j])
         if n_words > 1:
             for j in range(m):
                 acc[j] |= wv[j]
