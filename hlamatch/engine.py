@@ -555,6 +555,6 @@ def stair_stops(freqs: np.ndarray, tolerance: float) -> tuple[np.ndarray, float]
             lo, stops, u = mid, j, um
         else:
             hi = mid
-        if hi <= lo * (1 + 1e-9):
+        if hi <= lo * 1.01:  # τ within 1% of the best: a few more genotypes visited, never fewer
             break
     return np.ascontiguousarray(np.maximum(stops, 0), dtype=np.int64), u

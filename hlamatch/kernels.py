@@ -125,8 +125,8 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
 
 
 @jit()
-def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, folded, stops, out):
-    """Add to ``out[k]`` (k in ``k0 .. k1``) the covered mass of row ``first + k`` — and, when
+def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, step, folded, stops, out):
+    """Add to ``out[k]`` (k in ``range(k0, k1, step)``) the covered mass of row ``first + k`` — and, when
     ``folded``, of row ``n - 1 - (first + k)`` too (a fold) — over all its pairs (i, j ≥ i), or,
     when ``stops`` (int64, one per row) is not empty, over its pairs (i, i ≤ j < stops[i]).
 
@@ -137,9 +137,14 @@ def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, folded, stop
     n = freqs.shape[0]
     word = np.empty(J_BLOCK, dtype=np.uint64)
     any_ = np.empty(J_BLOCK, dtype=np.uint64)
-    for jb in range(0, n, J_BLOCK):
+    j_end = n
+    if stops.shape[0] > 0:  # no column block past the rows' last stop
+        j_end = 0
+        for k in range(k0, k1, step):
+            j_end = max(j_end, stops[np.int64(first) + np.int64(k)])
+    for jb in range(0, j_end, J_BLOCK):
         je = min(jb + J_BLOCK, n)
-        for k in range(k0, k1):
+        for k in range(k0, k1, step):
             i = np.int64(first) + np.int64(k)
             ie = je if stops.shape[0] == 0 else min(je, stops[i])
             out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, i, jb, ie, word, any_)
@@ -185,7 +190,7 @@ def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop)
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
         _chunk_mass(b1, b2, het, n_words, n_loci, freqs, fold_start, c * n_out // n_chunks,
-                    (c + 1) * n_out // n_chunks, True, np.zeros(0, dtype=np.int64), out)
+                    (c + 1) * n_out // n_chunks, 1, True, np.zeros(0, dtype=np.int64), out)
     return out
 
 
@@ -207,8 +212,8 @@ def _pair_mass_rows(b1, b2, het, n_words, n_loci, freqs, stops, row_start, row_s
     out = np.zeros(n_out)
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
-        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, row_start, c * n_out // n_chunks,
-                    (c + 1) * n_out // n_chunks, False, stops, out)
+        # rows c, c + n_chunks, …: each chunk gets heavy (early) and light (late) rows alike
+        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, row_start, c, n_out, n_chunks, False, stops, out)
     return out
 
 
