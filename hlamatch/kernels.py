@@ -111,15 +111,22 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
     # result deterministic without fastmath.
     fv = freqs[lo:j1]
     first = 1 if lo == i else 0  # the diagonal pair (i, i) counts once, below
-    lanes = np.zeros(8)
+    # eight scalar accumulators (an array would be allocated per call and kept in memory)
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     body = (m - first) // 8 * 8
-    for j0_ in range(0, body, 8):
-        for q in range(8):
-            lanes[q] += fv[first + j0_ + q] * (acc[first + j0_ + q] != 0)
+    for j0_ in range(first, first + body, 8):
+        s0 += fv[j0_] * (acc[j0_] != 0)
+        s1 += fv[j0_ + 1] * (acc[j0_ + 1] != 0)
+        s2 += fv[j0_ + 2] * (acc[j0_ + 2] != 0)
+        s3 += fv[j0_ + 3] * (acc[j0_ + 3] != 0)
+        s4 += fv[j0_ + 4] * (acc[j0_ + 4] != 0)
+        s5 += fv[j0_ + 5] * (acc[j0_ + 5] != 0)
+        s6 += fv[j0_ + 6] * (acc[j0_ + 6] != 0)
+        s7 += fv[j0_ + 7] * (acc[j0_ + 7] != 0)
     tail = 0.0
     for j in range(first + body, m):
         tail += fv[j] * (acc[j] != 0)
-    total = (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))) + tail
+    total = (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + tail
     diag = freqs[i] * (acc[0] != 0) if first == 1 else 0.0
     return freqs[i] * (2.0 * total + diag)
 
