@@ -143,15 +143,29 @@ def identity_codes(codes: np.ndarray, line_codes: np.ndarray) -> tuple[np.ndarra
         ``[n]``.
     """
     n = codes.shape[0]
-    index = {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(codes))}
+    keys, line_keys = _row_keys(codes, line_codes)
+    # Only rows equal to some line haplotype need a look-up (one vectorised pass, no Python loop
+    # over rows: tables have up to 10^7 of them).
+    hit = np.flatnonzero(np.isin(keys, line_keys.reshape(-1)))
+    index = {keys[i].tobytes(): int(i) for i in hit}
     unlisted: dict[bytes, int] = {}  # distinct codes past n, one per unlisted line haplotype
     lc = np.empty((line_codes.shape[0], 2, 1), dtype=np.int32)
     for t in range(line_codes.shape[0]):
         for h in range(2):
-            key = np.ascontiguousarray(line_codes[t, h], dtype=codes.dtype).tobytes()
+            key = line_keys[t, h].tobytes()
             code = index.get(key)
             lc[t, h, 0] = code if code is not None else unlisted.setdefault(key, n + 2 + len(unlisted))
     return np.arange(n, dtype=np.int32).reshape(n, 1), lc, [n]
+
+
+def _row_keys(codes: np.ndarray, line_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One comparable key per haplotype row and per line haplotype (equal keys ⇔ equal codes):
+    the codes as one void scalar of all loci (``np.isin`` sorts them as bytes)."""
+    width = codes.shape[1] * 4
+    as_key = np.dtype((np.void, width))
+    rows = np.ascontiguousarray(codes, dtype=np.int32).view(as_key).reshape(-1)
+    lines = np.ascontiguousarray(line_codes, dtype=np.int32).view(as_key).reshape(line_codes.shape[0], 2)
+    return rows, lines
 
 
 def allele_nulls(codes: np.ndarray, alleles: list[tuple[str, ...]] | tuple[tuple[str, ...], ...]) -> np.ndarray:
