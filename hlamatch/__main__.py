@@ -1,6 +1,6 @@
 """``python -m hlamatch``: the command-line interface."""
 
-from .cli import cli
+from .cli import main
 
 if __name__ == "__main__":
-    cli()
+    main()

@@ -33,22 +33,63 @@ J_BLOCK = 1024
 #: Columns per block of the homozygous-line rule kernel: its five scratch planes stay in L1.
 HOM_BLOCK = 512
 
+#: Fixed-point unit of the pair kernels' partner sums: a frequency f is held as the integer
+#: round(f / FIXED_UNIT).  Each is off by at most FIXED_UNIT / 2 (about 2e-19), so a row's sum over
+#: n partners is within n · 2e-19 of the float sum, and a covered mass within n · 2e-19 in all
+#: (under 1e-13 for a million haplotypes).  Sums stay below 2**63 for any total mass up to 4.
+FIXED_UNIT = 2.0 ** -61
+
 
 @jit()
-def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
+def _fixed_point(freqs):
+    """``freqs`` as int64 multiples of :data:`FIXED_UNIT` (rounded to nearest)."""
+    q = np.empty(freqs.shape[0], dtype=np.int64)
+    for j in range(freqs.shape[0]):
+        q[j] = np.int64(freqs[j] / FIXED_UNIT + 0.5)
+    return q
+
+
+@jit()
+def _row_mass(b1, b2, het, n_words, n_loci, freqs, q, i, j0, j1, word, any_):
     """Ordered-pair mass covered with first chromosome i and second j in ``max(i, j0) .. j1``
     (pairs j < i are counted through symmetry: each j > i counts twice, j = i once).
 
     Bitsets are flat struct-of-arrays (``b[(w * n_loci + l) * n + j]``).  Every inner loop runs
     over slice views with a plain ``range`` index: numba then emits no negative-index
     wraparound check and LLVM vectorises the loops (AVX2/AVX-512 where the CPU has them).
-    ``word`` and ``any_`` are scratch arrays of length at least ``j1 - j0``.
+    ``q`` is ``freqs`` in fixed point (:func:`_fixed_point`): integer addition is associative,
+    so LLVM vectorises the partner sum too (a float sum would stay one serial add chain without
+    fastmath), and the result does not depend on the order of the columns.  ``word`` and
+    ``any_`` are scratch arrays of length at least ``j1 - j0``.
     """
     n = freqs.shape[0]
     lo = max(i, j0)
     m = j1 - lo
     if m <= 0:
         return 0.0
+    qv = q[lo:j1]
+    if not het and n_words <= 2 and n_loci <= 6:  # the usual bank: one fused pass
+        s, covered_ii = _hom_fused(b1, n, n_words, n_loci, i, lo, j1, qv)
+    else:
+        acc = _covered_words(b1, b2, het, n_words, n_loci, n, i, lo, j1, word, any_)
+        s = np.int64(0)
+        for j in range(m):
+            s += qv[j] if acc[j] != 0 else np.int64(0)
+        covered_ii = acc[0] != 0
+    if lo != i:
+        return freqs[i] * (2.0 * (s * FIXED_UNIT))
+    # the diagonal pair (i, i) counts once: it was summed above as if twice
+    if covered_ii:
+        s -= qv[0]
+    return freqs[i] * (2.0 * (s * FIXED_UNIT) + freqs[i] * covered_ii)
+
+
+@jit()
+def _covered_words(b1, b2, het, n_words, n_loci, n, i, lo, j1, word, any_):
+    """Scratch view whose entry j − lo is non-zero iff the pair (i, j) is covered, for any number of
+    words and loci, heterozygous lines included: one pass per locus (three loci per pass for
+    homozygous lines), the running word kept in ``word`` and the OR over words in ``any_``."""
+    m = j1 - lo
     wv = word[:m]
     acc = wv
     if n_words > 1:
@@ -70,69 +111,104 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, i, j0, j1, word, any_):
                     for j in range(m):
                         wv[j] &= (x1 | c1[j]) & (x2 | c2[j])
         else:
-            # Homozygous lines: three loci per pass over the block, so the running word is
-            # loaded and stored once per three loci rather than once per locus.
             for l in range(0, n_loci, 3):
-                ba = (w * n_loci + l) * n
-                ca = b1[ba + lo: ba + j1]
-                xa = b1[ba + i]
-                k = min(3, n_loci - l)
-                if k == 1:
-                    if l == 0:
-                        for j in range(m):
-                            wv[j] = xa | ca[j]
-                    else:
-                        for j in range(m):
-                            wv[j] &= xa | ca[j]
-                    continue
-                cb = b1[ba + n + lo: ba + n + j1]
-                xb = b1[ba + n + i]
-                if k == 2:
-                    if l == 0:
-                        for j in range(m):
-                            wv[j] = (xa | ca[j]) & (xb | cb[j])
-                    else:
-                        for j in range(m):
-                            wv[j] &= (xa | ca[j]) & (xb | cb[j])
-                    continue
-                cc = b1[ba + 2 * n + lo: ba + 2 * n + j1]
-                xc = b1[ba + 2 * n + i]
-                if l == 0:
-                    for j in range(m):
-                        wv[j] = (xa | ca[j]) & (xb | cb[j]) & (xc | cc[j])
-                else:
-                    for j in range(m):
-                        wv[j] &= (xa | ca[j]) & (xb | cb[j]) & (xc | cc[j])
+                _hom_pass(b1, n, (w * n_loci + l) * n, i, lo, j1, min(3, n_loci - l), l == 0, wv)
         if n_words > 1:
             for j in range(m):
                 acc[j] |= wv[j]
-    # Branch-free sum in eight fixed lanes: whether a pair is covered is unpredictable (a
-    # branch would mispredict), and one add chain would be latency-bound; fixed lanes keep the
-    # result deterministic without fastmath.
-    fv = freqs[lo:j1]
-    first = 1 if lo == i else 0  # the diagonal pair (i, i) counts once, below
-    # eight scalar accumulators (an array would be allocated per call and kept in memory)
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    body = (m - first) // 8 * 8
-    for j0_ in range(first, first + body, 8):
-        s0 += fv[j0_] * (acc[j0_] != 0)
-        s1 += fv[j0_ + 1] * (acc[j0_ + 1] != 0)
-        s2 += fv[j0_ + 2] * (acc[j0_ + 2] != 0)
-        s3 += fv[j0_ + 3] * (acc[j0_ + 3] != 0)
-        s4 += fv[j0_ + 4] * (acc[j0_ + 4] != 0)
-        s5 += fv[j0_ + 5] * (acc[j0_ + 5] != 0)
-        s6 += fv[j0_ + 6] * (acc[j0_ + 6] != 0)
-        s7 += fv[j0_ + 7] * (acc[j0_ + 7] != 0)
-    tail = 0.0
-    for j in range(first + body, m):
-        tail += fv[j] * (acc[j] != 0)
-    total = (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + tail
-    diag = freqs[i] * (acc[0] != 0) if first == 1 else 0.0
-    return freqs[i] * (2.0 * total + diag)
+    return acc
 
 
 @jit()
-def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, step, folded, stops, out):
+def _hom_fused(b1, n, n_words, n_loci, i, lo, j1, qv):
+    """Fixed-point covered mass of row i against columns ``lo .. j1`` and whether (i, lo) is
+    covered, for homozygous lines in at most two words at at most six loci: every locus and word
+    in one pass, so nothing is stored between loci.  Missing loci repeat the last one (an AND
+    with itself changes nothing)."""
+    m = j1 - lo
+    last = n_loci - 1
+    oa, ob, oc = 0, min(1, last) * n, min(2, last) * n
+    od, oe, of = min(3, last) * n, min(4, last) * n, min(5, last) * n
+    s = np.int64(0)
+    a0 = b1[oa + lo: oa + j1]
+    b0 = b1[ob + lo: ob + j1]
+    c0 = b1[oc + lo: oc + j1]
+    xa, xb, xc = b1[oa + i], b1[ob + i], b1[oc + i]
+    if n_words == 1 and n_loci <= 3:
+        for j in range(m):
+            v = (xa | a0[j]) & (xb | b0[j]) & (xc | c0[j])
+            s += qv[j] if v != 0 else np.int64(0)
+        return s, ((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0])) != 0
+    d0 = b1[od + lo: od + j1]
+    e0 = b1[oe + lo: oe + j1]
+    f0 = b1[of + lo: of + j1]
+    xd, xe, xf = b1[od + i], b1[oe + i], b1[of + i]
+    if n_words == 1:
+        for j in range(m):
+            v = (xa | a0[j]) & (xb | b0[j]) & (xc | c0[j]) & (xd | d0[j]) & (xe | e0[j]) & (xf | f0[j])
+            s += qv[j] if v != 0 else np.int64(0)
+        return s, ((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0]) & (xd | d0[0]) & (xe | e0[0]) & (xf | f0[0])) != 0
+    w1 = n_loci * n
+    a1 = b1[w1 + oa + lo: w1 + oa + j1]
+    b1_ = b1[w1 + ob + lo: w1 + ob + j1]
+    c1 = b1[w1 + oc + lo: w1 + oc + j1]
+    ya, yb, yc = b1[w1 + oa + i], b1[w1 + ob + i], b1[w1 + oc + i]
+    if n_loci <= 3:
+        for j in range(m):
+            v = ((xa | a0[j]) & (xb | b0[j]) & (xc | c0[j])) | ((ya | a1[j]) & (yb | b1_[j]) & (yc | c1[j]))
+            s += qv[j] if v != 0 else np.int64(0)
+        return s, (((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0]))
+                   | ((ya | a1[0]) & (yb | b1_[0]) & (yc | c1[0]))) != 0
+    d1 = b1[w1 + od + lo: w1 + od + j1]
+    e1 = b1[w1 + oe + lo: w1 + oe + j1]
+    f1 = b1[w1 + of + lo: w1 + of + j1]
+    yd, ye, yf = b1[w1 + od + i], b1[w1 + oe + i], b1[w1 + of + i]
+    for j in range(m):
+        v = (((xa | a0[j]) & (xb | b0[j]) & (xc | c0[j]) & (xd | d0[j]) & (xe | e0[j]) & (xf | f0[j]))
+             | ((ya | a1[j]) & (yb | b1_[j]) & (yc | c1[j]) & (yd | d1[j]) & (ye | e1[j]) & (yf | f1[j])))
+        s += qv[j] if v != 0 else np.int64(0)
+    return s, ((((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0]) & (xd | d0[0]) & (xe | e0[0]) & (xf | f0[0]))
+                | ((ya | a1[0]) & (yb | b1_[0]) & (yc | c1[0]) & (yd | d1[0]) & (ye | e1[0]) & (yf | f1[0])))
+               != 0)
+
+
+@jit()
+def _hom_pass(b1, n, ba, i, lo, j1, k, init, wv):
+    """AND into ``wv`` (or, when ``init``, set it to) the covered-line words of loci ``l .. l + k``
+    (k ≤ 3; ``ba`` is the flat offset of locus l) for row i against columns ``lo .. j1``."""
+    m = j1 - lo
+    ca = b1[ba + lo: ba + j1]
+    xa = b1[ba + i]
+    if k == 1:
+        if init:
+            for j in range(m):
+                wv[j] = xa | ca[j]
+        else:
+            for j in range(m):
+                wv[j] &= xa | ca[j]
+        return
+    cb = b1[ba + n + lo: ba + n + j1]
+    xb = b1[ba + n + i]
+    if k == 2:
+        if init:
+            for j in range(m):
+                wv[j] = (xa | ca[j]) & (xb | cb[j])
+        else:
+            for j in range(m):
+                wv[j] &= (xa | ca[j]) & (xb | cb[j])
+        return
+    cc = b1[ba + 2 * n + lo: ba + 2 * n + j1]
+    xc = b1[ba + 2 * n + i]
+    if init:
+        for j in range(m):
+            wv[j] = (xa | ca[j]) & (xb | cb[j]) & (xc | cc[j])
+    else:
+        for j in range(m):
+            wv[j] &= (xa | ca[j]) & (xb | cb[j]) & (xc | cc[j])
+
+
+@jit()
+def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, first, k0, k1, step, folded, stops, out):
     """Add to ``out[k]`` (k in ``range(k0, k1, step)``) the covered mass of row ``first + k`` — and, when
     ``folded``, of row ``n - 1 - (first + k)`` too (a fold) — over all its pairs (i, j ≥ i), or,
     when ``stops`` (int64, one per row) is not empty, over its pairs (i, i ≤ j < stops[i]).
@@ -154,10 +230,10 @@ def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, first, k0, k1, step, folded
         for k in range(k0, k1, step):
             i = np.int64(first) + np.int64(k)
             ie = je if stops.shape[0] == 0 else min(je, stops[i])
-            out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, i, jb, ie, word, any_)
+            out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, q, i, jb, ie, word, any_)
             i2 = np.int64(n - 1) - i
             if folded and i2 != i:
-                out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, i2, jb, je, word, any_)
+                out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, q, i2, jb, je, word, any_)
 
 
 @jit(parallel=True)
@@ -195,8 +271,9 @@ def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop)
     # A fixed number of contiguous chunks (not one task per fold): scratch arrays are allocated
     # once per chunk, and the chunking does not depend on the thread count.
     n_chunks = min(n_out, 64)
+    q = _fixed_point(freqs)
     for c in prange(n_chunks):
-        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, fold_start, c * n_out // n_chunks,
+        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, fold_start, c * n_out // n_chunks,
                     (c + 1) * n_out // n_chunks, 1, True, np.zeros(0, dtype=np.int64), out)
     return out
 
@@ -218,9 +295,10 @@ def _pair_mass_rows(b1, b2, het, n_words, n_loci, freqs, stops, row_start, row_s
     n_out = row_stop - row_start
     out = np.zeros(n_out)
     n_chunks = min(n_out, 64)
+    q = _fixed_point(freqs)
     for c in prange(n_chunks):
         # rows c, c + n_chunks, …: each chunk gets heavy (early) and light (late) rows alike
-        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, row_start, c, n_out, n_chunks, False, stops, out)
+        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, row_start, c, n_out, n_chunks, False, stops, out)
     return out
 
 
