@@ -223,6 +223,23 @@ def locus_at(locus: str, resolution: str | None) -> str:
     return locus
 
 
+#: (name, two- or one-field resolution) → :func:`at_resolution`'s answer: it depends on the name alone.
+_FIELD_LEVEL: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+
+
+def _at_field_level(name: str, cls: str | None, resolution: str) -> tuple[str | None, str | None]:
+    """:func:`at_resolution` at ``2-field`` or ``1-field`` for a name of class ``cls`` (not a MAC)."""
+    if cls is None:
+        return name, None
+    if cls == ANTIGEN:
+        return None, f"{name} is an antigen, not at {resolution} level"
+    if cls in ("G", "P"):
+        return None, f"{name}: {unreachable(cls, resolution)}"
+    if RESOLUTIONS.index(cls) > RESOLUTIONS.index(resolution):
+        return None, f"{name} is {cls}, coarser than {resolution}"
+    return reduce_name(name, resolution), None
+
+
 def at_resolution(name: str, resolution: str) -> tuple[str | None, str | None]:
     """A normalised name at ``resolution``: ``(name there, None)``, or ``(None, why not)``.
 
@@ -238,20 +255,18 @@ def at_resolution(name: str, resolution: str) -> tuple[str | None, str | None]:
     NomenclatureError
         ``resolution`` needs the nomenclature files and none is set.
     """
+    known = _FIELD_LEVEL.get((name, resolution))
+    if known is not None:
+        return known
     allele = parse_allele(name)
     cls = name_resolution(allele)
     if cls == MAC:
         return _mac_at(name, resolution)
-    if resolution in RESOLUTIONS:
-        if cls is None:
-            return name, None
-        if cls == ANTIGEN:
-            return None, f"{name} is an antigen, not at {resolution} level"
-        if cls in ("G", "P"):
-            return None, f"{name}: {unreachable(cls, resolution)}"
-        if RESOLUTIONS.index(cls) > RESOLUTIONS.index(resolution):
-            return None, f"{name} is {cls}, coarser than {resolution}"
-        return reduce_name(name, resolution), None
+    if resolution in RESOLUTIONS:  # names alone decide: remember the answer
+        if len(_FIELD_LEVEL) > 100_000:
+            _FIELD_LEVEL.clear()
+        _FIELD_LEVEL[name, resolution] = out = _at_field_level(name, cls, resolution)
+        return out
     if resolution not in NOMENCLATURE_RESOLUTIONS:
         raise AlleleNameError(f"unknown resolution {resolution!r}")
     serologic = resolution in (ANTIGEN, BROAD)

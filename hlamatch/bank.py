@@ -60,7 +60,7 @@ class BankState:
 
     def __init__(self, problem: Problem, pa: PopulationArrays, level: str, chosen: np.ndarray,
                  progress: Progress | None = None, merge: bool = True, tolerance: float = 0.0):
-        from .encode import collapse, flat_layout, line_bitsets, recode_for_lines
+        from .encode import flat_layout, line_bitsets, merged_bitsets, recode_for_lines, word_count
         from .kernels import NOVEL_A, NOVEL_B, WILDCARD, _line_count, _line_masses, _rule_gain_folds
 
         rules = problem.rules
@@ -76,13 +76,17 @@ class BankState:
         label = f"{pa.population} {level}"
         if self.bitsets:
             c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, level)
-            b1, b2, hom = line_bitsets(c, lcodes, n_al, ln if level == "genotype" else None)
-            self.het = bool(not np.array_equal(b1, b2))
-            self.n_words, self.n_loci = b1.shape[2], b1.shape[1]
-            self.hom = hom
+            nulls = ln if level == "genotype" else None
+            self.n_words, self.n_loci = word_count(self.n_lines), c.shape[1]
             # Merging rows with equal bitsets pays off when lines will be added (pick updates visit
             # pairs); a ranking with an empty bank only needs each line's own mass.
-            self.b1, self.b2, self.freqs = (collapse if merge else flat_layout)(b1, b2, pa.freqs)
+            if merge:
+                self.b1, self.b2, self.freqs, self.hom, self.het, _ = merged_bitsets(
+                    c, pa.freqs, lcodes, n_al, nulls)
+            else:
+                b1, b2, self.hom = line_bitsets(c, lcodes, n_al, nulls)
+                self.het = bool(not np.array_equal(b1, b2))
+                self.b1, self.b2, self.freqs = flat_layout(b1, b2, pa.freqs)
             self.nn = ln.all(axis=(1, 2)) if level == "genotype" else np.zeros(self.n_lines, dtype=np.bool_)
             self.ww = np.ones(self.n_lines, dtype=np.bool_)
             # Each line's mass on its own (mask compression), then the bank's lines added one by
@@ -292,11 +296,10 @@ def hom_gain_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     more (``n_loci − k // step``, the homozygous count's step per missing allele) and at every
     locus that allows no mismatch.
     """
-    from .encode import collapse, line_bitsets
+    from .encode import merged_bitsets, word_count
 
-    b1, _, _ = line_bitsets(codes, line_codes, n_alleles, line_nulls)
-    n_words, n_loci = b1.shape[2], codes.shape[1]
-    b, _, f = collapse(b1, b1, freqs, by_frequency=tolerance > 0)
+    b, _, f, _, _, _ = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=tolerance > 0)
+    n_loci, n_words = codes.shape[1], word_count(line_codes.shape[0])
     step = 2 if rules.homozygous_count == 2 else 1
     req = np.ascontiguousarray(np.asarray(limits) < step)
     cstar = max(0, n_loci - rules.max_mismatches // step)

@@ -562,7 +562,9 @@ def mismatch_histograms(
     else:
         garr = geno_rule_arrays(codes, nulls, freqs, line_codes, line_nulls, rules, limits, n_bins)
         codes, nulls, freqs = garr[4], garr[5], garr[8]  # reordered (settled rows last)
-        work = max(1, (line_codes.shape[0] + 63) // 64) * codes.shape[1] / 4
+        from .encode import word_count
+
+        work = word_count(line_codes.shape[0]) * codes.shape[1] / 4
         if tolerance > 0:
             listed, unvisited = _geno_rule_until(garr, n_bins, tolerance, work, progress, label)
         else:
@@ -579,7 +581,9 @@ def homozygous_hvg(rules: MatchRules, line_codes: np.ndarray, line_nulls: np.nda
 
 def word_masks(n_lines: int) -> np.ndarray:
     """uint64 (ceil(n_lines / 64),): the bits of the lines that exist, word by word."""
-    n_words = max(1, (n_lines + 63) // 64)
+    from .encode import word_count
+
+    n_words = word_count(n_lines)
     wmask = np.zeros(n_words, dtype=np.uint64)
     for w in range(n_words):
         k = min(64, n_lines - 64 * w)
@@ -595,13 +599,12 @@ def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     count sees a patient allele only through which line alleles it equals), open rows most
     frequent first, then the *settled* rows, which carry every allele of some line alone.
     """
-    from .encode import collapse, line_bitsets
+    from .encode import merged_bitsets, word_count
 
-    b1, _, _ = line_bitsets(codes, line_codes, n_alleles, line_nulls)
+    b, _, f, _, _, _ = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=True)
     n_lines, n_loci = line_codes.shape[0], codes.shape[1]
-    n_words = b1.shape[2]
-    b, _, f = collapse(b1, b1, freqs, by_frequency=True)
     m = f.shape[0]
+    n_words = word_count(n_lines)
     wmask = word_masks(n_lines)
     cube = b.reshape(n_words, n_loci, m)
     settled = ((np.bitwise_and.reduce(cube, axis=1) & wmask[:, None]) != 0).any(axis=0)
@@ -753,16 +756,23 @@ def zero_mismatch_bounds(
     (float, float)
         ``lower = listed + 2U·novel`` and ``upper = listed + 2U·wildcard + U²``, clipped to [0, 1].
     """
-    from .encode import collapse, line_bitsets
+    from .encode import collapse, merged_bitsets, word_count
     from .engine import current_engine
 
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
-    b1, b2, hom = line_bitsets(codes, line_codes, n_alleles, line_nulls) if bitsets is None else bitsets
-    het = not np.array_equal(b1, b2)
-    n_words, n_loci = b1.shape[2], b1.shape[1]
-    b1, b2, f = collapse(b1, b2, freqs, by_frequency=tolerance > 0)
+    n_loci = codes.shape[1] if bitsets is None else bitsets[0].shape[1]
+    if bitsets is None:
+        # exact runs: rows by pattern, so that pairs no line can cover are skipped in runs
+        b1, b2, f, hom, het, patterns = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls,
+                                                       by_frequency=tolerance > 0, by_pattern=tolerance == 0)
+    else:
+        b1, b2, hom = bitsets
+        het = not np.array_equal(b1, b2)
+        b1, b2, f = collapse(b1, b2, freqs, by_frequency=tolerance > 0)
+        patterns = np.zeros(f.shape[0], dtype=np.int64)  # one class: every pair
     n = f.shape[0]
+    n_words = word_count(line_codes.shape[0]) if bitsets is None else bitsets[0].shape[2]
     if tolerance == 0 and n * (n + 1) // 2 <= small.SMALL_PAIRS and current_engine().name == "local":
         # Few pairs after merging: NumPy computes them faster than numba loads its kernels.
         _unlisted_partner_mass = small.unlisted_partner_mass
@@ -779,10 +789,12 @@ def zero_mismatch_bounds(
         listed = float(exact_sum(parts)) if parts.shape[0] else 0.0
         lower, upper = listed, listed + left_out
     else:
+        from .encode import pattern_runs
         from .kernels import _pair_mass_folds, _unlisted_partner_mass
 
-        listed = float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f), f.shape[0], n_words / 8,
-                                 progress, label))
+        classes = pattern_runs(patterns, n_loci if bitsets is None else 0)
+        listed = float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f, *classes), f.shape[0],
+                                 n_words / 8, progress, label))
         lower, upper = listed, listed
     if unlisted > 0:
         lower += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, False)

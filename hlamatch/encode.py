@@ -6,9 +6,11 @@ Kernels compile once per dtype and layout, so everything here returns C-contiguo
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["line_bitsets", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
+__all__ = ["line_bitsets", "word_count", "allele_classes", "merged_bitsets", "pattern_runs", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
 
 
 def line_bitsets(
@@ -32,33 +34,193 @@ def line_bitsets(
     -------
     b1, b2 : numpy.ndarray
         uint64 arrays of shape (n, n_loci, n_words), ``n_words = ceil(n_lines / 64)``: bit ``t``
-        set where the haplotype carries allele 1 (resp. 2) of line ``t`` at that locus.
+        set where the haplotype carries allele 1 (resp. 2) of line ``t`` at that locus; the same
+        array when every line is homozygous (read-only use).
     hom : numpy.ndarray
         uint64 array of shape (n_loci, n_words): lines homozygous at each locus.
     """
-    n, n_loci = codes.shape
-    n_lines = line_codes.shape[0]
-    n_words = max(1, (n_lines + 63) // 64)
-    t = np.arange(n_lines)
-    word_of = t // 64
-    bit_of = np.left_shift(np.uint64(1), (t % 64).astype(np.uint64))
-    b = [np.zeros((n, n_loci, n_words), dtype=np.uint64) for _ in range(2)]
-    hom = np.zeros((n_loci, n_words), dtype=np.uint64)
+    classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls)
+    b1 = _class_bitsets(codes, classes, slot1)
+    return b1, b1 if slot2 is slot1 else _class_bitsets(codes, classes, slot2), hom
+
+
+def word_count(n_lines: int) -> int:
+    """64-bit words per bitset of ``n_lines`` lines (at least one)."""
+    return max(1, (n_lines + 63) // 64)
+
+
+def allele_classes(line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.ndarray | None = None
+                   ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Alleles grouped by the line bitsets they give (see :func:`line_bitsets`), per locus.
+
+    Class 0 holds every allele no line carries; each allele some line carries is a class of its
+    own (a line slot holds one allele, so two such alleles never give the same bitsets).
+
+    Returns
+    -------
+    classes : list of numpy.ndarray
+        Per locus, int32 (n_alleles[l],): each allele's class.
+    slot1, slot2 : list of numpy.ndarray
+        Per locus, uint64 (n_classes, n_words): the bitsets of each class for line allele 1 and 2
+        (a null line allele sets its bit in every class).
+    hom : numpy.ndarray
+        uint64 (n_loci, n_words): lines homozygous at each locus.
+    """
+    n_lines, _, n_loci = line_codes.shape
+    width = 64 * word_count(n_lines)
+    nulls = line_nulls if line_nulls is not None else np.zeros(line_codes.shape, dtype=np.bool_)
+    # Homozygous lines only (the usual bank): slot 2 is slot 1.
+    both = 1 if np.array_equal(line_codes[:, 0], line_codes[:, 1]) and np.array_equal(nulls[:, 0], nulls[:, 1]) else 2
+    classes, counts = [], []
+    listed = (line_codes >= 0) & (line_codes < np.asarray(n_alleles)) & ~nulls
     for l in range(n_loci):
-        for h in range(2):
-            per_allele = np.zeros((n_alleles[l], n_words), dtype=np.uint64)
-            a = line_codes[:, h, l]
-            null = line_nulls[:, h, l] if line_nulls is not None else np.zeros(n_lines, dtype=np.bool_)
-            listed = (a >= 0) & (a < n_alleles[l]) & ~null
-            np.bitwise_or.at(per_allele, (a[listed], word_of[listed]), bit_of[listed])
-            if null.any():
-                for w in range(n_words):
-                    per_allele[:, w] |= np.bitwise_or.reduce(bit_of[null & (word_of == w)])
-            b[h][:, l, :] = per_allele[codes[:, l]]
-        same = line_codes[:, 0, l] == line_codes[:, 1, l]
-        for w in range(n_words):
-            hom[l, w] = np.bitwise_or.reduce(bit_of[same & (word_of == w)])
-    return b[0], b[1], hom
+        seen = np.zeros(n_alleles[l], dtype=np.bool_)
+        seen[line_codes[:, :, l][listed[:, :, l]]] = True
+        cls = np.cumsum(seen, dtype=np.int32)
+        cls[~seen] = 0  # class k ≥ 1: the k-th allele some line carries; 0: every other allele
+        classes.append(cls)
+        counts.append(int(np.count_nonzero(seen)) + 1)
+    offset = np.concatenate([[0], np.cumsum(counts)])
+    # one membership matrix for every class of every locus (rows) and line (columns), packed at once
+    member = np.zeros((both, offset[-1], width), dtype=np.bool_)
+    for l in range(n_loci):
+        for h in range(both):
+            on = np.flatnonzero(listed[:, h, l])
+            member[h, offset[l] + classes[l][line_codes[on, h, l]], on] = True
+            member[h, offset[l]:offset[l + 1], :n_lines] |= nulls[:, h, l]  # a null line allele: every class
+    words = _words(member.reshape(both * offset[-1], width)).reshape(both, offset[-1], -1)
+    slots = [[words[h, offset[l]:offset[l + 1]] for l in range(n_loci)] for h in range(both)]
+    same = np.zeros((n_loci, width), dtype=np.bool_)
+    same[:, :n_lines] = (line_codes[:, 0] == line_codes[:, 1]).T
+    hom = _words(same)
+    return classes, slots[0], slots[1] if both == 2 else slots[0], hom
+
+
+def _words(member: np.ndarray) -> np.ndarray:
+    """bool (k, 64 · n_words) → uint64 (k, n_words): bit t of word t // 64 set where ``member[:, t]``."""
+    packed = np.packbits(member, axis=1, bitorder="little")  # 8 bytes per word, lowest line first
+    return np.ascontiguousarray(packed).view("<u8").astype(np.uint64, copy=False)
+
+
+def _class_bitsets(codes: np.ndarray, classes: list[np.ndarray], tables: list[np.ndarray]) -> np.ndarray:
+    """uint64 (n, n_loci, n_words): each row's bitsets through its alleles' classes."""
+    n, n_loci = codes.shape
+    out = np.empty((n, n_loci, tables[0].shape[1]), dtype=np.uint64)
+    for l in range(n_loci):
+        out[:, l, :] = tables[l][classes[l][codes[:, l]]]
+    return out
+
+
+def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by equal ``key`` (int64), groups in increasing key order: (one row of each
+    group, each row's group).  ``np.unique`` without its stable sort (any row of a group will do)."""
+    n = key.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(key)
+    ks = key[order]
+    start = np.empty(n, dtype=np.bool_)
+    start[0] = True
+    np.not_equal(ks[1:], ks[:-1], out=start[1:])
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.cumsum(start) - 1
+    return order[start], inverse
+
+
+def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int],
+                   line_nulls: np.ndarray | None = None, by_frequency: bool = False, by_pattern: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray]:
+    """:func:`line_bitsets` then :func:`collapse`, without building a bitset per table row.
+
+    Rows are grouped by the classes of their alleles (:func:`allele_classes`), which give equal
+    bitsets exactly when the classes are equal, one integer key per row; bitsets are built for
+    one row of each group only.
+
+    Parameters
+    ----------
+    by_frequency : bool
+        Merged rows most frequent first (tolerance-bounded runs).
+    by_pattern : bool
+        Merged rows by decreasing *pattern* (see below; :func:`pattern_runs` then gives the runs of
+        columns each row's pattern can pair with).  Default: in key order.
+
+    Returns
+    -------
+    b1, b2, freqs : numpy.ndarray
+        As :func:`collapse` returns them (flat layout, merged rows).
+    hom : numpy.ndarray
+        As :func:`line_bitsets` returns it.
+    het : bool
+        Some line's two alleles give different bitsets (else ``b2`` is ``b1``).
+    patterns : numpy.ndarray
+        int64 (m,): per merged row, bit l set where it carries some line allele at locus l
+        (n_loci ≤ 62; 0 beyond).
+    """
+    classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls)
+    n, n_loci = codes.shape
+    sizes = [t.shape[0] for t in slot1]
+    row_classes = np.empty((n, n_loci), dtype=np.int64)
+    for l in range(n_loci):
+        row_classes[:, l] = classes[l][codes[:, l]]
+    if math.prod(sizes) < 2 ** 62:  # one mixed-radix integer per row, grouped by one sort
+        key = np.zeros(n, dtype=np.int64)
+        for l in range(n_loci):
+            key = key * sizes[l] + row_classes[:, l]
+        first, inverse = _groups(key)
+    else:  # more classes than an int64 key holds (hundreds of lines at many loci)
+        _, first, inverse = np.unique(row_classes, axis=0, return_index=True, return_inverse=True)
+    f = np.bincount(inverse.reshape(-1), weights=freqs, minlength=first.shape[0])
+    rep = row_classes[first]
+    patterns = np.zeros(first.shape[0], dtype=np.int64)
+    for l in range(min(n_loci, 62)):
+        carries = ((slot1[l] | slot2[l]) != 0).any(axis=1)
+        patterns |= carries[rep[:, l]].astype(np.int64) << l
+    if by_frequency:  # most frequent first (ties in key order)
+        order = np.argsort(-f, kind="stable")
+    elif by_pattern:  # the full pattern, which pairs with every row, first
+        order = np.argsort(-patterns, kind="stable")
+    else:
+        order = None
+    if order is not None:
+        rep, f, patterns = rep[order], f[order], patterns[order]
+    het = slot2 is not slot1 and not all(np.array_equal(a, b) for a, b in zip(slot1, slot2))
+    b1 = _class_flat(rep, slot1)
+    return b1, _class_flat(rep, slot2) if het else b1, np.ascontiguousarray(f), hom, het, patterns
+
+
+def _class_flat(row_classes: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
+    """The flat bitset layout (``(w * n_loci + l) * m + j``) of rows given by their allele classes."""
+    m, n_loci = row_classes.shape
+    n_words = tables[0].shape[1]
+    out = np.empty((n_words, n_loci, m), dtype=np.uint64)
+    for l in range(n_loci):
+        out[:, l, :] = tables[l][row_classes[:, l]].T
+    return out.reshape(-1)
+
+
+def pattern_runs(patterns: np.ndarray, n_loci: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For rows sorted by decreasing pattern: (row_class, run_first, runs) as
+    :func:`hlamatch.kernels._pair_mass_folds` takes them.
+
+    A pair of rows that both carry no line allele at the same locus is covered by no line, so a
+    row of class ``a`` (one class per distinct pattern) is paired only with the runs of columns
+    of the classes whose pattern completes its own.  More than 16 loci, or ``n_loci`` 0: one
+    class, every pair.
+    """
+    m = patterns.shape[0]
+    if not 0 < n_loci <= 16 or m == 0:
+        return np.zeros(m, dtype=np.int32), np.array([0, 1], dtype=np.int64), np.array([[0, m]], dtype=np.int64)
+    kinds, counts = np.unique(-patterns, return_counts=True)
+    kinds = -kinds
+    compat = (kinds[:, None] | kinds[None, :]) == (1 << n_loci) - 1
+    bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    # per class, its runs of adjacent compatible classes, as column ranges
+    edges = np.diff(np.pad(compat.astype(np.int8), ((0, 0), (1, 1))), axis=1)  # +1: a run starts, -1: it ends
+    cls_of_start, first_class = np.nonzero(edges == 1)
+    _, last_class = np.nonzero(edges == -1)
+    runs = np.ascontiguousarray(np.stack([bounds[first_class], bounds[last_class]], axis=1))
+    run_first = np.searchsorted(cls_of_start, np.arange(kinds.shape[0] + 1)).astype(np.int64)
+    return np.repeat(np.arange(kinds.shape[0], dtype=np.int32), counts), run_first, runs
 
 
 def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray,
@@ -339,7 +501,7 @@ def rule_bitsets(
     """
     n, n_loci = codes.shape
     n_lines = line_codes.shape[0]
-    n_words = max(1, (n_lines + 63) // 64)
+    n_words = word_count(n_lines)
     t = np.arange(n_lines)
     word_of = t // 64
     bit_of = np.left_shift(np.uint64(1), (t % 64).astype(np.uint64))
@@ -399,7 +561,7 @@ def masked_identity_bitsets(codes: np.ndarray, line_codes: np.ndarray,
     """
     n = codes.shape[0]
     n_lines = line_codes.shape[0]
-    n_words = max(1, (n_lines + 63) // 64)
+    n_words = word_count(n_lines)
     b = [np.zeros((n, 1, n_words), dtype=np.uint64) for _ in range(2)]
     hom = np.zeros((1, n_words), dtype=np.uint64)
     for t in range(n_lines):

@@ -266,7 +266,7 @@ def exact_sum(parts: np.ndarray) -> np.ndarray:
     """
     flat = parts.reshape(parts.shape[0], -1)
     if flat.shape[1] <= 64:
-        out = np.array([math.fsum(flat[:, c]) for c in range(flat.shape[1])])
+        out = np.array([math.fsum(flat[:, c].tolist()) for c in range(flat.shape[1])])
     else:
         out = np.zeros(flat.shape[1])
         comp = np.zeros(flat.shape[1])

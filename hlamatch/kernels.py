@@ -143,6 +143,11 @@ def _hom_fused(b1, n, n_words, n_loci, i, lo, j1, qv):
     e0 = b1[oe + lo: oe + j1]
     f0 = b1[of + lo: of + j1]
     xd, xe, xf = b1[od + i], b1[oe + i], b1[of + i]
+    if n_words == 1 and n_loci <= 5:  # five loci (A, C, B, DRB1, DQB1) is the usual typing
+        for j in range(m):
+            v = (xa | a0[j]) & (xb | b0[j]) & (xc | c0[j]) & (xd | d0[j]) & (xe | e0[j])
+            s += qv[j] if v != 0 else np.int64(0)
+        return s, ((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0]) & (xd | d0[0]) & (xe | e0[0])) != 0
     if n_words == 1:
         for j in range(m):
             v = (xa | a0[j]) & (xb | b0[j]) & (xc | c0[j]) & (xd | d0[j]) & (xe | e0[j]) & (xf | f0[j])
@@ -208,7 +213,27 @@ def _hom_pass(b1, n, ba, i, lo, j1, k, init, wv):
 
 
 @jit()
-def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, first, k0, k1, step, folded, stops, out):
+def _class_mass(b1, b2, het, n_words, n_loci, freqs, q, i, j0, j1, word, any_, row_class, run_first, runs):
+    """:func:`_row_mass` over the columns ``j0 .. j1`` whose pattern class can pair with row i's.
+
+    Rows are sorted by class (the loci at which a row carries some line allele): a pair whose
+    rows both carry none at the same locus is covered by no line.  The columns of the classes
+    that can pair with class ``a`` form the runs ``runs[run_first[a]:run_first[a + 1]]`` (start,
+    stop), in column order; the columns between runs are skipped.
+    """
+    lo = max(i, j0)
+    total = 0.0
+    a = row_class[i]
+    for r in range(run_first[a], run_first[a + 1]):
+        start, stop = max(lo, runs[r, 0]), min(j1, runs[r, 1])
+        if start < stop:
+            total += _row_mass(b1, b2, het, n_words, n_loci, freqs, q, i, start, stop, word, any_)
+    return total
+
+
+@jit()
+def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, first, k0, k1, step, folded, stops, out,
+                row_class, run_first, runs):
     """Add to ``out[k]`` (k in ``range(k0, k1, step)``) the covered mass of row ``first + k`` — and, when
     ``folded``, of row ``n - 1 - (first + k)`` too (a fold) — over all its pairs (i, j ≥ i), or,
     when ``stops`` (int64, one per row) is not empty, over its pairs (i, i ≤ j < stops[i]).
@@ -230,14 +255,16 @@ def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, first, k0, k1, step, fol
         for k in range(k0, k1, step):
             i = np.int64(first) + np.int64(k)
             ie = je if stops.shape[0] == 0 else min(je, stops[i])
-            out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, q, i, jb, ie, word, any_)
+            out[k] += _class_mass(b1, b2, het, n_words, n_loci, freqs, q, i, jb, ie, word, any_, row_class,
+                                  run_first, runs)
             i2 = np.int64(n - 1) - i
             if folded and i2 != i:
-                out[k] += _row_mass(b1, b2, het, n_words, n_loci, freqs, q, i2, jb, je, word, any_)
+                out[k] += _class_mass(b1, b2, het, n_words, n_loci, freqs, q, i2, jb, je, word, any_, row_class,
+                                      run_first, runs)
 
 
 @jit(parallel=True)
-def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop):
+def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, row_class, run_first, runs, fold_start, fold_stop):
     """Covered mass of listed patient genotypes, per fold of rows.
 
     JIT core of :func:`hlamatch.cover.coverage` (genotype and haplotype level).  Fold ``k``
@@ -256,6 +283,11 @@ def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop)
     n_words, n_loci : int
     freqs : numpy.ndarray
         float64 array of shape (n,): haplotype frequencies.
+    row_class, run_first, runs : numpy.ndarray
+        Rows sorted by pattern class (:func:`hlamatch.encode.pattern_runs`): int32 (n,) each
+        row's class; int64 (n_classes + 1,) and int64 (n_runs, 2): the runs of columns (start,
+        stop) a row of class ``a`` is paired with are ``runs[run_first[a]:run_first[a + 1]]``;
+        ``zeros(n)``, ``[0, 1]``, ``[[0, n]]`` visit every pair.
     fold_start, fold_stop : int
         Range of folds to compute, within ``[0, (n + 1) // 2]``.
 
@@ -274,7 +306,8 @@ def _pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, fold_start, fold_stop)
     q = _fixed_point(freqs)
     for c in prange(n_chunks):
         _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, fold_start, c * n_out // n_chunks,
-                    (c + 1) * n_out // n_chunks, 1, True, np.zeros(0, dtype=np.int64), out)
+                    (c + 1) * n_out // n_chunks, 1, True, np.zeros(0, dtype=np.int64), out, row_class,
+                    run_first, runs)
     return out
 
 
@@ -298,7 +331,8 @@ def _pair_mass_rows(b1, b2, het, n_words, n_loci, freqs, stops, row_start, row_s
     q = _fixed_point(freqs)
     for c in prange(n_chunks):
         # rows c, c + n_chunks, …: each chunk gets heavy (early) and light (late) rows alike
-        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, row_start, c, n_out, n_chunks, False, stops, out)
+        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, row_start, c, n_out, n_chunks, False, stops, out,
+                    np.zeros(n, dtype=np.int32), np.array([0, 1], dtype=np.int64), np.array([[0, n]], dtype=np.int64))
     return out
 
 

@@ -7,6 +7,7 @@ A line is a pair of haplotypes; a homozygous line repeats one.  Text forms:
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,16 +56,22 @@ class Line:
     def loci(self) -> tuple[str, ...]:
         return tuple(locus for locus, _ in self.haplotypes[0])
 
+    @functools.cached_property
+    def by_locus(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Per haplotype, allele name by locus key (:func:`~hlamatch.alleles.locus_key`: ``DR`` and
+        ``DRB1`` are one locus).  Computed once (a Line is immutable)."""
+        return tuple({locus_key(locus): name for locus, name in h} for h in self.haplotypes)  # type: ignore[return-value]
+
     def text(self, loci: Sequence[str] | None = None, resolution: str | None = None) -> str:
         """``hap`` or ``hap1/hap2``, optionally restricted to ``loci`` and reduced to ``resolution``."""
-        def fmt(h: tuple[tuple[str, str], ...]) -> str:
-            d = {locus_key(locus): name for locus, name in h}
-            keep = loci if loci is not None else [locus for locus, _ in h]
+        def fmt(h: int) -> str:
+            d = self.by_locus[h]
+            keep = loci if loci is not None else [locus for locus, _ in self.haplotypes[h]]
             return "~".join(_reduce(d[locus_key(locus)], resolution) for locus in keep)
-        a = fmt(self.haplotypes[0])
+        a = fmt(0)
         if self.homozygous:
             return a
-        b = fmt(self.haplotypes[1])
+        b = fmt(1)
         return a if a == b else f"{a}/{b}"
 
 
@@ -176,6 +183,10 @@ def read_lines_file(path: str | Path) -> list[Line]:
     return out
 
 
+#: :func:`parse_line` of a bare text, remembered (a Line is immutable; sweeps parse the same texts often).
+_parse_text = functools.lru_cache(maxsize=4096)(parse_line)
+
+
 def as_lines(lines: Iterable[str | Line] | str | Line | None, what: str = "lines") -> list[Line]:
     """Parse every string of ``lines``; pass :class:`Line` objects through.
 
@@ -198,7 +209,7 @@ def as_lines(lines: Iterable[str | Line] | str | Line | None, what: str = "lines
         if isinstance(ln, Line):
             out.append(ln)
         elif isinstance(ln, str):
-            out.append(parse_line(ln))
+            out.append(_parse_text(ln))
         else:
             raise LineError(
                 f"{what}[{k}] is {type(ln).__name__} {ln!r}: each line is a text like "
@@ -304,11 +315,11 @@ def encode_lines(
     seen: dict[str, tuple[str | None, str | None]] = {}  # at_resolution per distinct name
     nom = current_nomenclature()
     for t, ln in enumerate(lines):
-        for h, hap in enumerate(ln.haplotypes):
+        for h in range(2):
             if h == 1 and ln.homozygous:  # the same haplotype twice: copy its codes
                 out[t, 1], nulls[t, 1] = out[t, 0], nulls[t, 0]
                 continue
-            d = {locus_key(locus): name for locus, name in hap}
+            d = ln.by_locus[h]
             for l, locus in enumerate(loci):
                 if locus_key(locus) not in d:
                     raise LineError(

@@ -169,7 +169,11 @@ class HaplotypeTable:
 
     def listed_mass(self, population: str | None = None) -> float:
         """Sum of listed frequencies of one population (after any rounding-excess scaling)."""
-        return float(math.fsum(self.freqs[:, self.population_index(population)]))
+        p = self.population_index(population)
+        memo = self.__dict__.setdefault("_listed_mass", {})  # tables are immutable: memoise
+        if p not in memo:
+            memo[p] = float(math.fsum(self.freqs[:, p]))
+        return memo[p]
 
     def unlisted_mass(self, population: str | None = None) -> float:
         """1 − listed mass: chromosomes the table does not describe (never renormalised away)."""

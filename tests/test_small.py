@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import hlamatch
 from hlamatch import small
-from hlamatch.encode import collapse, line_bitsets
+from hlamatch.encode import collapse, line_bitsets, merged_bitsets, pattern_runs
 from hlamatch.engine import run_pairs
 from hlamatch.kernels import _pair_mass_folds, _unlisted_partner_mass
 
@@ -28,8 +28,16 @@ def test_numpy_twins_equal_kernels(seed, n, n_loci, n_lines, het):
     is_het = not np.array_equal(b1, b2)
     n_words = b1.shape[2]
     f1, f2, f = collapse(b1, b2, freqs)
-    kernel = run_pairs(_pair_mass_folds, (f1, f2, is_het, n_words, n_loci, f), f.shape[0], 1.0)
-    assert small.pair_mass(f1, f2, is_het, n_words, n_loci, f) == pytest.approx(float(kernel), abs=1e-15)
+    m = f.shape[0]
+    one_class = (np.zeros(m, dtype=np.int32), np.array([0, 1], dtype=np.int64), np.array([[0, m]], dtype=np.int64))
+    every_pair = run_pairs(_pair_mass_folds, (f1, f2, is_het, n_words, n_loci, f, *one_class), m, 1.0)
+    p1, p2, pf, _, _, patterns = merged_bitsets(codes, freqs, lc, [4] * n_loci, by_pattern=True)
+    assert np.all(np.diff(patterns) <= 0)
+    skipping = run_pairs(_pair_mass_folds, (p1, p2, is_het, n_words, n_loci, pf, *pattern_runs(patterns, n_loci)),
+                         pf.shape[0], 1.0)
+    want = small.pair_mass(f1, f2, is_het, n_words, n_loci, f)
+    assert want == pytest.approx(float(every_pair), abs=1e-15)
+    assert want == pytest.approx(float(skipping), abs=1e-15)
     for wildcard in (False, True):
         assert small.unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard) == pytest.approx(
             _unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard), abs=1e-15)
