@@ -1,22 +1,30 @@
 """hlamatch: exact HLA haplobank coverage from haplotype frequency tables.
 
-Public API (imported lazily, so ``import hlamatch`` stays cheap and compiles nothing):
+Public API (imported lazily, so ``import hlamatch`` stays cheap: it imports neither numba nor polars
+and compiles nothing; ``dir(hlamatch)`` lists exactly :data:`__all__`):
 
-* :func:`load_table`, :func:`bundled_table`, :func:`available_tables`
+* :func:`load_table`, :func:`bundled_table`, :func:`available_tables`, :func:`table_from_frame`,
+  :func:`combine_tables` → :class:`HaplotypeTable`
 * :func:`coverage` → :class:`CoverageReport` of :class:`CoverageResult`
 * :func:`rank_candidates` → :class:`RankReport`; :func:`plan_bank` → :class:`PlanReport`
 * :func:`supply` → :class:`SupplyReport` (donor supply, registry figures)
 * :func:`match_patients`, :func:`cohort_coverage`, :func:`read_patients`, :func:`parse_typing`
-* :func:`parse_line`, :func:`read_lines_file`, :func:`top_lines`, :class:`MatchRules`
+* :func:`parse_line`, :func:`read_lines_file`, :func:`top_lines`, :class:`Line`, :class:`MatchRules`
 * :func:`prepare` → :class:`Problem` (the prepared arrays every computation shares)
+* settings: :func:`use_nomenclature`, :func:`use_mac_file` (WMDA files, MAC codes), :func:`use_engine`
+  (local or Dask)
 * :func:`warmup` compiles the kernels ahead of time
-* errors: :class:`HlamatchError` and subclasses in :mod:`hlamatch.errors`
+* errors: :class:`HlamatchError` and subclasses in :mod:`hlamatch.errors`; warnings:
+  :class:`HlamatchWarning`, :class:`PopulationWarning` (about one population of a table, shown when
+  that population is used)
+
+``hlamatch.engine``, ``hlamatch.errors`` and ``hlamatch.nomenclature`` are reachable as attributes
+too, imported on first use.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from typing import Any  # (hidden from dir(): __dir__ lists __all__ only)
 
 from .errors import HlamatchError, HlamatchWarning
 
@@ -30,10 +38,13 @@ def _version() -> str:
     except PackageNotFoundError:  # running from a checkout without installing
         return "0+unknown"
 
+
+#: Public name → (submodule, attribute), imported on first access.
 _LAZY = {
     "load_table": ("tables", "load_table"),
     "table_from_frame": ("tables", "table_from_frame"),
     "HaplotypeTable": ("tables", "HaplotypeTable"),
+    "PopulationWarning": ("tables", "PopulationWarning"),
     "coverage": ("cover", "coverage"),
     "CoverageResult": ("cover", "CoverageResult"),
     "CoverageReport": ("cover", "CoverageReport"),
@@ -57,12 +68,21 @@ _LAZY = {
     "SupplyReport": ("donors", "SupplyReport"),
     "available_tables": ("data", "available_tables"),
     "bundled_table": ("data", "load_bundled"),
+    "use_nomenclature": ("nomenclature", "use_nomenclature"),
+    "use_mac_file": ("nomenclature", "use_mac_file"),
+    "use_engine": ("engine", "use_engine"),
 }
+
+#: Public submodules reachable as attributes (``hlamatch.engine.use_engine``) without importing them
+#: first; not in :data:`__all__` (a star import brings the API, not the modules).
+_SUBMODULES = frozenset({"engine", "errors", "nomenclature"})
 
 __all__ = sorted([*_LAZY, "HlamatchError", "HlamatchWarning", "warmup", "__version__"])
 
 
 def __getattr__(name: str) -> Any:
+    from importlib import import_module
+
     if name == "__version__":
         value = globals()["__version__"] = _version()
         return value
@@ -71,7 +91,14 @@ def __getattr__(name: str) -> Any:
         value = getattr(import_module(f".{module}", __name__), attr)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'hlamatch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API only (no imports, helpers or submodules loaded so far)."""
+    return list(__all__)
 
 
 def warmup() -> None:
@@ -95,7 +122,7 @@ def warmup() -> None:
     for rule in ({}, {"max_mismatches": 1}):
         coverage(table, lines, **rule)
         for level in ("haplotype", "genotype"):
-            rank_candidates(table, lines, bank=lines[:1], level=level, **rule)
+            rank_candidates(table, lines[1:], bank=lines[:1], level=level, **rule)
             plan_bank(table, lines, n_lines=2, level=level, **rule)
     codes = np.zeros((1, 2, 2), dtype=np.int32)
     _typing_counts(codes, np.zeros((1, 2, 2), dtype=np.bool_), codes, np.zeros((1, 2, 2), dtype=np.bool_), False, 0)

@@ -18,7 +18,7 @@ from typing import Any, Callable
 __all__ = ["cached", "cache_dir"]
 
 #: Bumped whenever a cached form changes, so old entries are ignored.
-FORMAT = 4
+FORMAT = 5
 
 
 def cache_dir() -> Path:

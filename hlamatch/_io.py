@@ -1,7 +1,9 @@
 """Reading the small tabular files users give (lines, patients, weights): CSV, TSV or Parquet.
 
 Text files are read here row by row with Python's :mod:`csv` module, not by a bulk parser, so
-that one bad row is an error for that row only and the rest of the file is still read:
+that one bad row is an error for that row only and the rest of the file is still read.  The
+separator is detected from the first line: tab, comma or semicolon (the semicolon-separated CSV that
+spreadsheets write in many locales), whichever splits it into the most fields.
 
 * a row with more (non-empty) fields than the header has columns, a quote that does not close on
   its row, or a byte that is not UTF-8 gives a :class:`Row` with ``problem`` set, naming what is
@@ -71,11 +73,21 @@ class TextTable:
         return None
 
 
+#: Field separators a text file may use, in the order that breaks a tie.
+SEPARATORS = ("\t", ",", ";")
+
+
 def _separator(text: str) -> str:
-    for sep in ("\t", ",", ";"):
+    """The separator of a file whose first line is ``text``: of tab, comma and semicolon (spreadsheet
+    exports in many locales), the one that splits it into the most fields, quotes respected (ties:
+    that order); a comma when none splits it."""
+    best, most = ",", 1
+    for sep in SEPARATORS:
         if sep in text:
-            return sep
-    return ","
+            fields, _ = _split(text, sep)
+            if fields is not None and len(fields) > most:
+                best, most = sep, len(fields)
+    return best
 
 
 def _decode(raw: bytes) -> tuple[str | None, str | None]:
@@ -137,7 +149,10 @@ def read_rows(
     path: str | Path, what: str, error: type[HlamatchError],
     headerless: Callable[[str], Sequence[str] | None] | None = None,
 ) -> TextTable:
-    """Read a CSV/TSV (separator from the header: tab, comma or semicolon) or Parquet file as text.
+    """Read a CSV/TSV or Parquet file as text.
+
+    The separator of a text file is detected from its first line (the header, or the first row of
+    a headerless file): tab, comma or semicolon, whichever splits it into the most fields.
 
     Parameters
     ----------

@@ -14,6 +14,9 @@ Every kernel in :mod:`hlamatch.kernels` is decorated with :func:`jit`.  Policy:
   populations; reproducibility is worth more than a few percent of speed.
 * ``nogil=True``: kernels may run in threads of a host application.
 * No eager signatures: kernels compile on first call (see :func:`hlamatch.warmup`).
+* Compiling is announced: every kernel's cache load is watched, and a load that returns nothing
+  (a compile follows) calls :func:`hlamatch._hooks.compiling`, which tells the callback a front
+  end set (the CLI prints one line on a terminal), once per process.  The library prints nothing.
 
 A CI check (``.ci/run``) fails if any other file passes ``cache=`` or ``fastmath=`` to numba.
 """
@@ -26,6 +29,8 @@ from typing import Any, Callable
 
 import numba
 import numpy as np
+
+from ._hooks import compiling
 
 __all__ = ["jit", "CACHE", "prange", "num_threads", "check_threads"]
 
@@ -54,8 +59,13 @@ def _no_cache(reason: str) -> None:
     )
 
 
-def _guard_cache_io(dispatcher: Any) -> None:
-    """Make cache file errors a cache miss (load) or a skipped save, never a failed call."""
+def _guard_cache_io(dispatcher: Any, cached: bool = True) -> None:
+    """Make cache file errors a cache miss (load) or a skipped save, never a failed call; and announce
+    a compile (a load that finds nothing: numba compiles next) through :func:`hlamatch._hooks.compiling`.
+
+    ``cached=False``: a dispatcher without a cache (numba's null cache always finds nothing), whose
+    loads are only watched.
+    """
     cache = getattr(dispatcher, "_cache", None)
     load, save = getattr(cache, "load_overload", None), getattr(cache, "save_overload", None)
     if load is None or save is None:
@@ -63,10 +73,13 @@ def _guard_cache_io(dispatcher: Any) -> None:
 
     def safe_load(*args: Any, **kwargs: Any) -> Any:
         try:
-            return load(*args, **kwargs)
+            found = load(*args, **kwargs)
         except Exception as e:  # a corrupt or unreadable cache file: compile instead
             _no_cache(f"reading the cache failed: {e}")
-            return None
+            found = None
+        if found is None:
+            compiling(cached and _cache_ok)
+        return found
 
     def safe_save(*args: Any, **kwargs: Any) -> None:
         if not _cache_ok:
@@ -77,7 +90,9 @@ def _guard_cache_io(dispatcher: Any) -> None:
             _no_cache(f"writing the cache failed: {e}")
 
     try:
-        cache.load_overload, cache.save_overload = safe_load, safe_save
+        cache.load_overload = safe_load
+        if cached:
+            cache.save_overload = safe_save
     except AttributeError:  # pragma: no cover - a numba whose cache objects refuse new attributes
         pass
 
@@ -97,7 +112,9 @@ def jit(*, parallel: bool = False) -> Callable[[Callable[..., Any]], Callable[..
             else:
                 _guard_cache_io(dispatcher)
                 return dispatcher
-        return _njit(cache=False, **options)(fn)
+        dispatcher = _njit(cache=False, **options)(fn)
+        _guard_cache_io(dispatcher, cached=False)
+        return dispatcher
 
     return wrap
 

@@ -192,8 +192,11 @@ _REACHABLE_FROM = {
 
 
 def unreachable(cls: str, resolution: str) -> str | None:
-    """Why names of class ``cls`` cannot be brought to ``resolution`` (None: they can)."""
-    if cls == MAC or cls in _REACHABLE_FROM[resolution]:
+    """Why names of class ``cls`` cannot be brought to ``resolution`` (None: they can).
+
+    A class always reaches itself: a table or a name is never refused its own resolution.
+    """
+    if cls == MAC or cls == resolution or cls in _REACHABLE_FROM.get(resolution, ()):
         return None
     if cls == "1-field" and resolution in NOMENCLATURE_RESOLUTIONS:
         what = "a G group" if resolution == "G" else "a P group" if resolution == "P" else "a serologic antigen"
@@ -272,10 +275,9 @@ def at_resolution(name: str, resolution: str) -> tuple[str | None, str | None]:
     serologic = resolution in (ANTIGEN, BROAD)
     if serologic and allele.locus not in ANTIGEN_LOCI and allele.locus not in ("DRB1", "DQB1"):
         return None, f"{name}: locus {allele.locus} has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"
-    if cls is None:
+    if cls is None or cls == resolution:
+        # Already there: an antigen at antigen level, a G group at G level need no files.
         return name, None
-    if resolution == ANTIGEN and cls == ANTIGEN:
-        return name, None  # an antigen table needs no files to stay at antigen level
     why = unreachable(cls, resolution)
     if why:
         return None, f"{name}: {why}"
@@ -284,8 +286,6 @@ def at_resolution(name: str, resolution: str) -> tuple[str | None, str | None]:
     nom = current_nomenclature(f"resolution {resolution}")
     assert nom is not None
     if resolution in ("G", "P"):
-        if cls == resolution:
-            return name, None
         if is_null(name):
             return reduce_name(name, "2-field"), None
         group = nom.group(name, resolution)

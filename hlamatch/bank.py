@@ -336,7 +336,8 @@ class RankedCandidate:
     rank : int
         1 = largest gain (ties: the candidate listed first).
     line, name : str
-        The line at the computation's loci and resolution, and its name (lines file or text).
+        The line at the computation's loci and resolution, and its name: its own (a lines file's
+        ``name`` column), or ``line`` when it has none.
     population : str
         The population, or ``"weighted"`` for a weighted mix.
     gain : float
@@ -381,6 +382,7 @@ class _Context:
     bank: tuple[str, ...]
     weights: dict[str, float] | None
     tolerance: float = 0.0
+    bank_names: tuple[str, ...] | None = None  # when some line has a name of its own
 
 
 class _Rows:
@@ -436,7 +438,8 @@ class RankReport(_Rows):
             base = self.base[c.population]
             rows.append({**asdict(c), "bank_coverage": base[0], "bank_upper": base[1],
                          "registry_size": self.registry_size, "inbreeding": self.inbreeding,
-                         **{k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.items()}})
+                         **{k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.items()
+                            if k != "bank_names" or v is not None}})
         return rows
 
 
@@ -505,21 +508,34 @@ class PlanReport(_Rows):
     def to_dicts(self) -> list[dict[str, Any]]:
         ctx = asdict(self.context)
         return [{**asdict(s), "target": self.target,
-                 **{k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.items() if k != "bank"}}
+                 **{k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.items()
+                    if k not in ("bank", "bank_names")}}
                 for s in self.steps]
 
 
 # ====================================================================== API
 
 
-def _candidates(table, candidates, n_candidates, populations, loci, resolution) -> list[Line]:
+def _candidates(table, candidates, n_candidates, populations, loci, resolution, bank=()) -> list[Line]:
     if candidates is not None:
         cands = as_lines(candidates)
         if not cands:
             raise OptionError("the candidate list is empty: give candidate lines or leave them out for the top haplotypes")
-        return cands
-    return top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution,
-                     expressed_only=True)
+        return cands  # candidates given that repeat a bank line are left out with a warning (prepare)
+    if loci is None and bank:  # the default candidates at the loci the bank is typed at
+        from .data import resolve_table
+        from .lines import line_loci
+
+        tab = resolve_table(table)
+        loci = list(line_loci(list(bank), tab.loci, tab.source))
+    top = top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution,
+                    expressed_only=True)
+    held = {ln.key for ln in bank}  # the default candidates leave out bank lines quietly: they add nothing
+    cands = [ln for ln in top if ln.key not in held]
+    if not cands:
+        raise OptionError(f"the {len(top)} most frequent haplotypes (the default candidates) are all in the bank: "
+                          "take more of them (n_candidates, -n) or give candidates")
+    return cands
 
 
 def _groups(table, populations: Populations) -> list[Populations]:
@@ -542,7 +558,8 @@ def _context(problem: Problem, level: str, tolerance: float = 0.0) -> _Context:
     return _Context(level=level, loci=problem.loci, resolution=problem.resolution,
                     rule=problem.rules.describe(problem.loci), rules=problem.rules.to_dict(),
                     definition=definition, table=problem.source,
-                    bank=problem.line_names[: problem.n_bank], weights=problem.weight_map, tolerance=tolerance)
+                    bank=problem.line_names[: problem.n_bank], weights=problem.weight_map, tolerance=tolerance,
+                    bank_names=problem.names[: problem.n_bank] if problem.named else None)
 
 
 def _states(problem: Problem, level: str, progress: Progress | None, merge: bool = True,
@@ -634,7 +651,7 @@ def rank_candidates(
     problem = None
     with num_threads(threads):
         for group in _groups(table, populations):
-            cands = _candidates(table, candidates, n_candidates, group, loci, resolution)
+            cands = _candidates(table, candidates, n_candidates, group, loci, resolution, bank_lines)
             problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
                               rules=rules, populations=group)
             states = _states(problem, level, progress, merge=problem.n_bank > 0, tolerance=tolerance)
@@ -658,7 +675,7 @@ def rank_candidates(
             p_reg = None if registry_size is None else registry_probability(p_all, registry_size)
             for r, t in enumerate(order):
                 rows.append(RankedCandidate(
-                    rank=r + 1, line=problem.line_names[t], name=problem.candidates[t - nb].name,
+                    rank=r + 1, line=problem.line_names[t], name=problem.names[t],
                     population=label, gain=float(lo[t] - base_lo), coverage=float(lo[t]),
                     lower=float(lo[t]), upper=float(hi[t]),
                     frequency=None if het[t] else float(f1[t]), p_donor=float(p_all[t]),
@@ -769,7 +786,7 @@ def plan_bank(
     problem = None
     with num_threads(threads):
         for group in _groups(table, populations):
-            cands = _candidates(table, candidates, n_candidates, group, loci, resolution)
+            cands = _candidates(table, candidates, n_candidates, group, loci, resolution, bank_lines)
             problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
                               rules=rules, populations=group)
             states = _states(problem, level, progress, tolerance=tolerance)
@@ -814,7 +831,7 @@ def _greedy(problem: Problem, states: list[BankState], label: str, target: float
             s.add(t)
         new_lower, upper, by_pop = _mix(states, w)
         picked.append(t)
-        steps.append(PlanStep(len(picked), problem.line_names[t], problem.candidates[best].name, label,
+        steps.append(PlanStep(len(picked), problem.line_names[t], problem.names[t], label,
                               new_lower - lower, new_lower, new_lower, upper, by_pop if weighted else None))
         if progress is not None:
             done = len(picked) / n_lines if n_lines is not None else 0.0
@@ -852,6 +869,7 @@ def _exact(problem: Problem, level: str, states: list[BankState], greedy_picked:
     greedy_cov = _mix(states, w)[0]
     out = {
         "lines": [problem.line_names[nb + c] for c in sol.chosen],
+        **({"line_names": [problem.names[nb + c] for c in sol.chosen]} if problem.named else {}),
         "n_lines": len(sol.chosen),
         "coverage": sol.coverage,
         "optimal": sol.optimal,

@@ -38,7 +38,8 @@ from .problem import Populations, PopulationArrays, Problem, prepare
 from .rules import MatchRules
 from .tables import HaplotypeTable
 
-__all__ = ["CoverageResult", "CoverageReport", "coverage", "DEFINITIONS", "resolve_table", "MatchRules", "WEIGHTED"]
+__all__ = ["CoverageResult", "CoverageReport", "coverage", "DEFINITIONS", "DEFINITION_NAMES", "definition_name",
+           "resolve_table", "MatchRules", "WEIGHTED"]
 
 #: Population label of a weighted mix's results.
 WEIGHTED = "weighted"
@@ -53,6 +54,41 @@ DEFINITIONS: dict[str, str] = {
         "each locus, phase ignored; share of HWE patient genotypes that some line matches under the rule"
     ),
 }
+
+#: Short names of :data:`DEFINITIONS`: the ``definition`` column of CSV output and flat tables
+#: (see :func:`definition_name`).
+DEFINITION_NAMES: dict[str, str] = {"haplotype": "hwe-haplotype", "genotype": "hwe-genotype"}
+
+#: What a weighted mix's results add to their definition.
+WEIGHTED_DEFINITION = "; weighted mix of populations: sum of w_p × coverage_p"
+
+
+def definition_name(text: str) -> str:
+    """The short name of a result's ``definition`` text, for CSV cells and flat tables.
+
+    * ``hwe-haplotype``, ``hwe-genotype``: coverage of Hardy–Weinberg patient genotypes at that
+      level (:data:`DEFINITIONS`);
+    * ``gain-`` before it: a rank or plan row (gain = coverage(bank + line) − coverage(bank), and
+      coverage, at that level);
+    * ``-weighted`` after it: the weighted mix of populations (sum of w_p × coverage_p);
+    * ``cohort-genotype``: empirical coverage of a typed cohort (``coverage --cohort``).
+
+    A text none of these describe is returned as it is.
+
+    >>> definition_name(DEFINITIONS["genotype"] + WEIGHTED_DEFINITION)
+    'hwe-genotype-weighted'
+    """
+    for level, full in DEFINITIONS.items():
+        if full in text:
+            name = DEFINITION_NAMES[level]
+            break
+    else:
+        return "cohort-genotype" if text.startswith("empirical cohort coverage (genotype level)") else text
+    if text.startswith("gain "):
+        name = "gain-" + name
+    if "weighted mix" in text:
+        name += "-weighted"
+    return name
 
 
 @dataclass(frozen=True)
@@ -84,6 +120,10 @@ class CoverageResult:
         0: exact.  ε > 0 (genotype level): patient genotypes were visited most frequent first until
         those left weighed at most ε; they count in ``upper`` only, so ``upper − lower`` ≤ ε plus
         what the unlisted mass leaves open.
+    line_names : tuple of str or None
+        When some line has a name of its own (a lines file's ``name`` column): each line's name, in
+        the order of ``lines`` (its text where it has none).  None otherwise, and then left out of
+        :meth:`to_dict`.
     """
 
     population: str
@@ -104,12 +144,19 @@ class CoverageResult:
     weights: dict[str, float] | None = None
     nomenclature: str | None = None
     tolerance: float = 0.0
+    line_names: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python dict (lists instead of tuples), ready for JSON."""
+        """Plain-Python dict (lists instead of tuples), ready for JSON; ``line_names`` follows
+        ``lines`` when the lines have names."""
         d = asdict(self)
         d["loci"] = list(self.loci)
         d["lines"] = list(self.lines)
+        names = d.pop("line_names")
+        if names is not None:
+            items = list(d.items())
+            at = list(d).index("lines") + 1
+            d = dict(items[:at] + [("line_names", list(names))] + items[at:])
         return d
 
     @property
@@ -137,24 +184,61 @@ class CoverageReport(Sequence[CoverageResult]):
         rows = ", ".join(f"{r.population}/{r.level}={r.coverage:.4f}" for r in self._results)
         return f"CoverageReport({rows})"
 
-    def get(self, level: str, population: str | None = None) -> CoverageResult:
-        """The result for ``level`` (and ``population``, needed when there are several)."""
-        hits = [r for r in self._results if r.level == level and (population is None or r.population == population)]
-        if len(hits) != 1:
-            raise OptionError(f"no single result for level={level!r}, population={population!r}")
-        return hits[0]
+    def get(self, level: str, population: str | None = None, resolution: str | None = None) -> CoverageResult:
+        """The result for ``level``, and for ``population`` and ``resolution`` where the report holds several.
+
+        Raises
+        ------
+        OptionError
+            No result matches, or several do: the message names the levels, populations or
+            resolutions to choose from (``report.get("genotype", population="JAPI")``).
+        """
+        asked = {"level": level, "population": population, "resolution": resolution}
+        hits = [r for r in self._results if all(v is None or getattr(r, k) == v for k, v in asked.items())]
+        if len(hits) == 1:
+            return hits[0]
+
+        def choices(rows: Sequence[CoverageResult], key: str) -> list[str]:
+            return list(dict.fromkeys(getattr(r, key) for r in rows))
+
+        if not hits:
+            held = "; ".join(f"{k}s {', '.join(choices(self._results, k))}" for k in asked)
+            shown = ", ".join(f"{k}={v!r}" for k, v in asked.items() if v is not None)
+            raise OptionError(f"no result for {shown}: the report holds {held}")
+        several = [k for k in ("population", "resolution") if len(choices(hits, k)) > 1]
+        which = " and ".join(f"a {k} ({', '.join(choices(hits, k))})" for k in several)
+        example = ", ".join([repr(level)] + [f"{k}={choices(hits, k)[0]!r}" for k in several])
+        raise OptionError(f"the report holds {len(hits)} results for level {level!r}: choose {which}, "
+                          f"e.g. report.get({example})")
 
     def to_dicts(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per result (:meth:`CoverageResult.to_dict`): full precision, the
+        definition in full, ``rules``, ``distribution`` and ``weights`` as dicts."""
         return [r.to_dict() for r in self._results]
 
-    def to_polars(self):
-        """A polars DataFrame with one row per population and level."""
+    def to_polars(self, flat: bool = True):
+        """A polars DataFrame with one row per resolution, population and level.
+
+        Parameters
+        ----------
+        flat : bool, default True
+            True: the columns of ``hlamatch coverage --format csv`` (:mod:`hlamatch.flat`), so that
+            ``report.to_polars().write_csv(path)`` works: shared columns first (``population,
+            level, resolution, loci, rule, definition, table``), ``loci`` joined by ``~`` and
+            ``lines`` by ``;``, ``rules`` left out (``rule`` says them in words), one column per
+            mismatch bin (``mismatches_0`` … ``mismatches_unmatched``, ``mismatches_upper_0`` …) and
+            per weight (``weights_JAPI``), and ``definition`` as a short name
+            (:func:`definition_name`; the full text is in :meth:`to_dicts` and :data:`DEFINITIONS`).
+            Numbers keep full precision (the CLI's CSV rounds them to 6 significant digits).
+            False: the :meth:`to_dicts` rows as they are (lists and structs; ``write_csv`` refuses
+            those, ``write_parquet`` and ``write_json`` take them).
+        """
         import polars as pl
 
-        rows = self.to_dicts()
-        for r in rows:
-            r["loci"] = "~".join(r["loci"])
-        return pl.DataFrame(rows)
+        from .flat import flat_rows
+
+        rows = flat_rows(self.to_dicts()) if flat else self.to_dicts()
+        return pl.DataFrame(rows, infer_schema_length=None)
 
 
 def _levels(level: str) -> tuple[str, ...]:
@@ -433,6 +517,7 @@ def _population_result(problem: Problem, pa: PopulationArrays, lev: str, distrib
         rule=rules.describe(problem.loci), definition=DEFINITIONS[lev], table=problem.source,
         rules=rules.to_dict(), distribution=None if lo is None else _bins(lo),
         distribution_upper=None if hi is None else _bins(hi), nomenclature=problem.nomenclature, tolerance=tol,
+        line_names=problem.names if problem.named else None,
     )
 
 
@@ -463,7 +548,7 @@ def weighted_results(results: Sequence[CoverageResult], weights: dict[str, float
             r0, population=WEIGHTED, coverage=lower, lower=lower, upper=upper,
             unlisted_mass=mix(lambda r: r.unlisted_mass), weights=dict(weights),
             distribution=mix_dist("distribution"), distribution_upper=mix_dist("distribution_upper"),
-            definition=r0.definition + "; weighted mix of populations: sum of w_p × coverage_p",
+            definition=r0.definition + WEIGHTED_DEFINITION,
         ))
     return out
 

@@ -302,6 +302,9 @@ class CandidateSupply:
         1 / p_donor (``inf`` when p_donor = 0; None in :meth:`to_dict`).
     p_in_registry : tuple of float
         For each registry size of the report, in order: 1 − (1 − p_donor)^R.
+    name : str or None
+        When some candidate has a name of its own (a lines file's ``name`` column): the line's
+        name (its text where it has none); None otherwise (then not in :meth:`SupplyReport.to_dicts`).
     """
 
     population: str
@@ -312,6 +315,7 @@ class CandidateSupply:
     p_donor: float
     people_per_donor: float
     p_in_registry: tuple[float, ...]
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -472,7 +476,8 @@ class SupplyReport:
                     rows.append({**row, **ctx})
         elif part == "candidates":
             for c in self.candidates:
-                row = {"population": c.population, "line": c.line, "homozygous": c.homozygous,
+                row = {"population": c.population, "line": c.line,
+                       **({"name": c.name} if c.name is not None else {}), "homozygous": c.homozygous,
                        "frequency": c.frequency, "frequency_2": _json_float(c.frequency_2),
                        "p_donor": c.p_donor, "people_per_donor": _json_float(c.people_per_donor)}
                 row.update({f"p_in_registry_{R}": p for R, p in zip(self.registry_sizes, c.p_in_registry)})
@@ -737,6 +742,7 @@ def _candidate_rows(problem: Problem, reg_pops: Sequence[PopulationArrays], weig
             frequency=float(np.dot(weights, f1)), frequency_2=None if homozygous else float(np.dot(weights, f2)),
             p_donor=p_mix, people_per_donor=float(people_per_donor(p_mix)),
             p_in_registry=tuple(float(registry_probability(p_mix, R)) for R in sizes),
+            name=problem.names[t] if problem.named else None,
         ))
     return out
 

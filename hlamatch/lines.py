@@ -17,11 +17,13 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from ._io import read_rows
-from .alleles import at_resolution, is_null, locus_key, mac_alleles, parse_allele
-from .nomenclature import NomenclatureError, current_nomenclature
-from .errors import AlleleNameError, HlamatchWarning, LineError, UnknownAlleleError
+from .alleles import at_resolution, is_null, locus_key, mac_alleles, name_resolution, parse_allele
+from .constants import ALL_RESOLUTIONS, ANTIGEN, BROAD, NOMENCLATURE_RESOLUTIONS
+from .nomenclature import SEROLOGY_PREFIX, NomenclatureError, current_nomenclature
+from .errors import AlleleNameError, HlamatchError, HlamatchWarning, LineError, UnknownAlleleError
 
-__all__ = ["Line", "parse_line", "read_lines_file", "as_lines", "line_loci", "encode_lines", "EncodedLines", "top_lines"]
+__all__ = ["Line", "parse_line", "read_lines_file", "as_lines", "unique_lines", "own_names", "line_label",
+           "line_labels", "line_loci", "encode_lines", "EncodedLines", "top_lines"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class Line:
     haplotypes : tuple
         ``(hap1, hap2)``; equal for a homozygous line.
     name : str
-        A label (the text it was parsed from, or a name from a lines file).
+        A label: a name of its own (a lines file's ``name`` column, ``parse_line(text, name)``), or
+        the text it was parsed from (:attr:`own_name` tells which).
     where : str or None
         Where it was read (``lines file bank.csv row 3``), for messages; None for a line given as
         text.  Not part of equality.
@@ -55,6 +58,25 @@ class Line:
     @property
     def loci(self) -> tuple[str, ...]:
         return tuple(locus for locus, _ in self.haplotypes[0])
+
+    @functools.cached_property
+    def key(self) -> tuple[tuple[tuple[str, str], ...], ...]:
+        """The line's identity, names aside: its distinct haplotypes, each as its sorted
+        ``(locus key, allele)`` pairs, sorted; so ``hap1/hap2`` equals ``hap2/hap1``, and the order
+        the loci are typed in does not matter.  Two lines with the same key are the same line."""
+        return tuple(sorted({tuple(sorted(d.items())) for d in self.by_locus}))
+
+    @functools.cached_property
+    def own_name(self) -> str | None:
+        """The line's name when it has one of its own (a lines file's ``name`` column); None when
+        it is named by its text (a line given as text, a table's haplotype)."""
+        if not self.name:
+            return None
+        try:
+            named = _parse_text(self.name)
+        except HlamatchError:  # not a line text: a name
+            return self.name
+        return None if named.key == self.key else self.name
 
     @functools.cached_property
     def by_locus(self) -> tuple[dict[str, str], dict[str, str]]:
@@ -139,17 +161,31 @@ _HEADERLESS = ("haplotype",)
 def read_lines_file(path: str | Path) -> list[Line]:
     """Read lines from CSV/TSV/Parquet.
 
-    The file needs a ``haplotype`` (or ``line``) column holding ``hap`` or ``hap1/hap2``, or two
-    columns ``haplotype1``/``haplotype2`` (an empty ``haplotype2``: a homozygous line); an optional
-    ``name`` (or ``id``) column labels lines.  A headerless one-column text file of haplotypes is
-    accepted too.  Blank rows are skipped.  Each line remembers its file and row
-    (:attr:`Line.where`), so later errors about it (e.g. a locus the computation needs) name them.
+    The columns, one of:
+
+    * ``haplotype`` (or ``line``) holding ``hap`` or ``hap1/hap2``;
+    * ``haplotype1`` and ``haplotype2``; an empty ``haplotype2`` means a homozygous line, so one
+      file can mix both kinds;
+    * per-locus columns, as a patients file has them (:func:`hlamatch.match.read_patients`):
+      ``A_1, A_2, B_1, B_2, DRB1_1, DRB1_2`` (``A.1``/``A1`` work too; an empty second column:
+      homozygous at that locus), or one column per locus (``A`` holding ``A*24:02`` or
+      ``A*24:02+A*02:01``).  The first alleles form one haplotype and the second alleles the
+      other; a line heterozygous at two or more loci then has a phase the columns only imply, and
+      a warning names such rows (phased lines belong in ``haplotype1``/``haplotype2``).
+
+    An optional ``name`` (or ``id``, ``line_id``) column names lines (:attr:`Line.own_name`; an
+    empty cell: the line is named by its text).  A headerless one-column text file of haplotypes
+    is accepted too.  The separator (comma, semicolon or tab) is detected; blank rows are skipped.
+    Each line remembers its file and row (:attr:`Line.where`), so later errors about it (e.g. a
+    locus the computation needs) name them.  Repeated lines are kept here; the computations keep
+    the first of each (:func:`unique_lines`).
 
     Raises
     ------
     HlamatchError
-        If the file cannot be read, or at the first malformed row (the message names file and row:
-        an extra field, an unclosed quote, a byte that is not UTF-8, an empty or malformed line).
+        If the file cannot be read, has none of these columns, or at the first malformed row (the
+        message names file and row: an extra field, an unclosed quote, a byte that is not UTF-8,
+        an empty or malformed line, three alleles at a locus).
     """
     p = Path(path)
     tab = read_rows(p, "lines file", LineError,
@@ -157,19 +193,35 @@ def read_lines_file(path: str | Path) -> list[Line]:
     name_col = tab.index(("name", "id", "line_id"))
     pair = (tab.index(("haplotype1",)), tab.index(("haplotype2",)))
     col = tab.index(("haplotype", "line", "haplo"))
+    loci: dict[str, list[int]] | None = None
     if None in pair and col is None:
-        raise LineError(
-            f"lines file {p}: expected a 'haplotype' column (or 'haplotype1' and 'haplotype2'), "
-            f"found {', '.join(tab.columns)}"
-        )
+        if pair != (None, None):
+            raise LineError(
+                f"lines file {p}: a '{'haplotype1' if pair[0] is not None else 'haplotype2'}' column needs its "
+                f"partner '{'haplotype2' if pair[0] is not None else 'haplotype1'}' (leave it empty for a "
+                "homozygous line); or name one column 'haplotype'"
+            )
+        from .match import _typing_columns  # the patients file's per-locus columns, read the same way
+
+        loci = _typing_columns(p, tab.columns, set() if name_col is None else {name_col}, "lines file", LineError)
+        if not loci:
+            raise LineError(
+                f"lines file {p}: expected a 'haplotype' column (or 'haplotype1' and 'haplotype2', or per-locus "
+                f"columns A_1, A_2, B_1, B_2, ...), found {', '.join(tab.columns)}"
+            )
     if not tab.rows:
         raise LineError(f"lines file {p} holds no lines: add one haplotype (or 'hap1/hap2') per row")
     out = []
+    unphased: list[int] = []
     for row in tab.rows:
         where = f"lines file {p} row {row.number}"
         if row.problem:
             raise LineError(f"{where}: {row.problem}")
-        if None not in pair:
+        if loci is not None:
+            text, het = _per_locus_text(row.cells, loci, where)
+            if het > 1:
+                unphased.append(row.number)
+        elif None not in pair:
             # An empty haplotype2 means a homozygous line, so one file can mix both kinds.
             a, b = row.cells[pair[0]], row.cells[pair[1]]  # type: ignore[index]
             if a is None:
@@ -180,7 +232,35 @@ def read_lines_file(path: str | Path) -> list[Line]:
             if text is None:
                 raise LineError(f"{where}: empty haplotype")
         out.append(parse_line(text, row.cells[name_col] if name_col is not None else None, where))
+    if unphased:
+        shown = ", ".join(map(str, unphased[:10])) + (f" and {len(unphased) - 10} more" if len(unphased) > 10 else "")
+        warnings.warn(
+            f"lines file {p} row(s) {shown}: heterozygous at two or more loci in per-locus columns, read as "
+            "the haplotype of the first alleles and the haplotype of the second alleles; haplotype-level "
+            "results depend on that phase: give phased lines as 'haplotype1' and 'haplotype2' columns",
+            HlamatchWarning,
+            stacklevel=2,
+        )
     return out
+
+
+def _per_locus_text(cells: Sequence[str | None], loci: dict[str, list[int]], where: str) -> tuple[str, int]:
+    """A per-locus row's line text (``hap`` or ``hap1/hap2``) and how many loci are heterozygous."""
+    from .match import _add_locus
+
+    alleles: dict[str, tuple[str, str]] = {}
+    for locus, cols in loci.items():
+        values = [v for v in (cells[c] for c in cols) if v]
+        if values:
+            try:
+                _add_locus(alleles, [x.strip() for v in values for x in v.split("+")], "+".join(values),
+                           column_locus=locus)
+            except HlamatchError as e:
+                raise LineError(f"{where}: {e}") from None
+    if not alleles:
+        raise LineError(f"{where}: no allele in the per-locus columns")
+    first, second = ("~".join(pair[h] for pair in alleles.values()) for h in (0, 1))
+    return (first if first == second else f"{first}/{second}"), sum(a != b for a, b in alleles.values())
 
 
 #: :func:`parse_line` of a bare text, remembered (a Line is immutable; sweeps parse the same texts often).
@@ -218,23 +298,99 @@ def as_lines(lines: Iterable[str | Line] | str | Line | None, what: str = "lines
     return out
 
 
+def unique_lines(lines: Sequence[Line], candidates: Sequence[Line] = ()) -> tuple[list[Line], list[Line]]:
+    """The bank and the candidates without repeats: each line once, the first kept.
+
+    Two lines are the same when their haplotypes are (:attr:`Line.key`: names aside, ``hap1/hap2``
+    equals ``hap2/hap1``).  A repeated bank line counts once; a candidate that repeats a bank line
+    (it would add nothing) or an earlier candidate is left out.  One :class:`HlamatchWarning`
+    names what was left out, with the file and row of each.  Every computation (coverage, rank,
+    plan, supply, patient look-up) passes its lines through here.
+
+    Returns
+    -------
+    (list of Line, list of Line)
+        The bank and the candidates kept, in their order.
+    """
+    first: dict[tuple, tuple[Line, bool]] = {}
+    kept: tuple[list[Line], list[Line]] = ([], [])
+    notes: list[str] = []
+    for is_candidate, ln in [(False, x) for x in lines] + [(True, x) for x in candidates]:
+        seen = first.get(ln.key)
+        if seen is None:
+            first[ln.key] = (ln, is_candidate)
+            kept[is_candidate].append(ln)
+            continue
+        other, other_is_candidate = seen
+        if not is_candidate:
+            notes.append(f"{ln.label} repeats {other.label}")
+        elif not other_is_candidate:
+            notes.append(f"candidate {ln.label} is already in the bank ({other.label})")
+        else:
+            notes.append(f"candidate {ln.label} repeats candidate {other.label}")
+    if notes:
+        shown = "; ".join(notes[:8]) + (f"; and {len(notes) - 8} more" if len(notes) > 8 else "")
+        warnings.warn(
+            f"{len(notes)} repeated line(s) left out, each line counted once (the first is kept; names "
+            f"aside, hap1/hap2 is hap2/hap1): {shown}",
+            HlamatchWarning,
+            stacklevel=3,
+        )
+    return kept
+
+
+def line_label(text: str, name: str | None) -> str:
+    """How text output shows a line: ``NAME (text)``, or the text alone when the line has no name of
+    its own (``name`` None or the text itself).
+
+    >>> line_label("A*24:02~B*52:01~DRB1*15:02", "iPS-1")
+    'iPS-1 (A*24:02~B*52:01~DRB1*15:02)'
+    >>> line_label("A*24:02~B*52:01~DRB1*15:02", "A*24:02~B*52:01~DRB1*15:02")
+    'A*24:02~B*52:01~DRB1*15:02'
+    """
+    return text if not name or name == text else f"{name} ({text})"
+
+
+def own_names(lines: Sequence[Line], texts: Sequence[str]) -> list[str] | None:
+    """Each line's name for results: its own (:attr:`Line.own_name`), or its text (``texts``, one
+    per line) where it has none; None when no line has a name of its own (results then list the
+    texts alone, as before names existed)."""
+    if not any(ln.own_name for ln in lines):
+        return None
+    return [ln.own_name or text for ln, text in zip(lines, texts)]
+
+
+def line_labels(texts: Sequence[str], names: Sequence[str] | None = None) -> list[str]:
+    """:func:`line_label` of each text with its name (a result's ``lines`` and ``line_names``, which
+    are left out when no line has a name: then the texts alone)."""
+    return [line_label(t, n) for t, n in zip(texts, names or texts)]
+
+
 def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str) -> tuple[str, ...]:
     """The loci a computation uses when none are given: those of the lines, in table order.
+
+    ``DRB1`` and ``DR`` (``DQB1`` and ``DQ``) are one locus (:func:`~hlamatch.alleles.locus_key`):
+    a line typed at ``DRB1`` is typed at an antigen table's ``DR``, whatever its names.
 
     Raises
     ------
     LineError
-        Lines typed at different loci, or at a locus the table lacks.
+        Lines typed at different loci (the message gives the ``--loci`` every line has), or at a
+        locus the table lacks.
     """
-    sets = {frozenset(ln.loci) for ln in lines}
+    table_keys = [locus_key(locus) for locus in table_loci]
+    sets: dict[frozenset[str], Line] = {}
+    for ln in lines:
+        sets.setdefault(frozenset(map(locus_key, ln.loci)), ln)
     if len(sets) > 1:
+        common = [locus for locus, k in zip(table_loci, table_keys) if all(k in s for s in sets)]
         raise LineError(
             "the lines are typed at different loci ("
-            + "; ".join(sorted(",".join(sorted(s)) for s in sets))
+            + "; ".join(sorted(",".join(ln.loci) + f" ({ln.label})" for ln in sets.values()))
             + "): pass --loci to choose the loci to compare"
+            + (f", e.g. --loci {','.join(common)} (the loci every line has)" if common else "")
         )
-    keys = {locus_key(locus) for locus in next(iter(sets))}
-    table_keys = {locus_key(locus) for locus in table_loci}
+    keys = next(iter(sets))
     for ln in lines:
         missing = [locus for locus in ln.loci if locus_key(locus) not in table_keys]
         if missing:
@@ -243,8 +399,8 @@ def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str)
                 f"(table loci: {', '.join(table_loci)}); pass --loci to use a subset"
             )
     out: list[str] = []
-    for locus in table_loci:  # table order; DRB1 and DR name one locus, the first listed wins
-        if locus_key(locus) in keys and locus_key(locus) not in map(locus_key, out):
+    for locus, k in zip(table_loci, table_keys):  # table order; DRB1 and DR name one locus, the first listed wins
+        if k in keys and k not in map(locus_key, out):
             out.append(locus)
     return tuple(out)
 
@@ -269,7 +425,7 @@ class EncodedLines(NamedTuple):
 
 def encode_lines(
     lines: Sequence[Line], loci: Sequence[str], resolution: str,
-    alleles: Sequence[Sequence[str]], table_name: str | None,
+    alleles: Sequence[Sequence[str]], table_name: str | None, table_resolution: str | None = None,
 ) -> EncodedLines:
     """Allele codes of every line at ``loci``, reduced to ``resolution``: the one line encoder.
 
@@ -293,6 +449,9 @@ def encode_lines(
         Allele vocabulary per locus (a table's; empty tuples when there is no table).
     table_name : str or None
         The table, for the warning about alleles it lacks; None: no table, no warning.
+    table_resolution : str, optional
+        The table's own resolution, so that an error about a line suggests only a ``--resolution``
+        the table can be brought to (an antigen table cannot be compared at one field).
 
     Returns
     -------
@@ -338,15 +497,15 @@ def encode_lines(
                     except NomenclatureError as e:
                         raise LineError(f"{ln.label}: {e}") from None
                     _check_known(name, ln, nom)
-                    seen[name] = at_resolution(name, resolution)
+                    try:
+                        seen[name] = at_resolution(name, resolution)
+                    except NomenclatureError as e:  # an allele name on an antigen table, no WMDA files
+                        raise LineError(_needs_nomenclature(ln, name, loci, resolution, e)) from None
                     if name.count(":") >= 2:
                         long_names.append(name)
                 reduced, why = seen[name]
                 if why:
-                    raise LineError(
-                        f"{ln.label}: {why}; type the line at the computation's {resolution} "
-                        "resolution, or pass a coarser --resolution"
-                    )
+                    raise LineError(f"{ln.label}: {why}; {_resolution_fix(name, resolution, table_resolution)}")
                 code = vocab[l].get(reduced, -1)
                 if code < 0:
                     code = vocab[l][reduced] = sizes[l] + 2 + (len(vocab[l]) - sizes[l])
@@ -369,6 +528,74 @@ def encode_lines(
             stacklevel=3,
         )
     return EncodedLines(out, nulls, vocab)
+
+
+def _antigen_guess(name: str | None) -> str | None:
+    """An antigen label to show as an example for ``name`` (its first field under the serologic
+    prefix: ``DRB1*04:01`` → ``DR4``); an antigen stays itself; None where there is no guess."""
+    if name is None:
+        return None
+    a = parse_allele(name)
+    if a.fields == 0:
+        return a.name
+    prefix = SEROLOGY_PREFIX.get(a.locus)
+    first = a.name.split("*", 1)[-1].split(":")[0]
+    return f"{prefix}{int(first)}" if prefix and first.isdigit() else None
+
+
+def _antigen_example(line: Line, loci: Sequence[str]) -> str:
+    """`` (e.g. A2~B44~DR4 …)``: the line with antigen labels guessed from first fields, or ``""``."""
+    haps = []
+    for h in ((0,) if line.homozygous else (0, 1)):
+        names = [_antigen_guess(line.by_locus[h].get(locus_key(locus))) for locus in loci]
+        if None in names:
+            return ""
+        haps.append("~".join(names))  # type: ignore[arg-type]
+    return f" (e.g. {'/'.join(haps)}, if those are the antigens of its alleles)"
+
+
+def _needs_nomenclature(line: Line, name: str, loci: Sequence[str], resolution: str, error: Exception) -> str:
+    """The message for an allele name in a line compared at a serologic level without WMDA files."""
+    if resolution not in (ANTIGEN, BROAD):
+        return f"{line.label}: {error}"
+    return (f"{line.label}: {name} is an allele name and the computation is at {resolution} level (an antigen "
+            f"table): type the line with antigen labels as the table names them{_antigen_example(line, loci)}, "
+            f"or have hlamatch bring its alleles to antigens: {error}")
+
+
+def _resolution_fix(name: str, resolution: str, table_resolution: str | None) -> str:
+    """What to do about a line allele that cannot be brought to the computation's ``resolution``.
+
+    A ``--resolution`` is suggested only where both the name and the table can be brought (an
+    antigen table has no one-field level); at antigen or broad level the line can be typed with
+    antigen labels, or at two fields when the WMDA files are given.
+    """
+    from .alleles import MAC, unreachable
+
+    allele = parse_allele(name)
+    own = name_resolution(allele)
+    serologic = resolution in (ANTIGEN, BROAD)
+    if serologic and allele.fields and allele.locus not in SEROLOGY_PREFIX:
+        return f"leave {allele.locus} out with --loci"
+    if own is None or own == MAC or not unreachable(own, resolution):  # the class fits; the files lack the name
+        if serologic and own != MAC and allele.fields:
+            guess = _antigen_guess(name)
+            return f"type the line with its antigen label instead{f' (e.g. {guess})' if guess else ''}"
+        return f"type the line at the computation's {resolution} resolution, or pass a coarser --resolution"
+    options = [r for r in ALL_RESOLUTIONS if r != resolution and not unreachable(own, r)
+               and (table_resolution is None or not unreachable(table_resolution, r))]
+    if serologic:
+        guess = _antigen_guess(name)
+        fix = (f"type it with its antigen label{f' (e.g. {guess})' if guess else ''}, or at two fields"
+               + (" (with --nomenclature DIR, which brings alleles to antigens)" if current_nomenclature() is None
+                  else ""))
+    else:
+        fix = f"type the line at the computation's {resolution} resolution"
+    if options:
+        fix += f", or pass --resolution {' or '.join(options)}"
+        if current_nomenclature() is None and all(r in NOMENCLATURE_RESOLUTIONS for r in options):
+            fix += " with --nomenclature DIR (the WMDA files)"
+    return fix
 
 
 def _check_known(name: str, line: Line, nom) -> None:  # type: ignore[no-untyped-def]

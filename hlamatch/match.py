@@ -30,7 +30,7 @@ import numpy as np
 from .alleles import at_resolution, canonical_locus, is_null, locus_at, locus_key, mac_alleles, name_resolution, parse_allele
 from .constants import DRB345_GENES, KNOWN_LOCI
 from .errors import AlleleNameError, HlamatchError, LineError, OptionError, TypingError, UnknownLocusError
-from .lines import Line, as_lines, encode_lines, line_loci
+from .lines import Line, as_lines, encode_lines, line_loci, own_names, unique_lines
 from .nomenclature import NomenclatureError, current_nomenclature
 from .rules import MatchRules
 
@@ -114,7 +114,8 @@ def _add_locus(alleles: dict[str, tuple[str, str]], names: list[str], shown: str
 _COLUMN = re.compile(r"^(?P<locus>.+?)[_.\- ]?(?P<k>\d)$")
 
 
-def _typing_columns(p: Path, columns: Sequence[str], skip: set[int]) -> dict[str, list[int]]:
+def _typing_columns(p: Path, columns: Sequence[str], skip: set[int], what: str = "patients file",
+                    error: type[HlamatchError] = TypingError) -> dict[str, list[int]]:
     """Locus → indices of its allele columns, in allele order (first, second; or one column).
 
     A column named after a locus (``A``, ``DRB1``) holds the locus's typing (``A*24:02+A*02:01``);
@@ -127,7 +128,9 @@ def _typing_columns(p: Path, columns: Sequence[str], skip: set[int]) -> dict[str
     ------
     UnknownLocusError, TypingError
         A numbered column of an unknown locus; a column numbered other than 1 or 2 (a third
-        allele); two columns for the same allele of a locus.
+        allele); two columns for the same allele of a locus.  ``what`` names the file in messages
+        and ``error`` is the class raised instead of TypingError (a lines file reads its per-locus
+        columns here too).
     """
     found: dict[str, dict[int, list[int]]] = {}
     genes: list[int] = []  # DRB3/4/5 columns: one DRB345 locus, whatever the gene
@@ -163,12 +166,12 @@ def _typing_columns(p: Path, columns: Sequence[str], skip: set[int]) -> dict[str
         found.setdefault(locus, {}).setdefault(k, []).append(i)
     if unknown:
         raise UnknownLocusError(
-            f"patients file {p}: column(s) {', '.join(unknown)} name no locus hlamatch knows "
+            f"{what} {p}: column(s) {', '.join(unknown)} name no locus hlamatch knows "
             f"(known: {', '.join(KNOWN_LOCI)}); rename or drop them"
         )
     if third:
-        raise TypingError(
-            f"patients file {p}: column(s) {', '.join(third)} would hold a third allele of a locus, but a typing "
+        raise error(
+            f"{what} {p}: column(s) {', '.join(third)} would hold a third allele of a locus, but a typing "
             "has two alleles per locus, in columns numbered 1 and 2 (A_1, A_2, B_1, ...); drop or rename them"
         )
     out: dict[str, list[int]] = {}
@@ -176,14 +179,14 @@ def _typing_columns(p: Path, columns: Sequence[str], skip: set[int]) -> dict[str
         names = {k: [columns[i].strip() for i in v] for k, v in ks.items()}
         for k, cols in names.items():
             if len(cols) > 1:
-                what = "the typing" if k == 0 else ("the first", "the second")[k - 1] + " allele"
-                raise TypingError(
-                    f"patients file {p}: columns {' and '.join(cols)} both hold {what} of locus {locus}; "
+                held = "the typing" if k == 0 else ("the first", "the second")[k - 1] + " allele"
+                raise error(
+                    f"{what} {p}: columns {' and '.join(cols)} both hold {held} of locus {locus}; "
                     "keep one"
                 )
         if 0 in ks and len(ks) > 1:
-            raise TypingError(
-                f"patients file {p}: locus {locus} has both a typing column ({names[0][0]}) and allele columns "
+            raise error(
+                f"{what} {p}: locus {locus} has both a typing column ({names[0][0]}) and allele columns "
                 f"({', '.join(c for k in sorted(names) if k for c in names[k])}); keep one kind"
             )
         out[locus] = [ks[k][0] for k in sorted(ks)]
@@ -284,6 +287,8 @@ class LineMatch:
         Within the rules (total ≤ k and every per-locus limit).
     within_limits : bool
         Every per-locus limit holds (whatever the total).
+    name : str or None
+        The line's name when it has one of its own (a lines file's ``name`` column); else None.
     """
 
     line: str
@@ -292,6 +297,7 @@ class LineMatch:
     mismatched: dict[str, list[str]]
     matched: bool
     within_limits: bool
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -332,7 +338,8 @@ class PatientMatch:
             "matching_lines": self.n_matched if self.status == ASSESSABLE else None,
             "best_mismatches": self.best,
             "lines": [
-                {"line": m.line, "matched": m.matched, "mismatches": m.mismatches,
+                {"line": m.line, **({"name": m.name} if m.name is not None else {}),
+                 "matched": m.matched, "mismatches": m.mismatches,
                  "per_locus": m.per_locus, "mismatched_alleles": m.mismatched}
                 for m in self.lines
             ],
@@ -445,7 +452,7 @@ def match_patients(
     rules = rules_from(rules, rule_options)
     if details not in ("matched", "all", "none"):
         raise OptionError(f"details must be 'matched', 'all' or 'none', got {details!r}")
-    bank = as_lines(lines)
+    bank = unique_lines(as_lines(lines))[0]
     if not bank:
         raise OptionError("no lines given: pass --line, --lines-file or --top")
     typings = _typings(patients)
@@ -503,7 +510,7 @@ def match_patients(
                 c = counts[r, t]
                 mism = _mismatched_alleles(pairs[r], donors[t], use, rules.direction)
                 per_line.append(LineMatch(line_names[t], int(totals[r, t]), {u: int(x) for u, x in zip(use, c)},
-                                          mism, bool(ok[r, t]), bool(within[r, t])))
+                                          mism, bool(ok[r, t]), bool(within[r, t]), bank[t].own_name))
             per_line.sort(key=lambda m: (not m.matched, m.mismatches))
             results[i] = PatientMatch(
                 typings[i].id, typings[i].where, ASSESSABLE, None, tuple(per_line),
@@ -629,12 +636,14 @@ def cohort_report(
         :func:`cohort_coverage`), and the per-patient results, whose errors the caller reports.
     """
     path = Path(patients_file)
-    bank = as_lines(lines)
+    bank = unique_lines(as_lines(lines))[0]
     results, used, res, rules = match_patients(read_patients(path), bank, loci=loci, resolution=resolution,
                                                rules=rules, details="none")
+    texts = [ln.text(used, res) for ln in bank]
     row = {
         "population": path.name, "level": "genotype", "loci": list(used), "resolution": res,
-        "lines": [ln.text(used, res) for ln in bank],
+        "lines": texts,
+        **({"line_names": names} if (names := own_names(bank, texts)) is not None else {}),
         **cohort_coverage(results), "unlisted_mass": None, "rule": rules.describe(used), "rules": rules.to_dict(),
         "definition": "empirical cohort coverage (genotype level): share of typed patients whose "
                       "alleles meet the rules for some line; not-assessable patients bound it",

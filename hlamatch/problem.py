@@ -19,8 +19,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import OptionError
-from .lines import Line, as_lines, encode_lines, line_loci
+from .errors import LineError, OptionError
+from .lines import Line, as_lines, encode_lines, line_loci, own_names, unique_lines
 from .rules import MatchRules
 from .tables import HaplotypeTable
 
@@ -72,11 +72,13 @@ class Problem:
     source : str
         The original table's source (file or ``bundled:NAME``).
     lines, candidates : tuple of Line
-        The bank, and the candidate lines of rank/plan (may be empty).
+        The bank, and the candidate lines of rank/plan (may be empty); each line once
+        (:func:`~hlamatch.lines.unique_lines`).
     line_codes, line_nulls : numpy.ndarray
         int32 / bool arrays of shape (n_lines + n_candidates, 2, n_loci): bank lines first.
     line_names : tuple of str
-        Text of each line (bank, then candidates) at the computation's loci and resolution.
+        Text of each line (bank, then candidates) at the computation's loci and resolution
+        (:attr:`names` gives their names).
     rules : MatchRules
     limits : numpy.ndarray
         int64 (n_loci,) per-locus mismatch limits.
@@ -121,6 +123,21 @@ class Problem:
     @property
     def n_bank(self) -> int:
         return len(self.lines)
+
+    @cached_property
+    def _own_names(self) -> list[str] | None:
+        return own_names(self.lines + self.candidates, self.line_names)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Each line's name (bank, then candidates): its own (:attr:`Line.own_name`, e.g. a lines
+        file's ``name`` column), or its text (:attr:`line_names`) when it has none."""
+        return tuple(self._own_names or self.line_names)
+
+    @property
+    def named(self) -> bool:
+        """Some line has a name of its own (results then list the lines' names beside their texts)."""
+        return self._own_names is not None
 
     @property
     def weight_map(self) -> dict[str, float] | None:
@@ -217,9 +234,11 @@ def prepare(
     ----------
     table : HaplotypeTable, bundled name or path
     lines : iterable of str or Line
-        The bank (may be empty for rank and plan).
+        The bank (may be empty for rank and plan).  A line given twice counts once (one warning
+        names the repeats; :func:`~hlamatch.lines.unique_lines`).
     candidates : iterable of str or Line
-        Candidate lines (rank, plan), encoded after the bank.
+        Candidate lines (rank, plan), encoded after the bank.  A candidate that is a bank line or
+        repeats an earlier candidate is left out (in the same warning).
     loci : sequence of str, optional
         Default: the loci the lines (and candidates) are typed at, in table order; all table loci
         when there are none.
@@ -232,14 +251,20 @@ def prepare(
     Raises
     ------
     HlamatchError
-        Bad lines, loci, resolution, rules or populations.
+        Bad lines, loci, resolution, rules or populations; candidates that are all bank lines.
     """
     from .data import resolve_table
 
     tab = resolve_table(table)
     rules = rules if rules is not None else MatchRules()
-    bank = tuple(as_lines(lines))
-    cands = tuple(as_lines(candidates, "candidates"))
+    given = as_lines(candidates, "candidates")
+    kept_bank, kept_cands = unique_lines(as_lines(lines), given)
+    if given and not kept_cands:
+        raise LineError(
+            f"every candidate ({len(given)}) is already in the bank: there is nothing to rank or add; give "
+            "candidates the bank does not hold"
+        )
+    bank, cands = tuple(kept_bank), tuple(kept_cands)
     every = bank + cands
     loci = loci_argument(loci)
     if loci is not None:
@@ -250,7 +275,7 @@ def prepare(
         use_loci = None
     sel = tab.select(use_loci, resolution)
     limits = rules.locus_limits(sel.loci)
-    encoded = encode_lines(every, sel.loci, sel.resolution, sel.alleles, sel.source)
+    encoded = encode_lines(every, sel.loci, sel.resolution, sel.alleles, sel.source, tab.resolution)
     names, weights = resolve_populations(tab, populations)
     pops = []
     for pop in names:

@@ -92,11 +92,43 @@ class _LazyPolars:
 pl: Any = _LazyPolars()
 
 
-__all__ = ["HaplotypeTable", "load_table", "table_from_frame", "combine_tables"]
+__all__ = ["HaplotypeTable", "PopulationWarning", "load_table", "table_from_frame", "combine_tables"]
 
 _FREQ_NAMES = ("freq", "frequency", "hf", "haplotype_frequency")
 _IGNORED_NAMES = ("count", "rank", "n", "haplo_count")
 _POP_NAMES = ("population", "pop")
+
+
+class PopulationWarning(HlamatchWarning):
+    """A warning about one population of a table (e.g. its rounding excess scaled away).
+
+    It is shown when that population is first used (:meth:`HaplotypeTable.population_index`, through
+    which every per-population figure goes), not when the table is read: asking for one population of
+    a multi-population table says nothing about the others.
+
+    Attributes
+    ----------
+    population : str
+        The population the warning is about.
+    """
+
+    def __init__(self, message: str, population: str):
+        super().__init__(message)
+        self.population = population
+
+
+class _PendingWarning:
+    """A :class:`PopulationWarning` not shown yet.  Tables derived from a table (``select``,
+    ``combine_tables``, ``dataclasses.replace``) share these objects, so each is shown once per
+    table read; a pickled copy (the on-disk cache) starts unshown."""
+
+    __slots__ = ("population", "message", "shown")
+
+    def __init__(self, population: str, message: str):
+        self.population, self.message, self.shown = population, message, False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _PendingWarning, (self.population, self.message)
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,6 +153,11 @@ class HaplotypeTable:
         Where the table came from (path or ``bundled:NAME``).
     scaled_by : tuple of float
         Per population, the factor applied to remove rounding excess (1.0 = untouched).
+    population_warnings : tuple
+        Warnings about one population each, shown as a :class:`PopulationWarning` the first time
+        that population is used (see :meth:`population_index`).
+
+    ``repr()`` and ``str()`` give one line: source, loci, resolution, populations and rows.
     """
 
     loci: tuple[str, ...]
@@ -131,12 +168,20 @@ class HaplotypeTable:
     resolution: str
     source: str
     scaled_by: tuple[float, ...] = field(default=())
+    population_warnings: tuple[_PendingWarning, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         for name in ("codes", "freqs"):
             arr = getattr(self, name)
             if arr.flags.writeable:
                 arr.setflags(write=False)
+
+    def __repr__(self) -> str:
+        """One line: ``<HaplotypeTable 'bundled:japanese': loci A~C~B~DRB1~DQB1, 2-field, population JAPI,
+        100 rows>`` (the arrays are left out)."""
+        return (f"<HaplotypeTable {self.source!r}: loci {'~'.join(self.loci)}, {self.resolution}, "
+                f"population{'s' if len(self.populations) != 1 else ''} {', '.join(self.populations)}, "
+                f"{self.n_haplotypes} rows>")
 
     # ------------------------------------------------------------------ basic facts
     @property
@@ -147,6 +192,9 @@ class HaplotypeTable:
     def population_index(self, population: str | None) -> int:
         """Column index of ``population``; the only one when None and the table has one.
 
+        Every per-population figure goes through here, so this is where a population's pending
+        warnings (:attr:`population_warnings`) are shown, once.
+
         Raises
         ------
         OptionError
@@ -154,18 +202,26 @@ class HaplotypeTable:
         """
         if population is None:
             if len(self.populations) == 1:
-                return 0
+                return self._used(0)
             raise OptionError(
                 f"table {self.source} holds populations {', '.join(self.populations)}: "
                 "choose one with --population"
             )
         for i, p in enumerate(self.populations):
             if p.upper() == population.strip().upper():
-                return i
+                return self._used(i)
         raise OptionError(
             f"population {population!r} is not in table {self.source} "
             f"(it has {', '.join(self.populations)})"
         )
+
+    def _used(self, p: int) -> int:
+        """Column ``p``, after showing the warnings about its population not shown yet."""
+        for note in self.population_warnings:
+            if not note.shown and note.population == self.populations[p]:
+                note.shown = True
+                warnings.warn(PopulationWarning(note.message, note.population), stacklevel=4)
+        return p
 
     def listed_mass(self, population: str | None = None) -> float:
         """Sum of listed frequencies of one population (after any rounding-excess scaling)."""
@@ -294,6 +350,7 @@ class HaplotypeTable:
             resolution=res,
             source=self.source,
             scaled_by=self.scaled_by,
+            population_warnings=self.population_warnings,
         )
 
     def _warn_unmapped(self, unmapped: list[tuple[int, int, str]], res: str) -> None:
@@ -420,7 +477,8 @@ def load_table(
         :class:`OptionError` if the file does not hold it.
     sum_tolerance : float
         A population whose frequencies sum to at most ``1 + sum_tolerance`` is scaled down to 1
-        with a :class:`HlamatchWarning`; above that it is rejected.  Sums below 1 are kept: the
+        with a :class:`PopulationWarning`, shown when that population is first used (not for a
+        population the caller never asks for); above that it is rejected.  Sums below 1 are kept: the
         remainder is unlisted mass.
     loci, resolution : optional
         Shortcut for ``load_table(...).select(loci, resolution)``.
@@ -476,7 +534,9 @@ def _load_cached(p: Path, fmt: str, reader: Any, population: str | None, sum_tol
                  strict: bool) -> HaplotypeTable:
     """Read and build a table once per file version: the built table (and the warnings its
     building gave, shown again on every load) is cached on disk (:mod:`hlamatch._cache`), keyed
-    by the file's path, size and time and by every option that shapes it."""
+    by the file's path, size and time and by every option that shapes it.  Warnings about one
+    population travel inside the table (:attr:`HaplotypeTable.population_warnings`) and are shown
+    when that population is used."""
     from ._cache import cached
     from .nomenclature import current_nomenclature
 
@@ -554,6 +614,7 @@ def combine_tables(tables: Sequence[HaplotypeTable]) -> HaplotypeTable:
         freqs=np.ascontiguousarray(freqs), populations=tuple(pops), resolution=first.resolution,
         source="+".join(t.source for t in tables),
         scaled_by=tuple(x for t in tables for x in (t.scaled_by or (1.0,) * len(t.populations))),
+        population_warnings=tuple(w for t in tables for w in t.population_warnings),
     )
 
 
@@ -1291,7 +1352,7 @@ def _build(raw: _Raw, sum_tolerance: float, source: str, strict: bool = False) -
                 f"{raw.where}: populations {other!r} and {str(pop)!r} differ only in case or surrounding spaces "
                 "(population names are matched ignoring case); rename one or merge them"
             )
-    scaled = []
+    scaled, pending = [], []
     for p, pop in enumerate(pops):
         total = math.fsum(freqs[:, p])
         if total <= 0:
@@ -1303,13 +1364,12 @@ def _build(raw: _Raw, sum_tolerance: float, source: str, strict: bool = False) -
                 f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}, above 1 by more "
                 f"than the tolerance {sum_tolerance:g}; fix the table or raise --sum-tolerance"
             )
-        if total > 1 + MASS_EPSILON:
-            warnings.warn(
+        if total > 1 + MASS_EPSILON:  # said when the population is used (HaplotypeTable.population_index)
+            pending.append(_PendingWarning(
+                str(pop).strip(),
                 f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}; scaled down by "
                 f"{(1 - 1 / total) * 100:.3g}% to sum to 1 (rounding excess within tolerance {sum_tolerance:g})",
-                HlamatchWarning,
-                stacklevel=3,
-            )
+            ))
         if total > 1:  # within MASS_EPSILON: floating-point noise, scaled silently
             freqs[:, p] /= total
             scaled.append(1 / total)
@@ -1324,6 +1384,7 @@ def _build(raw: _Raw, sum_tolerance: float, source: str, strict: bool = False) -
         resolution=resolution,
         source=source,
         scaled_by=tuple(scaled),
+        population_warnings=tuple(pending),
     )
     if resolution == "1-field" and "2-field" in classes:
         warnings.warn(

@@ -243,7 +243,7 @@ def test_match_and_coverage_reject_a_coarse_line_the_same_way():
     (patient look-up used to report 3 mismatches)."""
     line = "A*24~B*52~DRB1*15"
     msg = ("line A*24~B*52~DRB1*15: A*24 is 1-field, coarser than 2-field; type the line at the "
-           "computation's 2-field resolution, or pass a coarser --resolution")
+           "computation's 2-field resolution, or pass --resolution 1-field")
     with pytest.raises(LineError) as a:
         hlamatch.coverage("japanese", [line], loci=["A", "B", "DRB1"], resolution="2-field")
     with pytest.raises(LineError) as b:

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from hlamatch.cli import cli
+from hlamatch.cli.output import number_text
 
 LINE = "A*24:02~B*52:01~DRB1*15:02"
 NUMBER_KEYS = ("coverage", "lower", "upper", "unlisted_mass")
@@ -103,7 +104,9 @@ def test_coverage_csv():
         assert 0 <= float(row["lower"]) <= float(row["upper"]) <= 1
     as_json = numbers(json_rows("coverage", "--line", LINE))
     for row in rows:
-        assert tuple(float(row[k]) for k in NUMBER_KEYS) == as_json[(row["population"], row["level"])]
+        # CSV rounds to 6 significant digits; JSON keeps full precision.
+        assert tuple(float(row[k]) for k in NUMBER_KEYS) == tuple(
+            float(number_text(v)) for v in as_json[(row["population"], row["level"])])
 
 
 def test_coverage_top_loci_resolution():
@@ -467,7 +470,7 @@ def test_error_line_coarser_than_table():
     assert_one_error_line(
         r,
         "Error: line A*24~B*52~DRB1*15: A*24 is 1-field, coarser than 2-field; type the line at the "
-        "computation's 2-field resolution, or pass a coarser --resolution",
+        "computation's 2-field resolution, or pass --resolution 1-field",
     )
     ok = invoke("coverage", "--line", "A*24~B*52~DRB1*15", "--resolution", "1-field")
     assert ok.exit_code == 0, all_output(ok)
@@ -480,7 +483,8 @@ def test_error_antigen_line_against_allele_table():
     assert_one_error_line(
         r,
         "Error: line A24~B52: A24 is an antigen, not at 2-field level; type the line at the "
-        "computation's 2-field resolution, or pass a coarser --resolution",
+        "computation's 2-field resolution, or pass --resolution antigen or broad with --nomenclature DIR "
+        "(the WMDA files)",
     )
 
 
@@ -620,16 +624,16 @@ def test_csv_is_flat_with_distribution_columns():
     assert all("{" not in c and "[" not in c for row in cells for c in row), r.stdout
     header = cells[0]
     assert "rules" not in header and "rule" in header
-    dist = [c for c in header if c.startswith("distribution_") and not c.startswith("distribution_upper_")]
-    assert dist == [f"distribution_{m}" for m in range(7)] + ["distribution_unmatched"]
-    assert "distribution_upper_unmatched" in header
+    dist = [c for c in header if c.startswith("mismatches_") and not c.startswith("mismatches_upper_")]
+    assert dist == [f"mismatches_{m}" for m in range(7)] + ["mismatches_unmatched"]
+    assert "mismatches_upper_unmatched" in header
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [row["loci"] for row in rows] == ["A~B~DRB1"] * 2
     assert all(len(row["lines"].split(";")) == 5 for row in rows)
     js = _by_pop(json_rows("coverage", "--top", "5", "--loci", "A,B,DRB1", "-k", "1"))
     for row in rows:
         d = js[(row["population"], row["level"])]["distribution"]
-        assert {k: float(row[f"distribution_{k}"]) for k in d} == d
+        assert {k: float(row[f"mismatches_{k}"]) for k in d} == {k: float(number_text(v)) for k, v in d.items()}
 
 
 def test_csv_of_a_weighted_mix_has_weight_columns(two_pops):
@@ -639,7 +643,7 @@ def test_csv_of_a_weighted_mix_has_weight_columns(two_pops):
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [(row["population"], row["weights_EUR"], row["weights_AFA"]) for row in rows][-2:] == [
         ("weighted", "0.75", "0.25")] * 2
-    assert rows[0]["weights_EUR"] == "" and rows[0]["distribution"] == ""
+    assert rows[0]["weights_EUR"] == "" and not any(c.startswith(("distribution", "mismatches")) for c in rows[0])
 
 
 def test_emit_flattens_any_rows():

@@ -49,7 +49,7 @@ def test_rank_with_a_bank_and_a_candidates_file(tmp_path):
 def test_rank_text_and_csv():
     out = run("rank", *ABDR, "-n", "30", "--show", "3", "--registry-size", "24000").output
     assert "1  A*24:02~B*52:01~DRB1*15:02" in out
-    assert "… 27 more (--all shows every candidate; JSON/CSV hold all)" in out
+    assert "… 27 more (--all-lines shows every candidate; JSON/CSV hold all)" in out
     assert "P(in 24,000)" in out
     text = run("rank", *ABDR, "-n", "5", "--format", "csv").output
     rows = list(csv.DictReader(io.StringIO(text)))

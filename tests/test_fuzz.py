@@ -302,6 +302,9 @@ def check_table(t: HaplotypeTable, repro: str = "") -> None:
     population selectable by its own name; and the table can be described and projected."""
     where = f"\n--- reproducer:\n{repro}"
     assert isinstance(t, HaplotypeTable), where
+    with warnings.catch_warnings():  # a population's warnings (rounding excess) are shown on its first use
+        warnings.simplefilter("ignore", HlamatchWarning)
+        t.describe()
     n, n_loci = t.codes.shape
     assert n >= 1 and n_loci >= 1, where
     assert t.codes.dtype == np.int32 and t.freqs.dtype == np.float64, where

@@ -284,7 +284,7 @@ def test_errors_about_a_read_line_name_file_and_row(write):
     p = write("bank.csv", f"name,haplotype\nL1,{L1}\nL2,A*24~B*52~DRB1*15\n")
     one_error(invoke("coverage", "--lines-file", p),
               f"Error: lines file {p} row 3 (line L2): A*24 is 1-field, coarser than 2-field; type the line at the "
-              "computation's 2-field resolution, or pass a coarser --resolution")
+              "computation's 2-field resolution, or pass --resolution 1-field")
     one_error(invoke("coverage", "--lines-file", p, "--loci", "A,C,B,DRB1", "--resolution", "1-field"),
               f"Error: lines file {p} row 2 (line L1) is not typed at C, which the computation uses (loci A~C~B~DRB1); "
               "pass --loci to leave C out")
@@ -431,7 +431,7 @@ def test_cohort_with_no_assessable_patient_is_strict_json(write):
     (row,) = strict_json(r.stdout)
     assert row["assessed"] == 0 and row["assessed_coverage"] is None and row["upper"] == 1.0
     r = invoke("coverage", "--cohort", p, "--line", L1)
-    assert "among assessed -" in r.stdout and "nan" not in r.stdout.lower()
+    assert "no patient assessed" in r.stdout and "nan" not in r.stdout.lower()
     r = invoke("coverage", "--cohort", p, "--line", L1, "--format", "csv")
     assert "nan" not in r.stdout.lower()
 

@@ -2,8 +2,10 @@
 
 Layout (one module per command, shared pieces in two modules):
 
-* ``options.py``: the shared option decorators (``table_options``, ``bank_options``,
-  ``rule_options``, ``threads_option``, ``quiet_option``, ``output_options`` …) and the parsers
+* ``options.py``: the shared option decorators (``table_options``, ``line_options``, ``loci_option``,
+  ``resolution_option``, ``rule_options``, ``compute_options``, ``output_options`` …), the
+  ``Command`` class (a single-valued option given twice is a usage error), ``refuse`` (options
+  that cannot apply are an ``Error:`` line) and the parsers
   behind them (``parse_populations``, ``lazy_table``, ``bank_lines``, ``make_rules``, ``split_list``);
 * ``output.py``: ``emit(data, fmt, text=..., csv_rows=...)``, the one output function (text, JSON
   array of objects, flat CSV), ``progress_display(quiet)`` for long runs, and ``library_call``,

@@ -9,33 +9,44 @@ import click
 from hlamatch.constants import LEVEL_CHOICES
 from hlamatch.errors import OptionError
 
-from .options import (bank_lines, bank_options, engine_options, lazy_table, make_rules, output_options,
-                      parse_populations, quiet_option, rule_options, split_list, table_options,
-                      threads_option, tolerance_option, use_engine_options)
-from .output import echo_error, emit, library_call, pct, progress_display
+from .options import (TABLE_LOCI_DEFAULT, TABLE_PARAMS, Command, bank_lines, compute_options, engine_options,
+                      given, lazy_table, line_options, loci_option, make_rules, numba_threads, output_options,
+                      parse_populations, patient_loci, refuse, resolution_option, rule_options, split_list,
+                      table_options, tolerance_option, use_engine_options)
+from .output import echo_error, emit, library_call, listed_lines, pct, progress_display
 
 
-@click.command("coverage")
+@click.command("coverage", cls=Command)
 @table_options
-@bank_options
+@line_options
+@loci_option(TABLE_LOCI_DEFAULT + " With --cohort and --top, the table loci the patients are typed at.")
+@resolution_option("Default: the table's own (with --cohort: the coarsest resolution the lines are typed at); lines "
+                   "typed finer are brought to it, and a line typed coarser (A*24 on a two-field table) is an error: "
+                   "pass --resolution 1-field (the line's resolution). Several (--resolution 2-field,antigen, or "
+                   "repeated) give one row each; --top then takes the most frequent haplotypes at the first.",
+                   many=True)
 @rule_options
 @click.option("--level", type=click.Choice(LEVEL_CHOICES), default="both", show_default=True,
-              help="haplotype (phase-aware), genotype (unphased) or both.")
+              help="haplotype (phase-aware), genotype (unphased) or both. A cohort (--cohort) is compared at "
+                   "genotype level only.")
 @click.option("--distribution", is_flag=True,
               help="Also report the share of patients by the best line's mismatch count (shown anyway "
-                   "when the rules allow mismatches or change the direction).")
+                   "when the rules allow mismatches or change the direction, and for --cohort).")
 @tolerance_option("Genotype level: stop once the patient genotypes not yet visited (most frequent first) weigh at "
-                  "most EPS; they widen the upper bound only. 0 = exact.")
+                  "most EPS; they widen the upper bound only. 0 = exact. Not with --level haplotype (always "
+                  "exact) or --cohort.")
 @click.option("--cohort", type=click.Path(dir_okay=False), default=None,
-              help="Empirical coverage of a typed cohort file (see 'hlamatch match') instead of a table.")
-@threads_option
+              help="Empirical coverage of a typed cohort file (see 'hlamatch match') instead of a table. The table "
+                   "options then apply only with --top (its lines come from the table, at the loci the patients "
+                   "are typed at unless --loci is given).")
+@click.option("--all-lines", is_flag=True, help="Text output: list every line of the bank (default: the first 10).")
+@compute_options
 @engine_options
-@quiet_option
 @output_options
 @library_call
 def command(table, table_format, sum_tolerance, population, weights, lines, lines_file, top, loci, resolution,
             max_mismatches, require_match, allow_mismatch, homozygous_count, direction,
-            level, distribution, tolerance, cohort, threads, quiet, fmt) -> None:
+            level, distribution, tolerance, cohort, all_lines, threads, quiet, fmt) -> None:
     """Exact population coverage of a bank of donor lines.
 
     Coverage is the share of Hardy-Weinberg patient genotypes served by at least one line under
@@ -51,56 +62,95 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
       hlamatch coverage -t freqs.JAPI.csv --lines-file bank.csv --level genotype
       hlamatch coverage -t nmdp.csv -p EUR=0.7 -p AFA=0.3 --top 20 --loci A,B,DRB1
       hlamatch coverage --cohort patients.csv --line "A*24:02~B*52:01~DRB1*15:02"
+      hlamatch coverage --cohort patients.csv --top 20
     """
-    use_engine_options()
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
     populations = parse_populations(population, weights)
     loci_list = split_list(loci)
     tab = lazy_table(table, table_format, sum_tolerance)
+    if fmt != "text":
+        refuse(("all_lines",), f"to --format {fmt}, which holds every line")
+    if cohort:
+        refuse(("all_lines",), "to --cohort (its text lists no lines)")
+        cohort_coverage(cohort, tab, populations, lines, lines_file, top, loci_list, resolution, rules, level,
+                        threads, fmt)
+        return
+    use_engine_options()
+    if level == "haplotype":
+        refuse(("tolerance",), "at --level haplotype, which is always computed exactly")
     # With a list of resolutions, --top picks the most frequent haplotypes at the first one.
     first_resolution = resolution.split(",")[0] if resolution else None
     bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
                       resolution=first_resolution)
-    if cohort:
-        from hlamatch.match import ERROR, cohort_report
-
-        if tolerance:
-            raise OptionError("--tolerance applies to table coverage, not to a typed cohort (--cohort counts patients)")
-        if resolution and "," in resolution:
-            raise OptionError("--cohort takes one --resolution (a cohort is compared at one resolution)")
-        row, results = cohort_report(cohort, bank, loci=loci_list, resolution=resolution, rules=rules)
-        for r in results:
-            if r.status == ERROR:
-                echo_error(r.reason)
-        emit([row], fmt, text=cohort_text)
-        if row["errors"]:
-            raise SystemExit(1)
-        return
     from hlamatch.cover import coverage
 
     report = coverage(tab(), bank, level=level, loci=loci_list, resolution=resolution, populations=populations,
                       threads=threads, rules=rules, distribution=distribution, progress=progress_display(quiet),
                       tolerance=tolerance)
-    emit(report.to_dicts(), fmt, text=coverage_text)
+    emit(report.to_dicts(), fmt, text=lambda rows: coverage_text(rows, all_lines))
 
 
-def cohort_text(rows: list[dict[str, Any]]) -> str:
+def cohort_coverage(cohort, tab, populations, lines, lines_file, top, loci_list, resolution, rules, level,
+                    threads, fmt) -> None:
+    """``coverage --cohort``: the empirical coverage of a typed cohort (its rows' errors on standard error)."""
+    from hlamatch.match import ERROR, cohort_report, read_patients
+
+    if not top:
+        refuse(TABLE_PARAMS, "to --cohort without --top (the patients are counted; no table is read)",
+               "add --top N to take lines from the table")
+    refuse(("tolerance", "engine", "scheduler"),
+           "to --cohort (the typed patients are counted; no patient genotypes are enumerated)")
+    if given("level") and level != "genotype":
+        raise OptionError(f"--level {level} does not apply to --cohort: typed patients are compared at genotype "
+                          "level (their typings are unphased); leave --level out")
+    if resolution and "," in resolution:
+        raise OptionError("--cohort takes one --resolution (a cohort is compared at one resolution)")
+    if top and loci_list is None:
+        loci_list = patient_loci(read_patients(cohort), tab())
+    bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
+                      resolution=resolution)
+    with numba_threads(threads):
+        row, results = cohort_report(cohort, bank, loci=loci_list, resolution=resolution, rules=rules)
+    for r in results:
+        if r.status == ERROR:
+            echo_error(r.reason)
+    emit([row], fmt, text=lambda rows: cohort_text(rows, results))
+    if row["errors"]:
+        raise SystemExit(1)
+
+
+def cohort_text(rows: list[dict[str, Any]], results: Any = ()) -> str:
+    """Text of a cohort's coverage; when no patient could be assessed it says so, and why."""
     r = rows[0]
     out = [
         f"Empirical coverage — cohort {r['population']}",
         f"loci {'~'.join(r['loci'])} · resolution {r['resolution']} · rule: {r['rule']} · {len(r['lines'])} line(s)",
         f"patients {r['patients']} · assessed {r['assessed']} · not assessable {r['not_assessable']} · "
         f"errors {r['errors']} · matched {r['matched']}",
-        f"coverage {pct(r['coverage'])}  [lower {pct(r['lower'])}, upper {pct(r['upper'])}]  "
-        f"among assessed {pct(r['assessed_coverage'])}",
-        "best line by mismatches (assessed patients): "
-        + (", ".join(f"{k}: {pct(v)}" for k, v in r["distribution"].items()) or "- (no patient assessed)"),
-        f"{r['definition']}; lower counts not-assessable patients as unmatched, upper as matched.",
     ]
+    if r["assessed"] + r["not_assessable"] == 0:
+        out.append("coverage: no patient could be read (every row is an error), so there is no coverage")
+    else:
+        among = f"among assessed {pct(r['assessed_coverage'])}" if r["assessed"] else "no patient assessed"
+        out.append(f"coverage {pct(r['coverage'])}  [lower {pct(r['lower'])}, upper {pct(r['upper'])}]  {among}")
+    if r["assessed"]:
+        out.append("best line by mismatches (assessed patients): "
+                   + ", ".join(f"{k}: {pct(v)}" for k, v in r["distribution"].items()))
+    from hlamatch.match import NOT_ASSESSABLE
+
+    reasons: dict[str, int] = {}
+    for m in results:
+        if m.status == NOT_ASSESSABLE:
+            reasons[m.reason] = reasons.get(m.reason, 0) + 1
+    if reasons:
+        common = sorted(reasons.items(), key=lambda kv: -kv[1])[:3]
+        out.append("not assessable: " + "; ".join(f"{n} {why}" for why, n in common)
+                   + (f"; {len(reasons) - 3} other reason(s)" if len(reasons) > 3 else ""))
+    out.append(f"{r['definition']}; lower counts not-assessable patients as unmatched, upper as matched.")
     return "\n".join(out)
 
 
-def coverage_text(rows: list[dict[str, Any]]) -> str:
+def coverage_text(rows: list[dict[str, Any]], all_lines: bool = False) -> str:
     from hlamatch.constants import MASS_EPSILON
     from hlamatch.cover import DEFINITIONS
 
@@ -114,10 +164,9 @@ def coverage_text(rows: list[dict[str, Any]]) -> str:
     ]
     if r0.get("nomenclature"):
         out.append(f"nomenclature {r0['nomenclature']}")
-    shown = r0["lines"][:10]
-    out += [f"  {ln}" for ln in shown]
-    if len(r0["lines"]) > len(shown):
-        out.append(f"  … and {len(r0['lines']) - len(shown)} more")
+    from hlamatch.lines import line_labels
+
+    out += listed_lines(line_labels(r0["lines"], r0.get("line_names")), all_lines)
     out.append("")
     res_head = f"{'resolution':<12}" if many else ""
     out.append(f"{'population':<12}{'level':<11}{res_head}{'coverage':>10}  {'[lower, upper]':<20}{'unlisted mass':>14}")

@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 
-from .options import (bank_lines, bank_options, lazy_table, make_rules, output_options, parse_populations,
-                      rule_options, split_list, table_options)
+from .options import (TABLE_PARAMS, Command, bank_lines, compute_options, lazy_table, line_options, loci_option,
+                      make_rules, numba_threads, output_options, parse_populations, patient_loci, refuse,
+                      resolution_option, rule_options, split_list, table_options)
 from .output import echo_error, emit, library_call
 
 
-@click.command("match")
+@click.command("match", cls=Command)
 @click.option("--patient", "patients", multiple=True, metavar="GL",
               help="A patient typing: loci joined by '^', the two alleles by '+', e.g. "
                    "'A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05'. Repeatable.")
@@ -19,22 +20,27 @@ from .output import echo_error, emit, library_call
               help="CSV/TSV/Parquet of typings: two columns per locus (A_1, A_2, ...), one per locus (A: "
                    "'A*24:02+A*02:01') or a 'typing' column; an optional 'id' column names patients. A bad row is "
                    "an error for that row only; a third allele column (A_3) or a repeated column name, for the file.")
-@bank_options
+@line_options
+@loci_option("Default: the loci the lines are typed at; with --top alone, the table loci the patients are typed at.")
+@resolution_option("Default: the coarsest resolution the lines are typed at (the table's for --top lines). A patient "
+                   "typed coarser is reported as not assessable.")
 @rule_options
 @table_options
 @click.option("--all-lines", is_flag=True, help="List every line for each patient, not only those that match.")
+@compute_options
 @output_options
 @library_call
 def command(patients, patients_file, lines, lines_file, top, loci, resolution, max_mismatches, require_match,
             allow_mismatch, homozygous_count, direction, table, table_format, sum_tolerance, population, weights,
-            all_lines, fmt) -> None:
+            all_lines, threads, quiet, fmt) -> None:
     """Which bank lines suit each patient (genotype level), best first.
 
     Each patient's unphased typing is compared with every line under the match rules; the
     mismatched alleles are listed per locus. A typing coarser than the lines (A*24 against
     two-field lines) or missing a locus is reported as not assessable. A malformed row gives one
     'Error:' line naming it on standard error; the other patients are still reported, and the
-    exit status is then 1. The table options only matter for --top.
+    exit status is then 1. The table options apply only with --top (the lines it takes from the
+    table).
 
     \b
     Examples:
@@ -46,41 +52,53 @@ def command(patients, patients_file, lines, lines_file, top, loci, resolution, m
     from hlamatch.errors import OptionError
     from hlamatch.match import ERROR, match_patients, parse_typing, read_patients
 
+    if not top:
+        refuse(TABLE_PARAMS, "without --top (the lines are given; no table is read)",
+               "add --top N to take lines from the table")
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
     loci_list = split_list(loci)
-    bank = bank_lines(lines, lines_file, top, table=lazy_table(table, table_format, sum_tolerance),
-                      populations=parse_populations(population, weights), loci=loci_list, resolution=resolution)
     typings = [parse_typing(text, str(i + 1), f"--patient {i + 1}") for i, text in enumerate(patients)]
     if patients_file:
         typings += read_patients(patients_file)
     if not typings:
         raise OptionError("no patients given: pass --patient or --patients-file")
-    results, used, res, rules = match_patients(typings, bank, loci=loci_list, resolution=resolution, rules=rules,
-                                               details="all" if all_lines else "matched")
+    tab = lazy_table(table, table_format, sum_tolerance)
+    if top and loci_list is None:
+        loci_list = patient_loci(typings, tab())
+    bank = bank_lines(lines, lines_file, top, table=tab, populations=parse_populations(population, weights),
+                      loci=loci_list, resolution=resolution)
+    with numba_threads(threads):
+        results, used, res, rules = match_patients(typings, bank, loci=loci_list, resolution=resolution,
+                                                   rules=rules, details="all" if all_lines else "matched")
     for r in results:
         if r.status == ERROR:
             echo_error(r.reason)
-    emit([r.to_dict() for r in results], fmt, csv_rows=csv_rows,
+    context = {"loci": "~".join(used), "resolution": res, "rule": rules.describe(used)}
+    emit([r.to_dict() for r in results], fmt, csv_rows=lambda rows: csv_rows(rows, context),
          text=lambda rows: match_text(rows, used, res, rules.describe(used)))
     if any(r.status == ERROR for r in results):
         raise SystemExit(1)
 
 
-def csv_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One CSV row per patient and line (one row with empty line columns for a patient without lines)."""
+def csv_rows(rows: list[dict[str, Any]], context: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One CSV row per patient and line (one row with empty line columns for a patient without
+    lines), after the shared columns in ``context`` (loci, resolution, rule)."""
     flat = []
     for r in rows:
-        base = {"patient": r["patient"], "status": r["status"], "reason": r["reason"] or ""}
+        base = {**(context or {}), "patient": r["patient"], "status": r["status"], "reason": r["reason"] or ""}
         if not r["lines"]:
             flat.append({**base, "line": "", "matched": "", "mismatches": "", "mismatched_alleles": ""})
         for m in r["lines"]:
-            flat.append({**base, "line": m["line"], "matched": m["matched"], "mismatches": m["mismatches"],
+            flat.append({**base, "line": m["line"], **({"name": m["name"]} if "name" in m else {}),
+                         "matched": m["matched"], "mismatches": m["mismatches"],
                          "mismatched_alleles": "; ".join(f"{k}: {','.join(v)}"
                                                          for k, v in m["mismatched_alleles"].items())})
     return flat
 
 
 def match_text(rows: list[dict[str, Any]], loci, res: str, rule: str) -> str:
+    from hlamatch.lines import line_label
+
     out = [f"Patient look-up — loci {'~'.join(loci)} · resolution {res} · rule: {rule} (genotype level)", ""]
     for r in rows:
         if r["status"] != "assessed":
@@ -91,5 +109,5 @@ def match_text(rows: list[dict[str, Any]], loci, res: str, rule: str) -> str:
         for m in r["lines"]:
             what = "; ".join(f"{k} {','.join(v)}" for k, v in m["mismatched_alleles"].items()) or "full match"
             flag = "" if m["matched"] else "  (outside the rules)"
-            out.append(f"  {m['mismatches']} mismatch(es)  {m['line']}  — {what}{flag}")
+            out.append(f"  {m['mismatches']} mismatch(es)  {line_label(m['line'], m.get('name'))}  — {what}{flag}")
     return "\n".join(out)

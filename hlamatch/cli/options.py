@@ -3,40 +3,52 @@
 A command stacks the decorators it needs and passes the raw values to the parsers here, inside
 its body (so a bad value is one ``Error:`` line, like any library error)::
 
-    @click.command("rank")
-    @table_options          # table, table_format, sum_tolerance, population, weights
-    @bank_options           # lines, lines_file, top, loci, resolution
+    @click.command("rank", cls=Command)   # a single-valued option given twice is a usage error
+    @table_options          # table, table_format, sum_tolerance, population, weights (+ --nomenclature/--mac/--strict)
+    @line_options           # lines, lines_file, top
+    @loci_option(LOCI_HELP)                       # loci (comma lists and repeats)
+    @resolution_option(TABLE_RESOLUTION_HELP)     # resolution
     @rule_options           # max_mismatches, require_match, allow_mismatch, homozygous_count, direction
-    @threads_option         # threads
+    @compute_options        # threads, quiet
     @engine_options         # --engine, --scheduler (applied by use_engine_options() in the body)
-    @quiet_option           # quiet
     @output_options         # fmt
     @library_call
     def command(table, table_format, sum_tolerance, population, weights, ...): ...
 
+Every command that reads a table takes the same :data:`table_options`; every command that
+computes takes :data:`compute_options`.  An option given where it cannot apply is an error that
+says why (:func:`refuse`), never silently dropped.
+
 Parsers: :func:`parse_populations` (``--population``/``--weights``), :func:`lazy_table`
 (``--table`` and friends), :func:`bank_lines` (``--line``/``--lines-file``/``--top``),
-:func:`make_rules` (rule options) and :func:`split_list` (comma lists).
+:func:`make_rules` (rule options), :func:`split_list` (comma lists and repeated values),
+:func:`parse_counts` (``--registry-size``) and :func:`patient_loci` (the loci of ``--top`` for
+typed patients).
 
 Nothing here imports numba or polars at module level: ``hlamatch --help`` must stay fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 import click
+from click.core import ParameterSource
 
 from hlamatch.constants import ALL_RESOLUTIONS, DEFAULT_SUM_TOLERANCE, DIRECTIONS, FORMATS, TABLE_FORMATS
 from hlamatch.errors import OptionError
 
 __all__ = [
-    "output_options", "table_file_options", "nomenclature_options", "apply_settings", "strict_names", "population_options", "table_options", "bank_options",
-    "rule_options", "threads_option", "engine_options", "use_engine_options", "quiet_option",
-    "split_list", "parse_populations", "read_weights_file", "lazy_table", "bank_lines", "make_rules",
+    "Command", "output_options", "table_file_options", "nomenclature_options", "apply_settings", "strict_names",
+    "population_options", "table_options", "line_options", "loci_option", "resolution_option", "rule_options",
+    "threads_option", "quiet_option", "compute_options", "engine_options", "use_engine_options",
+    "given", "refuse", "TABLE_PARAMS", "RULE_PARAMS",
+    "split_list", "parse_counts", "parse_populations", "read_weights_file", "lazy_table", "bank_lines",
+    "make_rules", "numba_threads", "patient_loci",
 ]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -51,6 +63,52 @@ def _stack(*options: Decorator) -> Decorator:
         return fn
 
     return decorate
+
+
+class Command(click.Command):
+    """A command whose single-valued options may be given once: click keeps the last of
+    ``--level genotype --level haplotype`` and drops the first without a word; here that is a
+    usage error (one ``Error:`` line, exit status 2).  Flags given twice stay harmless.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        once: dict[str, str] = {}  # every spelling of a single-valued option → its first spelling
+        takes_value: set[str] = set()
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option) or param.is_flag or param.count:
+                continue
+            spellings = [*param.opts, *param.secondary_opts]
+            takes_value.update(spellings)
+            if not param.multiple:
+                once.update(dict.fromkeys(spellings, max(param.opts, key=len)))
+        seen: dict[str, list[str]] = {}
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                break
+            if not token.startswith("-") or token == "-":
+                continue
+            if token.startswith("--"):
+                name, eq, value = token.partition("=")
+            else:  # -k1, -qk 1: flags first, then at most one option taking a value
+                name, eq, value = token, "", ""
+                for i in range(1, len(token)):
+                    if f"-{token[i]}" in takes_value:
+                        name, value = f"-{token[i]}", token[i + 1:]
+                        eq = "=" if value else ""
+                        break
+            if name not in takes_value:
+                continue
+            if not eq:
+                value = next(tokens, "")
+            if name in once:
+                seen.setdefault(once[name], []).append(value)
+        for name, values in seen.items():
+            if len(values) > 1:
+                raise click.UsageError(
+                    f"{name} is given {len(values)} times ({', '.join(map(repr, values))}); it takes one value: "
+                    "give it once", ctx)
+        return super().parse_args(ctx, args)
 
 
 # ============================================================================ decorators
@@ -112,15 +170,19 @@ def strict_names() -> bool:
     return bool(ctx is not None and ctx.meta.get("hlamatch.strict"))
 
 
-def _resolution(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """``--resolution``: one of :data:`ALL_RESOLUTIONS`; a comma list only for ``coverage``."""
-    if value is None:
+def _resolution(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> str | None:
+    """``--resolution``: one of :data:`ALL_RESOLUTIONS`, as a comma-joined string; several (comma
+    list or repeated option) only where the option was made with ``many=True`` (``coverage``)."""
+    if not values:
         return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
+    value = ",".join(values)
+    items = _flat(values)
+    if not items:
+        raise click.BadParameter(f"{value!r} names no resolution: give one of {', '.join(ALL_RESOLUTIONS)}")
     for v in items:
         if v not in ALL_RESOLUTIONS:
             raise click.BadParameter(f"{v!r} is not one of {', '.join(ALL_RESOLUTIONS)}")
-    if len(items) != 1 and ctx.info_name != "coverage":
+    if len(items) != 1 and not getattr(param, "many", False):
         raise click.BadParameter(f"give one resolution ({value!r} names {len(items)}); only 'coverage' takes a list")
     if len(set(items)) != len(items):
         raise click.BadParameter(f"{value!r} names a resolution twice")
@@ -158,24 +220,55 @@ table_options = _stack(
     population_options,
 )
 
-#: ``--line/-l``, ``--lines-file``, ``--top``, ``--loci``, ``--resolution`` (parameters ``lines``,
-#: ``lines_file``, ``top``, ``loci``, ``resolution``); parse them with :func:`bank_lines`.
-bank_options = _stack(
+#: ``--line/-l``, ``--lines-file``, ``--top`` (parameters ``lines``, ``lines_file``, ``top``);
+#: parse them with :func:`bank_lines`.
+line_options = _stack(
     click.option("--line", "-l", "lines", multiple=True, metavar="HAP[/HAP]",
                  help="A donor line: one haplotype (homozygous) or two joined by '/'. Repeatable."),
     click.option("--lines-file", type=click.Path(dir_okay=False),
-                 help="CSV/TSV/Parquet with a 'haplotype' column (or 'haplotype1','haplotype2')."),
+                 help="CSV (comma, semicolon or tab), TSV or Parquet with a 'haplotype' column, or "
+                      "'haplotype1','haplotype2' (empty haplotype2: homozygous), or per-locus columns "
+                      "A_1,A_2,B_1,...; an optional 'name' column names the lines."),
     click.option("--top", type=click.IntRange(min=1), default=None, metavar="N",
-                 help="Add the N most frequent haplotypes of the table (at the chosen loci; by weighted "
-                      "frequency for a weighted mix) as homozygous lines."),
-    click.option("--loci", default=None, metavar="A,B,DRB1",
-                 help="Loci to compare (default: those the lines are typed at; with --top only, all table loci)."),
-    click.option("--resolution", default=None, callback=_resolution, metavar="RES",
-                 help="Matching resolution: " + ", ".join(ALL_RESOLUTIONS) + " (G/P groups, serologic split "
-                      "antigens and broads need --nomenclature). Default: the table's own (lines are "
-                      "brought to it); with --cohort, the lines'. coverage takes a comma list "
-                      "(2-field,antigen)."),
+                 help="Add the N most frequent haplotypes of the table (at the loci and resolution compared; by "
+                      "weighted frequency for a weighted mix) as homozygous lines."),
 )
+
+#: ``--loci`` help, before the command's default.
+LOCI_HELP = "Loci to compare, comma-separated or repeated (--loci A,B,DRB1 or --loci A --loci B). "
+#: The default loci of the commands on a table (coverage, rank, plan).
+TABLE_LOCI_DEFAULT = ("Default: the loci the lines are typed at; every locus of the table when all lines come from it "
+                      "(--top, default candidates).")
+
+
+def loci_option(default_help: str = TABLE_LOCI_DEFAULT) -> Decorator:
+    """``--loci`` (parameter ``loci``, a tuple of raw values; parse with :func:`split_list`)."""
+    return click.option("--loci", multiple=True, metavar="LOCI", help=LOCI_HELP + default_help)
+
+
+#: ``--resolution`` help, before the command's default.
+RESOLUTION_HELP = ("Matching resolution: " + ", ".join(ALL_RESOLUTIONS) + " (G/P groups, serologic split antigens "
+                   "and broads need --nomenclature). ")
+#: The default resolution of the commands on a table.
+TABLE_RESOLUTION_DEFAULT = ("Default: the table's own; lines typed finer are brought to it, and a line typed coarser "
+                            "(A*24 on a two-field table) is an error: pass --resolution 1-field (the line's "
+                            "resolution).")
+
+
+class _ResolutionOption(click.Option):
+    def __init__(self, *args: Any, many: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.many = many
+
+
+def resolution_option(default_help: str = TABLE_RESOLUTION_DEFAULT, many: bool = False) -> Decorator:
+    """``--resolution`` (parameter ``resolution``: None or a comma-joined string of valid names).
+
+    ``many``: several resolutions (comma list or repeated option) are allowed (``coverage``).
+    """
+    return click.option("--resolution", cls=_ResolutionOption, many=many, multiple=True, callback=_resolution,
+                        metavar="RES", help=RESOLUTION_HELP + default_help)
+
 
 #: Match-rule options (parameters ``max_mismatches``, ``require_match``, ``allow_mismatch``,
 #: ``homozygous_count``, ``direction``); parse them with :func:`make_rules`.
@@ -185,7 +278,8 @@ rule_options = _stack(
     click.option("--require-match", multiple=True, metavar="LOCI",
                  help="Loci that must match, e.g. DRB1 (comma-separated or repeated)."),
     click.option("--allow-mismatch", multiple=True, metavar="LOCI",
-                 help="Allow mismatches only at these loci, e.g. A,B; all others must match."),
+                 help="Allow mismatches only at these loci, e.g. A,B (comma-separated or repeated); all others "
+                      "must match."),
     click.option("--homozygous-count", type=click.Choice(["1", "2"]), default="1", show_default=True,
                  help="What a missing homozygous allele counts (2010 consensus: 1; 2016: 2)."),
     click.option("--direction", type=click.Choice(DIRECTIONS, case_sensitive=False), default="HvG",
@@ -232,8 +326,16 @@ def use_engine_options() -> None:
 #: ``--tolerance`` help of the planning commands (coverage has its own words).
 PLANNING_TOLERANCE_HELP = (
     "Rules other than zero HvG mismatches: visit patient genotypes most frequent first and leave out those "
-    "weighing at most EPS in all; they widen upper bounds only. 0 = exact; the default rule is always exact."
+    "weighing at most EPS in all; they widen upper bounds only. 0 = exact. Not with the default rule, which is "
+    "always computed exactly."
 )
+
+
+def refuse_exact_tolerance(rules: Any) -> None:
+    """``--tolerance`` of rank and plan under the default rule, which they compute exactly: an error."""
+    if rules.is_default:
+        refuse(("tolerance",), "under the default rule (zero HvG mismatches), which is always computed exactly",
+               "give a rule it applies to (e.g. -k 1)")
 
 
 def tolerance_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -247,22 +349,95 @@ def quiet_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--quiet", "-q", is_flag=True, help="No progress display on long runs.")(fn)
 
 
-# ============================================================================ parsers
+#: ``--threads`` and ``--quiet/-q`` (parameters ``threads``, ``quiet``): every command that computes.
+compute_options = _stack(threads_option, quiet_option)
 
 
-def split_list(value: str | None, option: str = "--loci") -> list[str] | None:
-    """``"A, B,DRB1"`` → ``["A", "B", "DRB1"]``; None stays None.
+def numba_threads(threads: int | None) -> ContextManager[Any]:
+    """A context running kernels with ``threads`` numba threads (nothing, and no numba import, for None).
 
     Raises
     ------
     OptionError
-        ``value`` names nothing (``--loci ""``).
+        More threads than the machine has.
     """
-    if value is None:
+    if threads is None:
+        return contextlib.nullcontext()
+    from hlamatch._jit import num_threads
+
+    return num_threads(threads)
+
+
+# ============================================================================ options that cannot apply
+
+#: Parameters of :data:`table_options` (``strict`` too: it is about a table's names).
+TABLE_PARAMS = ("table", "table_format", "sum_tolerance", "population", "weights", "strict")
+#: Parameters of :data:`rule_options`.
+RULE_PARAMS = ("max_mismatches", "require_match", "allow_mismatch", "homozygous_count", "direction")
+
+
+def given(name: str) -> bool:
+    """Whether the current command's parameter ``name`` was given on the command line (not its default)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT,
+                                              ParameterSource.PROMPT)
+
+
+def _flag(ctx: click.Context, name: str) -> str:
+    for param in ctx.command.params:
+        if param.name == name and isinstance(param, click.Option):
+            return max(param.opts, key=len)
+    return name
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def refuse(names: Iterable[str], why: str, instead: str | None = None) -> None:
+    """An error naming the options of ``names`` given on the command line, if any: they do not apply.
+
+    The message reads ``--a and --b do not apply WHY: leave them out[, or INSTEAD]``.
+
+    Raises
+    ------
+    OptionError
+        One of ``names`` was given.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    flags = [_flag(ctx, n) for n in names if given(n)]
+    if not flags:
+        return
+    one = len(flags) == 1
+    raise OptionError(f"{_and(flags)} {'does' if one else 'do'} not apply {why}: leave {'it' if one else 'them'} out"
+                      + (f", or {instead}" if instead else ""))
+
+
+# ============================================================================ parsers
+
+
+def split_list(values: str | Sequence[str] | None, option: str = "--loci") -> list[str] | None:
+    """Comma lists and repeated values as one list: ``("A, B", "DRB1")`` → ``["A", "B", "DRB1"]``.
+
+    Nothing given (None or an empty sequence) is None.
+
+    Raises
+    ------
+    OptionError
+        The values name nothing (``--loci ""``).
+    """
+    if values is None:
         return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
+    raw = [values] if isinstance(values, str) else list(values)
+    if not raw:
+        return None
+    items = _flat(raw)
     if not items:
-        raise OptionError(f"{option} {value!r} names nothing: give a comma-separated list (e.g. {option} A,B,DRB1) "
+        raise OptionError(f"{option} {raw[0]!r} names nothing: give a comma-separated list (e.g. {option} A,B,DRB1) "
                           f"or leave {option} out")
     return items
 
@@ -270,6 +445,49 @@ def split_list(value: str | None, option: str = "--loci") -> list[str] | None:
 def _flat(values: Sequence[str]) -> list[str]:
     """Repeated and comma-separated values as one list."""
     return [v.strip() for x in values for v in x.split(",") if v.strip()]
+
+
+def parse_counts(values: Sequence[str], option: str) -> list[int]:
+    """Whole numbers ≥ 1 from comma lists and repeated values (``-R 15000,24000 -R 160000``).
+
+    Raises
+    ------
+    OptionError
+        A value that is not a whole number ≥ 1, or a value given twice.
+    """
+    out: list[int] = []
+    for item in _flat(values):
+        text = item.replace("_", "")
+        if not text.isdigit() or int(text) < 1:
+            raise OptionError(f"{option} {item!r} is not a whole number ≥ 1")
+        if int(text) in out:
+            raise OptionError(f"{option} {int(text)} is given twice")
+        out.append(int(text))
+    if values and not out:
+        raise OptionError(f"{option} {values[0]!r} names no number: give whole numbers (e.g. {option} 15000,24000)")
+    return out
+
+
+def patient_loci(typings: Sequence[Any], table: Any) -> list[str]:
+    """The loci of ``table`` that some patient typing is typed at, in table order: where ``--top``
+    compares typed patients when ``--loci`` is not given (a cohort typed at A, B and DRB1 is not
+    compared at every locus of a five-locus table).
+
+    Raises
+    ------
+    OptionError
+        No patient is typed at a locus of the table.
+    """
+    from hlamatch.alleles import locus_key
+
+    typed = {locus_key(locus) for t in typings if t.alleles for locus in t.alleles}
+    loci = [locus for locus in table.loci if locus_key(locus) in typed]
+    if not loci:
+        raise OptionError(
+            f"the patients are typed at none of the loci of table {table.source} ({', '.join(table.loci)}): "
+            "pass --loci to choose the loci to compare"
+        )
+    return loci
 
 
 def _weight(text: str, where: str) -> float:
@@ -451,23 +669,41 @@ def make_rules(max_mismatches: int = 0, require_match: Sequence[str] = (), allow
     )
 
 
-#: Options of rank and plan: the candidate lines, the level, and the donor-supply figures.
+#: ``--candidates FILE`` (parameter ``candidates_file``; read it with :func:`read_candidates`).
+candidates_option = click.option(
+    "--candidates", "candidates_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+    help="CSV/TSV/Parquet of candidate lines: a 'haplotype' column (homozygous), or 'haplotype1'/'haplotype2' "
+         "(heterozygous), optional 'name'. Default: the most frequent haplotypes as homozygous lines.")
+
+
+def n_candidates_option(default: int) -> Decorator:
+    """``--n-candidates/-n`` (parameter ``n_candidates``): how many default candidates."""
+    return click.option("--n-candidates", "-n", type=click.IntRange(min=1), default=default, show_default=True,
+                        metavar="N", help="Without --candidates: how many of the most frequent haplotypes are "
+                                          "candidates.")
+
+
+#: Options of rank and plan: the candidate lines and the level.
 candidate_options = _stack(
-    click.option("--candidates", "candidates_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-                 help="CSV/TSV/Parquet of candidate lines: a 'haplotype' column (homozygous), or "
-                      "'haplotype1'/'haplotype2' (heterozygous), optional 'name'. Default: the most "
-                      "frequent haplotypes as homozygous lines."),
-    click.option("--n-candidates", "-n", type=click.IntRange(min=1), default=100, show_default=True, metavar="N",
-                 help="Without --candidates: how many of the most frequent haplotypes are candidates."),
+    candidates_option,
+    n_candidates_option(100),
     click.option("--level", type=click.Choice(["genotype", "haplotype"]), default="genotype", show_default=True,
                  help="Coverage level the gains are measured at: genotype (unphased) or haplotype (phase-aware)."),
 )
 
 
 def read_candidates(path: str | None):
-    """Candidate lines of ``--candidates`` (None: the library's default, the top haplotypes)."""
+    """Candidate lines of ``--candidates`` (None: the library's default, the top haplotypes).
+
+    Raises
+    ------
+    OptionError
+        ``--n-candidates`` given too (it counts the default candidates only).
+    """
     if path is None:
         return None
+    refuse(("n_candidates",), "with --candidates (it counts the default candidates; the file's lines are the "
+                              "candidates)")
     from hlamatch.lines import read_lines_file
 
     return read_lines_file(path)

@@ -2,10 +2,14 @@
 and the wrapper that turns library errors and warnings into one-line messages.
 
 * :func:`emit` writes a command's result to standard output: ``text`` for people (the command's
-  renderer), ``json`` (an array of objects; a command describing one thing may emit one object)
-  or ``csv`` (flat: see :func:`flatten_rows`).  A number that is not finite (NaN: nothing to
-  divide by, e.g. a cohort with no assessable patient; infinity: e.g. people to type for a donor
-  never found) is ``null`` in JSON (strict JSON has no NaN), an empty CSV cell and ``-`` in text.
+  renderer), ``json`` (an array of objects, full precision, definitions in full; a command
+  describing one thing may emit one object) or ``csv`` (flat, the layout of :mod:`hlamatch.flat`:
+  the shared columns ``population, level, resolution, loci, rule, definition, table`` first, one
+  column per mismatch bin, no JSON in any cell, the definition as a short name; numbers to
+  :data:`SIGNIFICANT_DIGITS` significant digits, see :func:`number_text`).  A number that is not
+  finite (NaN: nothing to divide by, e.g. a cohort with no assessable patient; infinity: e.g.
+  people to type for a donor never found) is ``null`` in JSON (strict JSON has no NaN), an empty
+  CSV cell and ``-`` in text.
 * :func:`progress_display` returns the ``progress(label, fraction_done)`` callback the library
   takes, drawing one updating line on standard error (label, bar, percent, elapsed time, time
   left) when standard error is a terminal and ``--quiet`` is not given.
@@ -29,20 +33,23 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 import click
 
 __all__ = [
-    "emit", "finite", "flatten_rows", "csv_text", "plain_text", "pct", "echo_error",
-    "progress_display", "ProgressDisplay", "progress_line", "library_call",
+    "emit", "finite", "flatten_rows", "csv_text", "number_text", "plain_text", "pct", "echo_error",
+    "listed_lines", "progress_display", "ProgressDisplay", "progress_line", "library_call",
+    "SIGNIFICANT_DIGITS",
 ]
 
 Row = dict[str, Any]
-#: Columns dropped from CSV output in favour of a text column (``rules`` → ``rule``).
-CSV_DROPPED = {"rules": "rule"}
+#: Significant digits of the numbers in CSV output (JSON keeps full precision).
+SIGNIFICANT_DIGITS = 6
+#: Lines the text output lists before "… and N more" (``--all-lines`` lists them all).
+LINES_SHOWN = 10
 
 
 # ============================================================================ emit
 
 
 def emit(data: Sequence[Row] | Row, fmt: str, *, text: Callable[[Any], str] | None = None,
-         csv_rows: Callable[[Any], Sequence[Row]] | None = None) -> None:
+         csv_rows: Callable[[Any], Sequence[Row]] | None = None, order: bool = True) -> None:
     """Write a command's result to standard output in format ``fmt``.
 
     Parameters
@@ -57,6 +64,8 @@ def emit(data: Sequence[Row] | Row, fmt: str, *, text: Callable[[Any], str] | No
     csv_rows : callable, optional
         Turns ``data`` into the CSV's rows when they differ from the JSON's (e.g. one row per
         patient and line).
+    order : bool
+        CSV: the shared columns first (:data:`hlamatch.flat.LEADING`); False keeps the rows' order.
     """
     if fmt == "json":
         try:
@@ -67,7 +76,7 @@ def emit(data: Sequence[Row] | Row, fmt: str, *, text: Callable[[Any], str] | No
         return
     if fmt == "csv":
         rows = csv_rows(data) if csv_rows is not None else [data] if isinstance(data, Mapping) else data
-        click.echo(csv_text(rows), nl=False)
+        click.echo(csv_text(rows, order=order), nl=False)
         return
     click.echo((text or plain_text)(data))
 
@@ -88,58 +97,47 @@ def finite(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any, key: str = "") -> Any:
-    """One CSV cell: lists joined by ';' (loci by '~'), nested dicts as ``k=v`` pairs; never brackets."""
-    value = finite(value)
-    if isinstance(value, Mapping):
-        return ",".join(f"{k}={_cell(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        sep = "~" if key == "loci" else ";"
-        return sep.join(str(_cell(v)) for v in value)
-    return value
+def flatten_rows(rows: Iterable[Mapping[str, Any]], order: bool = True) -> list[Row]:
+    """Rows with no JSON inside cells, all with the same columns: :func:`hlamatch.flat.flat_rows`
+    (shared columns first unless ``order`` is False; one column per mismatch bin, ``mismatches_0``
+    …; other dicts one column per key, e.g. ``weights_JAPI``; lists joined with ';', ``loci``
+    with '~'; ``rules`` dropped where ``rule`` says them; the definition as a short name), with
+    an empty cell for a missing value.  Numbers keep full precision."""
+    from hlamatch.flat import flat_rows
+
+    return [{k: ("" if v is None else v) for k, v in r.items()} for r in flat_rows(rows, order=order)]
 
 
-def flatten_rows(rows: Iterable[Mapping[str, Any]]) -> list[Row]:
-    """Rows with no JSON inside cells, all with the same columns (the union, in order of appearance).
+def number_text(value: float) -> str:
+    """A number for CSV and plain text: :data:`SIGNIFICANT_DIGITS` significant digits, never an
+    exponent above 1 (``7237159``, not ``7.23716e+06``); empty when not finite.
 
-    A dict field (e.g. ``distribution``) becomes one column per key (``distribution_0``,
-    ``distribution_1``, …, ``distribution_unmatched``; blank where a row has none); lists are
-    joined with ';' (``loci`` with '~'); ``rules`` is dropped when a ``rule`` text column is
-    there; None becomes an empty cell.
+    >>> [number_text(x) for x in (0.28997453793611994, 1.1712e-05, 159.3943308, 7237159.48, 0.0, float("nan"))]
+    ['0.289975', '1.1712e-05', '159.394', '7237159', '0', '']
     """
-    rows = list(rows)
-    dict_keys: dict[str, dict[str, None]] = {}
-    for r in rows:
-        for k, v in r.items():
-            if isinstance(v, Mapping):
-                dict_keys.setdefault(k, {}).update(dict.fromkeys(map(str, v)))
-    out: list[Row] = []
-    columns: dict[str, None] = {}
-    for r in rows:
-        flat: Row = {}
-        for k, v in r.items():
-            if k in CSV_DROPPED and CSV_DROPPED[k] in r:
-                continue
-            if k in dict_keys:
-                sub = {str(a): b for a, b in v.items()} if isinstance(v, Mapping) else {}
-                for s in dict_keys[k]:
-                    flat[f"{k}_{s}"] = _cell(sub.get(s))
-            else:
-                flat[k] = _cell(v, k)
-        columns.update(dict.fromkeys(flat))
-        out.append(flat)
-    return [{c: ("" if r.get(c) is None else r[c]) for c in columns} for r in out]
+    if not math.isfinite(value):
+        return ""
+    if value == 0:
+        return "0"
+    if abs(value) >= 10 ** (SIGNIFICANT_DIGITS - 1):
+        return f"{value:.0f}"
+    return f"{value:.{SIGNIFICANT_DIGITS}g}"
 
 
-def csv_text(rows: Iterable[Mapping[str, Any]]) -> str:
-    """CSV (header + rows, '\\n' line ends) of :func:`flatten_rows` of ``rows``; empty when no rows."""
-    flat = flatten_rows(rows)
+def _csv_cell(value: Any) -> Any:
+    return number_text(value) if isinstance(value, float) else value
+
+
+def csv_text(rows: Iterable[Mapping[str, Any]], order: bool = True) -> str:
+    """CSV (header + rows, '\\n' line ends) of :func:`flatten_rows` of ``rows``, numbers to
+    :data:`SIGNIFICANT_DIGITS` significant digits (:func:`number_text`); empty when no rows."""
+    flat = flatten_rows(rows, order=order)
     if not flat:
         return ""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(flat[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(flat)
+    writer.writerows({k: _csv_cell(v) for k, v in r.items()} for r in flat)
     return buf.getvalue()
 
 
@@ -156,8 +154,22 @@ def plain_text(data: Sequence[Row] | Row) -> str:
 
 def _short(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else "-"
+        return number_text(value) or "-"
     return str(value)
+
+
+def listed_lines(lines: Sequence[str], all_lines: bool = False, indent: str = "  ") -> list[str]:
+    """Text lines listing donor lines: the first :data:`LINES_SHOWN` and "… and N more", or
+    every one with ``all_lines`` (the commands' ``--all-lines``).
+
+    >>> listed_lines(["a", "b"])
+    ['  a', '  b']
+    """
+    shown = list(lines) if all_lines else list(lines[:LINES_SHOWN])
+    out = [f"{indent}{ln}" for ln in shown]
+    if len(lines) > len(shown):
+        out.append(f"{indent}… and {len(lines) - len(shown)} more (--all-lines lists every line)")
+    return out
 
 
 def pct(x: float | None) -> str:
@@ -232,6 +244,15 @@ def progress_display(quiet: bool = False, file: TextIO | None = None,
     return ProgressDisplay(file, clock) if tty and not quiet else None
 
 
+def compile_notice(quiet: bool = False, file: TextIO | None = None) -> None:
+    """Have the library say once, where a progress display would show (a terminal, not ``--quiet``),
+    that it compiles the numba kernels: a first run in a fresh environment spends seconds there."""
+    from hlamatch._hooks import on_compile  # imports no numba: --help stays fast
+
+    out = sys.stderr if file is None else file
+    on_compile((lambda message: click.echo(message, file=out)) if progress_display(quiet, out) is not None else None)
+
+
 # ============================================================================ errors and warnings
 
 
@@ -250,8 +271,9 @@ def library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
     :class:`~hlamatch.errors.HlamatchError` → ``Error: ...`` (one line) and exit status 1.
     Warnings are recorded while the body runs and shown once it is over (after the recording
     context is left, so a re-shown warning is never recorded again): a
-    :class:`~hlamatch.errors.HlamatchWarning` as a ``Warning: ...`` line on standard error, any
-    other warning the usual Python way.
+    :class:`~hlamatch.errors.HlamatchWarning` as a ``Warning: ...`` line on standard error (once:
+    a command that prepares several problems, e.g. one per resolution, meets the same lines
+    again), any other warning the usual Python way.
     """
 
     @functools.wraps(fn)
@@ -265,13 +287,17 @@ def library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
                 from .options import apply_settings
 
                 apply_settings()
+                compile_notice(bool(kwargs.get("quiet")))
                 return fn(*args, **kwargs)
         except HlamatchError as e:
             raise click.ClickException(" ".join(str(e).split())) from None
         finally:
+            shown: set[str] = set()
             for w in caught:
                 if issubclass(w.category, HlamatchWarning):
-                    click.echo(f"Warning: {w.message}", err=True)
+                    if str(w.message) not in shown:
+                        shown.add(str(w.message))
+                        click.echo(f"Warning: {w.message}", err=True)
                 else:
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
 

@@ -6,16 +6,18 @@ from typing import Any
 
 import click
 
-from .options import (bank_lines, bank_options, candidate_options, engine_options, lazy_table, make_rules,
-                      output_options, parse_populations, quiet_option, read_candidates, rule_options,
-                      split_list, table_options, threads_option, tolerance_option, use_engine_options,
-                      PLANNING_TOLERANCE_HELP)
+from .options import (PLANNING_TOLERANCE_HELP, Command, bank_lines, candidate_options, compute_options,
+                      engine_options, lazy_table, line_options, loci_option, make_rules, output_options,
+                      parse_populations, read_candidates, refuse, refuse_exact_tolerance, resolution_option,
+                      rule_options, split_list, table_options, tolerance_option, use_engine_options)
 from .output import emit, library_call, pct, progress_display, tolerance_note
 
 
-@click.command("plan")
+@click.command("plan", cls=Command)
 @table_options
-@bank_options
+@line_options
+@loci_option()
+@resolution_option()
 @candidate_options
 @rule_options
 @click.option("--target", type=click.FloatRange(0, 1, min_open=True), default=None, metavar="C",
@@ -30,9 +32,8 @@ from .output import emit, library_call, pct, progress_display, tolerance_note
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="Also draw the coverage curve (needs pip install 'hlamatch[plot]').")
 @tolerance_option(PLANNING_TOLERANCE_HELP)
-@threads_option
+@compute_options
 @engine_options
-@quiet_option
 @output_options
 @library_call
 def command(table, table_format, sum_tolerance, population, weights, lines, lines_file, top, loci, resolution,
@@ -54,9 +55,13 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     use_engine_options()
     from hlamatch.bank import plan_bank
 
+    if not exact:
+        refuse(("time_limit",), "without --exact (it limits the exact solver)", "add --exact")
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
+    refuse_exact_tolerance(rules)
     populations = parse_populations(population, weights)
     loci_list = split_list(loci)
+    candidates = read_candidates(candidates_file)
     if plot is not None:
         from hlamatch.plot import check_plot_path
 
@@ -64,7 +69,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     tab = lazy_table(table, table_format, sum_tolerance)
     bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
                       resolution=resolution, required=False)
-    report = plan_bank(tab(), read_candidates(candidates_file), bank=bank, n_candidates=n_candidates,
+    report = plan_bank(tab(), candidates, bank=bank, n_candidates=n_candidates,
                        target=target, n_lines=n_lines, level=level, loci=loci_list, resolution=resolution,
                        populations=populations, rules=rules, exact=exact, time_limit=time_limit, threads=threads,
                        progress=progress_display(quiet), tolerance=tolerance)
@@ -110,11 +115,13 @@ def plan_text(rows: list[dict[str, Any]], report) -> str:
     if r0.get("weights"):
         out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items())
                    + " (normalised to sum 1)")
+    from hlamatch.lines import line_label, line_labels
+
     for pop in dict.fromkeys(r["population"] for r in rows):
         block = [r for r in rows if r["population"] == pop]
         out += ["", f"population {pop}", f"{'step':>4}  {'line':<40}{'gain':>9}{'coverage':>10}{'upper':>9}"]
         for r in block:
-            line = r["line"] or f"(bank as given: {len(report.bank)} line(s))"
+            line = line_label(r["line"], r["name"]) if r["line"] else f"(bank as given: {len(report.bank)} line(s))"
             gain = "" if r["step"] == 0 else pct(r["gain"])
             out.append(f"{r['step']:>4}  {line:<40}{gain:>9}{pct(r['coverage']):>10}{pct(r['upper']):>9}")
         out.append(f"stopped: {block[0]['stop_reason']}")
@@ -127,7 +134,7 @@ def plan_text(rows: list[dict[str, Any]], report) -> str:
             else:
                 out.append(f"exact ({state}): {ex['n_lines']} line(s) reach the target ({pct(ex['coverage'])}); "
                            f"greedy needs {ex['greedy_lines']}")
-            out.append("  exact lines: " + "; ".join(ex["lines"]))
+            out.append("  exact lines: " + "; ".join(line_labels(ex["lines"], ex.get("line_names"))))
     out += ["", f"{r0['definition']}.",
             "upper: the same bank with unlisted chromosomes matching whenever possible."]
     return "\n".join(out)

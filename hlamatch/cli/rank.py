@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from .options import (bank_lines, bank_options, candidate_options, engine_options, lazy_table, make_rules,
-                      output_options, parse_populations, quiet_option, read_candidates, rule_options,
-                      split_list, table_options, threads_option, tolerance_option, use_engine_options,
-                      PLANNING_TOLERANCE_HELP)
+from .options import (PLANNING_TOLERANCE_HELP, Command, bank_lines, candidate_options, compute_options,
+                      engine_options, lazy_table, line_options, loci_option, make_rules, output_options,
+                      parse_populations, read_candidates, refuse, refuse_exact_tolerance, resolution_option,
+                      rule_options, split_list, table_options, tolerance_option, use_engine_options)
 from .output import emit, library_call, pct, progress_display, tolerance_note
 
 
@@ -22,19 +22,20 @@ def supply_options(fn):
     return fn
 
 
-@click.command("rank")
+@click.command("rank", cls=Command)
 @table_options
-@bank_options
+@line_options
+@loci_option()
+@resolution_option()
 @candidate_options
 @rule_options
 @supply_options
 @click.option("--show", type=click.IntRange(min=1), default=20, show_default=True, metavar="N",
               help="Text output: show the N best candidates (JSON and CSV always hold all).")
-@click.option("--all", "show_all", is_flag=True, help="Text output: show every candidate.")
+@click.option("--all-lines", "--all", "show_all", is_flag=True, help="Text output: show every candidate.")
 @tolerance_option(PLANNING_TOLERANCE_HELP)
-@threads_option
+@compute_options
 @engine_options
-@quiet_option
 @output_options
 @library_call
 def command(table, table_format, sum_tolerance, population, weights, lines, lines_file, top, loci, resolution,
@@ -57,13 +58,19 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     use_engine_options()
     from hlamatch.bank import rank_candidates
 
+    if fmt != "text":
+        refuse(("show", "show_all"), f"to --format {fmt}, which holds every candidate")
+    elif show_all:
+        refuse(("show",), "with --all-lines, which shows every candidate")
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
+    refuse_exact_tolerance(rules)
     populations = parse_populations(population, weights)
     loci_list = split_list(loci)
+    candidates = read_candidates(candidates_file)
     tab = lazy_table(table, table_format, sum_tolerance)
     bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
                       resolution=resolution, required=False)
-    report = rank_candidates(tab(), read_candidates(candidates_file), bank=bank, n_candidates=n_candidates,
+    report = rank_candidates(tab(), candidates, bank=bank, n_candidates=n_candidates,
                              level=level, loci=loci_list, resolution=resolution, populations=populations,
                              rules=rules, registry_size=registry_size, inbreeding=inbreeding, threads=threads,
                              progress=progress_display(quiet), tolerance=tolerance)
@@ -92,15 +99,18 @@ def rank_text(rows: list[dict[str, Any]], show: int | None) -> str:
         if reg:
             head += f"{'P(in ' + format(reg, ',') + ')':>14}"
         out.append(head)
+        from hlamatch.lines import line_label
+
         for r in block[: show or len(block)]:
             freq = "" if r["frequency"] is None else f"{r['frequency']:.5f}"
-            line = f"{r['rank']:>4}  {r['line']:<40}{pct(r['gain']):>9}{pct(r['coverage']):>10}{pct(r['upper']):>9}" \
+            label = line_label(r["line"], r["name"])
+            line = f"{r['rank']:>4}  {label:<40}{pct(r['gain']):>9}{pct(r['coverage']):>10}{pct(r['upper']):>9}" \
                    f"{freq:>11}{_people(r['people_per_donor']):>13}"
             if reg:
                 line += f"{pct(r['p_in_registry']):>14}"
             out.append(line)
         if show and len(block) > show:
-            out.append(f"  … {len(block) - show} more (--all shows every candidate; JSON/CSV hold all)")
+            out.append(f"  … {len(block) - show} more (--all-lines shows every candidate; JSON/CSV hold all)")
     out += ["", f"{r0['definition']}.",
             "upper: coverage after adding the line with unlisted chromosomes matching whenever possible; "
             "typed/donor: people to type per donor with the line's genotype (HWE"

@@ -6,23 +6,25 @@ from typing import Any
 
 import click
 
-from .options import (engine_options, lazy_table, make_rules, output_options, parse_populations, quiet_option,
-                      read_candidates, rule_options, split_list, table_options, use_engine_options)
+from hlamatch.errors import OptionError
+
+from .options import (RULE_PARAMS, Command, candidates_option, compute_options, engine_options, given, lazy_table,
+                      loci_option, make_rules, n_candidates_option, output_options, parse_counts, parse_populations,
+                      read_candidates, refuse, resolution_option, rule_options, split_list, table_options,
+                      use_engine_options)
 from .output import emit, library_call, pct, progress_display
 
 
-@click.command("supply")
+@click.command("supply", cls=Command)
 @table_options
-@click.option("--candidates", "candidates_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="CSV/TSV/Parquet of candidate lines ('haplotype', or 'haplotype1'/'haplotype2'); default: "
-                   "the most frequent haplotypes.")
-@click.option("--n-candidates", "-n", type=click.IntRange(min=1), default=20, show_default=True, metavar="N",
-              help="Without --candidates: how many of the most frequent haplotypes to list.")
-@click.option("--loci", default=None, metavar="A,B,DRB1", help="Loci (default: all loci of the table).")
-@click.option("--resolution", default=None, help="Allele resolution (default: the table's own).")
-@click.option("--registry-size", "-R", "registry_sizes", type=click.IntRange(min=1), multiple=True, metavar="R",
+@candidates_option
+@n_candidates_option(20)
+@loci_option("Default: the loci the candidates are typed at; every locus of the table for the default candidates.")
+@resolution_option()
+@click.option("--registry-size", "-R", "registry_sizes", multiple=True, metavar="R",
               help="Registry size(s) of typed people: expected distinct homozygous lines found and the coverage "
-                   "they give. Repeatable or comma-separated.")
+                   "they give. Repeatable or comma-separated (-R 15000,24000). The level, rule and Monte Carlo "
+                   "options shape these figures, so they need it.")
 @click.option("--inbreeding", type=click.FloatRange(0, 1), default=0.0, show_default=True, metavar="F",
               help="Excess homozygosity: P(homozygous for h) = (1-F)·f² + F·f.")
 @click.option("--level", type=click.Choice(["haplotype", "genotype", "both"]), default="both", show_default=True,
@@ -31,15 +33,16 @@ from .output import emit, library_call, pct, progress_display
 @click.option("--samples", type=click.IntRange(min=1), default=200, show_default=True,
               help="Monte Carlo samples where no exact formula applies (genotype level, other rules).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Monte Carlo samples.")
-@click.option("--rows", type=click.Choice(["registry", "candidates"]), default="registry", show_default=True,
-              help="JSON/CSV: one row per population, registry size and level, or one per candidate.")
+@click.option("--rows", type=click.Choice(["registry", "candidates"]), default=None,
+              help="JSON/CSV: one row per population, registry size and level (default with --registry-size), "
+                   "or one per candidate (default without).")
+@compute_options
 @engine_options
-@quiet_option
 @output_options
 @library_call
 def command(table, table_format, sum_tolerance, population, weights, candidates_file, n_candidates, loci, resolution,
             registry_sizes, inbreeding, level, max_mismatches, require_match, allow_mismatch, homozygous_count,
-            direction, samples, seed, rows, quiet, fmt) -> None:
+            direction, samples, seed, rows, threads, quiet, fmt) -> None:
     """Donor supply: how many people to type per homozygous donor, and what a registry holds.
 
     Under Hardy-Weinberg equilibrium a random person is homozygous for haplotype h with probability
@@ -57,12 +60,28 @@ def command(table, table_format, sum_tolerance, population, weights, candidates_
     use_engine_options()
     from hlamatch.donors import supply
 
+    sizes = parse_counts(registry_sizes, "--registry-size")
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
-    sizes = [int(x) for x in registry_sizes]
-    report = supply(lazy_table(table, table_format, sum_tolerance)(), read_candidates(candidates_file),
+    if fmt == "text":
+        refuse(("rows",), "to text output, which shows both the candidates and the registries",
+               "add --format json or --format csv")
+    if not sizes:
+        refuse(("level", "samples", "seed", *RULE_PARAMS, "threads", "engine", "scheduler"),
+               "without --registry-size (the level, rule and Monte Carlo options shape the expected coverage of "
+               "registries of R typed people)",
+               "add --registry-size R")
+        if rows == "registry" and given("rows"):
+            raise OptionError("--rows registry needs --registry-size (one row per registry size): add "
+                              "--registry-size R, or use --rows candidates")
+    elif level == "haplotype" and rules.is_default:
+        refuse(("samples", "seed"), "at --level haplotype under the default rule, where the expected coverage is "
+                                    "exact (no Monte Carlo)")
+    rows = rows or ("registry" if sizes else "candidates")
+    candidates = read_candidates(candidates_file)
+    report = supply(lazy_table(table, table_format, sum_tolerance)(), candidates,
                     top=n_candidates, registry_sizes=sizes, inbreeding=inbreeding, loci=split_list(loci),
                     resolution=resolution, populations=parse_populations(population, weights), level=level,
-                    rules=rules, samples=samples, seed=seed, progress=progress_display(quiet))
+                    rules=rules, samples=samples, seed=seed, threads=threads, progress=progress_display(quiet))
     emit(report.to_dicts(rows), fmt, text=lambda _: supply_text(report))
 
 
@@ -77,6 +96,8 @@ def supply_text(report) -> str:
     if report.weights:
         out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in report.weights.items())
                    + " (normalised to sum 1; the registry is drawn from the mix)")
+    from hlamatch.lines import line_label
+
     cands = report.to_dicts("candidates")
     sizes = list(report.registry_sizes)
     for pop in dict.fromkeys(c["population"] for c in cands):
@@ -84,7 +105,8 @@ def supply_text(report) -> str:
                 f"{'line':<40}{'frequency':>11}{'P(donor)':>12}{'typed/donor':>13}"
                 + "".join(f"{'P(in ' + format(R, ',') + ')':>14}" for R in sizes)]
         for c in (c for c in cands if c["population"] == pop):
-            out.append(f"{c['line']:<40}{c['frequency']:>11.5f}{c['p_donor']:>12.3g}{_people(c['people_per_donor']):>13}"
+            label = line_label(c["line"], c.get("name"))
+            out.append(f"{label:<40}{c['frequency']:>11.5f}{c['p_donor']:>12.3g}{_people(c['people_per_donor']):>13}"
                        + "".join(f"{pct(c[f'p_in_registry_{R}']):>14}" for R in sizes))
     reg = report.to_dicts("registry")
     if reg:
