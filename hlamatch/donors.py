@@ -460,11 +460,15 @@ class SupplyReport:
             ``registry``: one row per population, registry size and level (``population``,
             ``registry_size``, ``expected_distinct_lines``, ``p_no_line``, ``level``,
             ``expected_coverage``, ``expected_upper``, ``standard_error``, ``ci_low``,
-            ``ci_high``, ``method`` and the context: loci, resolution, rule, table, inbreeding).
+            ``ci_high``, ``method``, ``definition`` (``supply-expected-hwe-LEVEL``) and the context:
+            loci, resolution, rule, table, inbreeding).
             ``candidates``: one row per population and candidate (``population``, ``line``,
-            ``homozygous``, ``frequency``, ``frequency_2``, ``p_donor``, ``people_per_donor``, and
-            ``p_in_registry_R`` for each registry size R, then the context).
+            ``homozygous``, ``frequency``, ``frequency_2``, ``p_donor``, ``people_per_donor``,
+            ``p_in_registry_R`` for each registry size R, ``definition`` (``supply-donor-hwe``), then
+            the context).  The definitions' texts are in :meth:`to_dict`'s ``definitions``.
         """
+        from .cover import DEFINITION_NAMES
+
         ctx = self._context()
         rows: list[dict[str, Any]] = []
         if part == "registry":
@@ -473,6 +477,8 @@ class SupplyReport:
                     row = {"population": r.population, "registry_size": r.registry_size,
                            "expected_distinct_lines": r.expected_distinct_lines, "p_no_line": r.p_no_line}
                     row.update({k: (_json_float(v) if isinstance(v, float) else v) for k, v in asdict(lv).items()})
+                    # which definition (``definitions`` of to_dict holds the texts): the expected HWE coverage
+                    row["definition"] = f"supply-expected-{DEFINITION_NAMES[lv.level]}"
                     rows.append({**row, **ctx})
         elif part == "candidates":
             for c in self.candidates:
@@ -481,6 +487,7 @@ class SupplyReport:
                        "frequency": c.frequency, "frequency_2": _json_float(c.frequency_2),
                        "p_donor": c.p_donor, "people_per_donor": _json_float(c.people_per_donor)}
                 row.update({f"p_in_registry_{R}": p for R, p in zip(self.registry_sizes, c.p_in_registry)})
+                row["definition"] = "supply-donor-hwe"  # p_donor, people_per_donor, p_in_registry (definitions)
                 rows.append({**row, **ctx})
         else:
             raise OptionError(f"unknown part {part!r} (choose from registry, candidates)")

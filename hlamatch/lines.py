@@ -653,9 +653,10 @@ def top_lines(
     tab = resolve_table(table).select(loci, resolution)
     names, weights = resolve_populations(tab, populations)
     if len(names) > 1 and weights is None:
+        a, b = names[0], names[1]
         raise OptionError(
             f"table {tab.source} holds populations {', '.join(names)}: choose one for the most frequent "
-            "haplotypes, or weight them (e.g. --population JAPI=0.8 --population KORI=0.2)"
+            f"haplotypes (--population {a}), or weight them (e.g. --population {a}=0.5,{b}=0.5)"
         )
     w = np.array(weights if weights is not None else [1.0])
     score = tab.freqs[:, [tab.population_index(p) for p in names]] @ w

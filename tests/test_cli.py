@@ -588,8 +588,8 @@ def test_population_option_errors(tmp_path, two_pops):
                           f"Error: weights file {nan} row 3: weight 'lots' is not a number")
 
 
-TOP_NEEDS_WEIGHTS = ("holds populations EUR, AFA: choose one for the most frequent haplotypes, or weight them "
-                     "(e.g. --population JAPI=0.8 --population KORI=0.2)")
+TOP_NEEDS_WEIGHTS = ("holds populations EUR, AFA: choose one for the most frequent haplotypes (--population EUR), "
+                     "or weight them (e.g. --population EUR=0.5,AFA=0.5)")
 PATIENT = "A*24:02+A*01:01^B*52:01+B*08:01"
 
 
