@@ -129,7 +129,7 @@ def test_rank_weighted_mix_is_the_weighted_sum_of_populations():
 
 def test_rank_default_candidates_need_one_population_or_weights():
     t = make_table(("A", "B"), [("A*01:01", "B*08:01"), ("A*02:01", "B*07:02")], {"JPN": [0.5, 0.5], "KOR": [0.5, 0.5]})
-    with pytest.raises(OptionError, match="choose one for the most frequent haplotypes, or weight them"):
+    with pytest.raises(OptionError, match=r"choose one for the most frequent haplotypes \(--population JPN\), or weight them \(e\.g\. --population JPN=0\.5,KOR=0\.5\)"):
         hlamatch.top_lines(t, 2)
     r = rank_candidates(t, n_candidates=2, populations=["KOR"])
     assert len(r) == 2 and {c.population for c in r} == {"KOR"}
