@@ -27,8 +27,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .constants import LEVELS
-from .cover import (DEFINITIONS, WEIGHTED, check_tolerance, homozygous_hvg, level_arrays, rules_from, uses_bitsets,
-                    word_masks)
+from .cover import (DEFINITIONS, WEIGHTED, check_tolerance, hom_step, homozygous_hvg, level_arrays, rules_from,
+                    uses_bitsets, word_masks)
 from .engine import Progress, exact_sum, fold_ranges, run_ranges
 from .errors import OptionError
 from .lines import Line, as_lines, top_lines
@@ -300,8 +300,7 @@ def hom_gain_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
 
     b, _, f, _, _, _ = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=tolerance > 0)
     n_loci, n_words = codes.shape[1], word_count(line_codes.shape[0])
-    step = 2 if rules.homozygous_count == 2 else 1
-    req = np.ascontiguousarray(np.asarray(limits) < step)
+    step, req = hom_step(rules, limits)
     cstar = max(0, n_loci - rules.max_mismatches // step)
     return b, n_words, n_loci, req, word_masks(line_codes.shape[0]), cstar, f, _head(f, tolerance)[0]
 

@@ -697,9 +697,15 @@ def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     b = np.ascontiguousarray(cube[:, :, order]).reshape(-1)
     f = np.ascontiguousarray(f[order])
     tails = np.ascontiguousarray(np.append(np.cumsum(f[::-1])[::-1], 0.0))
-    step = 2 if rules.homozygous_count == 2 else 1
-    req = np.ascontiguousarray(np.asarray(limits) < step)
+    step, req = hom_step(rules, limits)
     return (b, n_words, n_loci, req, wmask, int(m - settled.sum()), tails, f, step, n_bins)
+
+
+def hom_step(rules: MatchRules, limits: np.ndarray) -> tuple[int, np.ndarray]:
+    """The bit-plane kernels' view of a rule with homozygous lines: the count a missing allele
+    adds (2 with ``homozygous_count=2``), and the loci (bool, C-contiguous) that allow none."""
+    step = 2 if rules.homozygous_count == 2 else 1
+    return step, np.ascontiguousarray(np.asarray(limits) < step)
 
 
 def hom_rule_histograms(
@@ -846,18 +852,18 @@ def zero_mismatch_bounds(
 
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
-    n_loci = codes.shape[1] if bitsets is None else bitsets[0].shape[1]
     if bitsets is None:
         # exact runs: rows by pattern, so that pairs no line can cover are skipped in runs
         b1, b2, f, hom, het, patterns = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls,
                                                        by_frequency=tolerance > 0, by_pattern=tolerance == 0)
+        n_loci, n_words = codes.shape[1], word_count(line_codes.shape[0])
     else:
         b1, b2, hom = bitsets
+        n_loci, n_words = b1.shape[1], b1.shape[2]
         het = not np.array_equal(b1, b2)
         b1, b2, f = collapse(b1, b2, freqs, by_frequency=tolerance > 0)
-        patterns = np.zeros(f.shape[0], dtype=np.int64)  # one class: every pair
+        patterns = None  # one class: every pair
     n = f.shape[0]
-    n_words = word_count(line_codes.shape[0]) if bitsets is None else bitsets[0].shape[2]
     if tolerance == 0 and n * (n + 1) // 2 <= small.SMALL_PAIRS and current_engine().name == "local":
         # Few pairs after merging: NumPy computes them faster than numba loads its kernels.
         _unlisted_partner_mass = small.unlisted_partner_mass
@@ -877,7 +883,7 @@ def zero_mismatch_bounds(
         from .encode import pattern_runs
         from .kernels import _pair_mass_folds, _unlisted_partner_mass
 
-        classes = pattern_runs(patterns, n_loci if bitsets is None else 0)
+        classes = pattern_runs(patterns, n_loci, n)
         listed = float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f, *classes), f.shape[0],
                                  n_words / 8, progress, label))
         lower, upper = listed, listed

@@ -198,15 +198,18 @@ def _class_flat(row_classes: np.ndarray, tables: list[np.ndarray]) -> np.ndarray
     return out.reshape(-1)
 
 
-def pattern_runs(patterns: np.ndarray, n_loci: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pattern_runs(patterns: np.ndarray | None, n_loci: int, m: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For rows sorted by decreasing pattern: (row_class, run_first, runs) as
     :func:`hlamatch.kernels._pair_mass_folds` takes them.
 
     A pair of rows that both carry no line allele at the same locus is covered by no line, so a
     row of class ``a`` (one class per distinct pattern) is paired only with the runs of columns
-    of the classes whose pattern completes its own.  More than 16 loci, or ``n_loci`` 0: one
-    class, every pair.
+    of the classes whose pattern completes its own.  ``patterns`` None (``m`` rows, in any order)
+    or more than 16 loci: one class, every pair.
     """
+    if patterns is None:
+        patterns, n_loci = np.zeros(m or 0, dtype=np.int64), 0
     m = patterns.shape[0]
     if not 0 < n_loci <= 16 or m == 0:
         return np.zeros(m, dtype=np.int32), np.array([0, 1], dtype=np.int64), np.array([[0, m]], dtype=np.int64)
