@@ -321,9 +321,14 @@ def _mac_at(name: str, resolution: str) -> tuple[str | None, str | None]:
     return there.pop(), None
 
 
+def is_mac(name: str) -> bool:
+    """Whether ``name`` is written as a multiple-allele code (``A*24:AB``)."""
+    return _MAC.match(name) is not None
+
+
 def mac_alleles(name: str) -> list[str] | None:
     """The alleles a multiple-allele code stands for (None for any other name); needs ``--mac``."""
-    if not _MAC.match(name):
+    if not is_mac(name):
         return None
     from .nomenclature import current_mac
 

@@ -31,7 +31,7 @@ import numpy as np
 from .constants import LEVEL_CHOICES, LEVELS, MASS_EPSILON
 from .data import resolve_table
 from . import small
-from .engine import Progress, exact_sum, row_ranges, run_pairs, run_ranges, stair_stops
+from .engine import Progress, exact_sum, line_ranges, row_ranges, run_pairs, run_ranges, stair_stops
 from .errors import OptionError
 from .lines import Line, as_lines
 from .problem import Populations, PopulationArrays, Problem, prepare
@@ -812,6 +812,45 @@ def _geno_rule_until(garr: tuple, n_bins: int, tolerance: float, work: float, pr
     return _rule_until(_geno_rule_rows, garr, garr[6], garr[7], garr[8], n_bins, tolerance, work, progress, label)
 
 
+#: A bank of more than 64 lines is swept line by line (:func:`exact_listed_mass`) only when the
+#: sweep's work is below the pair loop's pairs × words divided by this (a sweep's pair costs more:
+#: its rows are gathered).
+SWEEP_MARGIN = 2.0
+
+
+def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n_loci: int, f: np.ndarray,
+                      patterns: np.ndarray | None, n_lines: int, progress: Progress | None = None,
+                      label: str = "") -> float:
+    """Exact listed covered mass under the zero-mismatch HvG rule, by the faster of two kernels.
+
+    * The line sweep (:func:`hlamatch.kernels._line_sweep`): per line, only the pairs it covers,
+      each counted by its first covering line.  Its work is the pairs each line covers, which is
+      a small share of all pairs for any real bank; always used for up to 64 lines (one word).
+    * The pair loop (:func:`hlamatch.kernels._pair_mass_folds`): every pair whose patterns can
+      be covered (:func:`hlamatch.encode.pattern_runs`), all lines at once in machine words; used
+      for larger banks when the sweep's measured work (:func:`hlamatch.kernels._line_sweep_work`)
+      is over :data:`SWEEP_MARGIN` times smaller than it.
+
+    Both give the same sum (each in fixed point, see :data:`hlamatch.kernels.FIXED_UNIT`) up to
+    float rounding.  ``patterns`` (rows sorted by decreasing pattern) lets the pair loop skip
+    runs; None visits every pair.
+    """
+    from .encode import pattern_runs
+    from .kernels import _line_sweep, _line_sweep_work, _pair_mass_folds
+
+    m = f.shape[0]
+    if n_words == 1:
+        work = np.full(n_lines, 4 * m * n_loci, dtype=np.int64)  # only to split the lines into ranges
+    else:
+        work = _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines)
+        if SWEEP_MARGIN * float(work.sum()) >= m * (m + 1) / 2 * n_words:
+            classes = pattern_runs(patterns, n_loci, m)
+            return float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f, *classes), m,
+                                   n_words / 8, progress, label))
+    return float(exact_sum(run_ranges(_line_sweep, (b1, b2, het, n_words, n_loci, f), line_ranges(work),
+                                      progress, label)))
+
+
 def zero_mismatch_bounds(
     codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int], unlisted: float,
     line_nulls: np.ndarray | None = None, progress: Progress | None = None, label: str = "",
@@ -853,9 +892,11 @@ def zero_mismatch_bounds(
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
     if bitsets is None:
-        # exact runs: rows by pattern, so that pairs no line can cover are skipped in runs
-        b1, b2, f, hom, het, patterns = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls,
-                                                       by_frequency=tolerance > 0, by_pattern=tolerance == 0)
+        # exact runs of the pair loop (large banks only): rows by pattern, so that pairs no line
+        # can cover are skipped in runs
+        b1, b2, f, hom, het, patterns = merged_bitsets(
+            codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=tolerance > 0,
+            by_pattern=tolerance == 0 and word_count(line_codes.shape[0]) > 1)
         n_loci, n_words = codes.shape[1], word_count(line_codes.shape[0])
     else:
         b1, b2, hom = bitsets
@@ -880,12 +921,9 @@ def zero_mismatch_bounds(
         listed = float(exact_sum(parts)) if parts.shape[0] else 0.0
         lower, upper = listed, listed + left_out
     else:
-        from .encode import pattern_runs
-        from .kernels import _pair_mass_folds, _unlisted_partner_mass
+        from .kernels import _unlisted_partner_mass
 
-        classes = pattern_runs(patterns, n_loci, n)
-        listed = float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f, *classes), f.shape[0],
-                                 n_words / 8, progress, label))
+        listed = exact_listed_mass(b1, b2, het, n_words, n_loci, f, patterns, line_codes.shape[0], progress, label)
         lower, upper = listed, listed
     if unlisted > 0:
         lower += 2.0 * unlisted * _unlisted_partner_mass(b1, b2, hom, n_words, n_loci, f, False)

@@ -71,23 +71,29 @@ def allele_classes(line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.
     nulls = line_nulls if line_nulls is not None else np.zeros(line_codes.shape, dtype=np.bool_)
     # Homozygous lines only (the usual bank): slot 2 is slot 1.
     both = 1 if np.array_equal(line_codes[:, 0], line_codes[:, 1]) and np.array_equal(nulls[:, 0], nulls[:, 1]) else 2
-    classes, counts = [], []
-    listed = (line_codes >= 0) & (line_codes < np.asarray(n_alleles)) & ~nulls
-    for l in range(n_loci):
-        seen = np.zeros(n_alleles[l], dtype=np.bool_)
-        seen[line_codes[:, :, l][listed[:, :, l]]] = True
-        cls = np.cumsum(seen, dtype=np.int32)
-        cls[~seen] = 0  # class k ≥ 1: the k-th allele some line carries; 0: every other allele
-        classes.append(cls)
-        counts.append(int(np.count_nonzero(seen)) + 1)
-    offset = np.concatenate([[0], np.cumsum(counts)])
+    # every locus's alleles in one flat vocabulary (locus l from aoff[l]), so that no step loops over loci
+    sizes = np.asarray(n_alleles, dtype=np.int64).reshape(-1)
+    aoff = np.zeros(n_loci + 1, dtype=np.int64)
+    aoff[1:] = np.cumsum(sizes)
+    listed = (line_codes >= 0) & (line_codes < sizes) & ~nulls
+    flat = line_codes + aoff[:-1]
+    seen = np.zeros(aoff[-1], dtype=np.bool_)
+    seen[flat[listed]] = True
+    running = np.zeros(aoff[-1] + 1, dtype=np.int32)
+    np.cumsum(seen, out=running[1:])
+    before = running[aoff]  # carried alleles at the loci before each one (and in all, last)
+    cls = running[1:] - np.repeat(before[:-1], sizes)
+    cls[~seen] = 0  # class k ≥ 1: the k-th allele of its locus some line carries; 0: every other allele
+    classes = [cls[aoff[l]:aoff[l + 1]] for l in range(n_loci)]
+    offset = np.zeros(n_loci + 1, dtype=np.int64)
+    offset[1:] = np.cumsum(np.diff(before) + 1)
     # one membership matrix for every class of every locus (rows) and line (columns), packed at once
     member = np.zeros((both, offset[-1], width), dtype=np.bool_)
-    for l in range(n_loci):
-        for h in range(both):
-            on = np.flatnonzero(listed[:, h, l])
-            member[h, offset[l] + classes[l][line_codes[on, h, l]], on] = True
-            member[h, offset[l]:offset[l + 1], :n_lines] |= nulls[:, h, l]  # a null line allele: every class
+    for h in range(both):
+        t, l = np.nonzero(listed[:, h, :])
+        member[h, offset[l] + cls[flat[t, h, l]], t] = True
+        for t, l in zip(*np.nonzero(nulls[:, h, :])):  # a null line allele: every class (rare)
+            member[h, offset[l]:offset[l + 1], t] = True
     words = _words(member.reshape(both * offset[-1], width)).reshape(both, offset[-1], -1)
     slots = [[words[h, offset[l]:offset[l + 1]] for l in range(n_loci)] for h in range(both)]
     same = np.zeros((n_loci, width), dtype=np.bool_)
@@ -127,6 +133,11 @@ def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[start], inverse
 
 
+#: Tables of at least this many rows are merged by :func:`hlamatch.kernels._class_groups` (one
+#: hash pass); smaller ones by a NumPy sort, so that small problems never import numba.
+HASH_GROUPING_ROWS = 4096
+
+
 def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int],
                    line_nulls: np.ndarray | None = None, by_frequency: bool = False, by_pattern: bool = False
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray]:
@@ -142,7 +153,8 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
         Merged rows most frequent first (tolerance-bounded runs).
     by_pattern : bool
         Merged rows by decreasing *pattern* (see below; :func:`pattern_runs` then gives the runs of
-        columns each row's pattern can pair with).  Default: in key order.
+        columns each row's pattern can pair with).  Default: in merge order (key order for a
+        NumPy sort, first-seen order for the hash pass of large tables).
 
     Returns
     -------
@@ -159,23 +171,32 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
     classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls)
     n, n_loci = codes.shape
     sizes = [t.shape[0] for t in slot1]
-    row_classes = np.empty((n, n_loci), dtype=np.int64)
-    for l in range(n_loci):
-        row_classes[:, l] = classes[l][codes[:, l]]
-    if math.prod(sizes) < 2 ** 62:  # one mixed-radix integer per row, grouped by one sort
-        key = np.zeros(n, dtype=np.int64)
+    fits = math.prod(sizes) < 2 ** 62  # one mixed-radix integer key per row
+    if fits and n >= HASH_GROUPING_ROWS:  # large tables: one hash pass in numba
+        from .kernels import _class_groups
+
+        offsets = np.concatenate([[0], np.cumsum([c.shape[0] for c in classes])]).astype(np.int64)
+        rep, inverse, f = _class_groups(np.ascontiguousarray(codes, dtype=np.int32),
+                                        np.concatenate(classes).astype(np.int64), offsets,
+                                        np.asarray(sizes, dtype=np.int64), np.ascontiguousarray(freqs))
+    else:
+        row_classes = np.empty((n, n_loci), dtype=np.int64)
         for l in range(n_loci):
-            key = key * sizes[l] + row_classes[:, l]
-        first, inverse = _groups(key)
-    else:  # more classes than an int64 key holds (hundreds of lines at many loci)
-        _, first, inverse = np.unique(row_classes, axis=0, return_index=True, return_inverse=True)
-    f = np.bincount(inverse.reshape(-1), weights=freqs, minlength=first.shape[0])
-    rep = row_classes[first]
-    patterns = np.zeros(first.shape[0], dtype=np.int64)
+            row_classes[:, l] = classes[l][codes[:, l]]
+        if fits:  # grouped by one sort
+            key = np.zeros(n, dtype=np.int64)
+            for l in range(n_loci):
+                key = key * sizes[l] + row_classes[:, l]
+            first, inverse = _groups(key)
+        else:  # more classes than an int64 key holds (hundreds of lines at many loci)
+            _, first, inverse = np.unique(row_classes, axis=0, return_index=True, return_inverse=True)
+        f = np.bincount(inverse.reshape(-1), weights=freqs, minlength=first.shape[0])
+        rep = row_classes[first]
+    patterns = np.zeros(rep.shape[0], dtype=np.int64)
     for l in range(min(n_loci, 62)):
         carries = ((slot1[l] | slot2[l]) != 0).any(axis=1)
         patterns |= carries[rep[:, l]].astype(np.int64) << l
-    if by_frequency:  # most frequent first (ties in key order)
+    if by_frequency:  # most frequent first (ties in merge order)
         order = np.argsort(-f, kind="stable")
     elif by_pattern:  # the full pattern, which pairs with every row, first
         order = np.argsort(-patterns, kind="stable")

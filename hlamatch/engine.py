@@ -40,7 +40,7 @@ import numpy as np
 from .errors import HlamatchError, MissingExtraError, OptionError
 
 __all__ = [
-    "Progress", "fold_ranges", "run_ranges", "exact_sum", "run_pairs", "row_ranges", "stair_stops",
+    "Progress", "fold_ranges", "line_ranges", "run_ranges", "exact_sum", "run_pairs", "row_ranges", "stair_stops",
     "ENGINES", "EngineSetting", "set_engine", "use_engine", "current_engine", "close_clusters", "SchedulerError",
 ]
 
@@ -492,6 +492,37 @@ def _run_dask(client: Any, kernel: Callable[..., np.ndarray], arrays: Sequence[A
             except Exception:  # pragma: no cover - the connection is gone already
                 pass
     return parts
+
+
+def line_ranges(work: np.ndarray, *, min_ranges: int | None = None) -> list[tuple[int, int]]:
+    """Split lines ``0 .. len(work)`` into contiguous ranges of about equal work (``work[t]``, in pair
+    evaluations, for line t): the ranges of a line sweep (:func:`hlamatch.kernels._line_sweep`).
+
+    The split depends only on ``work`` (never on the thread count or the engine); ``min_ranges``
+    as for :func:`fold_ranges`.
+    """
+    n_lines = int(work.shape[0])
+    if n_lines == 0:
+        return []
+    if min_ranges is None:
+        min_ranges = _current.min_ranges or 1
+    w = np.asarray(work, dtype=np.float64).tolist()
+    left = math.fsum(w)
+    n = int(min(MAX_RANGES, max(1, left // PAIRS_PER_RANGE), n_lines))
+    n = max(n, min(min_ranges, n_lines))
+    # Greedy: close a range once it holds an equal share of the work still to split (a heavy
+    # line then takes a range alone without starving the others), or when the lines left are
+    # only just enough for the ranges left.
+    bounds, acc = [0], 0.0
+    for t, x in enumerate(w[:-1]):
+        acc += x
+        ranges_left = n - (len(bounds) - 1)
+        if ranges_left > 1 and (acc >= left / ranges_left or n_lines - (t + 1) == ranges_left - 1):
+            bounds.append(t + 1)
+            left -= acc
+            acc = 0.0
+    bounds.append(n_lines)
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def row_ranges(n_rows: int, work_per_pair: float = 1.0) -> list[tuple[int, int]]:

@@ -64,24 +64,29 @@ def _row_mass(b1, b2, het, n_words, n_loci, freqs, q, i, j0, j1, word, any_):
     """
     n = freqs.shape[0]
     lo = max(i, j0)
-    m = j1 - lo
-    if m <= 0:
+    if j1 - lo <= 0:
         return 0.0
     qv = q[lo:j1]
-    if not het and n_words <= 2 and n_loci <= 6:  # the usual bank: one fused pass
-        s, covered_ii = _hom_fused(b1, n, n_words, n_loci, i, lo, j1, qv)
-    else:
-        acc = _covered_words(b1, b2, het, n_words, n_loci, n, i, lo, j1, word, any_)
-        s = np.int64(0)
-        for j in range(m):
-            s += qv[j] if acc[j] != 0 else np.int64(0)
-        covered_ii = acc[0] != 0
+    s, covered_ii = _covered_sum(b1, b2, het, n_words, n_loci, n, i, lo, j1, qv, word, any_)
     if lo != i:
         return freqs[i] * (2.0 * (s * FIXED_UNIT))
     # the diagonal pair (i, i) counts once: it was summed above as if twice
     if covered_ii:
         s -= qv[0]
     return freqs[i] * (2.0 * (s * FIXED_UNIT) + freqs[i] * covered_ii)
+
+
+@jit()
+def _covered_sum(b1, b2, het, n_words, n_loci, n, i, lo, j1, qv, word, any_):
+    """Fixed-point sum of ``qv[j - lo]`` over the columns j in ``lo .. j1`` covered with row i, and
+    whether (i, lo) is covered: the fused pass for the usual bank, else :func:`_covered_words`."""
+    if not het and n_words <= 2 and n_loci <= 6:  # the usual bank: one fused pass
+        return _hom_fused(b1, n, n_words, n_loci, i, lo, j1, qv)
+    acc = _covered_words(b1, b2, het, n_words, n_loci, n, i, lo, j1, word, any_)
+    s = np.int64(0)
+    for j in range(j1 - lo):
+        s += qv[j] if acc[j] != 0 else np.int64(0)
+    return s, acc[0] != 0
 
 
 @jit()
@@ -1309,8 +1314,11 @@ def _pair_cover(b1, b2, het, n_words, n_loci, n, i, j, cover):
 
 @jit()
 def _line_masks(b1, b2, het, n_words, n_loci, n, t):
-    """Per haplotype, which of line t's alleles it carries: bit 2l (allele 1 at locus l), bit 2l+1
-    (allele 2).  A pair (i, j) is covered by line t iff ``masks[i] | masks[j] == full``.
+    """Per haplotype, which of line t's alleles it carries.  A pair (i, j) is covered by line t
+    iff ``masks[i] | masks[j] == full``.
+
+    Homozygous lines (``het`` False): bit l, the line's allele at locus l.  Otherwise bit 2l
+    (allele 1 at locus l) and bit 2l+1 (allele 2).
 
     Returns
     -------
@@ -1318,21 +1326,71 @@ def _line_masks(b1, b2, het, n_words, n_loci, n, t):
         int64 masks of shape (n,), and ``full`` (every bit set).
     """
     w = t // 64
-    bit = np.uint64(1) << np.uint64(t % 64)
+    shift = np.uint64(t % 64)
+    one = np.uint64(1)
     masks = np.zeros(n, dtype=np.int64)
-    full = np.int64(0)
+    per = 2 if het else 1
     for l in range(n_loci):
         off = (w * n_loci + l) * n
-        one = np.int64(1) << np.int64(2 * l)
-        two = np.int64(2) << np.int64(2 * l)
-        full |= one | two
-        for i in range(n):
-            x = b1[off + i]
-            if x & bit:
-                masks[i] |= one
-            if (b2[off + i] if het else x) & bit:
-                masks[i] |= two
+        c1 = b1[off: off + n]
+        s1 = np.uint64(per * l)
+        for i in range(n):  # branch-free: LLVM vectorises it
+            masks[i] |= np.int64(((c1[i] >> shift) & one) << s1)
+        if het:
+            c2 = b2[off: off + n]
+            s2 = np.uint64(2 * l + 1)
+            for i in range(n):
+                masks[i] |= np.int64(((c2[i] >> shift) & one) << s2)
+    full = (np.int64(1) << np.int64(per * n_loci)) - 1
     return masks, full
+
+
+#: Masks below this are grouped by counting (an array indexed by mask); wider ones by hashing.
+_DIRECT_MASKS = 1 << 12
+
+
+@jit()
+def _class_groups(codes, class_of, offsets, sizes, freqs):
+    """Rows grouped by the classes of their alleles (one open-addressing hash pass, no sort).
+
+    JIT core of :func:`hlamatch.encode.merged_bitsets` for large tables.  Row i's key is the
+    mixed-radix integer of its classes ``class_of[offsets[l] + codes[i, l]]`` (radix ``sizes[l]``,
+    whose product the caller keeps below 2**62).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        int64 (m, n_loci): each group's classes, groups in the order they are first seen;
+        int64 (n,): each row's group; float64 (m,): each group's frequency, summed in row order.
+    """
+    n, n_loci = codes.shape
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    keys = np.full(size, -1, dtype=np.int64)
+    vals = np.empty(size, dtype=np.int64)
+    inverse = np.empty(n, dtype=np.int64)
+    rep = np.empty((n, n_loci), dtype=np.int64)
+    row = np.empty(n_loci, dtype=np.int64)
+    total = np.zeros(n)
+    m = 0
+    for i in range(n):
+        k = np.int64(0)
+        for l in range(n_loci):
+            row[l] = class_of[offsets[l] + codes[i, l]]
+            k = k * sizes[l] + row[l]
+        h = ((k * np.int64(-7046029254386353131)) >> np.int64(20)) & (size - 1)  # Fibonacci hashing
+        while keys[h] != -1 and keys[h] != k:
+            h = (h + 1) & (size - 1)
+        if keys[h] == -1:
+            keys[h] = k
+            vals[h] = m
+            rep[m] = row
+            m += 1
+        g = vals[h]
+        inverse[i] = g
+        total[g] += freqs[i]
+    return rep[:m].copy(), inverse, total[:m].copy()
 
 
 @jit()
@@ -1382,9 +1440,35 @@ def _mask_ids_sorted(masks):
 
 
 @jit()
-def _mask_groups(masks):
-    """Rows grouped by mask: (order, starts, group masks), ``order[starts[g]:starts[g+1]]`` the rows of group g."""
+def _mask_groups(masks, full):
+    """Rows grouped by mask: (order, starts, group masks), ``order[starts[g]:starts[g+1]]`` the rows of group g.
+
+    ``full`` is the widest mask (every bit set): below :data:`_DIRECT_MASKS` rows are counted
+    into an array indexed by mask (groups in increasing mask order), else hashed (:func:`_mask_ids`)."""
     n = masks.shape[0]
+    if full < _DIRECT_MASKS:  # few possible masks: count by mask, groups in increasing mask order
+        cnt = np.zeros(full + 2, dtype=np.int64)
+        for i in range(n):
+            cnt[masks[i] + 1] += 1
+        n_groups = 0
+        for v in range(full + 1):
+            if cnt[v + 1] > 0:
+                n_groups += 1
+        gm = np.empty(n_groups, dtype=np.int64)
+        starts = np.zeros(n_groups + 1, dtype=np.int64)
+        slot = np.empty(full + 1, dtype=np.int64)  # each mask's next position
+        g = 0
+        for v in range(full + 1):
+            if cnt[v + 1] > 0:
+                gm[g] = v
+                slot[v] = starts[g]
+                starts[g + 1] = starts[g] + cnt[v + 1]
+                g += 1
+        order = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            order[slot[masks[i]]] = i
+            slot[masks[i]] += 1
+        return order, starts, gm
     ids, n_groups = _mask_ids(masks)
     starts = np.zeros(n_groups + 1, dtype=np.int64)
     for i in range(n):
@@ -1438,6 +1522,144 @@ def _line_masses(b1, b2, het, n_words, n_loci, freqs, lines):
                 if (gm[g] | gm[h]) == full:
                     s += gf[g] * gf[h] * (1.0 if g == h else 2.0)
         out[q] = s
+    return out
+
+
+@jit()
+def _line_pair_groups(masks, full, gm, starts):
+    """Which mask groups of one line take part in a covered pair (``gm[g] | gm[h] == full`` for
+    some h), and the number of covered unordered pairs (diagonal included)."""
+    n_groups = gm.shape[0]
+    part = np.zeros(n_groups, dtype=np.bool_)
+    pairs = np.int64(0)
+    for g in range(n_groups):
+        cg = starts[g + 1] - starts[g]
+        for h in range(g, n_groups):
+            if (gm[g] | gm[h]) == full:
+                part[g] = True
+                part[h] = True
+                ch = starts[h + 1] - starts[h]
+                pairs += cg * (cg + 1) // 2 if g == h else cg * ch
+    return part, pairs
+
+
+@jit(parallel=True)
+def _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines):
+    """Per line t, the work of :func:`_first_line_mass`: the covered pairs it visits, times the
+    words it compares, plus the rows it gathers.  Used to choose between the line sweep and the
+    pair loop, and to split the lines into ranges of equal work."""
+    n = b1.shape[0] // (n_words * n_loci)
+    out = np.zeros(n_lines, dtype=np.int64)
+    for t in prange(n_lines):
+        masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
+        order, starts, gm = _mask_groups(masks, full)
+        part, pairs = _line_pair_groups(masks, full, gm, starts)
+        rows = np.int64(0)
+        for g in range(gm.shape[0]):
+            if part[g]:
+                rows += starts[g + 1] - starts[g]
+        out[t] = (t // 64 + 1) * (pairs + rows * n_loci) + n * n_loci
+    return out
+
+
+@jit()
+def _first_line_mass(b1, b2, het, n_words, n_loci, freqs, q, t):
+    """Ordered-pair mass of the listed genotypes whose first covering line (lowest index) is t.
+
+    The pairs line t covers are found through its masks (:func:`_line_masks`): rows are grouped
+    by mask, and only pairs of groups whose masks complete each other are visited, so the work
+    is the pairs t covers, not all pairs.  A visited pair counts unless a line before t covers it
+    too, tested on the bitsets of the visiting rows, gathered group by group and cut to the
+    lines before t.
+    """
+    n = freqs.shape[0]
+    masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
+    order, starts, gm = _mask_groups(masks, full)
+    part, pairs = _line_pair_groups(masks, full, gm, starts)
+    n_groups = gm.shape[0]
+    if pairs == 0:
+        return 0.0
+    # the rows of the groups that take part, group by group (gstart: each group's first position)
+    gstart = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in range(n_groups):
+        gstart[g + 1] = gstart[g] + (starts[g + 1] - starts[g] if part[g] else 0)
+    k = gstart[n_groups]
+    rows = np.empty(k, dtype=np.int64)
+    for g in range(n_groups):
+        if part[g]:
+            rows[gstart[g]:gstart[g + 1]] = order[starts[g]:starts[g + 1]]
+    nw = t // 64 + 1  # the words that hold lines 0 .. t
+    low = (np.uint64(1) << np.uint64(t % 64)) - np.uint64(1)
+    g1 = np.empty(nw * n_loci * k, dtype=np.uint64)
+    g2 = np.empty(nw * n_loci * k if het else 0, dtype=np.uint64)
+    for w in range(nw):
+        cut = low if w == nw - 1 else _ALL  # lines before t only
+        for l in range(n_loci):
+            src = (w * n_loci + l) * n
+            dst = (w * n_loci + l) * k
+            for r in range(k):
+                g1[dst + r] = b1[src + rows[r]] & cut
+            if het:
+                for r in range(k):
+                    g2[dst + r] = b2[src + rows[r]] & cut
+    gq = np.empty(k, dtype=np.int64)
+    gf = np.empty(k)
+    pre = np.zeros(k + 1, dtype=np.int64)
+    for r in range(k):
+        gq[r] = q[rows[r]]
+        gf[r] = freqs[rows[r]]
+        pre[r + 1] = pre[r] + gq[r]
+    word = np.empty(k, dtype=np.uint64)
+    any_ = np.empty(k, dtype=np.uint64)
+    earlier = t > 0
+    total = 0.0
+    for g in range(n_groups):
+        if not part[g]:
+            continue
+        for h in range(g, n_groups):
+            if (gm[g] | gm[h]) != full:
+                continue
+            if g == h:  # pairs within the group (its mask is full), diagonal once
+                for a in range(gstart[g], gstart[g + 1]):
+                    lo, hi = a, gstart[g + 1]
+                    s, covered_aa = np.int64(0), False
+                    if earlier:
+                        s, covered_aa = _covered_sum(g1, g2, het, nw, n_loci, k, a, lo, hi, gq[lo:hi], word, any_)
+                    free = pre[hi] - pre[lo] - s
+                    if not covered_aa:
+                        free -= gq[a]
+                    total += gf[a] * (2.0 * (free * FIXED_UNIT) + (0.0 if covered_aa else gf[a]))
+                continue
+            # every pair of the two groups, the smaller one outside
+            oa, ob, ia, ib = gstart[g], gstart[g + 1], gstart[h], gstart[h + 1]
+            if ob - oa > ib - ia:
+                oa, ob, ia, ib = ia, ib, oa, ob
+            for a in range(oa, ob):
+                s = np.int64(0)
+                if earlier:
+                    s, _ = _covered_sum(g1, g2, het, nw, n_loci, k, a, ia, ib, gq[ia:ib], word, any_)
+                total += gf[a] * (2.0 * ((pre[ib] - pre[ia] - s) * FIXED_UNIT))
+    return total
+
+
+@jit(parallel=True)
+def _line_sweep(b1, b2, het, n_words, n_loci, freqs, line_start, line_stop):
+    """Covered mass of listed patient genotypes, per line: the mass each line covers first.
+
+    The twin of :func:`_pair_mass_folds` for banks whose lines each cover a small share of the
+    pairs (the usual case: a line's covered pairs are found through its masks, see
+    :func:`_first_line_mass`).  The per-line parts sum to the same covered mass; lines are
+    independent, so ranges of lines can run on different workers.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (line_stop - line_start,): per line, the mass of genotypes it is the first to cover.
+    """
+    out = np.zeros(line_stop - line_start)
+    q = _fixed_point(freqs)
+    for k in prange(line_stop - line_start):
+        out[k] = _first_line_mass(b1, b2, het, n_words, n_loci, freqs, q, line_start + k)
     return out
 
 
@@ -1511,7 +1733,7 @@ def _pick_update(b1, b2, het, n_words, n_loci, freqs, chosen, t, gains):
     """
     n = freqs.shape[0]
     masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
-    order, starts, gms = _mask_groups(masks)
+    order, starts, gms = _mask_groups(masks, full)
     n_groups = len(starts) - 1
     cover = np.empty(n_words, dtype=np.uint64)
     newly = 0.0

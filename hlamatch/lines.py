@@ -17,7 +17,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from ._io import read_rows
-from .alleles import at_resolution, is_null, locus_key, mac_alleles, name_resolution, parse_allele
+from .alleles import at_resolution, is_mac, is_null, locus_key, mac_alleles, name_resolution, parse_allele
 from .constants import ALL_RESOLUTIONS, ANTIGEN, BROAD, NOMENCLATURE_RESOLUTIONS
 from .nomenclature import SEROLOGY_PREFIX, NomenclatureError, current_nomenclature
 from .errors import AlleleNameError, HlamatchError, HlamatchWarning, LineError, UnknownAlleleError
@@ -84,8 +84,24 @@ class Line:
         ``DRB1`` are one locus).  Computed once (a Line is immutable)."""
         return tuple({locus_key(locus): name for locus, name in h} for h in self.haplotypes)  # type: ignore[return-value]
 
+    @functools.cached_property
+    def _texts(self) -> dict[tuple, str] | None:
+        """:meth:`text` answers already given, by (loci, resolution); None when they depend on
+        a process setting (a multiple-allele code expands through the ``--mac`` file in use)."""
+        return None if any(is_mac(name) for h in self.by_locus for name in h.values()) else {}
+
     def text(self, loci: Sequence[str] | None = None, resolution: str | None = None) -> str:
         """``hap`` or ``hap1/hap2``, optionally restricted to ``loci`` and reduced to ``resolution``."""
+        texts = self._texts
+        if texts is None or resolution in NOMENCLATURE_RESOLUTIONS:  # through the files in use: not kept
+            return self._text(loci, resolution)
+        key = (None if loci is None else tuple(loci), resolution)
+        done = texts.get(key)
+        if done is None:
+            done = texts[key] = self._text(loci, resolution)
+        return done
+
+    def _text(self, loci: Sequence[str] | None, resolution: str | None) -> str:
         def fmt(h: int) -> str:
             d = self.by_locus[h]
             keep = loci if loci is not None else [locus for locus, _ in self.haplotypes[h]]
@@ -381,7 +397,7 @@ def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str)
     table_keys = [locus_key(locus) for locus in table_loci]
     sets: dict[frozenset[str], Line] = {}
     for ln in lines:
-        sets.setdefault(frozenset(map(locus_key, ln.loci)), ln)
+        sets.setdefault(frozenset(ln.by_locus[0]), ln)
     if len(sets) > 1:
         common = [locus for locus, k in zip(table_loci, table_keys) if all(k in s for s in sets)]
         raise LineError(
@@ -391,7 +407,7 @@ def line_loci(lines: Sequence[Line], table_loci: Sequence[str], table_name: str)
             + (f", e.g. --loci {','.join(common)} (the loci every line has)" if common else "")
         )
     keys = next(iter(sets))
-    for ln in lines:
+    for ln in sets.values():  # every line has these loci: the first line typed so names them
         missing = [locus for locus in ln.loci if locus_key(locus) not in table_keys]
         if missing:
             raise LineError(
@@ -416,11 +432,18 @@ class EncodedLines(NamedTuple):
         bool array of shape (n_lines, 2, n_loci): the allele is null (not expressed).
     vocab : list of dict
         Per locus, allele name → code: the given vocabulary plus codes past it for names it lacks.
+        May be shared with other calls: copy one before adding names to it.
     """
 
     codes: np.ndarray
     nulls: np.ndarray
     vocab: list[dict[str, int]]
+
+
+@functools.lru_cache(maxsize=64)
+def _vocab(alleles: tuple[str, ...]) -> dict[str, int]:
+    """Allele name → code of one locus's vocabulary (shared between calls: never modify it)."""
+    return {a: i for i, a in enumerate(alleles)}
 
 
 def encode_lines(
@@ -467,8 +490,9 @@ def encode_lines(
     """
     out = np.full((len(lines), 2, len(loci)), -1, dtype=np.int32)
     nulls = np.zeros((len(lines), 2, len(loci)), dtype=np.bool_)
-    vocab = [{a: i for i, a in enumerate(v)} for v in alleles]
+    vocab = [_vocab(tuple(v)) for v in alleles]  # shared: copied before a name is added
     sizes = [len(v) for v in alleles]
+    keys = [locus_key(locus) for locus in loci]
     unknown: list[str] = []
     long_names: list[str] = []
     seen: dict[str, tuple[str | None, str | None]] = {}  # at_resolution per distinct name
@@ -480,12 +504,12 @@ def encode_lines(
                 continue
             d = ln.by_locus[h]
             for l, locus in enumerate(loci):
-                if locus_key(locus) not in d:
+                name = d.get(keys[l])
+                if name is None:
                     raise LineError(
                         f"{ln.label} is not typed at {locus}, which the computation uses "
                         f"(loci {'~'.join(loci)}); pass --loci to leave {locus} out"
                     )
-                name = d[locus_key(locus)]
                 if is_null(name) and not name.startswith("DRBX"):
                     raise LineError(
                         f"{ln.label}: donor lines are chosen for the antigens they express: null allele "
@@ -508,6 +532,8 @@ def encode_lines(
                     raise LineError(f"{ln.label}: {why}; {_resolution_fix(name, resolution, table_resolution)}")
                 code = vocab[l].get(reduced, -1)
                 if code < 0:
+                    if len(vocab[l]) == sizes[l]:  # the first name past the table's: a copy of our own
+                        vocab[l] = dict(vocab[l])
                     code = vocab[l][reduced] = sizes[l] + 2 + (len(vocab[l]) - sizes[l])
                     if reduced not in unknown:
                         unknown.append(reduced)

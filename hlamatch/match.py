@@ -465,7 +465,8 @@ def match_patients(
     nom = current_nomenclature()
     limits = rules.locus_limits(use)
     encoded = encode_lines(bank, use, res, [() for _ in use], None)
-    lc, ln_null, vocab = encoded.codes, encoded.nulls, encoded.vocab
+    lc, ln_null = encoded.codes, encoded.nulls
+    vocab = [dict(v) for v in encoded.vocab]  # ours to extend with the patients' names
     line_names = [line.text(use, res) for line in bank]
     results: list[PatientMatch | None] = [None] * len(typings)
     rows, coded, pairs = [], [], []

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hlamatch import encode
 from hlamatch.encode import line_bitsets, merged_bitsets, pattern_runs, word_count
+
+
+@pytest.fixture(params=["sort", "hash"])
+def grouping(request, monkeypatch):
+    """Both ways of merging rows: the NumPy sort (small tables) and the numba hash pass (large)."""
+    monkeypatch.setattr(encode, "HASH_GROUPING_ROWS", 1 if request.param == "hash" else 10**12)
+    return request.param
 
 
 def naive_bitsets(codes, line_codes, line_nulls):
@@ -43,7 +51,7 @@ def random_case(rng, n_loci, n_lines, homozygous):
 
 
 @pytest.mark.parametrize("homozygous", [True, False])
-def test_bitsets_and_merged_rows_match_the_naive_encoder(homozygous):
+def test_bitsets_and_merged_rows_match_the_naive_encoder(homozygous, grouping):
     rng = np.random.default_rng(7 if homozygous else 8)
     for _ in range(60):
         codes, f, lc, ln, sizes = random_case(rng, int(rng.integers(1, 7)), int(rng.integers(1, 140)), homozygous)
@@ -77,7 +85,7 @@ def _flat(b1, b2, sig, f):
             np.ascontiguousarray(b2[first].transpose(2, 1, 0)).reshape(-1), ff)
 
 
-def test_merging_with_more_classes_than_an_integer_key_holds():
+def test_merging_with_more_classes_than_an_integer_key_holds(grouping):
     # 12 loci with 60 line alleles each: 61**12 classes overflow an int64 key (the axis-0 grouping)
     rng = np.random.default_rng(3)
     n_loci, n_lines, n = 12, 60, 200
@@ -94,7 +102,7 @@ def test_merging_with_more_classes_than_an_integer_key_holds():
     assert merged_rows(b, b, mf) == merged_rows(*_flat(want[0], want[0], sig, f))
 
 
-def test_patterns_and_their_runs_pair_exactly_the_rows_some_line_could_cover():
+def test_patterns_and_their_runs_pair_exactly_the_rows_some_line_could_cover(grouping):
     rng = np.random.default_rng(11)
     for trial in range(60):
         n_loci = int(rng.integers(1, 6))
