@@ -820,7 +820,7 @@ SWEEP_MARGIN = 2.0
 
 def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n_loci: int, f: np.ndarray,
                       patterns: np.ndarray | None, n_lines: int, progress: Progress | None = None,
-                      label: str = "") -> float:
+                      label: str = "", work: np.ndarray | None = None) -> float:
     """Exact listed covered mass under the zero-mismatch HvG rule, by the faster of two kernels.
 
     * The line sweep (:func:`hlamatch.kernels._line_sweep`): per line, only the pairs it covers,
@@ -833,15 +833,16 @@ def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n
 
     Both give the same sum (each in fixed point, see :data:`hlamatch.kernels.FIXED_UNIT`) up to
     float rounding.  ``patterns`` (rows sorted by decreasing pattern) lets the pair loop skip
-    runs; None visits every pair.
+    runs; None visits every pair.  ``work``: the sweep's work when the caller has measured it
+    (then the sweep runs, split by it).
     """
     from .encode import pattern_runs
     from .kernels import _line_sweep, _line_sweep_work, _pair_mass_folds
 
     m = f.shape[0]
-    if n_words == 1:
+    if work is None and n_words == 1:
         work = np.full(n_lines, 4 * m * n_loci, dtype=np.int64)  # only to split the lines into ranges
-    else:
+    elif work is None:
         work = _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines)
         if SWEEP_MARGIN * float(work.sum()) >= m * (m + 1) / 2 * n_words:
             classes = pattern_runs(patterns, n_loci, m)
@@ -877,7 +878,8 @@ def zero_mismatch_bounds(
     tolerance : float
         0: exact.  ε > 0: visit patient genotypes most frequent first and stop once the pairs
         not yet visited weigh at most ε; they count in ``upper`` only, so ``upper − lower`` grows
-        by at most ε.
+        by at most ε.  When the exact line sweep's measured work is below the bounded run's
+        (by :data:`SWEEP_MARGIN`), the exact value is computed instead (the width grows by 0).
     bitsets : (b1, b2, hom), optional
         Precomputed line bitsets (default: :func:`hlamatch.encode.line_bitsets` of the codes).
 
@@ -911,15 +913,24 @@ def zero_mismatch_bounds(
         listed = small.pair_mass(b1, b2, het, n_words, n_loci, f)
         lower, upper = listed, listed
     elif tolerance > 0:
-        from .kernels import _pair_mass_rows, _unlisted_partner_mass
+        from .kernels import _line_sweep_work, _pair_mass_rows, _unlisted_partner_mass
 
         # patient genotypes most probable first: exactly those of probability ≥ a threshold
         stops, left_out = stair_stops(f, tolerance)
-        n_visit = int(np.count_nonzero(stops > np.arange(f.shape[0])))
-        parts = run_ranges(_pair_mass_rows, (b1, b2, het, n_words, n_loci, f, stops), row_ranges(n_visit, n_words / 8),
-                           progress, label) if n_visit else np.zeros(0)
-        listed = float(exact_sum(parts)) if parts.shape[0] else 0.0
-        lower, upper = listed, listed + left_out
+        rows = np.arange(f.shape[0])
+        n_visit = int(np.count_nonzero(stops > rows))
+        visited = float(np.maximum(stops - rows, 0).sum())
+        work = _line_sweep_work(b1, b2, het, n_words, n_loci, line_codes.shape[0]) if n_visit else None
+        if work is not None and SWEEP_MARGIN * float(work.sum()) < visited * n_words:
+            # the exact line sweep does less work than the bounded run: exact, upper − lower = 0 ≤ ε
+            listed = exact_listed_mass(b1, b2, het, n_words, n_loci, f, None, line_codes.shape[0], progress, label,
+                                       work=work)
+            lower, upper = listed, listed
+        else:
+            parts = run_ranges(_pair_mass_rows, (b1, b2, het, n_words, n_loci, f, stops),
+                               row_ranges(n_visit, n_words / 8), progress, label) if n_visit else np.zeros(0)
+            listed = float(exact_sum(parts)) if parts.shape[0] else 0.0
+            lower, upper = listed, listed + left_out
     else:
         from .kernels import _unlisted_partner_mass
 

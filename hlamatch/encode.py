@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from .small import SMALL_PAIRS
+
 __all__ = ["line_bitsets", "word_count", "allele_classes", "merged_bitsets", "pattern_runs", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
 
 
@@ -134,7 +136,8 @@ def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: Tables of at least this many rows are merged by :func:`hlamatch.kernels._class_groups` (one
-#: hash pass); smaller ones by a NumPy sort, so that small problems never import numba.
+#: hash pass) unless their merged rows are sure to be few (then the NumPy twins compute the pairs);
+#: other tables by a NumPy sort, so that small problems never import numba.
 HASH_GROUPING_ROWS = 4096
 
 
@@ -172,7 +175,9 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
     n, n_loci = codes.shape
     sizes = [t.shape[0] for t in slot1]
     fits = math.prod(sizes) < 2 ** 62  # one mixed-radix integer key per row
-    if fits and n >= HASH_GROUPING_ROWS:  # large tables: one hash pass in numba
+    most = min(n, math.prod(sizes))  # merged rows at most
+    if fits and n >= HASH_GROUPING_ROWS and most * (most + 1) // 2 > SMALL_PAIRS:
+        # large tables whose merged rows may need the kernels anyway: one hash pass in numba
         from .kernels import _class_groups
 
         offsets = np.concatenate([[0], np.cumsum([c.shape[0] for c in classes])]).astype(np.int64)

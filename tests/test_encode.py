@@ -13,6 +13,7 @@ from hlamatch.encode import line_bitsets, merged_bitsets, pattern_runs, word_cou
 def grouping(request, monkeypatch):
     """Both ways of merging rows: the NumPy sort (small tables) and the numba hash pass (large)."""
     monkeypatch.setattr(encode, "HASH_GROUPING_ROWS", 1 if request.param == "hash" else 10**12)
+    monkeypatch.setattr(encode, "SMALL_PAIRS", -1)  # else few merged rows keep the NumPy sort
     return request.param
 
 
@@ -121,3 +122,15 @@ def test_patterns_and_their_runs_pair_exactly_the_rows_some_line_could_cover(gro
             for r in range(run_first[a], run_first[a + 1]):
                 columns |= set(range(runs[r, 0], runs[r, 1]))
             assert columns == {j for j in range(m) if want[i] | want[j] == full}
+
+
+def test_grouping_fixture_reaches_the_hash_pass(grouping, monkeypatch):
+    """The hash pass is really taken under the fixture (and the sort otherwise)."""
+    from hlamatch import kernels
+
+    calls = []
+    real = kernels._class_groups
+    monkeypatch.setattr(kernels, "_class_groups", lambda *a: calls.append(1) or real(*a))
+    codes, f, lc, ln, sizes = random_case(np.random.default_rng(1), 3, 5, True)
+    merged_bitsets(codes, f, lc, sizes, ln)
+    assert bool(calls) == (grouping == "hash")

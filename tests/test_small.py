@@ -53,3 +53,25 @@ def test_small_problems_never_import_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["0.1521", "False"]
     assert hlamatch.coverage("japanese", ["A*24:02~B*52:01~DRB1*15:02"])[0].lower == pytest.approx(0.1521, abs=5e-5)
+
+
+def test_one_line_on_a_large_table_never_imports_numba():
+    """Merging the rows of a large table (the hash pass is numba) is kept to runs whose merged rows
+    may be many: one line on 6,000 haplotypes merges to a few rows, NumPy only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, polars as pl, hlamatch\n"
+        "from hlamatch.tables import table_from_frame\n"
+        "rng = np.random.default_rng(0)\n"
+        "cols = {l: [f'{l}*{k:02d}:01' for k in rng.integers(1, 60, 9000)] for l in ('A', 'B', 'DRB1')}\n"
+        "frame = pl.DataFrame(cols).unique(maintain_order=True)\n"
+        "frame = frame.with_columns(P=pl.Series(np.full(frame.height, 0.9 / frame.height)))\n"
+        "t = table_from_frame(frame, name='big')\n"
+        "assert t.codes.shape[0] > 6000\n"
+        "r = hlamatch.coverage(t, ['A*01:01~B*02:01~DRB1*03:01'], level='genotype')\n"
+        "print(r[0].lower > 0, 'numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["True", "False"]

@@ -2,6 +2,8 @@
 
 Small tables fit in one range of work, so the tests make every row its own range
 (``PAIRS_PER_RANGE`` patched to 1): the run then really stops early, after the first rows.
+They also keep zero-mismatch runs on the bounded path (``SWEEP_MARGIN`` patched to infinity),
+except the tests of the exact line sweep that replaces a bounded run when it is cheaper.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hlamatch
-from hlamatch import engine
+from hlamatch import cover, engine
 from hlamatch.errors import OptionError
 from hlamatch.tables import table_from_frame
 
@@ -30,6 +32,7 @@ RULES = [
 @pytest.fixture
 def fine_ranges(monkeypatch):
     monkeypatch.setattr(engine, "PAIRS_PER_RANGE", 1)
+    monkeypatch.setattr(cover, "SWEEP_MARGIN", float("inf"))
 
 
 def _random_table(seed: int, n: int, listed: float) -> hlamatch.HaplotypeTable:
@@ -92,6 +95,30 @@ def test_tolerance_brackets_exact_on_japi(fine_ranges, rule):
     exact = hlamatch.coverage(table, lines, level="genotype", **RULES[rule])
     for eps in (1e-3, 1e-6):
         _check(exact, hlamatch.coverage(table, lines, level="genotype", tolerance=eps, **RULES[rule]), eps)
+
+
+def test_exact_sweep_replaces_a_costlier_bounded_run(monkeypatch):
+    """A zero-mismatch run whose exact line sweep is cheaper than the bounded pair run is computed
+    exactly: the exact bounds, whatever ε (margin 0 makes the sweep the cheaper on a small table)."""
+    monkeypatch.setattr(cover, "SWEEP_MARGIN", 0.0)
+    table = _random_table(5, 60, 0.95)
+    lines = hlamatch.top_lines(table, 4)
+    exact = hlamatch.coverage(table, lines, level="genotype")[0]
+    for eps in (0.2, 1e-12):
+        loose = hlamatch.coverage(table, lines, level="genotype", tolerance=eps)[0]
+        assert (loose.lower, loose.upper) == pytest.approx((exact.lower, exact.upper), abs=1e-14)
+        assert loose.tolerance == eps
+
+
+@pytest.mark.real_data
+def test_tight_tolerance_on_japi_five_loci_is_exact():
+    """JAPI five loci, top 20, ε = 1e-9: the bounded run would visit almost every pair, the sweep
+    far fewer: exact bounds."""
+    table = hlamatch.load_table(hlamatchit("JAPI"), loci=["A", "C", "B", "DRB1", "DQB1"])
+    lines = hlamatch.top_lines(table, 20)
+    exact = hlamatch.coverage(table, lines, level="genotype")[0]
+    tight = hlamatch.coverage(table, lines, level="genotype", tolerance=1e-9)[0]
+    assert (tight.lower, tight.upper) == pytest.approx((exact.lower, exact.upper), abs=1e-14)
 
 
 # ---------------------------------------------------------------------------------- rank and plan

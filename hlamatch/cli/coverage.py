@@ -203,7 +203,8 @@ def coverage_text(rows: list[dict[str, Any]], all_lines: bool = False) -> str:
     eps = max((r.get("tolerance") or 0.0) for r in rows)
     if eps > 0:
         out.append(f"tolerance {eps:g}: genotype-level runs visit patient genotypes most frequent first and stop once "
-                   f"those left weigh at most {eps:g}; those count in upper only.")
+                   f"those left weigh at most {eps:g}; those count in upper only (zero-mismatch runs that "
+                   f"are faster exact are computed exactly).")
     if any(r["upper"] - r["lower"] > MASS_EPSILON for r in rows):
         out.append(
             "coverage = lower bound (unlisted chromosomes never match); upper = unlisted chromosomes "
