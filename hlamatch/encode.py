@@ -334,11 +334,20 @@ def identity_codes(codes: np.ndarray, line_codes: np.ndarray) -> tuple[np.ndarra
         ``[n]``.
     """
     n = codes.shape[0]
-    keys, line_keys = _row_keys(codes, line_codes)
-    # Only rows equal to some line haplotype need a look-up (one vectorised pass, no Python loop
-    # over rows: tables have up to 10^7 of them).
-    hit = np.flatnonzero(np.isin(keys, line_keys.reshape(-1)))
-    index = {keys[i].tobytes(): int(i) for i in hit}
+    # Only rows equal to some line haplotype need a look-up.  Candidates are narrowed locus by
+    # locus to rows whose allele some line carries there (one gather per locus over the rows
+    # left, no sort and no Python loop over rows: tables have up to 10^7 of them).
+    hit = np.arange(n)
+    for l in range(codes.shape[1]):
+        column = codes[hit, l]
+        if column.shape[0] == 0:
+            break
+        wanted = np.zeros(int(column.max()) + 1, dtype=np.bool_)
+        carried = line_codes[:, :, l].reshape(-1)
+        wanted[carried[(carried >= 0) & (carried < wanted.shape[0])]] = True
+        hit = hit[wanted[column]]
+    keys, line_keys = _row_keys(codes[hit], line_codes)
+    index = {keys[k].tobytes(): int(i) for k, i in enumerate(hit)}
     unlisted: dict[bytes, int] = {}  # distinct codes past n, one per unlisted line haplotype
     lc = np.empty((line_codes.shape[0], 2, 1), dtype=np.int32)
     for t in range(line_codes.shape[0]):

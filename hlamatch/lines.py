@@ -673,6 +673,7 @@ def top_lines(
     from .data import resolve_table
     from .errors import OptionError
     from .problem import resolve_populations
+    from .tables import frequency_order
 
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise OptionError(f"the number of top haplotypes must be a whole number ≥ 1, got {n!r}")
@@ -692,6 +693,8 @@ def top_lines(
             null = np.array([is_null(a) and not a.startswith("DRBX") for a in names], dtype=np.bool_)
             ok &= ~null[tab.codes[:, l]]
     rows = np.flatnonzero(ok)
-    keys = [tab.codes[rows, l] for l in reversed(range(len(tab.loci)))] + [-score[rows]]
-    order = rows[np.lexsort(keys)][:n]
+    if rows.shape[0] > n:  # only the rows that can be among the n first (ties at the n-th included)
+        nth = -np.partition(-score[rows], n - 1)[n - 1]
+        rows = rows[score[rows] >= nth]
+    order = rows[frequency_order(tab.codes[rows], [len(a) for a in tab.alleles], score[rows])][:n]
     return [parse_line(h) for h in tab.haplotype_strings(order)]

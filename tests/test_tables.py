@@ -919,3 +919,35 @@ def test_pypop_with_two_locus_sets_is_rejected(write):
     p = write("mixed-haplo.tsv", text)
     with pytest.raises(TableSchemaError, match=r"several locus sets \(A:C:B, A:B:DRB1\)"):
         load_table(p)
+
+
+def test_unique_rows_is_numpy_unique_by_rows():
+    """The int64-key grouping gives np.unique(axis=0)'s rows, order and inverse, including the
+    fallbacks (codes past their radix, too many combinations for one key)."""
+    import numpy as np
+
+    from hlamatch.tables import unique_rows
+
+    rng = np.random.default_rng(4)
+    for n, sizes in ((0, [3, 4]), (1, [1]), (50, [3, 4, 2]), (500, [7, 1, 9, 5]), (40, [2**40, 2**40])):
+        codes = np.stack([rng.integers(0, min(s, 50), n) for s in sizes], axis=1).astype(np.int32)
+        for radix in (sizes, [1] * len(sizes)):  # the second: codes past the radix, NumPy's way
+            uniq, inverse = unique_rows(codes, radix)
+            want, want_inv = np.unique(codes, axis=0, return_inverse=True)
+            assert np.array_equal(uniq, want) and np.array_equal(inverse, want_inv.reshape(-1))
+
+
+@pytest.mark.parametrize("path", ["numpy", "polars"])
+def test_frequency_order_is_decreasing_score_then_codes(path, monkeypatch):
+    import numpy as np
+
+    from hlamatch import tables
+
+    monkeypatch.setattr(tables, "POLARS_SORT_ROWS", 0 if path == "polars" else 10**12)
+    rng = np.random.default_rng(9)
+    codes = rng.integers(0, 6, size=(400, 3)).astype(np.int32)
+    score = rng.integers(1, 5, 400) / 7.0  # many ties
+    got = tables.frequency_order(codes, [6, 6, 6], score)
+    want = sorted(range(400), key=lambda i: (-score[i], tuple(codes[i])))
+    assert got.tolist() == want
+    assert tables.frequency_order(codes, [2**40, 2**40, 2**40], score).tolist() == want  # no single key
