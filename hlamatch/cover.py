@@ -825,7 +825,8 @@ def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n
 
     * The line sweep (:func:`hlamatch.kernels._line_sweep`): per line, only the pairs it covers,
       each counted by its first covering line.  Its work is the pairs each line covers, which is
-      a small share of all pairs for any real bank; always used for up to 64 lines (one word).
+      a small share of all pairs for any real bank; always used for up to 64 lines (one word)
+      at up to 12 loci (6 with heterozygous lines: :func:`sweep_fits`).
     * The pair loop (:func:`hlamatch.kernels._pair_mass_folds`): every pair whose patterns can
       be covered (:func:`hlamatch.encode.pattern_runs`), all lines at once in machine words; used
       for larger banks when the sweep's measured work (:func:`hlamatch.kernels._line_sweep_work`)
@@ -840,16 +841,26 @@ def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n
     from .kernels import _line_sweep, _line_sweep_work, _pair_mass_folds
 
     m = f.shape[0]
-    if work is None and n_words == 1:
-        work = np.full(n_lines, 4 * m * n_loci, dtype=np.int64)  # only to split the lines into ranges
-    elif work is None:
+    if work is None and sweep_fits(het, n_loci) and n_words > 1:
         work = _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines)
         if SWEEP_MARGIN * float(work.sum()) >= m * (m + 1) / 2 * n_words:
-            classes = pattern_runs(patterns, n_loci, m)
-            return float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f, *classes), m,
-                                   n_words / 8, progress, label))
+            work = None
+    elif work is None and sweep_fits(het, n_loci):
+        work = np.full(n_lines, 4 * m * n_loci, dtype=np.int64)  # only to split the lines into ranges
+    if work is None:
+        classes = pattern_runs(patterns, n_loci, m)
+        return float(run_pairs(_pair_mass_folds, (b1, b2, het, n_words, n_loci, f, *classes), m,
+                               n_words / 8, progress, label))
     return float(exact_sum(run_ranges(_line_sweep, (b1, b2, het, n_words, n_loci, f), line_ranges(work),
                                       progress, label)))
+
+
+def sweep_fits(het: bool, n_loci: int) -> bool:
+    """Whether the line sweep takes the bank: its masks (a bit per locus, two for heterozygous
+    banks) are at most :data:`hlamatch.kernels.SWEEP_MASK_BITS` wide."""
+    from .kernels import SWEEP_MASK_BITS
+
+    return (2 if het else 1) * n_loci <= SWEEP_MASK_BITS
 
 
 def zero_mismatch_bounds(
@@ -920,7 +931,8 @@ def zero_mismatch_bounds(
         rows = np.arange(f.shape[0])
         n_visit = int(np.count_nonzero(stops > rows))
         visited = float(np.maximum(stops - rows, 0).sum())
-        work = _line_sweep_work(b1, b2, het, n_words, n_loci, line_codes.shape[0]) if n_visit else None
+        work = (_line_sweep_work(b1, b2, het, n_words, n_loci, line_codes.shape[0])
+                if n_visit and sweep_fits(het, n_loci) else None)
         if work is not None and SWEEP_MARGIN * float(work.sum()) < visited * n_words:
             # the exact line sweep does less work than the bounded run: exact, upper − lower = 0 ≤ ε
             listed = exact_listed_mass(b1, b2, het, n_words, n_loci, f, None, line_codes.shape[0], progress, label,

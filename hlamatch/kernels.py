@@ -1348,6 +1348,10 @@ def _line_masks(b1, b2, het, n_words, n_loci, n, t):
 #: Masks below this are grouped by counting (an array indexed by mask); wider ones by hashing.
 _DIRECT_MASKS = 1 << 12
 
+#: The widest line masks (bits: loci, or twice the loci for heterozygous banks) the line sweep
+#: takes: it groups rows by counting only, which keeps its compile time down.
+SWEEP_MASK_BITS = 12
+
 
 @jit()
 def _class_groups(codes, class_of, offsets, sizes, freqs):
@@ -1440,35 +1444,42 @@ def _mask_ids_sorted(masks):
 
 
 @jit()
+def _mask_groups_direct(masks, full):
+    """:func:`_mask_groups` for masks below :data:`_DIRECT_MASKS`, by counting (no hashing, no sort)."""
+    n = masks.shape[0]
+    cnt = np.zeros(full + 2, dtype=np.int64)
+    for i in range(n):
+        cnt[masks[i] + 1] += 1
+    n_groups = 0
+    for v in range(full + 1):
+        if cnt[v + 1] > 0:
+            n_groups += 1
+    gm = np.empty(n_groups, dtype=np.int64)
+    starts = np.zeros(n_groups + 1, dtype=np.int64)
+    slot = np.empty(full + 1, dtype=np.int64)  # each mask's next position
+    g = 0
+    for v in range(full + 1):
+        if cnt[v + 1] > 0:
+            gm[g] = v
+            slot[v] = starts[g]
+            starts[g + 1] = starts[g] + cnt[v + 1]
+            g += 1
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        order[slot[masks[i]]] = i
+        slot[masks[i]] += 1
+    return order, starts, gm
+
+
+@jit()
 def _mask_groups(masks, full):
     """Rows grouped by mask: (order, starts, group masks), ``order[starts[g]:starts[g+1]]`` the rows of group g.
 
     ``full`` is the widest mask (every bit set): below :data:`_DIRECT_MASKS` rows are counted
     into an array indexed by mask (groups in increasing mask order), else hashed (:func:`_mask_ids`)."""
-    n = masks.shape[0]
     if full < _DIRECT_MASKS:  # few possible masks: count by mask, groups in increasing mask order
-        cnt = np.zeros(full + 2, dtype=np.int64)
-        for i in range(n):
-            cnt[masks[i] + 1] += 1
-        n_groups = 0
-        for v in range(full + 1):
-            if cnt[v + 1] > 0:
-                n_groups += 1
-        gm = np.empty(n_groups, dtype=np.int64)
-        starts = np.zeros(n_groups + 1, dtype=np.int64)
-        slot = np.empty(full + 1, dtype=np.int64)  # each mask's next position
-        g = 0
-        for v in range(full + 1):
-            if cnt[v + 1] > 0:
-                gm[g] = v
-                slot[v] = starts[g]
-                starts[g + 1] = starts[g] + cnt[v + 1]
-                g += 1
-        order = np.empty(n, dtype=np.int64)
-        for i in range(n):
-            order[slot[masks[i]]] = i
-            slot[masks[i]] += 1
-        return order, starts, gm
+        return _mask_groups_direct(masks, full)
+    n = masks.shape[0]
     ids, n_groups = _mask_ids(masks)
     starts = np.zeros(n_groups + 1, dtype=np.int64)
     for i in range(n):
@@ -1552,7 +1563,7 @@ def _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines):
     out = np.zeros(n_lines, dtype=np.int64)
     for t in prange(n_lines):
         masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
-        order, starts, gm = _mask_groups(masks, full)
+        order, starts, gm = _mask_groups_direct(masks, full)
         part, pairs = _line_pair_groups(masks, full, gm, starts)
         rows = np.int64(0)
         for g in range(gm.shape[0]):
@@ -1566,15 +1577,15 @@ def _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines):
 def _first_line_mass(b1, b2, het, n_words, n_loci, freqs, q, t):
     """Ordered-pair mass of the listed genotypes whose first covering line (lowest index) is t.
 
-    The pairs line t covers are found through its masks (:func:`_line_masks`): rows are grouped
-    by mask, and only pairs of groups whose masks complete each other are visited, so the work
-    is the pairs t covers, not all pairs.  A visited pair counts unless a line before t covers it
+    The pairs line t covers are found through its masks (:func:`_line_masks`, at most
+    :data:`SWEEP_MASK_BITS` bits): rows are grouped by mask, and only pairs of groups whose masks
+    complete each other are visited, so the work is the pairs t covers, not all pairs.  A visited pair counts unless a line before t covers it
     too, tested on the bitsets of the visiting rows, gathered group by group and cut to the
     lines before t.
     """
     n = freqs.shape[0]
     masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
-    order, starts, gm = _mask_groups(masks, full)
+    order, starts, gm = _mask_groups_direct(masks, full)
     part, pairs = _line_pair_groups(masks, full, gm, starts)
     n_groups = gm.shape[0]
     if pairs == 0:
