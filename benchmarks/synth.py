@@ -2,8 +2,8 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/synth.py --haplotypes 1000000 --seed 0 --out /tmp/synth_1e6.parquet
-    python benchmarks/synth.py --haplotypes 1e4 --loci A,C,B,DRB1,DQB1,DPB1 --out /tmp/synth.csv
+    python benchmarks/synth.py --haplotypes 1000000 --seed 0 --out synth_1e6.parquet
+    python benchmarks/synth.py --haplotypes 1e4 --loci A,C,B,DRB1,DQB1,DPB1 --out synth.csv
 
 or from Python::
 
