@@ -106,23 +106,40 @@ def warmup() -> None:
 
     The first call of a process otherwise pays this cost; with the on-disk cache
     (``HLAMATCH_NUMBA_CACHE=1``, the default) later processes load compiled code quickly.
-    Covers coverage (both kernel families), patient look-up, rank and the greedy plan.
+    Covers coverage (every kernel family: the zero-mismatch line sweep and pair loops, exact and
+    tolerance-bounded, and the rule kernels of every direction), patient look-up, rank and the
+    greedy plan; the tiny table is kept off the NumPy twins (:func:`hlamatch.small.kernels_only`).
     """
+    import warnings
+
     import numpy as np
     import polars as pl
 
+    from . import small
     from .bank import plan_bank, rank_candidates
     from .cover import coverage
+    from .errors import HlamatchWarning
     from .kernels import _typing_counts
     from .tables import table_from_frame
 
-    table = table_from_frame(pl.DataFrame({"A": ["A*01:01", "A*02:01"], "B": ["B*07:02", "B*08:01"],
-                                           "P": [0.5, 0.25]}), name="warmup")
-    lines = ["A*01:01~B*07:02", "A*01:01~B*07:02/A*02:01~B*08:01"]
-    for rule in ({}, {"max_mismatches": 1}):
-        coverage(table, lines, **rule)
-        for level in ("haplotype", "genotype"):
-            rank_candidates(table, lines[1:], bank=lines[:1], level=level, **rule)
-            plan_bank(table, lines, n_lines=2, level=level, **rule)
+    table = table_from_frame(pl.DataFrame({"A": ["A*01:01", "A*02:01", "A*01:01"], "B": ["B*07:02", "B*08:01", "B*08:01"],
+                                           "P": [0.5, 0.25, 0.1]}), name="warmup")
+    lines = ["A*01:01~B*07:02", "A*01:01~B*07:02/A*02:01~B*08:01", "A*02:01~B*08:01"]
+    homozygous = [lines[0], lines[2]]
+    many = [f"A*{k:02d}:01~B*{k:02d}:02" for k in range(3, 70)] + homozygous  # two words of lines
+    rules = ({}, {"max_mismatches": 1}, {"direction": "GvH"}, {"direction": "bidirectional"},
+             {"direction": "GvH", "homozygous_count": 2})
+    with small.kernels_only(), warnings.catch_warnings():  # the tiny table would take the NumPy twins
+        warnings.simplefilter("ignore", HlamatchWarning)
+        for bank in (lines, homozygous, many):
+            for rule in rules:
+                for tolerance in (0.0, 1e-9):
+                    coverage(table, bank, tolerance=tolerance, **rule)
+                coverage(table, bank, distribution=True, **rule)
+        for bank in (lines, homozygous):
+            for rule in ({}, {"max_mismatches": 1}):
+                for level in ("haplotype", "genotype"):
+                    rank_candidates(table, bank[1:], bank=bank[:1], level=level, **rule)
+                    plan_bank(table, bank, n_lines=2, level=level, **rule)
     codes = np.zeros((1, 2, 2), dtype=np.int32)
     _typing_counts(codes, np.zeros((1, 2, 2), dtype=np.bool_), codes, np.zeros((1, 2, 2), dtype=np.bool_), False, 0)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .small import SMALL_PAIRS
+from . import small
 
 __all__ = ["line_bitsets", "word_count", "allele_classes", "merged_bitsets", "pattern_runs", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
 
@@ -176,7 +176,7 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
     sizes = [t.shape[0] for t in slot1]
     fits = math.prod(sizes) < 2 ** 62  # one mixed-radix integer key per row
     most = min(n, math.prod(sizes))  # merged rows at most
-    if fits and n >= HASH_GROUPING_ROWS and most * (most + 1) // 2 > SMALL_PAIRS:
+    if fits and n >= HASH_GROUPING_ROWS and most * (most + 1) // 2 > small.SMALL_PAIRS:
         # large tables whose merged rows may need the kernels anyway: one hash pass in numba
         from .kernels import _class_groups
 

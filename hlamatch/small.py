@@ -11,16 +11,36 @@ and :func:`hlamatch.kernels._unlisted_partner_mass` (tests compare them, to 1e-1
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 
-__all__ = ["SMALL_PAIRS", "SMALL_RULE_WORK", "pair_mass", "unlisted_partner_mass", "pair_best", "other_merge_histograms"]
+__all__ = ["SMALL_PAIRS", "SMALL_RULE_WORK", "pair_mass", "unlisted_partner_mass", "pair_best", "other_merge_histograms",
+           "kernels_only"]
 
 #: Largest number of patient pairs (after merging) computed with NumPy instead of the kernels.
 SMALL_PAIRS = 200_000
 
 #: Largest rule problem (class pairs × lines × phase assignments) computed with NumPy.
 SMALL_RULE_WORK = 20_000_000
+
+
+@contextmanager
+def kernels_only() -> Iterator[None]:
+    """Within the block, every problem takes the numba kernels, however small (no NumPy twin, and
+    large-table row merging by :func:`hlamatch.kernels._class_groups` from the first row): for
+    :func:`hlamatch.warmup`, which compiles every kernel on a tiny table.  A process setting, not
+    meant for threads that compute meanwhile."""
+    global SMALL_PAIRS, SMALL_RULE_WORK
+    from . import encode
+
+    saved = SMALL_PAIRS, SMALL_RULE_WORK, encode.HASH_GROUPING_ROWS
+    SMALL_PAIRS, SMALL_RULE_WORK, encode.HASH_GROUPING_ROWS = -1, -1, 1
+    try:
+        yield
+    finally:
+        SMALL_PAIRS, SMALL_RULE_WORK, encode.HASH_GROUPING_ROWS = saved
 
 
 def _rows(b: np.ndarray, n_words: int, n_loci: int, n: int) -> np.ndarray:

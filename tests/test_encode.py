@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hlamatch import encode
+from hlamatch import encode, small
 from hlamatch.encode import line_bitsets, merged_bitsets, pattern_runs, word_count
 
 
@@ -13,7 +13,7 @@ from hlamatch.encode import line_bitsets, merged_bitsets, pattern_runs, word_cou
 def grouping(request, monkeypatch):
     """Both ways of merging rows: the NumPy sort (small tables) and the numba hash pass (large)."""
     monkeypatch.setattr(encode, "HASH_GROUPING_ROWS", 1 if request.param == "hash" else 10**12)
-    monkeypatch.setattr(encode, "SMALL_PAIRS", -1)  # else few merged rows keep the NumPy sort
+    monkeypatch.setattr(small, "SMALL_PAIRS", -1)  # else few merged rows keep the NumPy sort
     return request.param
 
 
