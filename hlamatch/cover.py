@@ -905,11 +905,10 @@ def zero_mismatch_bounds(
     if line_codes.shape[0] == 0:
         return 0.0, 0.0
     if bitsets is None:
-        # exact runs of the pair loop (large banks only): rows by pattern, so that pairs no line
-        # can cover are skipped in runs
-        b1, b2, f, hom, het, patterns = merged_bitsets(
-            codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=tolerance > 0,
-            by_pattern=tolerance == 0 and word_count(line_codes.shape[0]) > 1)
+        # exact runs: rows by pattern, so that the pair loop (when it is the one that runs) skips
+        # the pairs no line can cover in runs
+        b1, b2, f, hom, het, patterns = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls,
+                                                       by_frequency=tolerance > 0, by_pattern=tolerance == 0)
         n_loci, n_words = codes.shape[1], word_count(line_codes.shape[0])
     else:
         b1, b2, hom = bitsets

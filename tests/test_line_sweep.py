@@ -159,3 +159,16 @@ def test_split_sweep_is_identical_to_one_range():
     with use_engine("local", min_ranges=7):
         split = exact_listed_mass(b1, b2, het, 2, 5, f, None, 90)
     assert split == pytest.approx(one, abs=1e-15)
+
+
+@pytest.mark.parametrize("n_loci, het", [(7, True), (13, False), (5, False), (5, True)])
+def test_banks_too_wide_for_the_sweep_take_the_pair_loop_exactly(monkeypatch, n_loci, het):
+    """Through ``zero_mismatch_bounds`` on the kernel path (NumPy small path off): a bank of a few
+    lines whose masks are too wide for the sweep (seven heterozygous loci, thirteen loci) runs the
+    pair loop on rows sorted by pattern, and every bank gives the brute force's coverage."""
+    monkeypatch.setattr(small, "SMALL_PAIRS", -1)
+    assert cover.sweep_fits(het, n_loci) == (n_loci <= (6 if het else 12))
+    for seed in range(12):
+        codes, freqs, lc, _ = random_problem(seed, 60, n_loci, 5, het, n_alleles=3)
+        lower, upper = zero_mismatch_bounds(codes, freqs, lc, [3] * n_loci, 0.0)
+        assert lower == upper == pytest.approx(numpy_genotype_coverage(codes, freqs, lc), abs=ATOL)
