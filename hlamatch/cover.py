@@ -31,6 +31,7 @@ import numpy as np
 from .constants import LEVEL_CHOICES, LEVELS, MASS_EPSILON
 from .data import resolve_table
 from . import small
+from .encode import word_count
 from .engine import Progress, exact_sum, line_ranges, row_ranges, run_pairs, run_ranges, stair_stops
 from .errors import OptionError
 from .lines import Line, as_lines
@@ -647,8 +648,6 @@ def mismatch_histograms(
     else:
         garr = geno_rule_arrays(codes, nulls, freqs, line_codes, line_nulls, rules, limits, n_bins)
         codes, nulls, freqs = garr[4], garr[5], garr[8]  # reordered (settled rows last)
-        from .encode import word_count
-
         work = word_count(line_codes.shape[0]) * codes.shape[1] / 4
         if tolerance > 0:
             listed, unvisited = _geno_rule_until(garr, n_bins, tolerance, work, progress, label)
@@ -666,8 +665,6 @@ def homozygous_hvg(rules: MatchRules, line_codes: np.ndarray, line_nulls: np.nda
 
 def word_masks(n_lines: int) -> np.ndarray:
     """uint64 (ceil(n_lines / 64),): the bits of the lines that exist, word by word."""
-    from .encode import word_count
-
     n_words = word_count(n_lines)
     wmask = np.zeros(n_words, dtype=np.uint64)
     for w in range(n_words):
@@ -684,7 +681,7 @@ def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     count sees a patient allele only through which line alleles it equals), open rows most
     frequent first, then the *settled* rows, which carry every allele of some line alone.
     """
-    from .encode import merged_bitsets, word_count
+    from .encode import merged_bitsets
 
     b, _, f, _, _, _ = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=True)
     n_lines, n_loci = line_codes.shape[0], codes.shape[1]
@@ -838,13 +835,11 @@ def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n
     (then the sweep runs, split by it).
     """
     from .encode import pattern_runs
-    from .kernels import _line_sweep, _line_sweep_work, _pair_mass_folds
+    from .kernels import _line_sweep, _pair_mass_folds
 
     m = f.shape[0]
-    if work is None and sweep_fits(het, n_loci) and n_words > 1:
-        work = _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines)
-        if SWEEP_MARGIN * float(work.sum()) >= m * (m + 1) / 2 * n_words:
-            work = None
+    if work is None and n_words > 1:
+        work = cheaper_sweep(b1, b2, het, n_words, n_loci, n_lines, m, m * (m + 1) / 2)
     elif work is None and sweep_fits(het, n_loci):
         work = np.full(n_lines, 4 * m * n_loci, dtype=np.int64)  # only to split the lines into ranges
     if work is None:
@@ -853,6 +848,21 @@ def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n
                                n_words / 8, progress, label))
     return float(exact_sum(run_ranges(_line_sweep, (b1, b2, het, n_words, n_loci, f), line_ranges(work),
                                       progress, label)))
+
+
+def cheaper_sweep(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n_loci: int, n_lines: int, m: int,
+                  rival_pairs: float) -> np.ndarray | None:
+    """The line sweep's work per line (:func:`hlamatch.kernels._line_sweep_work`) when the sweep
+    takes the bank and is cheaper than a pair run visiting ``rival_pairs`` pairs of ``n_words``
+    words (by :data:`SWEEP_MARGIN`); else None.  The work is measured only when its floor (each
+    line reads every row at every locus) leaves the sweep a chance."""
+    from .kernels import _line_sweep_work
+
+    rival = rival_pairs * n_words
+    if not sweep_fits(het, n_loci) or SWEEP_MARGIN * n_lines * m * n_loci >= rival:
+        return None
+    work = _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines)
+    return work if SWEEP_MARGIN * float(work.sum()) < rival else None
 
 
 def sweep_fits(het: bool, n_loci: int) -> bool:
@@ -899,7 +909,7 @@ def zero_mismatch_bounds(
     (float, float)
         ``lower = listed + 2U·novel`` and ``upper = listed + 2U·wildcard + U²``, clipped to [0, 1].
     """
-    from .encode import collapse, merged_bitsets, word_count
+    from .encode import collapse, merged_bitsets
     from .engine import current_engine
 
     if line_codes.shape[0] == 0:
@@ -923,16 +933,15 @@ def zero_mismatch_bounds(
         listed = small.pair_mass(b1, b2, het, n_words, n_loci, f)
         lower, upper = listed, listed
     elif tolerance > 0:
-        from .kernels import _line_sweep_work, _pair_mass_rows, _unlisted_partner_mass
+        from .kernels import _pair_mass_rows, _unlisted_partner_mass
 
         # patient genotypes most probable first: exactly those of probability ≥ a threshold
         stops, left_out = stair_stops(f, tolerance)
         rows = np.arange(f.shape[0])
         n_visit = int(np.count_nonzero(stops > rows))
         visited = float(np.maximum(stops - rows, 0).sum())
-        work = (_line_sweep_work(b1, b2, het, n_words, n_loci, line_codes.shape[0])
-                if n_visit and sweep_fits(het, n_loci) else None)
-        if work is not None and SWEEP_MARGIN * float(work.sum()) < visited * n_words:
+        work = cheaper_sweep(b1, b2, het, n_words, n_loci, line_codes.shape[0], n, visited)
+        if work is not None:
             # the exact line sweep does less work than the bounded run: exact, upper − lower = 0 ≤ ε
             listed = exact_listed_mass(b1, b2, het, n_words, n_loci, f, None, line_codes.shape[0], progress, label,
                                        work=work)
