@@ -1537,9 +1537,12 @@ def _line_masses(b1, b2, het, n_words, n_loci, freqs, lines):
 
 
 @jit()
-def _line_pair_groups(masks, full, gm, starts):
-    """Which mask groups of one line take part in a covered pair (``gm[g] | gm[h] == full`` for
-    some h), and the number of covered unordered pairs (diagonal included)."""
+def _line_groups(b1, b2, het, n_words, n_loci, n, t):
+    """Line t's rows grouped by mask (:func:`_line_masks`, :func:`_mask_groups_direct`): (order,
+    starts, group masks, full mask, which groups take part in a covered pair — ``gm[g] | gm[h] ==
+    full`` for some h —, the number of covered unordered pairs, diagonal included)."""
+    masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
+    order, starts, gm = _mask_groups_direct(masks, full)
     n_groups = gm.shape[0]
     part = np.zeros(n_groups, dtype=np.bool_)
     pairs = np.int64(0)
@@ -1551,7 +1554,7 @@ def _line_pair_groups(masks, full, gm, starts):
                 part[h] = True
                 ch = starts[h + 1] - starts[h]
                 pairs += cg * (cg + 1) // 2 if g == h else cg * ch
-    return part, pairs
+    return order, starts, gm, full, part, pairs
 
 
 @jit(parallel=True)
@@ -1562,9 +1565,7 @@ def _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines):
     n = b1.shape[0] // (n_words * n_loci)
     out = np.zeros(n_lines, dtype=np.int64)
     for t in prange(n_lines):
-        masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
-        order, starts, gm = _mask_groups_direct(masks, full)
-        part, pairs = _line_pair_groups(masks, full, gm, starts)
+        order, starts, gm, full, part, pairs = _line_groups(b1, b2, het, n_words, n_loci, n, t)
         rows = np.int64(0)
         for g in range(gm.shape[0]):
             if part[g]:
@@ -1577,16 +1578,14 @@ def _line_sweep_work(b1, b2, het, n_words, n_loci, n_lines):
 def _first_line_mass(b1, b2, het, n_words, n_loci, freqs, q, t):
     """Ordered-pair mass of the listed genotypes whose first covering line (lowest index) is t.
 
-    The pairs line t covers are found through its masks (:func:`_line_masks`, at most
+    The pairs line t covers are found through its masks (:func:`_line_groups`, at most
     :data:`SWEEP_MASK_BITS` bits): rows are grouped by mask, and only pairs of groups whose masks
-    complete each other are visited, so the work is the pairs t covers, not all pairs.  A visited pair counts unless a line before t covers it
-    too, tested on the bitsets of the visiting rows, gathered group by group and cut to the
-    lines before t.
+    complete each other are visited, so the work is the pairs t covers, not all pairs.  A visited
+    pair counts unless a line before t covers it too, tested on the bitsets of the visiting rows,
+    gathered group by group and cut to the lines before t.
     """
     n = freqs.shape[0]
-    masks, full = _line_masks(b1, b2, het, n_words, n_loci, n, t)
-    order, starts, gm = _mask_groups_direct(masks, full)
-    part, pairs = _line_pair_groups(masks, full, gm, starts)
+    order, starts, gm, full, part, pairs = _line_groups(b1, b2, het, n_words, n_loci, n, t)
     n_groups = gm.shape[0]
     if pairs == 0:
         return 0.0
