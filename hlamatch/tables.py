@@ -339,7 +339,7 @@ class HaplotypeTable:
         codes = np.stack(new_codes, axis=1) if new_codes else np.zeros((self.n_haplotypes, 0), np.int32)
         uniq, inverse = unique_rows(codes, [len(v) for v in new_alleles])
         freqs = np.stack([np.bincount(inverse, weights=self.freqs[:, p], minlength=uniq.shape[0])
-                          for p in range(self.freqs.shape[1])], axis=1).reshape(uniq.shape[0], self.freqs.shape[1])
+                          for p in range(self.freqs.shape[1])], axis=1)
         return HaplotypeTable(
             loci=tuple(locus_at(self.loci[l], res) for l in idx),
             alleles=tuple(new_alleles),
