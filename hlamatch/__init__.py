@@ -119,7 +119,8 @@ def warmup() -> None:
     from .bank import plan_bank, rank_candidates
     from .cover import coverage
     from .errors import HlamatchWarning
-    from .kernels import _typing_counts
+    from .encode import merged_bitsets, word_count
+    from .kernels import _line_sweep_work, _typing_counts
     from .tables import table_from_frame
 
     table = table_from_frame(pl.DataFrame({"A": ["A*01:01", "A*02:01", "A*01:01"], "B": ["B*07:02", "B*08:01", "B*08:01"],
@@ -141,5 +142,9 @@ def warmup() -> None:
                 for level in ("haplotype", "genotype"):
                     rank_candidates(table, bank[1:], bank=bank[:1], level=level, **rule)
                     plan_bank(table, bank, n_lines=2, level=level, **rule)
+    # The sweep's work is measured only for banks where the sweep may win, never on a tiny table.
+    b1, b2, _, _, het, _ = merged_bitsets(np.zeros((2, 2), dtype=np.int32), np.array([0.5, 0.25]),
+                                          np.zeros((65, 2, 2), dtype=np.int32), [1, 1])
+    _line_sweep_work(b1, b2, het, word_count(65), 2, 65)
     codes = np.zeros((1, 2, 2), dtype=np.int32)
     _typing_counts(codes, np.zeros((1, 2, 2), dtype=np.bool_), codes, np.zeros((1, 2, 2), dtype=np.bool_), False, 0)
