@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import hlamatch  # noqa: E402
 from bench_coverage import DEFAULT_JAPI  # noqa: E402
-from hlamatch.nomenclature import use_nomenclature  # noqa: E402
+from hlamatch.hla.nomenclature import use_nomenclature  # noqa: E402
 
 DEFAULT_NOMENCLATURE = REPO.parent / "shared" / "data" / "raw" / "IMGTHLA"
 RESOLUTIONS = ("2-field", "1-field", "antigen", "broad")

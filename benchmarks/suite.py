@@ -293,7 +293,7 @@ def child_api(spec: dict, out: Path) -> None:
         rec["local_warm_s"] = time.perf_counter() - t0
         rec["local_result"] = _summary(local, spec["kind"])
         rec["equal_to_local"] = rec["local_result"] == rec["result"]
-        from hlamatch.engine import close_clusters
+        from hlamatch.engine.dask import close_clusters
 
         close_clusters()
     save()

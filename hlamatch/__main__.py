@@ -1,6 +1,6 @@
 """``python -m hlamatch``: the command-line interface."""
 
-from .cli import main
+from hlamatch.cli import main
 
 if __name__ == "__main__":
     main()

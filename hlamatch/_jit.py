@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numba
 import numpy as np
 
-from ._hooks import compiling
+from hlamatch._hooks import compiling
 
 __all__ = ["jit", "CACHE", "prange", "num_threads", "check_threads"]
 
@@ -49,7 +49,7 @@ def _no_cache(reason: str) -> None:
     if not _cache_ok:
         return
     _cache_ok = False
-    from .errors import HlamatchWarning
+    from hlamatch.errors import HlamatchWarning
 
     warnings.warn(
         f"numba cannot cache compiled kernels ({reason}); running without a cache, so each new process "
@@ -130,7 +130,7 @@ def check_threads(n: Any) -> int | None:
     """
     if n is None:
         return None
-    from .errors import OptionError
+    from hlamatch.errors import OptionError
 
     limit = numba.config.NUMBA_NUM_THREADS
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):

@@ -11,7 +11,7 @@ LEVEL_CHOICES: tuple[str, ...] = ("haplotype", "genotype", "both")
 RESOLUTIONS: tuple[str, ...] = ("2-field", "1-field")
 ANTIGEN = "antigen"
 BROAD = "broad"
-#: Resolutions reached through the WMDA nomenclature files (see :mod:`hlamatch.nomenclature`):
+#: Resolutions reached through the WMDA nomenclature files (see :mod:`hlamatch.hla.nomenclature`):
 #: G and P groups (ARD level), serologic split antigens, broad antigens.
 NOMENCLATURE_RESOLUTIONS: tuple[str, ...] = ("G", "P", ANTIGEN, BROAD)
 #: Every resolution a computation can be asked for.

@@ -53,7 +53,7 @@ def write(tmp_path):
 @pytest.fixture(autouse=True)
 def _no_machine_nomenclature(monkeypatch):
     """Tests never see the machine's HLAMATCH_NOMENCLATURE or a nomenclature set by another test."""
-    from hlamatch.nomenclature import use_mac_file, use_nomenclature
+    from hlamatch.hla.nomenclature import use_mac_file, use_nomenclature
 
     monkeypatch.delenv("HLAMATCH_NOMENCLATURE", raising=False)
     use_nomenclature(None)

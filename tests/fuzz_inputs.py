@@ -202,7 +202,7 @@ class FileCase:
     def repro(self, call: str = "hlamatch.load_table(p)") -> str:
         """A Python snippet that recreates the file and makes the failing call."""
         return (
-            f"import hlamatch, hlamatch.match, hlamatch.lines; from pathlib import Path\n"
+            f"import hlamatch, hlamatch.api.match, hlamatch.hla.lines; from pathlib import Path\n"
             f"p = Path({self.name!r}); p.write_bytes({self.data!r})\n{call}"
         )
 

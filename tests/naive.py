@@ -623,7 +623,7 @@ def naive_best_subset(haplotypes, freqs, bank, candidates, n_lines: int, level: 
 __all__ += ["naive_gains", "naive_bank_coverage", "naive_best_subset"]
 
 
-# ==================================================================== donor supply (hlamatch.donors)
+# ==================================================================== donor supply (hlamatch.api.supply)
 # Written from "Donor supply" in docs/matching-model.md only: per-person probabilities by their
 # formulas, sums term by term, and the expected coverage of a registry's bank by ENUMERATING every
 # registry of R people (each person: homozygous for one listed haplotype, or anything else),

@@ -45,7 +45,7 @@ def bank(draw, haps, any_hap, max_lines: int, homozygous_only: bool):
     else:
         line = st.tuples(line_hap, line_hap, st.integers(0, 2)).map(lambda x: (x[0], x[0]) if x[2] == 0 else x[:2])
     # Each line once (hap1/hap2 is hap2/hap1): a repeated line is left out with a warning
-    # (hlamatch.lines.unique_lines, tested in test_lines_input.py).
+    # (hlamatch.hla.lines.unique_lines, tested in test_lines_input.py).
     return draw(st.lists(line, min_size=1, max_size=max_lines, unique_by=frozenset))
 
 

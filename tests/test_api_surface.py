@@ -17,10 +17,11 @@ import pytest
 
 import hlamatch
 from hlamatch import _hooks, _jit
-from hlamatch.alleles import at_resolution, unreachable
+from hlamatch.hla.alleles import at_resolution, unreachable
 from hlamatch.cli.output import compile_notice
 from hlamatch.constants import ALL_RESOLUTIONS
-from hlamatch.tables import PopulationWarning, combine_tables, load_table
+from hlamatch.table.model import PopulationWarning, combine_tables
+from hlamatch.io.load import load_table
 
 from conftest import shared_path
 from test_cli import invoke
@@ -83,7 +84,7 @@ def test_every_name_in_all_resolves():
 
 
 def test_dir_lists_the_public_api_only():
-    import hlamatch.tables  # noqa: F401  (a loaded submodule must not show either)
+    import hlamatch.table.model  # noqa: F401  (a loaded submodule must not show either)
 
     names = dir(hlamatch)
     assert names == sorted(hlamatch.__all__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hlamatch.errors import HlamatchWarning
-from hlamatch.tables import load_table
+from hlamatch.io.load import load_table
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,9 @@ from click.testing import CliRunner
 
 from hlamatch import bundled_table, coverage, rank_candidates, top_lines
 from hlamatch.cli import cli
-from hlamatch.engine import (ENGINES, SchedulerError, close_clusters, current_engine, fold_ranges, set_engine,
-                             use_engine)
+from hlamatch.engine.setting import ENGINES, SchedulerError, current_engine, set_engine, use_engine
+from hlamatch.engine.dask import close_clusters
+from hlamatch.engine.ranges import fold_ranges
 from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
 
 HAVE_DASK = importlib.util.find_spec("distributed") is not None
@@ -44,7 +45,7 @@ def client():
     """The engine's local Dask cluster (two worker processes): its client, the cluster up."""
     import dask
 
-    from hlamatch import engine
+    from hlamatch.engine import dask as engine
 
     with dask.config.set({"scheduler-address": None}):  # the local cluster, whatever the environment says
         client = engine._dask_client(None)
@@ -161,7 +162,7 @@ def test_unreachable_scheduler(client, table, lines):
 @needs_dask
 def test_workers_with_other_kernel_code_are_refused(client, monkeypatch):
     """Workers that imported other kernel code (another install, or a file changed since) are refused."""
-    from hlamatch import engine
+    from hlamatch.engine import dask as engine
 
     engine._check_workers(client, "the local cluster")  # the same code: accepted
     monkeypatch.setattr(engine, "_code_fingerprint", lambda: "0" * 16)  # this process only
@@ -170,7 +171,7 @@ def test_workers_with_other_kernel_code_are_refused(client, monkeypatch):
 
 
 def test_code_fingerprint_is_the_same_in_another_process():
-    from hlamatch.engine import _code_fingerprint
+    from hlamatch.engine.dask import _code_fingerprint
 
     code = "from hlamatch.engine import _code_fingerprint; print(_code_fingerprint())"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import hlamatch
-from hlamatch.data import available_tables, default_table, load_bundled, table_info, tables_root
+from hlamatch.io.bundled import available_tables, default_table, load_bundled, table_info, tables_root
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ def test_wheel_installs_in_clean_venv_and_loads_bundled_tables(tmp_path):
     script = textwrap.dedent(
         """
         import hlamatch
-        from hlamatch.data import available_tables, load_bundled, tables_root
+        from hlamatch.io.bundled import available_tables, load_bundled, tables_root
         root = str(tables_root())
         assert "site-packages" in root and root.endswith("_haplotypes"), root
         for name in available_tables():

@@ -1,19 +1,19 @@
-"""The bitset encoder (``hlamatch.encode``) against bitsets built one row and one line at a time."""
+"""The bitset encoder (``hlamatch.compute.encode``) against bitsets built one row and one line at a time."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hlamatch import encode, small
-from hlamatch.encode import line_bitsets, merged_bitsets, pattern_runs, word_count
+from hlamatch.compute import dispatch
+from hlamatch.compute.encode import line_bitsets, merged_bitsets, pattern_runs, word_count
 
 
 @pytest.fixture(params=["sort", "hash"])
 def grouping(request, monkeypatch):
     """Both ways of merging rows: the NumPy sort (small tables) and the numba hash pass (large)."""
-    monkeypatch.setattr(encode, "HASH_GROUPING_ROWS", 1 if request.param == "hash" else 10**12)
-    monkeypatch.setattr(small, "SMALL_PAIRS", -1)  # else few merged rows keep the NumPy sort
+    monkeypatch.setattr(dispatch, "HASH_GROUPING_ROWS", 1 if request.param == "hash" else 10**12)
+    monkeypatch.setattr(dispatch, "SMALL_PAIRS", -1)  # else few merged rows keep the NumPy sort
     return request.param
 
 
@@ -126,11 +126,11 @@ def test_patterns_and_their_runs_pair_exactly_the_rows_some_line_could_cover(gro
 
 def test_grouping_fixture_reaches_the_hash_pass(grouping, monkeypatch):
     """The hash pass is really taken under the fixture (and the sort otherwise)."""
-    from hlamatch import kernels
+    from hlamatch.kernels import grouping as kernels
 
     calls = []
-    real = kernels._class_groups
-    monkeypatch.setattr(kernels, "_class_groups", lambda *a: calls.append(1) or real(*a))
+    real = kernels.class_groups
+    monkeypatch.setattr(kernels, "class_groups", lambda *a: calls.append(1) or real(*a))
     codes, f, lc, ln, sizes = random_case(np.random.default_rng(1), 3, 5, True)
     merged_bitsets(codes, f, lc, sizes, ln)
     assert bool(calls) == (grouping == "hash")

@@ -7,8 +7,9 @@ import pytest
 from conftest import hlamatchit
 
 import hlamatch
-from hlamatch.cover import bank_bounds, mismatch_histograms
-from hlamatch.problem import PopulationArrays, prepare
+from hlamatch.compute.bounds import bank_bounds
+from hlamatch.compute.rule_bounds import mismatch_histograms
+from hlamatch.compute.problem import PopulationArrays, prepare
 
 
 @pytest.mark.real_data
@@ -31,8 +32,8 @@ def test_haplotype_level_lines_with_nulls_equal_general_kernel():
 
 def test_haplotype_gvh_of_homozygous_lines_equals_general_kernel():
     """Haplotype-level GvH with homozygous lines runs in the genotype kernel: same listed histogram."""
-    from hlamatch.engine import run_pairs
-    from hlamatch.kernels import _mismatch_hist_folds
+    from hlamatch.engine.run import run_pairs
+    from hlamatch.kernels.rules import mismatch_hist_folds
 
     table = hlamatch.bundled_table("japanese").select(["A", "B", "DRB1"])
     for hom in (1, 2):
@@ -42,6 +43,6 @@ def test_haplotype_gvh_of_homozygous_lines_equals_general_kernel():
         fast, _ = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, p.line_codes, p.line_nulls, p.sizes, rules,
                                       p.limits, True, 0.0)
         n_bins = 2 * pa.codes.shape[1] + 2
-        general = run_pairs(_mismatch_hist_folds, (pa.codes, pa.nulls, pa.freqs, p.line_codes, p.line_nulls,
+        general = run_pairs(mismatch_hist_folds, (pa.codes, pa.nulls, pa.freqs, p.line_codes, p.line_nulls,
                                                    hom == 2, 1, True, p.limits, n_bins), pa.freqs.shape[0])
         assert np.allclose(fast, general, atol=1e-14)

@@ -51,11 +51,12 @@ from hypothesis import strategies as st
 
 import fuzz_inputs as fi
 from conftest import REPO, shared_path
-from hlamatch.alleles import parse_allele, reduce_name
+from hlamatch.hla.alleles import parse_allele, reduce_name
 from hlamatch.errors import HlamatchError, HlamatchWarning
-from hlamatch.lines import Line, parse_line
-from hlamatch.match import Typing, parse_typing
-from hlamatch.tables import HaplotypeTable, load_table
+from hlamatch.hla.lines import Line, parse_line
+from hlamatch.hla.typing import Typing, parse_typing
+from hlamatch.table.model import HaplotypeTable
+from hlamatch.io.load import load_table
 
 #: Wall-clock limit of one case (a reader call, or one CLI invocation).
 CASE_SECONDS = 10.0
@@ -379,7 +380,7 @@ def check_typing(t: Typing, where: str = "", names: Path | None = None) -> None:
 
 
 def _parse_allele_body(text: str) -> None:
-    value = run_case(parse_allele, text, repro=f"hlamatch.alleles.parse_allele({text!r})")
+    value = run_case(parse_allele, text, repro=f"hlamatch.hla.alleles.parse_allele({text!r})")
     if isinstance(value, HlamatchError):
         return
     where = repr(text)
@@ -432,7 +433,7 @@ def _round_trip_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase) -> No
     """A valid file loads, and holds exactly the table it was written from."""
     with written(case, fuzz_dir) as p:
         repro = _repro(case, "hlamatch.load_table(p)")
-        t = read_case("hlamatch.tables.load_table", case, p, repro, worker)
+        t = read_case("hlamatch.io.load.load_table", case, p, repro, worker)
         assert not isinstance(t, HlamatchError), f"valid {case.kind} file rejected: {t}\n--- reproducer:\n{repro}"
         check_table(t, repro)
         spec = case.spec
@@ -497,7 +498,7 @@ def _table_outcome(case: fi.FileCase, folder: Path, format: str = "auto", worker
     with written(case, folder) as p:
         call = "hlamatch.load_table(p)" if format == "auto" else f"hlamatch.load_table(p, format={format!r})"
         repro = _repro(case, call)
-        t = read_case("hlamatch.tables.load_table", case, p, repro, worker, format=format)
+        t = read_case("hlamatch.io.load.load_table", case, p, repro, worker, format=format)
         if not isinstance(t, HlamatchError):
             check_table(t, repro)
 
@@ -554,7 +555,7 @@ def _options_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, populati
     kwargs = dict(population=population, loci=loci, resolution=resolution, sum_tolerance=sum_tolerance)
     with written(case, fuzz_dir) as p:
         repro = _repro(case, f"hlamatch.load_table(p, **{kwargs!r})")
-        t = read_case("hlamatch.tables.load_table", case, p, repro, worker, names=None, **kwargs)
+        t = read_case("hlamatch.io.load.load_table", case, p, repro, worker, names=None, **kwargs)
         if not isinstance(t, HlamatchError):
             check_table(t, repro)
             if loci is not None:
@@ -638,7 +639,7 @@ REAL_SEEDS = ("nmdp", "grimm_gz", "nmdp2007", "hfx", "parquet")
 def test_real_seed_heads_are_valid_tables(fuzz_dir, worker, name):
     case = real_seed(name)
     with written(case, fuzz_dir) as p:
-        t = read_case("hlamatch.tables.load_table", case, p, f"# head of the real {name} table", worker)
+        t = read_case("hlamatch.io.load.load_table", case, p, f"# head of the real {name} table", worker)
         assert not isinstance(t, HlamatchError), t
         check_table(t, name)
 
@@ -677,7 +678,7 @@ def _lines_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, level: str
         case = data.draw(fi.mutated(case, level), label="mutated")
     with written(case, fuzz_dir) as p:
         repro = _repro(case, "hlamatch.read_lines_file(p)")
-        value = read_case("hlamatch.lines.read_lines_file", case, p, repro, worker)
+        value = read_case("hlamatch.io.lines.read_lines_file", case, p, repro, worker)
         if level == "valid":
             assert not isinstance(value, HlamatchError), f"valid lines file rejected: {value}\n--- reproducer:\n{repro}"
         if not isinstance(value, HlamatchError):
@@ -697,7 +698,7 @@ def _patients_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, level: 
         case = data.draw(fi.mutated(case, level), label="mutated")
     with written(case, fuzz_dir) as p:
         repro = _repro(case, "hlamatch.read_patients(p)")
-        value = read_case("hlamatch.match.read_patients", case, p, repro, worker)
+        value = read_case("hlamatch.io.patients.read_patients", case, p, repro, worker)
         if level == "valid":
             assert not isinstance(value, HlamatchError), f"valid patients file rejected: {value}\n--- reproducer:\n{repro}"
             assert all(t.error is None for t in value), ([t.error for t in value], repro)

@@ -2,7 +2,7 @@
 
 Alleles no line carries are merged into one "other" code (``encode.other_classes``); whether a
 patient's two other alleles are equal is restored from per-locus-subset pair sums
-(``kernels._other_merge_folds``, NumPy twin ``small.other_merge_histograms``).  Both are checked
+(``kernels.other_merge_folds``, NumPy twin ``small.other_merge_histograms``).  Both are checked
 against the brute force of ``tests/naive.py`` and against the unmerged kernels.
 """
 
@@ -21,12 +21,13 @@ from naive import naive_is_null, naive_rule_histograms
 from strategies import frequencies, limits_of
 
 import hlamatch
-from hlamatch import small
-from hlamatch.engine import run_pairs
+from hlamatch.compute import dispatch
+from hlamatch.engine.run import run_pairs
 from hlamatch.errors import HlamatchWarning
-from hlamatch.problem import prepare
-from hlamatch.rules import MatchRules
-from hlamatch.tables import load_table, table_from_frame
+from hlamatch.compute.problem import prepare
+from hlamatch.hla.rules import MatchRules
+from hlamatch.io.load import load_table
+from hlamatch.io.frame import table_from_frame
 
 HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ATOL = 1e-12
@@ -78,7 +79,7 @@ def cover(table, lines, **kw):
 def path(request, monkeypatch):
     """Run the merged path in NumPy (small problems) or in the numba kernel."""
     if request.param == "numba":
-        monkeypatch.setattr(small, "SMALL_RULE_WORK", -1)
+        monkeypatch.setattr(dispatch, "SMALL_RULE_WORK", -1)
     return request.param
 
 
@@ -109,12 +110,12 @@ def merge_rules(draw, loci):
 def test_merged_path_equals_naive(path_, data, p):
     loci = p[0]
     rule = data.draw(merge_rules(loci))
-    old = small.SMALL_RULE_WORK
-    small.SMALL_RULE_WORK = -1 if path_ == "numba" else old
+    old = dispatch.SMALL_RULE_WORK
+    dispatch.SMALL_RULE_WORK = -1 if path_ == "numba" else old
     try:
         check_against_naive(p, rule)
     finally:
-        small.SMALL_RULE_WORK = old
+        dispatch.SMALL_RULE_WORK = old
 
 
 def test_hand_two_other_alleles_count_twice(path):
@@ -138,9 +139,10 @@ def test_hand_two_other_alleles_count_twice(path):
 
 def old_histograms(table, lines, loci, level, direction):
     """The unmerged kernels on the full table (the path used before the merge): (lower, upper)."""
-    from hlamatch.cover import geno_rule_arrays
-    from hlamatch.kernels import (NOVEL_A, NOVEL_B, WILDCARD, _geno_rule_folds, _mismatch_hist_folds,
-                                  _mismatch_hist_partner, _pair_best)
+    from hlamatch.compute.rule_bounds import geno_rule_arrays
+    from hlamatch.kernels.common import NOVEL_A, NOVEL_B, WILDCARD
+    from hlamatch.kernels.geno_rule import geno_rule_folds
+    from hlamatch.kernels.rules import mismatch_hist_folds, mismatch_hist_partner, pair_best
 
     rules = MatchRules(max_mismatches=1, direction=direction)
     problem = prepare(table, lines, loci=loci, rules=rules)
@@ -149,19 +151,19 @@ def old_histograms(table, lines, loci, level, direction):
     n_bins = 2 * len(problem.loci) + 2
     haplo = level == "haplotype" and not (direction == "GvH" and np.array_equal(lc[:, 0], lc[:, 1]))
     if haplo:
-        listed = run_pairs(_mismatch_hist_folds, (pa.codes, pa.nulls, pa.freqs, lc, ln, False, d, True, limits,
+        listed = run_pairs(mismatch_hist_folds, (pa.codes, pa.nulls, pa.freqs, lc, ln, False, d, True, limits,
                                                   n_bins), pa.freqs.shape[0])
     else:
         garr = geno_rule_arrays(pa.codes, pa.nulls, pa.freqs, lc, ln, rules, limits, n_bins)
-        listed = run_pairs(_geno_rule_folds, garr, garr[8].shape[0])
+        listed = run_pairs(geno_rule_folds, garr, garr[8].shape[0])
     out = []
     u = pa.unlisted
     for solo, pair in ((NOVEL_A, (NOVEL_A, NOVEL_B)), (WILDCARD, (WILDCARD, WILDCARD))):
         h = listed.copy()
         if u > 0:
             args = (lc, ln, False, d, haplo, limits)
-            h += 2.0 * u * _mismatch_hist_partner(pa.codes, pa.nulls, pa.freqs, *args, n_bins, solo)
-            b = _pair_best(pa.codes, pa.nulls, pair[0], pair[1], *args)
+            h += 2.0 * u * mismatch_hist_partner(pa.codes, pa.nulls, pa.freqs, *args, n_bins, solo)
+            b = pair_best(pa.codes, pa.nulls, pair[0], pair[1], *args)
             h[n_bins - 1 if b < 0 else b] += u * u
         out.append(h)
     return out
@@ -170,8 +172,8 @@ def old_histograms(table, lines, loci, level, direction):
 def compare_with_old(table, lines, loci, cases, monkeypatch):
     for direction, level in cases:
         lo, hi = old_histograms(table, lines, loci, level, direction)
-        for work in (small.SMALL_RULE_WORK, -1):  # NumPy, then the numba kernel
-            monkeypatch.setattr(small, "SMALL_RULE_WORK", work)
+        for work in (dispatch.SMALL_RULE_WORK, -1):  # NumPy, then the numba kernel
+            monkeypatch.setattr(dispatch, "SMALL_RULE_WORK", work)
             r = cover(table, lines, loci=loci, level=level, direction=direction, max_mismatches=1)[0]
             for got, want in ((r.distribution, lo), (r.distribution_upper, hi)):
                 np.testing.assert_allclose(np.array(list(got.values())), want, rtol=0, atol=1e-13,

@@ -21,9 +21,9 @@ from naive import naive_rule_coverage, naive_rule_histograms
 from strategies import limits_of, rule_problems
 
 import hlamatch
-from hlamatch.cover import homozygous_hvg, hom_rule_histograms, mismatch_histograms
-from hlamatch.rules import MatchRules
-from hlamatch.tables import table_from_frame
+from hlamatch.compute.rule_bounds import homozygous_hvg, hom_rule_histograms, mismatch_histograms
+from hlamatch.hla.rules import MatchRules
+from hlamatch.io.frame import table_from_frame
 
 ATOL = 1e-12
 HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -144,7 +144,7 @@ def test_hand_case_one_line_two_loci():
                                   dict(max_mismatches=1, require_match=["DRB1"])])
 def test_japi_top20_equals_general_kernel(rule):
     """JAPI A~B~DRB1, top 20 lines: the same histograms as the general rule kernel."""
-    from hlamatch.problem import prepare
+    from hlamatch.compute.problem import prepare
 
     table = hlamatch.load_table(hlamatchit("JAPI"), loci=["A", "B", "DRB1"])
     rules = MatchRules(**rule)
@@ -172,7 +172,7 @@ def _random_table(seed: int, n: int, n_loci: int = 3) -> hlamatch.HaplotypeTable
 
 def _general_path(monkeypatch):
     """Make BankState take the general rule kernels (the independent reference path)."""
-    import hlamatch.bank as bank
+    import hlamatch.compute.bank as bank
 
     monkeypatch.setattr(bank, "homozygous_hvg", lambda *a: False)
 

@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import bank, frequencies
 
-from hlamatch.cover import coverage, zero_mismatch_bounds
-from hlamatch.encode import identity_codes
+from hlamatch.api.coverage import coverage
+from hlamatch.compute.zero_bounds import zero_mismatch_bounds
+from hlamatch.compute.encode import identity_codes
 from hlamatch.errors import HlamatchWarning
-from hlamatch.tables import table_from_frame
+from hlamatch.io.frame import table_from_frame
 
 from naive import (
     closed_form_haplotype,

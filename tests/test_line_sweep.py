@@ -1,4 +1,4 @@
-"""The line sweep (``kernels._line_sweep``): each line's covered pairs, counted by their first
+"""The line sweep (``kernels.line_sweep``): each line's covered pairs, counted by their first
 covering line, against the NumPy brute force of ``tests/naive.py``, the pair loop and the
 NumPy twin of the pair test; its work estimate against a count by brute force; its ranges.
 """
@@ -12,11 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hlamatch import cover, small
-from hlamatch.cover import exact_listed_mass, zero_mismatch_bounds
-from hlamatch.encode import merged_bitsets, word_count
-from hlamatch.engine import exact_sum, line_ranges, use_engine
-from hlamatch.kernels import _line_sweep, _line_sweep_work
+from hlamatch.compute import dispatch
+from hlamatch.compute import zero_bounds as cover
+from hlamatch.kernels import pairs_numpy
+from hlamatch.compute.zero_bounds import exact_listed_mass, zero_mismatch_bounds
+from hlamatch.compute.encode import merged_bitsets, word_count
+from hlamatch.engine.run import exact_sum
+from hlamatch.engine.ranges import line_ranges
+from hlamatch.engine.setting import use_engine
+from hlamatch.kernels.sweep import line_sweep, line_sweep_work
 
 from naive import naive_coverage, numpy_genotype_coverage
 
@@ -46,7 +50,7 @@ def merged(codes, freqs, lc, nulls, n_alleles=4):
 
 
 def sweep_total(b1, b2, het, n_words, n_loci, f, n_lines) -> float:
-    return float(exact_sum(_line_sweep(b1, b2, het, n_words, n_loci, f, 0, n_lines)))
+    return float(exact_sum(line_sweep(b1, b2, het, n_words, n_loci, f, 0, n_lines)))
 
 
 @settings(max_examples=80, deadline=None)
@@ -69,7 +73,7 @@ def test_sweep_equals_pair_loop_and_numpy_twin(seed, n, n_loci, n_lines, het, nu
     codes, freqs, lc, nulls = random_problem(seed, n, n_loci, n_lines, het, null_share=null_share)
     b1, b2, f, is_het = merged(codes, freqs, lc, nulls)
     n_words = word_count(n_lines)
-    want = small.pair_mass(b1, b2, is_het, n_words, n_loci, f)
+    want = pairs_numpy.pair_mass(b1, b2, is_het, n_words, n_loci, f)
     assert sweep_total(b1, b2, is_het, n_words, n_loci, f, n_lines) == pytest.approx(want, abs=ATOL)
     old = cover.SWEEP_MARGIN
     try:
@@ -84,7 +88,7 @@ def test_sweep_equals_pair_loop_and_numpy_twin(seed, n, n_loci, n_lines, het, nu
 def test_sweep_with_unlisted_mass_matches_loop_brute_force(monkeypatch):
     """Through ``zero_mismatch_bounds`` on the kernel path (the NumPy small path switched off),
     with unlisted mass, against the loop brute force written from the matching model."""
-    monkeypatch.setattr(small, "SMALL_PAIRS", -1)
+    monkeypatch.setattr(dispatch, "SMALL_PAIRS", -1)
     loci = ("A", "B", "C")
     for seed, het in ((1, False), (2, True), (3, False)):
         codes, freqs, lc, _ = random_problem(seed, 18, 3, 9, het, n_alleles=3)
@@ -103,12 +107,12 @@ def test_first_covering_line_parts():
     lc = np.concatenate([lc, lc[:3]])  # lines 6, 7, 8 repeat lines 0, 1, 2
     nulls = np.concatenate([nulls, nulls[:3]])
     b1, b2, f, het = merged(codes, freqs, lc, nulls)
-    parts = _line_sweep(b1, b2, het, 1, 4, f, 0, lc.shape[0])
+    parts = line_sweep(b1, b2, het, 1, 4, f, 0, lc.shape[0])
     assert np.all(parts[6:] == 0.0)
     assert parts[0] == pytest.approx(numpy_genotype_coverage(codes, freqs, lc[:1]), abs=ATOL)
     assert math.fsum(parts) == pytest.approx(numpy_genotype_coverage(codes, freqs, lc), abs=ATOL)
     for a, b in ((0, 2), (2, 5), (5, 9)):  # ranges of lines are independent
-        assert np.array_equal(_line_sweep(b1, b2, het, 1, 4, f, a, b), parts[a:b])
+        assert np.array_equal(line_sweep(b1, b2, het, 1, 4, f, a, b), parts[a:b])
 
 
 @pytest.mark.parametrize("het", [False, True])
@@ -117,7 +121,7 @@ def test_work_counts_the_covered_pairs(het):
     codes, freqs, lc, nulls = random_problem(11, 30, 3, 70, het, null_share=0.1)
     b1, b2, f, is_het = merged(codes, freqs, lc, nulls)
     m, n_loci, n_words = f.shape[0], 3, 2
-    work = _line_sweep_work(b1, b2, is_het, n_words, n_loci, lc.shape[0])
+    work = line_sweep_work(b1, b2, is_het, n_words, n_loci, lc.shape[0])
     x1 = b1.reshape(n_words, n_loci, m)
     x2 = b2.reshape(n_words, n_loci, m)
     for t in range(lc.shape[0]):
@@ -166,7 +170,7 @@ def test_banks_too_wide_for_the_sweep_take_the_pair_loop_exactly(monkeypatch, n_
     """Through ``zero_mismatch_bounds`` on the kernel path (NumPy small path off): a bank of a few
     lines whose masks are too wide for the sweep (seven heterozygous loci, thirteen loci) runs the
     pair loop on rows sorted by pattern, and every bank gives the brute force's coverage."""
-    monkeypatch.setattr(small, "SMALL_PAIRS", -1)
+    monkeypatch.setattr(dispatch, "SMALL_PAIRS", -1)
     assert cover.sweep_fits(het, n_loci) == (n_loci <= (6 if het else 12))
     for seed in range(12):
         codes, freqs, lc, _ = random_problem(seed, 60, n_loci, 5, het, n_alleles=3)

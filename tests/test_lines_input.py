@@ -16,7 +16,8 @@ import hlamatch
 from hlamatch import HlamatchWarning
 from hlamatch.cli import cli
 from hlamatch.errors import LineError, OptionError
-from hlamatch.lines import Line, line_label, parse_line, read_lines_file, unique_lines
+from hlamatch.hla.lines import Line, line_label, parse_line, unique_lines
+from hlamatch.io.lines import read_lines_file
 
 X = "A*24:02~B*52:01~DRB1*15:02"  # the most frequent Japanese haplotype
 Y = "A*33:03~B*44:03~DRB1*13:02"
@@ -92,7 +93,7 @@ def test_empty_haplotype1_names_row(write):
 def test_semicolon_lines_patients_and_weights_files(write):
     """Spreadsheets in many locales write ';' between fields: every small file reader detects it."""
     from hlamatch.cli.options import read_weights_file
-    from hlamatch.match import read_patients
+    from hlamatch.io.patients import read_patients
 
     lines = read_lines_file(write("bank.csv", f"name;haplotype\nL1;{X}\nL2;{Y}/{X}\n"))
     assert [(ln.name, ln.text()) for ln in lines] == [("L1", X), ("L2", f"{Y}/{X}")]
@@ -107,7 +108,7 @@ def test_semicolon_lines_patients_and_weights_files(write):
 def test_separator_is_the_one_splitting_the_first_line_most():
     """A comma inside a quoted column name does not make a semicolon file comma-separated, and
     semicolons inside a comma file's data do not matter (the first line decides)."""
-    from hlamatch._io import _separator
+    from hlamatch.io.text import _separator
 
     assert _separator('"name, full";haplotype') == ";"
     assert _separator("name,haplotype") == ","
@@ -320,7 +321,8 @@ def test_supply_and_match_leave_out_repeats():
     with pytest.warns(HlamatchWarning, match="repeats candidate line"):
         rep = hlamatch.supply("japanese", [X, X, Y])
     assert [c.line for c in rep.candidates] == [X, Y]
-    from hlamatch.match import match_patients, parse_typing
+    from hlamatch.api.match import match_patients
+    from hlamatch.hla.typing import parse_typing
 
     typing = parse_typing("A*24:02+A*33:03^B*52:01+B*44:03^DRB1*15:02+DRB1*13:02")
     with pytest.warns(HlamatchWarning, match=re.escape(f"line {Y}/{X} repeats line {X}/{Y}")):
@@ -329,7 +331,7 @@ def test_supply_and_match_leave_out_repeats():
 
 
 def test_problem_names():
-    from hlamatch.problem import prepare
+    from hlamatch.compute.problem import prepare
 
     p = prepare("japanese", [Line(parse_line(X).haplotypes, "iPS-1")], candidates=[Y])
     assert p.names == ("iPS-1", Y) and p.named
@@ -347,14 +349,14 @@ def test_lines_at_different_loci_suggest_the_common_loci():
 
 def test_dr_and_drb1_lines_are_at_one_locus():
     """DR4 and DRB1*04:01 name one locus: no '--loci' advice, the lines are compared at A~B~DR."""
-    from hlamatch.lines import line_loci
+    from hlamatch.hla.lines import line_loci
 
     lines = [parse_line("A2~B44~DR4"), parse_line("A*02:01~B*44:02~DRB1*04:01")]
     assert line_loci(lines, ("A", "C", "B", "DR", "DQ"), "t") == ("A", "B", "DR")
 
 
 def _nomenclature_error() -> str:
-    from hlamatch.nomenclature import NomenclatureError, current_nomenclature
+    from hlamatch.hla.nomenclature import NomenclatureError, current_nomenclature
 
     with pytest.raises(NomenclatureError) as e:
         current_nomenclature("resolution antigen")

@@ -1,4 +1,4 @@
-"""Patient look-up (``hlamatch.match`` and ``hlamatch match``) and empirical cohort coverage.
+"""Patient look-up (``hlamatch.api.match`` and ``hlamatch match``) and empirical cohort coverage.
 
 Every expected count below is worked out by hand in a comment from the match rules:
 HvG = the line's expressed alleles that the patient lacks (genotype level, unphased).
@@ -16,15 +16,10 @@ from click.testing import CliRunner
 
 from hlamatch.cli import cli
 from hlamatch.errors import LineError, OptionError, TypingError, UnknownLocusError
-from hlamatch.match import (
-    ASSESSABLE,
-    ERROR,
-    NOT_ASSESSABLE,
-    cohort_coverage,
-    match_patients,
-    parse_typing,
-    read_patients,
-)
+from hlamatch.results.matching import ASSESSABLE, ERROR, NOT_ASSESSABLE
+from hlamatch.api.match import cohort_coverage, match_patients
+from hlamatch.hla.typing import parse_typing
+from hlamatch.io.patients import read_patients
 
 L1 = "A*24:02~B*52:01~DRB1*15:02"  # CiRA's first line
 L2 = "A*02:01~B*07:02~DRB1*04:05"

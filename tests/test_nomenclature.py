@@ -1,4 +1,4 @@
-"""The WMDA nomenclature (hlamatch.nomenclature): serology, broads, G/P groups, name checks, MAC codes.
+"""The WMDA nomenclature (hlamatch.hla.nomenclature): serology, broads, G/P groups, name checks, MAC codes.
 
 Expected values are hand-checked against the raw IPD-IMGT/HLA 3.58.0 files: the comment next to
 each case quotes the line it comes from (found with grep), never hlamatch's own output.  The
@@ -24,8 +24,8 @@ from conftest import SHARED_DATA
 from naive import naive_coverage
 
 import hlamatch
-from hlamatch import nomenclature
-from hlamatch.alleles import at_resolution, is_null, mac_alleles, parse_allele
+from hlamatch.hla import nomenclature
+from hlamatch.hla.alleles import at_resolution, is_null, mac_alleles, parse_allele
 from hlamatch.cli import cli
 from hlamatch.errors import (
     AlleleNameError,
@@ -35,9 +35,10 @@ from hlamatch.errors import (
     TableSchemaError,
     UnknownAlleleError,
 )
-from hlamatch.lines import read_lines_file
-from hlamatch.match import ERROR, match_patients
-from hlamatch.nomenclature import (
+from hlamatch.io.lines import read_lines_file
+from hlamatch.results.matching import ERROR
+from hlamatch.api.match import match_patients
+from hlamatch.hla.nomenclature import (
     ENV,
     Nomenclature,
     NomenclatureError,
@@ -46,7 +47,7 @@ from hlamatch.nomenclature import (
     use_mac_file,
     use_nomenclature,
 )
-from hlamatch.tables import load_table
+from hlamatch.io.load import load_table
 
 IMGT = SHARED_DATA / "raw" / "IMGTHLA"
 IMGT_SKIP = (

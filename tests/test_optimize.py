@@ -1,4 +1,4 @@
-"""Exact bank selection (``hlamatch.optimize``) against a brute force over all subsets.
+"""Exact bank selection (``hlamatch.compute.optimize``) against a brute force over all subsets.
 
 The brute force below enumerates every combination of candidates with :mod:`itertools` and sums
 with :func:`math.fsum`; it shares no code with ``hlamatch/optimize.py``.  ``coverage`` is summed
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
-from hlamatch.optimize import ExactSolution, greedy_max_coverage, solve_exact
+from hlamatch.compute.optimize import ExactSolution, greedy_max_coverage, solve_exact
 
 ATOL = 1e-12
 HYPOTHESIS = dict(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])

@@ -15,9 +15,9 @@ import pytest
 from test_cli import invoke  # tests/ is on sys.path (conftest.py)
 
 import hlamatch
-from hlamatch.cover import DEFINITIONS
+from hlamatch.results.definitions import DEFINITIONS
 from hlamatch.errors import OptionError
-from hlamatch.flat import LEADING
+from hlamatch.results.flat import LEADING
 
 LINE = "A*24:02~B*52:01~DRB1*15:02"
 ABDR = ("--loci", "A,B,DRB1")

@@ -1,4 +1,4 @@
-"""The plan curve (``hlamatch.plot.plot_plan``): files written, what is drawn, and the errors."""
+"""The plan curve (``hlamatch.results.plot.plot_plan``): files written, what is drawn, and the errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
-from hlamatch.plot import check_plot_path, plot_plan
+from hlamatch.results.plot import check_plot_path, plot_plan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -26,8 +26,9 @@ import hlamatch
 from hlamatch import _jit
 from hlamatch.cli import cli
 from hlamatch.errors import HlamatchWarning, LineError, OptionError, TypingError
-from hlamatch.lines import parse_line, read_lines_file
-from hlamatch.match import read_patients
+from hlamatch.hla.lines import parse_line
+from hlamatch.io.lines import read_lines_file
+from hlamatch.io.patients import read_patients
 
 L1 = "A*24:02~B*52:01~DRB1*15:02"
 HEADER = "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"

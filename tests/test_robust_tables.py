@@ -23,9 +23,9 @@ import pytest
 from click.testing import CliRunner
 
 import hlamatch
-from hlamatch.alleles import parse_allele
+from hlamatch.hla.alleles import parse_allele
 from hlamatch.cli import cli
-from hlamatch.data import resolve_table
+from hlamatch.io.bundled import resolve_table
 from hlamatch.errors import (
     AlleleNameError,
     FrequencyError,
@@ -36,7 +36,8 @@ from hlamatch.errors import (
     TableSchemaError,
     UnknownLocusError,
 )
-from hlamatch.tables import load_table, table_from_frame
+from hlamatch.io.load import load_table
+from hlamatch.io.frame import table_from_frame
 
 NMDP_HEADER = "Haplo,Count,Freq\n"
 
@@ -420,7 +421,7 @@ import io, sys, warnings
 from pathlib import Path
 import polars as pl
 from hlamatch.errors import HlamatchError, HlamatchWarning
-from hlamatch.tables import load_table
+from hlamatch.table.model import load_table
 
 warnings.simplefilter("error")
 warnings.simplefilter("ignore", HlamatchWarning)  # rounding excess scaled away: a valid table

@@ -35,10 +35,10 @@ from naive import (
 
 import hlamatch
 from hlamatch.errors import HlamatchWarning, LineError, OptionError, UnknownLocusError
-from hlamatch.kernels import _absent_count, _phased_count
-from hlamatch.match import match_patients
-from hlamatch.rules import MatchRules
-from hlamatch.tables import table_from_frame
+from hlamatch.kernels.rules import _absent_count, _phased_count
+from hlamatch.api.match import match_patients
+from hlamatch.hla.rules import MatchRules
+from hlamatch.io.frame import table_from_frame
 
 ATOL = 1e-12
 DIRECTIONS = ("HvG", "GvH", "bidirectional")

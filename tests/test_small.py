@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hlamatch
-from hlamatch import small
-from hlamatch.encode import collapse, line_bitsets, merged_bitsets, pattern_runs
-from hlamatch.engine import run_pairs
-from hlamatch.kernels import _pair_mass_folds, _unlisted_partner_mass
+from hlamatch.kernels import pairs_numpy as small
+from hlamatch.compute.encode import collapse, line_bitsets, merged_bitsets, pattern_runs
+from hlamatch.engine.run import run_pairs
+from hlamatch.kernels.pairs import pair_mass_folds, unlisted_partner_mass
 
 
 @settings(max_examples=60, deadline=None)
@@ -30,17 +30,17 @@ def test_numpy_twins_equal_kernels(seed, n, n_loci, n_lines, het):
     f1, f2, f = collapse(b1, b2, freqs)
     m = f.shape[0]
     one_class = (np.zeros(m, dtype=np.int32), np.array([0, 1], dtype=np.int64), np.array([[0, m]], dtype=np.int64))
-    every_pair = run_pairs(_pair_mass_folds, (f1, f2, is_het, n_words, n_loci, f, *one_class), m, 1.0)
+    every_pair = run_pairs(pair_mass_folds, (f1, f2, is_het, n_words, n_loci, f, *one_class), m, 1.0)
     p1, p2, pf, _, _, patterns = merged_bitsets(codes, freqs, lc, [4] * n_loci, by_pattern=True)
     assert np.all(np.diff(patterns) <= 0)
-    skipping = run_pairs(_pair_mass_folds, (p1, p2, is_het, n_words, n_loci, pf, *pattern_runs(patterns, n_loci)),
+    skipping = run_pairs(pair_mass_folds, (p1, p2, is_het, n_words, n_loci, pf, *pattern_runs(patterns, n_loci)),
                          pf.shape[0], 1.0)
     want = small.pair_mass(f1, f2, is_het, n_words, n_loci, f)
     assert want == pytest.approx(float(every_pair), abs=1e-15)
     assert want == pytest.approx(float(skipping), abs=1e-15)
     for wildcard in (False, True):
         assert small.unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard) == pytest.approx(
-            _unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard), abs=1e-15)
+            unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard), abs=1e-15)
 
 
 def test_small_problems_never_import_numba():
@@ -63,7 +63,7 @@ def test_one_line_on_a_large_table_never_imports_numba():
 
     code = (
         "import sys, numpy as np, polars as pl, hlamatch\n"
-        "from hlamatch.tables import table_from_frame\n"
+        "from hlamatch.table.model import table_from_frame\n"
         "rng = np.random.default_rng(0)\n"
         "cols = {l: [f'{l}*{k:02d}:01' for k in rng.integers(1, 60, 9000)] for l in ('A', 'B', 'DRB1')}\n"
         "frame = pl.DataFrame(cols).unique(maintain_order=True)\n"

@@ -1,4 +1,4 @@
-"""Donor supply (``hlamatch.donors``) against the references of ``tests/naive.py``.
+"""Donor supply (``hlamatch.api.supply``) against the references of ``tests/naive.py``.
 
 Per-person figures are checked against their formulas computed plainly (and, for small R,
 exactly in rational arithmetic); expected distinct lines against a term-by-term sum; the exact
@@ -25,15 +25,10 @@ from hypothesis import strategies as st
 from strategies import frequencies
 
 from hlamatch.errors import HlamatchWarning, OptionError
-from hlamatch.rules import MatchRules
-from hlamatch.donors import (
-    donor_probability,
-    expected_distinct,
-    people_per_donor,
-    registry_probability,
-    supply,
-)
-from hlamatch.tables import table_from_frame
+from hlamatch.hla.rules import MatchRules
+from hlamatch.compute.donor_math import donor_probability, expected_distinct, people_per_donor, registry_probability
+from hlamatch.api.supply import supply
+from hlamatch.io.frame import table_from_frame
 
 from naive import (
     naive_expected_distinct,
@@ -500,8 +495,8 @@ def test_japi_registry_supply():
 def test_public_functions_survive_importing_their_modules():
     """A submodule named like a public function would replace it on the package once imported."""
     import hlamatch
-    import hlamatch.bank
-    import hlamatch.cover
-    import hlamatch.donors  # noqa: F401
+    import hlamatch.api.planning
+    import hlamatch.api.coverage
+    import hlamatch.api.supply  # noqa: F401
 
     assert callable(hlamatch.supply) and callable(hlamatch.coverage) and callable(hlamatch.rank_candidates)

@@ -1,4 +1,4 @@
-"""Reading and validating haplotype frequency tables (hlamatch.tables).
+"""Reading and validating haplotype frequency tables (hlamatch.table.model).
 
 Every supported format is read from a small synthetic file written into ``tmp_path``; real
 NMDP files are read in place through ``shared_path``/``hlamatchit`` (skipped when absent) and
@@ -34,7 +34,8 @@ from hlamatch.errors import (
     TableSchemaError,
     UnknownLocusError,
 )
-from hlamatch.tables import HaplotypeTable, load_table
+from hlamatch.table.model import HaplotypeTable
+from hlamatch.io.load import load_table
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -767,7 +768,7 @@ def test_bundled_tables():
 
 
 def test_bundled_default_and_unknown():
-    from hlamatch.data import default_table, table_info
+    from hlamatch.io.bundled import default_table, table_info
 
     assert default_table() == "japanese"
     assert hlamatch.bundled_table().populations == ("JAPI",)
@@ -926,7 +927,7 @@ def test_unique_rows_is_numpy_unique_by_rows():
     fallbacks (codes past their radix, too many combinations for one key)."""
     import numpy as np
 
-    from hlamatch.tables import unique_rows
+    from hlamatch.table.rows import unique_rows
 
     rng = np.random.default_rng(4)
     for n, sizes in ((0, [3, 4]), (1, [1]), (50, [3, 4, 2]), (500, [7, 1, 9, 5]), (40, [2**40, 2**40])):
@@ -941,7 +942,7 @@ def test_unique_rows_is_numpy_unique_by_rows():
 def test_frequency_order_is_decreasing_score_then_codes(path, monkeypatch):
     import numpy as np
 
-    from hlamatch import tables
+    from hlamatch.table import rows as tables
 
     monkeypatch.setattr(tables, "POLARS_SORT_ROWS", 0 if path == "polars" else 10**12)
     rng = np.random.default_rng(9)

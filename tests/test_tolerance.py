@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hlamatch
-from hlamatch import cover, engine
+from hlamatch.compute import zero_bounds as cover
+from hlamatch.engine import ranges as engine
 from hlamatch.errors import OptionError
-from hlamatch.tables import table_from_frame
+from hlamatch.io.frame import table_from_frame
 
 RULES = [
     {},

@@ -6,14 +6,33 @@ from typing import Any
 
 import click
 
+from hlamatch.cli.options import (
+    TABLE_LOCI_DEFAULT,
+    TABLE_PARAMS,
+    Command,
+    bank_lines,
+    compute_options,
+    engine_options,
+    given,
+    lazy_table,
+    line_options,
+    loci_option,
+    make_rules,
+    numba_threads,
+    output_options,
+    parse_populations,
+    patient_loci,
+    refuse,
+    resolution_option,
+    rule_options,
+    split_list,
+    table_options,
+    tolerance_option,
+    use_engine_options,
+)
+from hlamatch.cli.output import echo_error, emit, library_call, listed_lines, pct, progress_display
 from hlamatch.constants import LEVEL_CHOICES
 from hlamatch.errors import OptionError
-
-from .options import (TABLE_LOCI_DEFAULT, TABLE_PARAMS, Command, bank_lines, compute_options, engine_options,
-                      given, lazy_table, line_options, loci_option, make_rules, numba_threads, output_options,
-                      parse_populations, patient_loci, refuse, resolution_option, rule_options, split_list,
-                      table_options, tolerance_option, use_engine_options)
-from .output import echo_error, emit, library_call, listed_lines, pct, progress_display
 
 
 @click.command("coverage", cls=Command)
@@ -82,7 +101,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     first_resolution = resolution.split(",")[0] if resolution else None
     bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
                       resolution=first_resolution)
-    from hlamatch.cover import coverage
+    from hlamatch.api.coverage import coverage
 
     report = coverage(tab(), bank, level=level, loci=loci_list, resolution=resolution, populations=populations,
                       threads=threads, rules=rules, distribution=distribution, progress=progress_display(quiet),
@@ -93,7 +112,9 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
 def cohort_coverage(cohort, tab, populations, lines, lines_file, top, loci_list, resolution, rules, level,
                     threads, fmt) -> None:
     """``coverage --cohort``: the empirical coverage of a typed cohort (its rows' errors on standard error)."""
-    from hlamatch.match import ERROR, cohort_report, read_patients
+    from hlamatch.api.match import cohort_report
+    from hlamatch.io.patients import read_patients
+    from hlamatch.results.matching import ERROR
 
     if not top:
         refuse(TABLE_PARAMS, "to --cohort without --top (the patients are counted; no table is read)",
@@ -136,7 +157,7 @@ def cohort_text(rows: list[dict[str, Any]], results: Any = ()) -> str:
     if r["assessed"]:
         out.append("best line by mismatches (assessed patients): "
                    + ", ".join(f"{k}: {pct(v)}" for k, v in r["distribution"].items()))
-    from hlamatch.match import NOT_ASSESSABLE
+    from hlamatch.results.matching import NOT_ASSESSABLE
 
     reasons: dict[str, int] = {}
     for m in results:
@@ -152,7 +173,7 @@ def cohort_text(rows: list[dict[str, Any]], results: Any = ()) -> str:
 
 def coverage_text(rows: list[dict[str, Any]], all_lines: bool = False) -> str:
     from hlamatch.constants import MASS_EPSILON
-    from hlamatch.cover import DEFINITIONS
+    from hlamatch.results.definitions import DEFINITIONS
 
     r0 = rows[0]
     resolutions = list(dict.fromkeys(r["resolution"] for r in rows))
@@ -164,7 +185,7 @@ def coverage_text(rows: list[dict[str, Any]], all_lines: bool = False) -> str:
     ]
     if r0.get("nomenclature"):
         out.append(f"nomenclature {r0['nomenclature']}")
-    from hlamatch.lines import line_labels
+    from hlamatch.hla.lines import line_labels
 
     out += listed_lines(line_labels(r0["lines"], r0.get("line_names")), all_lines)
     out.append("")

@@ -6,10 +6,26 @@ from typing import Any
 
 import click
 
-from .options import (TABLE_PARAMS, Command, bank_lines, compute_options, lazy_table, line_options, loci_option,
-                      make_rules, numba_threads, output_options, parse_populations, patient_loci, refuse,
-                      resolution_option, rule_options, split_list, table_options)
-from .output import echo_error, emit, library_call
+from hlamatch.cli.options import (
+    TABLE_PARAMS,
+    Command,
+    bank_lines,
+    compute_options,
+    lazy_table,
+    line_options,
+    loci_option,
+    make_rules,
+    numba_threads,
+    output_options,
+    parse_populations,
+    patient_loci,
+    refuse,
+    resolution_option,
+    rule_options,
+    split_list,
+    table_options,
+)
+from hlamatch.cli.output import echo_error, emit, library_call
 
 
 @click.command("match", cls=Command)
@@ -49,8 +65,11 @@ def command(patients, patients_file, lines, lines_file, top, loci, resolution, m
       hlamatch match --patients-file cohort.csv --top 20 --loci A,B,DRB1 -k 1 --format json
       hlamatch match --patients-file cohort.csv -t nmdp.csv -p EUR=0.7 -p AFA=0.3 --top 20 --loci A,B,DRB1
     """
+    from hlamatch.api.match import match_patients
     from hlamatch.errors import OptionError
-    from hlamatch.match import ERROR, match_patients, parse_typing, read_patients
+    from hlamatch.hla.typing import parse_typing
+    from hlamatch.io.patients import read_patients
+    from hlamatch.results.matching import ERROR
 
     if not top:
         refuse(TABLE_PARAMS, "without --top (the lines are given; no table is read)",
@@ -97,7 +116,7 @@ def csv_rows(rows: list[dict[str, Any]], context: dict[str, Any] | None = None) 
 
 
 def match_text(rows: list[dict[str, Any]], loci, res: str, rule: str) -> str:
-    from hlamatch.lines import line_label
+    from hlamatch.hla.lines import line_label
 
     out = [f"Patient look-up — loci {'~'.join(loci)} · resolution {res} · rule: {rule} (genotype level)", ""]
     for r in rows:

@@ -156,10 +156,10 @@ def apply_settings() -> None:
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return
-    from hlamatch.nomenclature import use_mac_file, use_nomenclature
+    from hlamatch.hla.nomenclature import use_mac_file, use_nomenclature
 
-    if "hlamatch.nomenclature" in ctx.meta:
-        use_nomenclature(ctx.meta["hlamatch.nomenclature"], origin="--nomenclature")
+    if "hlamatch.hla.nomenclature" in ctx.meta:
+        use_nomenclature(ctx.meta["hlamatch.hla.nomenclature"], origin="--nomenclature")
     if "hlamatch.mac" in ctx.meta:
         use_mac_file(ctx.meta["hlamatch.mac"])
 
@@ -318,7 +318,7 @@ def use_engine_options() -> None:
     ctx = click.get_current_context(silent=True)
     if ctx is None or not {"hlamatch.engine", "hlamatch.scheduler"} & ctx.meta.keys():
         return
-    from hlamatch.engine import use_engine
+    from hlamatch.engine.setting import use_engine
 
     ctx.with_resource(use_engine(ctx.meta.get("hlamatch.engine"), ctx.meta.get("hlamatch.scheduler")))
 
@@ -478,7 +478,7 @@ def patient_loci(typings: Sequence[Any], table: Any) -> list[str]:
     OptionError
         No patient is typed at a locus of the table.
     """
-    from hlamatch.alleles import locus_key
+    from hlamatch.hla.alleles import locus_key
 
     typed = {locus_key(locus) for t in typings if t.alleles for locus in t.alleles}
     loci = [locus for locus in table.loci if locus_key(locus) in typed]
@@ -569,7 +569,7 @@ def read_weights_file(path: str | Path) -> dict[str, float]:
         that is not a positive finite number (NaN, inf, 0 and negative weights are refused, naming
         the row), a population listed twice, or no rows.
     """
-    from hlamatch._io import read_rows
+    from hlamatch.io.text import read_rows
 
     p = Path(path)
     tab = read_rows(p, "weights file", OptionError)
@@ -610,7 +610,7 @@ def lazy_table(table: str | Sequence[str] | None, table_format: str = "auto",
 
     @functools.cache
     def load():
-        from hlamatch.data import resolve_table
+        from hlamatch.io.bundled import resolve_table
 
         return resolve_table(table, format=table_format, sum_tolerance=sum_tolerance, strict=strict)
 
@@ -630,7 +630,7 @@ def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
     table : callable, optional
         Returns the table (see :func:`lazy_table`); called only for ``--top``.
     populations, loci, resolution
-        Passed to :func:`hlamatch.lines.top_lines` for ``--top``: with several populations it
+        Passed to :func:`hlamatch.compute.candidates.top_lines` for ``--top``: with several populations it
         needs weights (the library says so otherwise).
 
     Raises
@@ -639,7 +639,9 @@ def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
         A malformed line or lines file, ``--top`` on several unweighted populations, or no lines
         (when ``required``: rank and plan accept an empty bank).
     """
-    from hlamatch.lines import as_lines, read_lines_file, top_lines
+    from hlamatch.compute.candidates import top_lines
+    from hlamatch.hla.lines import as_lines
+    from hlamatch.io.lines import read_lines_file
 
     bank = as_lines(lines)
     if lines_file:
@@ -657,8 +659,8 @@ def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
 
 def make_rules(max_mismatches: int = 0, require_match: Sequence[str] = (), allow_mismatch: Sequence[str] = (),
                homozygous_count: str | int = 1, direction: str = "HvG"):
-    """The :class:`~hlamatch.rules.MatchRules` of the rule options (loci comma-separated or repeated)."""
-    from hlamatch.rules import MatchRules
+    """The :class:`~hlamatch.hla.rules.MatchRules` of the rule options (loci comma-separated or repeated)."""
+    from hlamatch.hla.rules import MatchRules
 
     return MatchRules(
         max_mismatches=max_mismatches,
@@ -704,6 +706,6 @@ def read_candidates(path: str | None):
         return None
     refuse(("n_candidates",), "with --candidates (it counts the default candidates; the file's lines are the "
                               "candidates)")
-    from hlamatch.lines import read_lines_file
+    from hlamatch.io.lines import read_lines_file
 
     return read_lines_file(path)

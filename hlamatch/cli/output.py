@@ -3,7 +3,7 @@ and the wrapper that turns library errors and warnings into one-line messages.
 
 * :func:`emit` writes a command's result to standard output: ``text`` for people (the command's
   renderer), ``json`` (an array of objects, full precision, definitions in full; a command
-  describing one thing may emit one object) or ``csv`` (flat, the layout of :mod:`hlamatch.flat`:
+  describing one thing may emit one object) or ``csv`` (flat, the layout of :mod:`hlamatch.results.flat`:
   the shared columns ``population, level, resolution, loci, rule, definition, table`` first, one
   column per mismatch bin, no JSON in any cell, the definition as a short name; numbers to
   :data:`SIGNIFICANT_DIGITS` significant digits, see :func:`number_text`).  A number that is not
@@ -65,7 +65,7 @@ def emit(data: Sequence[Row] | Row, fmt: str, *, text: Callable[[Any], str] | No
         Turns ``data`` into the CSV's rows when they differ from the JSON's (e.g. one row per
         patient and line).
     order : bool
-        CSV: the shared columns first (:data:`hlamatch.flat.LEADING`); False keeps the rows' order.
+        CSV: the shared columns first (:data:`hlamatch.results.flat.LEADING`); False keeps the rows' order.
     """
     if fmt == "json":
         try:
@@ -98,12 +98,12 @@ def finite(value: Any) -> Any:
 
 
 def flatten_rows(rows: Iterable[Mapping[str, Any]], order: bool = True) -> list[Row]:
-    """Rows with no JSON inside cells, all with the same columns: :func:`hlamatch.flat.flat_rows`
+    """Rows with no JSON inside cells, all with the same columns: :func:`hlamatch.results.flat.flat_rows`
     (shared columns first unless ``order`` is False; one column per mismatch bin, ``mismatches_0``
     …; other dicts one column per key, e.g. ``weights_JAPI``; lists joined with ';', ``loci``
     with '~'; ``rules`` dropped where ``rule`` says them; the definition as a short name), with
     an empty cell for a missing value.  Numbers keep full precision."""
-    from hlamatch.flat import flat_rows
+    from hlamatch.results.flat import flat_rows
 
     return [{k: ("" if v is None else v) for k, v in r.items()} for r in flat_rows(rows, order=order)]
 
@@ -284,7 +284,7 @@ def library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", HlamatchWarning)
-                from .options import apply_settings
+                from hlamatch.cli.options import apply_settings
 
                 apply_settings()
                 compile_notice(bool(kwargs.get("quiet")))

@@ -6,11 +6,30 @@ from typing import Any
 
 import click
 
-from .options import (PLANNING_TOLERANCE_HELP, Command, bank_lines, candidate_options, compute_options,
-                      engine_options, lazy_table, line_options, loci_option, make_rules, output_options,
-                      parse_populations, read_candidates, refuse, refuse_exact_tolerance, resolution_option,
-                      rule_options, split_list, table_options, tolerance_option, use_engine_options)
-from .output import emit, library_call, pct, progress_display, tolerance_note
+from hlamatch.cli.options import (
+    PLANNING_TOLERANCE_HELP,
+    Command,
+    bank_lines,
+    candidate_options,
+    compute_options,
+    engine_options,
+    lazy_table,
+    line_options,
+    loci_option,
+    make_rules,
+    output_options,
+    parse_populations,
+    read_candidates,
+    refuse,
+    refuse_exact_tolerance,
+    resolution_option,
+    rule_options,
+    split_list,
+    table_options,
+    tolerance_option,
+    use_engine_options,
+)
+from hlamatch.cli.output import emit, library_call, pct, progress_display, tolerance_note
 
 
 @click.command("plan", cls=Command)
@@ -53,7 +72,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
       hlamatch plan -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1 --lines 20
     """
     use_engine_options()
-    from hlamatch.bank import plan_bank
+    from hlamatch.api.planning import plan_bank
 
     if not exact:
         refuse(("time_limit",), "without --exact (it limits the exact solver)", "add --exact")
@@ -63,7 +82,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     loci_list = split_list(loci)
     candidates = read_candidates(candidates_file)
     if plot is not None:
-        from hlamatch.plot import check_plot_path
+        from hlamatch.results.plot import check_plot_path
 
         check_plot_path(plot)
     tab = lazy_table(table, table_format, sum_tolerance)
@@ -75,7 +94,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
                        progress=progress_display(quiet), tolerance=tolerance)
     rows = plan_rows(report)
     if plot is not None:
-        from hlamatch.plot import plot_plan
+        from hlamatch.results.plot import plot_plan
 
         plot_plan(plot_steps(rows), plot, title=f"Greedy plan — {rows[0]['table']} · {rows[0]['level']} level",
                   target=target)
@@ -95,7 +114,7 @@ def plan_rows(report) -> list[dict[str, Any]]:
 
 
 def plot_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Steps for :func:`hlamatch.plot.plot_plan`: one curve, or one per population."""
+    """Steps for :func:`hlamatch.results.plot.plot_plan`: one curve, or one per population."""
     pops = list(dict.fromkeys(r["population"] for r in rows))
     if len(pops) == 1:
         return [{**r, **{f"coverage_{p}": c for p, c in (r.get("coverage_by_population") or {}).items()}}
@@ -115,7 +134,7 @@ def plan_text(rows: list[dict[str, Any]], report) -> str:
     if r0.get("weights"):
         out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items())
                    + " (normalised to sum 1)")
-    from hlamatch.lines import line_label, line_labels
+    from hlamatch.hla.lines import line_label, line_labels
 
     for pop in dict.fromkeys(r["population"] for r in rows):
         block = [r for r in rows if r["population"] == pop]

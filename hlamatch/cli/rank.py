@@ -6,11 +6,30 @@ from typing import Any
 
 import click
 
-from .options import (PLANNING_TOLERANCE_HELP, Command, bank_lines, candidate_options, compute_options,
-                      engine_options, lazy_table, line_options, loci_option, make_rules, output_options,
-                      parse_populations, read_candidates, refuse, refuse_exact_tolerance, resolution_option,
-                      rule_options, split_list, table_options, tolerance_option, use_engine_options)
-from .output import emit, library_call, pct, progress_display, tolerance_note
+from hlamatch.cli.options import (
+    PLANNING_TOLERANCE_HELP,
+    Command,
+    bank_lines,
+    candidate_options,
+    compute_options,
+    engine_options,
+    lazy_table,
+    line_options,
+    loci_option,
+    make_rules,
+    output_options,
+    parse_populations,
+    read_candidates,
+    refuse,
+    refuse_exact_tolerance,
+    resolution_option,
+    rule_options,
+    split_list,
+    table_options,
+    tolerance_option,
+    use_engine_options,
+)
+from hlamatch.cli.output import emit, library_call, pct, progress_display, tolerance_note
 
 
 def supply_options(fn):
@@ -56,7 +75,7 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
       hlamatch rank -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1
     """
     use_engine_options()
-    from hlamatch.bank import rank_candidates
+    from hlamatch.api.planning import rank_candidates
 
     if fmt != "text":
         refuse(("show", "show_all"), f"to --format {fmt}, which holds every candidate")
@@ -99,7 +118,7 @@ def rank_text(rows: list[dict[str, Any]], show: int | None) -> str:
         if reg:
             head += f"{'P(in ' + format(reg, ',') + ')':>14}"
         out.append(head)
-        from hlamatch.lines import line_label
+        from hlamatch.hla.lines import line_label
 
         for r in block[: show or len(block)]:
             freq = "" if r["frequency"] is None else f"{r['frequency']:.5f}"

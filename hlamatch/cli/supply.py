@@ -6,13 +6,30 @@ from typing import Any
 
 import click
 
+from hlamatch.cli.options import (
+    RULE_PARAMS,
+    Command,
+    candidates_option,
+    compute_options,
+    engine_options,
+    given,
+    lazy_table,
+    loci_option,
+    make_rules,
+    n_candidates_option,
+    output_options,
+    parse_counts,
+    parse_populations,
+    read_candidates,
+    refuse,
+    resolution_option,
+    rule_options,
+    split_list,
+    table_options,
+    use_engine_options,
+)
+from hlamatch.cli.output import emit, library_call, pct, progress_display
 from hlamatch.errors import OptionError
-
-from .options import (RULE_PARAMS, Command, candidates_option, compute_options, engine_options, given, lazy_table,
-                      loci_option, make_rules, n_candidates_option, output_options, parse_counts, parse_populations,
-                      read_candidates, refuse, resolution_option, rule_options, split_list, table_options,
-                      use_engine_options)
-from .output import emit, library_call, pct, progress_display
 
 
 @click.command("supply", cls=Command)
@@ -58,7 +75,7 @@ def command(table, table_format, sum_tolerance, population, weights, candidates_
       hlamatch supply -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1 -R 50000
     """
     use_engine_options()
-    from hlamatch.donors import supply
+    from hlamatch.api.supply import supply
 
     sizes = parse_counts(registry_sizes, "--registry-size")
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
@@ -96,7 +113,7 @@ def supply_text(report) -> str:
     if report.weights:
         out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in report.weights.items())
                    + " (normalised to sum 1; the registry is drawn from the mix)")
-    from hlamatch.lines import line_label
+    from hlamatch.hla.lines import line_label
 
     cands = report.to_dicts("candidates")
     sizes = list(report.registry_sizes)

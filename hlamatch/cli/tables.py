@@ -7,11 +7,20 @@ from typing import Any, Sequence
 
 import click
 
+from hlamatch.cli.options import (
+    Command,
+    lazy_table,
+    loci_option,
+    output_options,
+    parse_populations,
+    population_options,
+    refuse,
+    resolution_option,
+    split_list,
+    table_file_options,
+)
+from hlamatch.cli.output import emit, library_call, pct
 from hlamatch.errors import OptionError
-
-from .options import (Command, lazy_table, loci_option, output_options, parse_populations, population_options,
-                      refuse, resolution_option, split_list, table_file_options)
-from .output import emit, library_call, pct
 
 #: Options that only apply with ``--top``.
 TOP_PARAMS = ("loci", "resolution", "population", "weights")
@@ -44,7 +53,7 @@ def command(name, table_format, sum_tolerance, top, population, weights, loci, r
       hlamatch tables freqs.JAPI.csv --format json
       hlamatch tables japanese --top 10 --loci A,B,DRB1
     """
-    from hlamatch.data import available_tables, bundled_overview, table_info
+    from hlamatch.io.bundled import available_tables, bundled_overview, table_info
 
     if top is None:
         refuse(TOP_PARAMS, "without --top", "add --top N to list the most frequent haplotypes")
@@ -77,7 +86,7 @@ def population_rows(desc: dict[str, Any]) -> list[dict[str, Any]]:
 def top_haplotypes(table: Any, n: int, populations: Any = None, loci: Sequence[str] | None = None,
                    resolution: str | None = None) -> list[dict[str, Any]]:
     """Rows of ``tables NAME --top N``: per population (or for a weighted mix), the haplotypes
-    :func:`hlamatch.lines.top_lines` takes, most frequent first.
+    :func:`hlamatch.compute.candidates.top_lines` takes, most frequent first.
 
     Each row: ``population`` (``weighted`` for a mix), ``loci``, ``resolution``, ``table``,
     ``rank``, ``haplotype``, ``frequency`` (the mix's: weighted), ``cumulative`` (sum of the
@@ -86,9 +95,9 @@ def top_haplotypes(table: Any, n: int, populations: Any = None, loci: Sequence[s
     """
     import numpy as np
 
-    from hlamatch.cover import WEIGHTED
-    from hlamatch.lines import top_lines
-    from hlamatch.problem import resolve_populations
+    from hlamatch.compute.candidates import top_lines
+    from hlamatch.results.definitions import WEIGHTED
+    from hlamatch.table.populations import resolve_populations
 
     tab = table.select(loci, resolution)
     names, weights = resolve_populations(tab, populations)

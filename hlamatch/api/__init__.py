@@ -1,0 +1,2 @@
+"""The library API: validate, prepare, run, wrap results (what ``hlamatch.X`` exports).
+"""

@@ -1,0 +1,493 @@
+"""HLA nomenclature from the official WHO/WMDA files: serology, broads, G/P groups, valid names.
+
+hlamatch ships none of these files (their licence asks that they are not mirrored): the user
+points it at a folder holding them as downloaded from IPD-IMGT/HLA — ``--nomenclature DIR``,
+:func:`use_nomenclature`, or the ``HLAMATCH_NOMENCLATURE`` environment variable.  The folder holds
+``rel_dna_ser.txt``, ``rel_ser_ser.txt``, ``hla_nom_g.txt``, ``hla_nom_p.txt`` and
+``Allelelist.txt`` (directly, or the first four in its ``wmda/`` subfolder, as in the IMGTHLA
+repository).  Each file is read on first need, so ``--help`` and two-field work read none.
+
+The rules (documented in the README, tested against hand-checked entries):
+
+* **antigen** (serologic split level): an allele's antigen is its ``rel_dna_ser`` serology —
+  Unambiguous, else Possible when it names one antigen, else Assumed, else Expert, else the first
+  Possible antigen.  In a field naming several values the first *antigen* is taken, and ``0``
+  (null) is not an antigen: an L or Q allele with Possible ``0/24`` gives ``A24``, not null.  A name with
+  fewer fields (``A*24:02``) takes the value of the first allele in the file that carries those
+  fields and the same expression suffix.  ``0`` = null (not expressed): the label
+  :data:`NULL_LABEL` (``A-null``) that never matches and is never a mismatch.  ``?`` with nothing
+  else: the locus prefix and first field (``C*12:02`` → ``Cw12``), as NMDP antigen tables write
+  such alleles.  Labels as those tables write them: ``A24``, ``Cw7``, ``B52``, ``DR15``, ``DQ6``;
+  associated antigens stay distinct (``A2403``, ``B3901``, ``DR103``).  Loci: A, B, C, DRB1 → DR,
+  DQB1 → DQ.  A one-field name (``B*15``) does not determine an antigen and is an error.
+* **broad**: an associated antigen folds into its parent, a split into its broad
+  (``B3901`` → ``B39`` → ``B16``, ``A24`` → ``A9``, ``DR17`` → ``DR3``), from ``rel_ser_ser.txt``.
+* **G** and **P** groups: the group of the first allele (in ``hla_nom_g.txt`` / ``hla_nom_p.txt``)
+  carrying the name's fields; an allele outside any group stays itself.  Null alleles stay null
+  (their own two-field name) at every resolution.
+* **validation**: a molecular name is known when, without its expression suffix, it is a
+  field prefix of an ``Allelelist.txt`` allele; group names must be groups of the G/P files;
+  antigen labels must be antigens the serology files name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from hlamatch._cache import cached as _cached
+from hlamatch.errors import HlamatchError
+
+__all__ = [
+    "ENV", "FILES", "NULL_LABEL", "SEROLOGY_PREFIX", "NomenclatureError", "Nomenclature",
+    "use_nomenclature", "current_nomenclature", "MacCodes", "read_mac_file", "is_null_label",
+    "use_mac_file", "current_mac",
+]
+
+#: Environment variable naming the nomenclature folder.
+ENV = "HLAMATCH_NOMENCLATURE"
+#: The files, by role.
+FILES = {
+    "serology": "rel_dna_ser.txt",
+    "broads": "rel_ser_ser.txt",
+    "G": "hla_nom_g.txt",
+    "P": "hla_nom_p.txt",
+    "alleles": "Allelelist.txt",
+}
+#: Molecular locus → serologic label prefix; the only loci with antigens.
+SEROLOGY_PREFIX = {"A": "A", "B": "B", "C": "Cw", "DRB1": "DR", "DQB1": "DQ"}
+#: Antigen-level locus of each molecular locus (the NMDP antigen tables' column names).
+ANTIGEN_LOCUS = {"A": "A", "B": "B", "C": "C", "DRB1": "DR", "DQB1": "DQ"}
+#: How a null allele (serology ``0``) is written at antigen and broad level: ``A-null``.
+NULL_LABEL = "{prefix}-null"
+
+_HOW = (
+    "point hlamatch at the IPD-IMGT/HLA nomenclature files: --nomenclature DIR (a folder holding "
+    "rel_dna_ser.txt, rel_ser_ser.txt, hla_nom_g.txt, hla_nom_p.txt and Allelelist.txt, as "
+    "downloaded from IPD-IMGT/HLA or its IMGTHLA repository) or set HLAMATCH_NOMENCLATURE to it"
+)
+_EXPR = re.compile(r"[NLSCAQ]$")
+
+
+class NomenclatureError(HlamatchError):
+    """The nomenclature files are missing or unreadable, or a name cannot be mapped through them."""
+
+
+def is_null_label(name: str) -> bool:
+    """True for the antigen-level null label (``A-null``)."""
+    return name.endswith("-null")
+
+
+def _comments_and_rows(path: Path, what: str) -> tuple[str | None, list[str]]:
+    """The release named in ``# version:`` and the data lines of a WMDA file."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="strict")
+    except FileNotFoundError:
+        raise NomenclatureError(f"nomenclature file {path} is missing ({what}); {_HOW}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise NomenclatureError(f"cannot read nomenclature file {path}: {e}; {_HOW}") from None
+    release = None
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            if line.startswith("# version:"):
+                release = line.split(":", 1)[1].strip()
+            continue
+        if line.strip():
+            rows.append(line)
+    if not rows:
+        raise NomenclatureError(f"nomenclature file {path} holds no entries ({what}); {_HOW}")
+    return release, rows
+
+
+def _split_name(full: str) -> tuple[str, list[str], str]:
+    """``A*01:01:01:02N`` → (``A``, [``01``, ``01``, ``01``, ``02``], ``N``)."""
+    gene, rest = full.split("*", 1)
+    m = _EXPR.search(rest)
+    expr = m.group(0) if m else ""
+    return gene, (rest[: -len(expr)] if expr else rest).split(":"), expr
+
+
+def _prefix_keys(gene: str, fields: list[str], expr: str, shortest: int = 2) -> list[str]:
+    """Names of the allele at every field count from ``shortest`` up (suffix kept), longest last."""
+    return [f"{gene}*{':'.join(fields[:k])}{expr}" for k in range(shortest, len(fields) + 1)]
+
+
+@dataclass(eq=False)
+class Nomenclature:
+    """The WMDA nomenclature files of one folder, parsed on first need.
+
+    Attributes
+    ----------
+    directory : pathlib.Path
+    """
+
+    directory: Path
+    _release: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, directory: str | Path, origin: str = "--nomenclature") -> "Nomenclature":
+        """Check that ``directory`` exists and holds the files (read later, on first need).
+
+        Raises
+        ------
+        NomenclatureError
+            Not a folder, or no ``rel_dna_ser.txt`` in it or its ``wmda/`` subfolder.
+        """
+        d = Path(directory).expanduser()
+        if not d.is_dir():
+            raise NomenclatureError(f"nomenclature folder {d} (from {origin}) is not a folder; {_HOW}")
+        nom = cls(d)
+        if not nom.path("serology").exists() and not nom.path("alleles").exists():
+            raise NomenclatureError(
+                f"nomenclature folder {d} (from {origin}) holds neither rel_dna_ser.txt nor Allelelist.txt; {_HOW}"
+            )
+        return nom
+
+    def path(self, role: str) -> Path:
+        """The file of ``role`` (``serology``, ``broads``, ``G``, ``P``, ``alleles``)."""
+        name = FILES[role]
+        direct = self.directory / name
+        if direct.exists() or role == "alleles":
+            return direct
+        wmda = self.directory / "wmda" / name
+        return wmda if wmda.exists() else direct
+
+    @property
+    def release(self) -> str:
+        """The release the files name (``IPD-IMGT/HLA 3.58.0``), from the first file read."""
+        if self._release is None:
+            for role in ("serology", "alleles", "G", "P", "broads"):
+                p = self.path(role)
+                if p.exists():
+                    try:
+                        with p.open(encoding="utf-8", errors="replace") as fh:
+                            for _, line in zip(range(20), fh):
+                                if line.startswith("# version:"):
+                                    self._release = line.split(":", 1)[1].strip()
+                                    return self._release
+                    except OSError:
+                        continue
+            self._release = f"unknown release ({self.directory.name})"
+        return self._release
+
+    # ------------------------------------------------------------------ serology
+    @cached_property
+    def _serology(self) -> tuple[dict[str, str], set[str]]:
+        """Name (every field count ≥ 2, suffix kept) → antigen label; and every label named."""
+        return _cached(self.path("serology"), "nomenclature-serology", self._read_serology)
+
+    def _read_serology(self) -> tuple[dict[str, str], set[str]]:
+        _, rows = _comments_and_rows(self.path("serology"), "allele → serology")
+        out: dict[str, str] = {}
+        labels: set[str] = set()
+        for row in rows:
+            parts = row.split(";")
+            if len(parts) < 6:
+                raise NomenclatureError(
+                    f"nomenclature file {self.path('serology')}: line {row!r} has {len(parts)} fields, "
+                    "expected 'Locus*;Allele;Unambiguous;Possible;Assumed;Expert'"
+                )
+            gene = parts[0].rstrip("*")
+            prefix = SEROLOGY_PREFIX.get(gene)
+            if prefix is None:
+                continue
+            _, fields, expr = _split_name(f"{gene}*{parts[1]}")
+            value = _pick_serology(parts[2].strip(), parts[3].strip(), parts[4].strip(), parts[5].strip())
+            if value is None or value == "?":
+                label = f"{prefix}{int(fields[0])}"
+            elif value == "0":
+                label = NULL_LABEL.format(prefix=prefix)
+            else:
+                label = f"{prefix}{int(value)}"
+            labels.add(label)
+            for named in "/".join(parts[2:6]).split("/"):  # every antigen any column names is a real label
+                if named.strip().isdigit() and named.strip() != "0":
+                    labels.add(f"{prefix}{int(named)}")
+            for key in _prefix_keys(gene, fields, expr):
+                out.setdefault(key, label)
+        return out, labels
+
+    @cached_property
+    def _broads(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(split → broad, associated → parent) from ``rel_ser_ser.txt``."""
+        return _cached(self.path("broads"), "nomenclature-broads", self._read_broads)
+
+    def _read_broads(self) -> tuple[dict[str, str], dict[str, str]]:
+        _, rows = _comments_and_rows(self.path("broads"), "broad and split antigens")
+        split_of: dict[str, str] = {}
+        assoc_of: dict[str, str] = {}
+        for row in rows:
+            parts = row.split(";")
+            if len(parts) < 4:
+                raise NomenclatureError(
+                    f"nomenclature file {self.path('broads')}: line {row!r} has {len(parts)} fields, "
+                    "expected 'Locus;Broad;Splits;Associated'"
+                )
+            prefix, parent = parts[0].strip(), parts[1].strip()
+            if prefix not in SEROLOGY_PREFIX.values():
+                continue  # Dw: cellular, not serologic
+            for s in filter(None, parts[2].strip().split("/")):
+                split_of[f"{prefix}{int(s)}"] = f"{prefix}{int(parent)}"
+            for a in filter(None, parts[3].strip().split("/")):
+                assoc_of[f"{prefix}{int(a)}"] = f"{prefix}{int(parent)}"
+        return split_of, assoc_of
+
+    @cached_property
+    def antigen_labels(self) -> frozenset[str]:
+        """Every antigen label the serology files name (splits, broads, associated antigens)."""
+        split_of, assoc_of = self._broads
+        return frozenset(self._serology[1] | set(split_of) | set(split_of.values()) | set(assoc_of) | set(assoc_of.values()))
+
+    def antigen(self, name: str) -> str | None:
+        """The antigen label of a molecular name of at least two fields, or None if unknown.
+
+        A null allele gives the null label (``A-null``).
+        """
+        return self._serology[0].get(name)
+
+    def broad(self, label: str) -> str:
+        """The broad antigen of an antigen label (itself when it is neither a split nor associated)."""
+        split_of, assoc_of = self._broads
+        parent = assoc_of.get(label, label)
+        return split_of.get(parent, parent)
+
+    # ------------------------------------------------------------------ G and P groups
+    def _groups(self, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(name at every field count ≥ 2 → group name or itself, group → its first allele)."""
+        memo = self.__dict__.setdefault("_group_memo", {})
+        if kind not in memo:
+            memo[kind] = _cached(self.path(kind), f"nomenclature-{kind}", lambda: self._read_groups(kind))
+        return memo[kind]
+
+    def _read_groups(self, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+        _, rows = _comments_and_rows(self.path(kind), f"{kind} groups")
+        to_group: dict[str, str] = {}
+        first: dict[str, str] = {}
+        for row in rows:
+            parts = row.split(";")
+            if len(parts) < 3:
+                raise NomenclatureError(
+                    f"nomenclature file {self.path(kind)}: line {row!r} has {len(parts)} fields, "
+                    f"expected 'Locus*;Alleles;{kind} group'"
+                )
+            gene = parts[0].rstrip("*")
+            group = f"{gene}*{parts[2].strip()}" if parts[2].strip() else None
+            for a in filter(None, parts[1].strip().split("/")):
+                _, fields, expr = _split_name(f"{gene}*{a}")
+                if group is not None:
+                    first.setdefault(group, f"{gene}*{a}")
+                for key in _prefix_keys(gene, fields, expr):
+                    to_group.setdefault(key, group if group is not None else key)
+        return to_group, first
+
+    def group(self, name: str, kind: str) -> str | None:
+        """The ``kind`` (``G`` or ``P``) group of a molecular name, itself outside any, None if unknown."""
+        return self._groups(kind)[0].get(name)
+
+    def group_members(self, kind: str) -> dict[str, str]:
+        """Group name → its first allele (the allele whose serology the group takes)."""
+        return self._groups(kind)[1]
+
+    # ------------------------------------------------------------------ validation
+    @cached_property
+    def _known(self) -> frozenset[str]:
+        """Every field prefix (without expression suffix) of every allele in ``Allelelist.txt``."""
+        return _cached(self.path("alleles"), "nomenclature-alleles", self._read_known)
+
+    def _read_known(self) -> frozenset[str]:
+        _, rows = _comments_and_rows(self.path("alleles"), "the list of named alleles")
+        out: set[str] = set()
+        for row in rows:
+            if row.startswith("AlleleID"):
+                continue
+            parts = row.split(",")
+            if len(parts) < 2 or "*" not in parts[1]:
+                raise NomenclatureError(
+                    f"nomenclature file {self.path('alleles')}: line {row!r} is not 'AlleleID,Allele'"
+                )
+            gene, fields, _ = _split_name(parts[1].strip())
+            for k in range(1, len(fields) + 1):
+                out.add(f"{gene}*{':'.join(fields[:k])}")
+        return frozenset(out)
+
+    def known(self, name: str) -> bool:
+        """True if ``name`` (normalised) is an allele, allele prefix, group or antigen of the release."""
+        if name.startswith("DRBX"):
+            return True
+        if "*" not in name:
+            return is_null_label(name) or name in self.antigen_labels
+        if name.endswith("G") or name.endswith("P"):
+            return name in self.group_members(name[-1])
+        gene, fields, _ = _split_name(name)
+        return f"{gene}*{':'.join(fields)}" in self._known
+
+
+def _first_antigen(field: str) -> str:
+    """The first antigen a field names: ``0`` (null) is not an antigen, so ``0/24`` gives ``24``;
+    a field naming only ``0`` gives ``0``."""
+    values = [v for v in field.split("/") if v]
+    return next((v for v in values if v != "0"), values[0] if values else "")
+
+
+def _pick_serology(unamb: str, possible: str, assumed: str, expert: str) -> str | None:
+    """The one serologic value of a ``rel_dna_ser`` row (see the module docstring)."""
+    if unamb and unamb != "?":
+        return _first_antigen(unamb)
+    ps = [p for p in possible.split("/") if p]
+    if len(ps) == 1:
+        return ps[0]
+    if assumed:
+        return _first_antigen(assumed)
+    if expert:
+        return _first_antigen(expert)
+    if ps:
+        return _first_antigen(possible)
+    return "?" if unamb == "?" else None
+
+
+# ---------------------------------------------------------------------- process default
+
+_explicit: Nomenclature | None = None
+_from_env: tuple[str, Nomenclature] | None = None
+
+
+def use_nomenclature(directory: str | Path | Nomenclature | None, origin: str = "use_nomenclature") -> Nomenclature | None:
+    """Set the nomenclature every later computation of this process uses (None: back to the default).
+
+    The default is the folder named by ``HLAMATCH_NOMENCLATURE``, or none.
+
+    Raises
+    ------
+    NomenclatureError
+        The folder does not exist or holds no nomenclature files.
+    """
+    global _explicit
+    if directory is None or isinstance(directory, Nomenclature):
+        _explicit = directory
+    else:
+        _explicit = Nomenclature.open(directory, origin=origin)
+    return _explicit
+
+
+def current_nomenclature(needed_for: str | None = None) -> Nomenclature | None:
+    """The nomenclature in use: set by :func:`use_nomenclature`, else ``HLAMATCH_NOMENCLATURE``.
+
+    Parameters
+    ----------
+    needed_for : str, optional
+        What needs it (``resolution antigen``): when given and none is set, raise instead of
+        returning None.
+
+    Raises
+    ------
+    NomenclatureError
+        ``needed_for`` is given and no nomenclature is set, or the environment names a bad folder.
+    """
+    global _from_env
+    if _explicit is not None:
+        return _explicit
+    env = os.environ.get(ENV, "").strip()
+    if env:
+        if _from_env is None or _from_env[0] != env:
+            _from_env = (env, Nomenclature.open(env, origin=ENV))
+        return _from_env[1]
+    if needed_for is not None:
+        raise NomenclatureError(f"{needed_for} needs the WMDA nomenclature files: {_HOW}")
+    return None
+
+
+# ---------------------------------------------------------------------- multiple-allele codes
+
+_MAC = re.compile(r"^(?P<gene>[A-Z]{1,4}[0-9]?)\*(?P<first>[0-9]{1,4}):(?P<code>[A-Z]{2,5})$")
+
+
+@dataclass(frozen=True)
+class MacCodes:
+    """NMDP multiple-allele codes: code → the subtypes it stands for (``AB`` → ``01/02``)."""
+
+    source: str
+    codes: dict[str, tuple[str, ...]]
+
+    def expand(self, name: str) -> list[str] | None:
+        """``A*24:AB`` → [``A*24:01``, ``A*24:02``]; None when ``name`` is not a code; raises if unknown."""
+        m = _MAC.match(name.strip().removeprefix("HLA-"))
+        if m is None:
+            return None
+        subtypes = self.codes.get(m.group("code"))
+        if subtypes is None:
+            raise NomenclatureError(
+                f"multiple-allele code {m.group('code')!r} of {name!r} is not in MAC file {self.source}"
+            )
+        gene, first = m.group("gene"), m.group("first")
+        return [f"{gene}*{s}" if ":" in s else f"{gene}*{first}:{s}" for s in subtypes]
+
+
+_mac: MacCodes | None = None
+
+
+def use_mac_file(path: str | Path | MacCodes | None) -> MacCodes | None:
+    """Expand NMDP multiple-allele codes with this file from now on in this process (None: stop).
+
+    Raises
+    ------
+    NomenclatureError
+        The file cannot be read or is not in the ``numer.v3.txt`` format.
+    """
+    global _mac
+    _mac = path if path is None or isinstance(path, MacCodes) else read_mac_file(path)
+    return _mac
+
+
+def current_mac(name: str) -> MacCodes:
+    """The MAC file in use, to expand ``name``.
+
+    Raises
+    ------
+    NomenclatureError
+        None is in use: the message says how to give one.
+    """
+    if _mac is None:
+        raise NomenclatureError(
+            f"{name} is an NMDP multiple-allele code: give the NMDP code list to expand it with --mac FILE "
+            "(the numer.v3.txt file, or hlamatch.use_mac_file in Python), or write the alleles out"
+        )
+    return _mac
+
+
+def read_mac_file(path: str | Path) -> MacCodes:
+    """Read an NMDP MAC file in the ``numer.v3.txt`` format.
+
+    A first line ``"LAST UPDATED: ..."``, a header ``CODE<TAB>SUBTYPE`` (optionally after ``*``),
+    then one ``CODE<TAB>SUBTYPES`` line per code (a leading ``*`` marks a code whose list changed;
+    it is ignored); subtypes are ``01/02`` (second fields) or ``01:01/02:01`` (whole names).
+
+    Raises
+    ------
+    NomenclatureError
+        Unreadable file, a malformed line (named by its number), or no codes.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise NomenclatureError(f"cannot read MAC file {p}: {e}") from None
+    codes: dict[str, tuple[str, ...]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        parts = line.replace("*", " ").split()
+        if not parts or line.lstrip().startswith('"') or parts == ["CODE", "SUBTYPE"]:
+            continue
+        if len(parts) != 2 or not re.fullmatch(r"[A-Z]{2,5}", parts[0]) or not re.fullmatch(
+            r"[0-9]{2,4}(?::[0-9]{2,4})?(?:/[0-9]{2,4}(?::[0-9]{2,4})?)*", parts[1]
+        ):
+            raise NomenclatureError(
+                f"MAC file {p} line {number}: {line.strip()!r} is not 'CODE<TAB>SUBTYPES' "
+                "(e.g. 'AB<TAB>01/02'), the NMDP numer.v3.txt format"
+            )
+        codes[parts[0]] = tuple(parts[1].split("/"))
+    if not codes:
+        raise NomenclatureError(f"MAC file {p} holds no codes (expected the NMDP numer.v3.txt format)")
+    return MacCodes(str(p), codes)

@@ -1,0 +1,24 @@
+"""Numba kernels: NumPy arrays in, arrays or scalars out.  No polars, no I/O, no messages.
+
+One module per kernel family; the NumPy twins of a family sit beside it (``*_numpy``) and compute
+the same sums for problems too small to be worth loading compiled code.  Kernels are internal: the
+drivers in :mod:`hlamatch.compute` validate and normalise inputs (``uint64`` bitsets, ``int32``
+codes, ``float64`` frequencies, C-contiguous) so that each kernel compiles once, and choose the
+variant (kernel or twin, sweep or pair loop).
+
+Bitset encoding (zero-mismatch rule, built by :mod:`hlamatch.compute.encode`)
+---------------------------------------------------------------------------
+For patient haplotype ``i``, locus ``l`` and 64-line word ``w``, bit ``t`` of ``b1[w, l, i]``
+is set when ``i[l]`` equals allele 1 of line ``t`` at ``l``; ``b2`` likewise for allele 2.  A
+pair of chromosomes ``(i, j)`` carries every HvG antigen of line ``t`` iff, at every locus,
+both line alleles are among the pair's alleles::
+
+    AND_l (b1[w,l,i] | b1[w,l,j]) & (b2[w,l,i] | b2[w,l,j])   has bit t set.
+
+Haplotype-level matching is the same test on one pseudo-locus whose "allele" is the whole
+haplotype.  Inputs are read-only views: kernels never write to them.
+"""
+
+#: The kernel families (modules of this package with numba kernels), each with the tests that reach
+#: its compiled path (``tests/kernels``).
+FAMILIES = ("pairs", "sweep", "grouping", "rules", "geno_rule", "hom_rule", "other_merge", "planning")
