@@ -18,7 +18,7 @@ and compiles nothing; ``dir(hlamatch)`` lists exactly :data:`__all__`):
   :class:`HlamatchWarning`, :class:`PopulationWarning` (about one population of a table, shown when
   that population is used)
 
-``hlamatch.engine``, ``hlamatch.errors`` and ``hlamatch.hla.nomenclature`` are reachable as attributes
+``hlamatch.engine``, ``hlamatch.errors`` and ``hlamatch.nomenclature`` (:mod:`hlamatch.hla.nomenclature`) are reachable as attributes
 too, imported on first use.
 """
 

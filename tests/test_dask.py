@@ -173,7 +173,7 @@ def test_workers_with_other_kernel_code_are_refused(client, monkeypatch):
 def test_code_fingerprint_is_the_same_in_another_process():
     from hlamatch.engine.dask import _code_fingerprint
 
-    code = "from hlamatch.engine import _code_fingerprint; print(_code_fingerprint())"
+    code = "from hlamatch.engine.dask import _code_fingerprint; print(_code_fingerprint())"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == _code_fingerprint()
 

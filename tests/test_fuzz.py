@@ -24,6 +24,7 @@ from __future__ import annotations
 import faulthandler
 import gc
 import gzip
+import importlib
 import json
 import math
 import os
@@ -44,19 +45,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import fuzz_inputs as fi
 import numpy as np
 import pytest
+from conftest import REPO, shared_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fuzz_inputs as fi
-from conftest import REPO, shared_path
-from hlamatch.hla.alleles import parse_allele, reduce_name
 from hlamatch.errors import HlamatchError, HlamatchWarning
+from hlamatch.hla.alleles import parse_allele, reduce_name
 from hlamatch.hla.lines import Line, parse_line
 from hlamatch.hla.typing import Typing, parse_typing
-from hlamatch.table.model import HaplotypeTable
 from hlamatch.io.load import load_table
+from hlamatch.table.model import HaplotypeTable
 
 #: Wall-clock limit of one case (a reader call, or one CLI invocation).
 CASE_SECONDS = 10.0
@@ -490,7 +491,7 @@ def read_case(function: str, case: fi.FileCase, p: Path, repro: str, worker: Cli
     if case.isolate and worker is not None:
         return worker.call(function, p, repro=repro, names=names, **kwargs)
     module, name = function.rsplit(".", 1)
-    fn = getattr(sys.modules[module], name)
+    fn = getattr(importlib.import_module(module), name)
     return run_case(fn, p, repro=repro, names=names, **kwargs)
 
 

@@ -421,7 +421,7 @@ import io, sys, warnings
 from pathlib import Path
 import polars as pl
 from hlamatch.errors import HlamatchError, HlamatchWarning
-from hlamatch.table.model import load_table
+from hlamatch.io.load import load_table
 
 warnings.simplefilter("error")
 warnings.simplefilter("ignore", HlamatchWarning)  # rounding excess scaled away: a valid table

@@ -63,7 +63,7 @@ def test_one_line_on_a_large_table_never_imports_numba():
 
     code = (
         "import sys, numpy as np, polars as pl, hlamatch\n"
-        "from hlamatch.table.model import table_from_frame\n"
+        "from hlamatch.io.frame import table_from_frame\n"
         "rng = np.random.default_rng(0)\n"
         "cols = {l: [f'{l}*{k:02d}:01' for k in rng.integers(1, 60, 9000)] for l in ('A', 'B', 'DRB1')}\n"
         "frame = pl.DataFrame(cols).unique(maintain_order=True)\n"

@@ -158,8 +158,8 @@ def apply_settings() -> None:
         return
     from hlamatch.hla.nomenclature import use_mac_file, use_nomenclature
 
-    if "hlamatch.hla.nomenclature" in ctx.meta:
-        use_nomenclature(ctx.meta["hlamatch.hla.nomenclature"], origin="--nomenclature")
+    if "hlamatch.nomenclature" in ctx.meta:
+        use_nomenclature(ctx.meta["hlamatch.nomenclature"], origin="--nomenclature")
     if "hlamatch.mac" in ctx.meta:
         use_mac_file(ctx.meta["hlamatch.mac"])
 

@@ -77,35 +77,10 @@ def _dask_client(scheduler: str | None) -> Any:
 
 
 def _code_fingerprint() -> str:
-    """A digest of the kernels' code as this process loaded it (not as it lies on disk).
+    """A digest of the kernels' code as this process loaded it (:func:`hlamatch.kernels.code_digest`)."""
+    from hlamatch.kernels import code_digest
 
-    Bytecode, names and constants of every function of :mod:`hlamatch.kernels` (numba kernels
-    by their Python function) and the module's plain constants; file paths are left out, so an
-    install at another path gives the same digest.
-    """
-    import hashlib
-
-    from hlamatch import kernels
-
-    digest = hashlib.sha256()
-
-    def feed(code: Any) -> None:
-        digest.update(code.co_code)
-        digest.update(repr((code.co_names, code.co_varnames)).encode())
-        for c in code.co_consts:
-            if hasattr(c, "co_code"):
-                feed(c)
-            else:
-                digest.update(repr(c).encode())
-
-    for name, value in sorted(vars(kernels).items()):
-        fn = getattr(value, "py_func", value)
-        if getattr(fn, "__module__", None) == kernels.__name__ and hasattr(fn, "__code__"):
-            digest.update(name.encode())
-            feed(fn.__code__)
-        elif isinstance(value, (bool, int, float, str)) and not name.startswith("__"):
-            digest.update(f"{name}={value!r}".encode())
-    return digest.hexdigest()[:16]
+    return code_digest()
 
 
 def _worker_version() -> tuple[str, str]:

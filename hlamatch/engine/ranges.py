@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from hlamatch.engine.setting import _current
+from hlamatch.engine.setting import current_engine
 
 __all__ = ['fold_ranges', 'line_ranges', 'row_ranges', 'stair_stops']
 
@@ -41,7 +41,7 @@ def fold_ranges(n_rows: int, work_per_pair: float = 1.0, *, min_ranges: int | No
         ``(fold_start, fold_stop)`` ranges covering every fold once, in order.
     """
     if min_ranges is None:
-        min_ranges = _current.min_ranges or 1
+        min_ranges = current_engine().min_ranges or 1
     n_folds = (n_rows + 1) // 2
     work = n_rows * (n_rows + 1) / 2 * max(work_per_pair, 1e-9)
     n = int(min(MAX_RANGES, max(1, work // PAIRS_PER_RANGE), max(1, n_folds)))
@@ -60,7 +60,7 @@ def line_ranges(work: np.ndarray, *, min_ranges: int | None = None) -> list[tupl
     if n_lines == 0:
         return []
     if min_ranges is None:
-        min_ranges = _current.min_ranges or 1
+        min_ranges = current_engine().min_ranges or 1
     w = np.asarray(work, dtype=np.float64).tolist()
     left = math.fsum(w)
     n = int(min(MAX_RANGES, max(1, left // PAIRS_PER_RANGE), n_lines))

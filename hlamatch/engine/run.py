@@ -35,7 +35,7 @@ import numpy as np
 
 from hlamatch.engine.dask import _dask_client, _run_dask
 from hlamatch.engine.ranges import fold_ranges
-from hlamatch.engine.setting import Progress, _current
+from hlamatch.engine.setting import Progress, current_engine
 
 __all__ = ['run_ranges', 'exact_sum', 'run_pairs']
 
@@ -60,8 +60,9 @@ def run_ranges(
     SchedulerError
         Dask engine: the scheduler cannot be reached, or its workers lack hlamatch.
     """
-    if _current.name == "dask":
-        parts = _run_dask(_dask_client(_current.scheduler), kernel, arrays, ranges, progress, label)
+    setting = current_engine()
+    if setting.name == "dask":
+        parts = _run_dask(_dask_client(setting.scheduler), kernel, arrays, ranges, progress, label)
     else:
         parts = []
         for r, (a, b) in enumerate(ranges):

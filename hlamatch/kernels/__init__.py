@@ -19,6 +19,46 @@ Haplotype-level matching is the same test on one pseudo-locus whose "allele" is 
 haplotype.  Inputs are read-only views: kernels never write to them.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 #: The kernel families (modules of this package with numba kernels), each with the tests that reach
 #: its compiled path (``tests/kernels``).
 FAMILIES = ("pairs", "sweep", "grouping", "rules", "geno_rule", "hom_rule", "other_merge", "planning")
+
+
+def code_digest() -> str:
+    """A digest of the kernels' code as this process loaded it (not as it lies on disk).
+
+    Bytecode, names and constants of every function of every module of this package (numba kernels
+    by their Python function; the NumPy twins too) and the modules' plain constants; file paths are
+    left out, so an install at another path gives the same digest.  The Dask engine compares it
+    between this process and its workers.
+    """
+    import hashlib
+    import pkgutil
+    from importlib import import_module
+
+    digest = hashlib.sha256()
+
+    def feed(code: Any) -> None:
+        digest.update(code.co_code)
+        digest.update(repr((code.co_names, code.co_varnames)).encode())
+        for c in code.co_consts:
+            if hasattr(c, "co_code"):
+                feed(c)
+            else:
+                digest.update(repr(c).encode())
+
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = import_module(f"{__name__}.{info.name}")
+        digest.update(f"module {info.name}".encode())
+        for name, value in sorted(vars(module).items()):
+            fn = getattr(value, "py_func", value)
+            if getattr(fn, "__module__", None) == module.__name__ and hasattr(fn, "__code__"):
+                digest.update(name.encode())
+                feed(fn.__code__)
+            elif isinstance(value, (bool, int, float, str)) and not name.startswith("__"):
+                digest.update(f"{name}={value!r}".encode())
+    return digest.hexdigest()[:16]
