@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from hypothesis import strategies as st
-
 from strategies import frequencies
 
 # ====================================================================== vocabulary

@@ -14,17 +14,16 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
+from conftest import shared_path
+from test_cli import invoke
 
 import hlamatch
 from hlamatch import _hooks, _jit
-from hlamatch.hla.alleles import at_resolution, unreachable
 from hlamatch.cli.output import compile_notice
 from hlamatch.constants import ALL_RESOLUTIONS
-from hlamatch.table.model import PopulationWarning, combine_tables
+from hlamatch.hla.alleles import at_resolution, unreachable
 from hlamatch.io.load import load_table
-
-from conftest import shared_path
-from test_cli import invoke
+from hlamatch.table.model import PopulationWarning, combine_tables
 
 REPO = Path(__file__).resolve().parents[1]
 NMDP2007 = "raw/ImmunogeneticDataTools/std/NMDP_2007_FiveLocus_Freqs.csv"

@@ -15,15 +15,14 @@ import pytest
 from conftest import hlamatchit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from naive import naive_bank_coverage, naive_best_subset, naive_gains
 from strategies import limits_of, rule_problems, rules
 
 import hlamatch
+from hlamatch.api.match import match_patients
 from hlamatch.api.planning import plan_bank, rank_candidates
 from hlamatch.errors import HlamatchWarning, LineError, OptionError
-from hlamatch.api.match import match_patients
 from hlamatch.io.frame import table_from_frame
-
-from naive import naive_bank_coverage, naive_best_subset, naive_gains
 
 ATOL = 1e-12
 LEVELS = ("haplotype", "genotype")

@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-
-from hlamatch.cli import cli
 from test_cli import TWO_POPS
 from test_robust_inputs import invoke, one_error  # one Error: line, exactly
+
+from hlamatch.cli import cli
 
 LINE = "A*24:02~B*52:01~DRB1*15:02"
 LINE_C = "A*24:02~C*12:02~B*52:01~DRB1*15:02"

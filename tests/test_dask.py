@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 from hlamatch import bundled_table, coverage, rank_candidates, top_lines
 from hlamatch.cli import cli
-from hlamatch.engine.setting import ENGINES, SchedulerError, current_engine, set_engine, use_engine
 from hlamatch.engine.dask import close_clusters
 from hlamatch.engine.ranges import fold_ranges
+from hlamatch.engine.setting import ENGINES, SchedulerError, current_engine, set_engine, use_engine
 from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
 
 HAVE_DASK = importlib.util.find_spec("distributed") is not None

@@ -8,8 +8,8 @@ from conftest import hlamatchit
 
 import hlamatch
 from hlamatch.compute.bounds import bank_bounds
-from hlamatch.compute.rule_bounds import mismatch_histograms
 from hlamatch.compute.problem import PopulationArrays, prepare
+from hlamatch.compute.rule_bounds import mismatch_histograms
 
 
 @pytest.mark.real_data

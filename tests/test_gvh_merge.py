@@ -22,12 +22,12 @@ from strategies import frequencies, limits_of
 
 import hlamatch
 from hlamatch.compute import dispatch
+from hlamatch.compute.problem import prepare
 from hlamatch.engine.run import run_pairs
 from hlamatch.errors import HlamatchWarning
-from hlamatch.compute.problem import prepare
 from hlamatch.hla.rules import MatchRules
-from hlamatch.io.load import load_table
 from hlamatch.io.frame import table_from_frame
+from hlamatch.io.load import load_table
 
 HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ATOL = 1e-12

@@ -21,7 +21,7 @@ from naive import naive_rule_coverage, naive_rule_histograms
 from strategies import limits_of, rule_problems
 
 import hlamatch
-from hlamatch.compute.rule_bounds import homozygous_hvg, hom_rule_histograms, mismatch_histograms
+from hlamatch.compute.rule_bounds import hom_rule_histograms, homozygous_hvg, mismatch_histograms
 from hlamatch.hla.rules import MatchRules
 from hlamatch.io.frame import table_from_frame
 

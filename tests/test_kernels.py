@@ -18,20 +18,14 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from naive import closed_form_haplotype, naive_coverage, numpy_genotype_coverage, numpy_haplotype_coverage
 from strategies import bank, frequencies
 
 from hlamatch.api.coverage import coverage
-from hlamatch.compute.zero_bounds import zero_mismatch_bounds
 from hlamatch.compute.encode import identity_codes
+from hlamatch.compute.zero_bounds import zero_mismatch_bounds
 from hlamatch.errors import HlamatchWarning
 from hlamatch.io.frame import table_from_frame
-
-from naive import (
-    closed_form_haplotype,
-    naive_coverage,
-    numpy_genotype_coverage,
-    numpy_haplotype_coverage,
-)
 
 ATOL = 1e-12
 LEVELS = ("haplotype", "genotype")

@@ -11,18 +11,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from naive import naive_coverage, numpy_genotype_coverage
 
 from hlamatch.compute import dispatch
 from hlamatch.compute import zero_bounds as cover
-from hlamatch.kernels import pairs_numpy
-from hlamatch.compute.zero_bounds import exact_listed_mass, zero_mismatch_bounds
 from hlamatch.compute.encode import merged_bitsets, word_count
-from hlamatch.engine.run import exact_sum
+from hlamatch.compute.zero_bounds import exact_listed_mass, zero_mismatch_bounds
 from hlamatch.engine.ranges import line_ranges
+from hlamatch.engine.run import exact_sum
 from hlamatch.engine.setting import use_engine
+from hlamatch.kernels import pairs_numpy
 from hlamatch.kernels.sweep import line_sweep, line_sweep_work
-
-from naive import naive_coverage, numpy_genotype_coverage
 
 ATOL = 1e-13
 

@@ -14,12 +14,12 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from hlamatch.api.match import cohort_coverage, match_patients
 from hlamatch.cli import cli
 from hlamatch.errors import LineError, OptionError, TypingError, UnknownLocusError
-from hlamatch.results.matching import ASSESSABLE, ERROR, NOT_ASSESSABLE
-from hlamatch.api.match import cohort_coverage, match_patients
 from hlamatch.hla.typing import parse_typing
 from hlamatch.io.patients import read_patients
+from hlamatch.results.matching import ASSESSABLE, ERROR, NOT_ASSESSABLE
 
 L1 = "A*24:02~B*52:01~DRB1*15:02"  # CiRA's first line
 L2 = "A*02:01~B*07:02~DRB1*04:05"

@@ -24,8 +24,7 @@ from conftest import SHARED_DATA
 from naive import naive_coverage
 
 import hlamatch
-from hlamatch.hla import nomenclature
-from hlamatch.hla.alleles import at_resolution, is_null, mac_alleles, parse_allele
+from hlamatch.api.match import match_patients
 from hlamatch.cli import cli
 from hlamatch.errors import (
     AlleleNameError,
@@ -35,9 +34,8 @@ from hlamatch.errors import (
     TableSchemaError,
     UnknownAlleleError,
 )
-from hlamatch.io.lines import read_lines_file
-from hlamatch.results.matching import ERROR
-from hlamatch.api.match import match_patients
+from hlamatch.hla import nomenclature
+from hlamatch.hla.alleles import at_resolution, is_null, mac_alleles, parse_allele
 from hlamatch.hla.nomenclature import (
     ENV,
     Nomenclature,
@@ -47,7 +45,9 @@ from hlamatch.hla.nomenclature import (
     use_mac_file,
     use_nomenclature,
 )
+from hlamatch.io.lines import read_lines_file
 from hlamatch.io.load import load_table
+from hlamatch.results.matching import ERROR
 
 IMGT = SHARED_DATA / "raw" / "IMGTHLA"
 IMGT_SKIP = (

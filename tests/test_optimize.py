@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
 from hlamatch.compute.optimize import ExactSolution, greedy_max_coverage, solve_exact
+from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
 
 ATOL = 1e-12
 HYPOTHESIS = dict(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])

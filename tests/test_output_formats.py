@@ -15,8 +15,8 @@ import pytest
 from test_cli import invoke  # tests/ is on sys.path (conftest.py)
 
 import hlamatch
-from hlamatch.results.definitions import DEFINITIONS
 from hlamatch.errors import OptionError
+from hlamatch.results.definitions import DEFINITIONS
 from hlamatch.results.flat import LEADING
 
 LINE = "A*24:02~B*52:01~DRB1*15:02"

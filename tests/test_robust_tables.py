@@ -23,9 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 import hlamatch
-from hlamatch.hla.alleles import parse_allele
 from hlamatch.cli import cli
-from hlamatch.io.bundled import resolve_table
 from hlamatch.errors import (
     AlleleNameError,
     FrequencyError,
@@ -36,8 +34,10 @@ from hlamatch.errors import (
     TableSchemaError,
     UnknownLocusError,
 )
-from hlamatch.io.load import load_table
+from hlamatch.hla.alleles import parse_allele
+from hlamatch.io.bundled import resolve_table
 from hlamatch.io.frame import table_from_frame
+from hlamatch.io.load import load_table
 
 NMDP_HEADER = "Haplo,Count,Freq\n"
 

@@ -22,7 +22,6 @@ import pytest
 from conftest import hlamatchit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import bank, frequencies
 from naive import (
     _phased_missing,
     naive_genotype_count,
@@ -32,13 +31,14 @@ from naive import (
     naive_rule_coverage,
     naive_rule_histograms,
 )
+from strategies import bank, frequencies
 
 import hlamatch
-from hlamatch.errors import HlamatchWarning, LineError, OptionError, UnknownLocusError
-from hlamatch.kernels.rules import _absent_count, _phased_count
 from hlamatch.api.match import match_patients
+from hlamatch.errors import HlamatchWarning, LineError, OptionError, UnknownLocusError
 from hlamatch.hla.rules import MatchRules
 from hlamatch.io.frame import table_from_frame
+from hlamatch.kernels.rules import _absent_count, _phased_count
 
 ATOL = 1e-12
 DIRECTIONS = ("HvG", "GvH", "bidirectional")
@@ -415,7 +415,9 @@ def test_coverage_rejects_unknown_rule_locus():
 
 # ====================================================================== random problems vs naive
 
-from strategies import LOCI as LOCI, limits_of, rule_allele as allele, rule_problems, rules  # noqa: E402
+from strategies import LOCI as LOCI  # noqa: E402
+from strategies import limits_of, rule_problems, rules
+from strategies import rule_allele as allele
 
 
 def unlisted_of(freqs) -> float:

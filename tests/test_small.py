@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hlamatch
-from hlamatch.kernels import pairs_numpy as small
 from hlamatch.compute.encode import collapse, line_bitsets, merged_bitsets, pattern_runs
 from hlamatch.engine.run import run_pairs
+from hlamatch.kernels import pairs_numpy as small
 from hlamatch.kernels.pairs import pair_mass_folds, unlisted_partner_mass
 
 

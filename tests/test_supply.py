@@ -22,14 +22,6 @@ import pytest
 from conftest import hlamatchit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import frequencies
-
-from hlamatch.errors import HlamatchWarning, OptionError
-from hlamatch.hla.rules import MatchRules
-from hlamatch.compute.donor_math import donor_probability, expected_distinct, people_per_donor, registry_probability
-from hlamatch.api.supply import supply
-from hlamatch.io.frame import table_from_frame
-
 from naive import (
     naive_expected_distinct,
     naive_haplotype_bank_coverage,
@@ -38,6 +30,13 @@ from naive import (
     naive_registry_probability,
     naive_rule_coverage,
 )
+from strategies import frequencies
+
+from hlamatch.api.supply import supply
+from hlamatch.compute.donor_math import donor_probability, expected_distinct, people_per_donor, registry_probability
+from hlamatch.errors import HlamatchWarning, OptionError
+from hlamatch.hla.rules import MatchRules
+from hlamatch.io.frame import table_from_frame
 
 ATOL = 1e-12
 LEVELS = ("haplotype", "genotype")
@@ -495,8 +494,8 @@ def test_japi_registry_supply():
 def test_public_functions_survive_importing_their_modules():
     """A submodule named like a public function would replace it on the package once imported."""
     import hlamatch
-    import hlamatch.api.planning
     import hlamatch.api.coverage
+    import hlamatch.api.planning
     import hlamatch.api.supply  # noqa: F401
 
     assert callable(hlamatch.supply) and callable(hlamatch.coverage) and callable(hlamatch.rank_candidates)

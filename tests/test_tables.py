@@ -17,11 +17,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import hlamatchit, shared_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hlamatch
-from conftest import hlamatchit, shared_path
 from hlamatch.errors import (
     AlleleNameError,
     DuplicateHaplotypeError,
@@ -34,8 +34,8 @@ from hlamatch.errors import (
     TableSchemaError,
     UnknownLocusError,
 )
-from hlamatch.table.model import HaplotypeTable
 from hlamatch.io.load import load_table
+from hlamatch.table.model import HaplotypeTable
 
 # ---------------------------------------------------------------------------- helpers
 

@@ -14,9 +14,9 @@ import shlex
 from pathlib import Path
 
 import pytest
+from test_cli import invoke
 
 from hlamatch.cli import COMMANDS
-from test_cli import invoke
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hlamatch.errors import AlleleNameError, HlamatchError, TypingError
-from hlamatch.hla.alleles import (
-    parse_allele,
-)
+from hlamatch.hla.alleles import parse_allele
 
 __all__ = ['Typing', 'parse_typing']
 

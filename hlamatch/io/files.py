@@ -7,9 +7,7 @@ import codecs
 import zlib
 from pathlib import Path
 
-from hlamatch.errors import (
-    TableFormatError,
-)
+from hlamatch.errors import TableFormatError
 
 
 def _os_error_message(p: str | Path, e: OSError) -> str:

@@ -12,18 +12,9 @@ from typing import Any
 import numpy as np
 
 from hlamatch._deps import pl
-from hlamatch.constants import (
-    KNOWN_LOCI,
-)
-from hlamatch.errors import (
-    EmptyTableError,
-    TableFormatError,
-    TableSchemaError,
-    UnknownLocusError,
-)
-from hlamatch.hla.alleles import (
-    canonical_locus,
-)
+from hlamatch.constants import KNOWN_LOCI
+from hlamatch.errors import EmptyTableError, TableFormatError, TableSchemaError, UnknownLocusError
+from hlamatch.hla.alleles import canonical_locus
 from hlamatch.io.files import _decode, _open_text, _os_error_message, _read_bytes
 from hlamatch.io.frame import (
     _FREQ_NAMES,

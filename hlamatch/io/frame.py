@@ -9,18 +9,9 @@ from typing import Any
 import numpy as np
 
 from hlamatch._deps import pl
-from hlamatch.constants import (
-    DEFAULT_SUM_TOLERANCE,
-    KNOWN_LOCI,
-)
-from hlamatch.errors import (
-    OptionError,
-    TableSchemaError,
-    UnknownLocusError,
-)
-from hlamatch.hla.alleles import (
-    canonical_locus,
-)
+from hlamatch.constants import DEFAULT_SUM_TOLERANCE, KNOWN_LOCI
+from hlamatch.errors import OptionError, TableSchemaError, UnknownLocusError
+from hlamatch.hla.alleles import canonical_locus
 from hlamatch.table.build import RawTable, build_table
 from hlamatch.table.model import HaplotypeTable
 

@@ -37,15 +37,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from hlamatch.constants import (
-    DEFAULT_SUM_TOLERANCE,
-    TABLE_FORMATS,
-)
-from hlamatch.errors import (
-    HlamatchWarning,
-    OptionError,
-    TableFormatError,
-)
+from hlamatch.constants import DEFAULT_SUM_TOLERANCE, TABLE_FORMATS
+from hlamatch.errors import HlamatchWarning, OptionError, TableFormatError
 from hlamatch.io.files import _os_error_message
 from hlamatch.io.formats import (
     _detect_format,

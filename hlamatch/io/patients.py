@@ -9,9 +9,7 @@ from typing import Sequence
 
 from hlamatch.constants import DRB345_GENES, KNOWN_LOCI
 from hlamatch.errors import HlamatchError, TypingError, UnknownLocusError
-from hlamatch.hla.alleles import (
-    canonical_locus,
-)
+from hlamatch.hla.alleles import canonical_locus
 from hlamatch.hla.typing import Typing, add_locus, parse_typing
 
 __all__ = ['read_patients']

@@ -10,10 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlamatch._deps import pl
-from hlamatch.constants import (
-    ANTIGEN,
-    MASS_EPSILON,
-)
+from hlamatch.constants import ANTIGEN, MASS_EPSILON
 from hlamatch.errors import (
     AlleleNameError,
     DuplicateHaplotypeError,
@@ -22,13 +19,7 @@ from hlamatch.errors import (
     HlamatchWarning,
     TableSchemaError,
 )
-from hlamatch.hla.alleles import (
-    MAC,
-    Allele,
-    name_resolution,
-    normalise_in_column,
-    parse_allele,
-)
+from hlamatch.hla.alleles import MAC, Allele, name_resolution, normalise_in_column, parse_allele
 from hlamatch.table.model import HaplotypeTable, _PendingWarning
 from hlamatch.table.rows import unique_rows
 

@@ -11,24 +11,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from hlamatch._deps import pl
-from hlamatch.constants import (
-    ALL_RESOLUTIONS,
-    MASS_EPSILON,
-    RESOLUTIONS,
-)
-from hlamatch.errors import (
-    HlamatchWarning,
-    OptionError,
-    TableSchemaError,
-    UnknownLocusError,
-)
-from hlamatch.hla.alleles import (
-    at_resolution,
-    canonical_locus,
-    locus_at,
-    reduce_name,
-    unreachable,
-)
+from hlamatch.constants import ALL_RESOLUTIONS, MASS_EPSILON, RESOLUTIONS
+from hlamatch.errors import HlamatchWarning, OptionError, TableSchemaError, UnknownLocusError
+from hlamatch.hla.alleles import at_resolution, canonical_locus, locus_at, reduce_name, unreachable
 from hlamatch.table.rows import frequency_order, unique_rows
 
 __all__ = ['HaplotypeTable', 'PopulationWarning', 'combine_tables']
