@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from hlamatch._settings import claim, current, set_defaults
+
 __all__ = ["on_compile", "compiling", "COMPILE_CACHED", "COMPILE_UNCACHED"]
 
 #: What the compile notice says when compiled kernels are cached on disk (the usual case).
@@ -19,21 +21,17 @@ COMPILE_CACHED = "compiling kernels (once per installation; later runs load them
 #: … and when they are not (``HLAMATCH_NUMBA_CACHE=0``, or no writable cache folder).
 COMPILE_UNCACHED = "compiling kernels (a few seconds; the kernel cache is off, so every run compiles)…"
 
-_callback: Callable[[str], None] | None = None
-_said = False
-
 
 def on_compile(callback: Callable[[str], None] | None) -> Callable[[str], None] | None:
-    """Set the compile notice's callback (None: say nothing, the default); returns the previous one."""
-    global _callback
-    previous, _callback = _callback, callback
-    return previous
+    """Set the compile notice's callback for the process (None: say nothing, the default); returns the
+    previous one.  (``hlamatch._settings.using(on_compile=...)`` sets one for a block of one thread.)"""
+    return set_defaults(on_compile=callback).on_compile
 
 
 def compiling(cached: bool) -> None:
-    """A kernel is about to compile: call the callback with the notice, the first time in the process only."""
-    global _said
-    if _said or _callback is None:
+    """A kernel is about to compile: call the callback in force with the notice, the first time in the
+    process only (whatever the threads)."""
+    callback = current().on_compile
+    if callback is None or not claim("compile_announced"):
         return
-    _said = True
-    _callback(COMPILE_CACHED if cached else COMPILE_UNCACHED)
+    callback(COMPILE_CACHED if cached else COMPILE_UNCACHED)

@@ -5,6 +5,13 @@ Every kernel in :mod:`hlamatch.kernels` is decorated with :func:`jit`.  Policy:
 * ``cache=True`` by default: the CLI runs in fresh processes, and cached machine code turns a
   multi-second compile into a fast load.  ``HLAMATCH_NUMBA_CACHE=0`` turns caching off (read
   once, at import).  Cached code freezes global values, so kernels read no mutable globals.
+* The cache is keyed by the kernels' whole source: numba checks only the file of the jitted function,
+  but a kernel's machine code holds the helpers it calls from other files of ``hlamatch/kernels``.
+  So each kernel is cached one folder below where numba would put it (``NUMBA_CACHE_DIR`` when set,
+  else the package's ``__pycache__`` or the user's cache folder), in ``hlamatch-<digest>``, the
+  digest of the source files of ``hlamatch/kernels`` and of this file (:func:`source_digest`): a
+  change to any of them starts a fresh folder.  Reading the files costs a millisecond, once per
+  process, when the first kernel is decorated.
 * Caching is a speed-up, never a condition: where numba finds no writable cache folder (neither
   the package folder nor the user's cache folder; numba raises ``RuntimeError: cannot cache
   function`` when the kernel is decorated), or writing or reading a cache file fails, the kernels
@@ -14,6 +21,9 @@ Every kernel in :mod:`hlamatch.kernels` is decorated with :func:`jit`.  Policy:
   populations; reproducibility is worth more than a few percent of speed.
 * ``nogil=True``: kernels may run in threads of a host application.
 * No eager signatures: kernels compile on first call (see :func:`hlamatch.warmup`).
+* ``inline=True`` (numba's ``inline="always"``, inlining in numba's own IR) for a helper called
+  once per patient pair from a pair loop: LLVM keeps such a call (and the reference counts of its
+  array arguments), which costs more than the helper's work (``kernels/geno_rule.py``).
 * Compiling is announced: every kernel's cache load is watched, and a load that returns nothing
   (a compile follows) calls :func:`hlamatch._hooks.compiling`, which tells the callback a front
   end set (the CLI prints one line on a terminal), once per process.  The library prints nothing.
@@ -23,32 +33,99 @@ A CI check (``.ci/run``) fails if any other file passes ``cache=`` or ``fastmath
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Any, Callable
 
 import numba
 import numpy as np
+from numba.core import caching
 
 from hlamatch._hooks import compiling
+from hlamatch._settings import claim, defaults
 
-__all__ = ["jit", "CACHE", "prange", "num_threads", "check_threads"]
+__all__ = ["jit", "CACHE", "prange", "num_threads", "check_threads", "KERNELS", "source_digest", "cache_folder"]
 
 CACHE: bool = os.environ.get("HLAMATCH_NUMBA_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
 prange = numba.prange
 
 #: The decorator factory behind :func:`jit` (a module attribute, so tests can stand in for numba).
 _njit = numba.njit
-#: Whether caching still works in this process (False after the first failure).
-_cache_ok = True
+#: The folder of the kernels, whose source files key the cache (:func:`source_digest`).
+KERNELS = Path(__file__).resolve().parent / "kernels"
+
+
+@functools.lru_cache(maxsize=None)
+def source_digest(folder: Path = KERNELS, options_file: Path = Path(__file__)) -> str:
+    """A digest of the Python source files of ``folder`` (their names and bytes, in name order) and
+    of ``options_file`` (this module: the numba options): 16 hex digits, computed once per folder
+    and process."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob("*.py")) + [Path(options_file)]:
+        data = path.read_bytes()
+        digest.update(f"{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()[:16]
+
+
+def cache_folder(folder: Path = KERNELS) -> str:
+    """The name of the folder the kernels of ``folder`` are cached in, below numba's own cache folder."""
+    return f"hlamatch-{source_digest(Path(folder))}"
+
+
+class _DigestLocator:
+    """numba's cache locator of a kernel, one folder down: :func:`cache_folder`."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+        self._cache_path = os.path.join(inner.get_cache_path(), cache_folder())
+
+    def get_cache_path(self) -> str:
+        return self._cache_path
+
+    def ensure_cache_path(self) -> None:
+        os.makedirs(self._cache_path, exist_ok=True)
+        tempfile.TemporaryFile(dir=self._cache_path).close()  # writable, as numba's locators check
+
+    def get_source_stamp(self) -> Any:
+        return self._inner.get_source_stamp()
+
+    def get_disambiguator(self) -> str:
+        return self._inner.get_disambiguator()
+
+
+class _DigestImpl(caching.CompileResultCacheImpl):
+    """numba's cache of compile results, in the folder of :class:`_DigestLocator`."""
+
+    def __init__(self, py_func: Callable[..., Any]):
+        super().__init__(py_func)  # numba's locator; RuntimeError 'cannot cache function' when none fits
+        locator = _DigestLocator(self._locator)
+        try:
+            locator.ensure_cache_path()
+        except OSError as e:
+            raise RuntimeError(f"cannot cache function {py_func.__qualname__!r}: {e}") from None
+        self._locator = locator
+
+
+class _DigestCache(caching.FunctionCache):
+    _impl_class = _DigestImpl
+
+
+def _key_by_source(dispatcher: Any) -> None:
+    """Give a numba dispatcher made with ``cache=True`` the cache of :class:`_DigestImpl` instead of
+    numba's own (a stand-in for numba, or ``NUMBA_DISABLE_JIT``, is left alone)."""
+    if isinstance(getattr(dispatcher, "_cache", None), caching.FunctionCache):
+        dispatcher._cache = _DigestCache(dispatcher.py_func)
 
 
 def _no_cache(reason: str) -> None:
     """Stop caching for the rest of the process, saying so once."""
-    global _cache_ok
-    if not _cache_ok:
+    if not claim("kernel_cache_failed"):
         return
-    _cache_ok = False
     from hlamatch.errors import HlamatchWarning
 
     warnings.warn(
@@ -78,11 +155,11 @@ def _guard_cache_io(dispatcher: Any, cached: bool = True) -> None:
             _no_cache(f"reading the cache failed: {e}")
             found = None
         if found is None:
-            compiling(cached and _cache_ok)
+            compiling(cached and not defaults().kernel_cache_failed)
         return found
 
     def safe_save(*args: Any, **kwargs: Any) -> None:
-        if not _cache_ok:
+        if defaults().kernel_cache_failed:
             return
         try:
             save(*args, **kwargs)
@@ -97,14 +174,18 @@ def _guard_cache_io(dispatcher: Any, cached: bool = True) -> None:
         pass
 
 
-def jit(*, parallel: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``numba.njit`` with the project defaults; ``parallel=True`` for kernels that use ``prange``."""
+def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``numba.njit`` with the project defaults; ``parallel=True`` for kernels that use ``prange``;
+    ``inline=True`` for a helper inlined into its jitted callers (numba's ``inline="always"``)."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         options = dict(fastmath=False, nogil=True, parallel=parallel)
-        if CACHE and _cache_ok:
+        if inline:
+            options["inline"] = "always"
+        if CACHE and not defaults().kernel_cache_failed:
             try:
                 dispatcher = _njit(cache=True, **options)(fn)
+                _key_by_source(dispatcher)
             except RuntimeError as e:
                 if "cannot cache" not in str(e):
                     raise

@@ -18,7 +18,7 @@ from conftest import shared_path
 from test_cli import invoke
 
 import hlamatch
-from hlamatch import _hooks, _jit
+from hlamatch import _hooks, _jit, _settings
 from hlamatch.cli.output import compile_notice
 from hlamatch.constants import ALL_RESOLUTIONS
 from hlamatch.hla.alleles import at_resolution, unreachable
@@ -249,10 +249,9 @@ def test_real_antigen_table_at_antigen_resolution():
 
 
 @pytest.fixture
-def notices(monkeypatch) -> list[str]:
+def notices() -> list[str]:
     said: list[str] = []
-    monkeypatch.setattr(_hooks, "_said", False)
-    monkeypatch.setattr(_hooks, "_callback", said.append)
+    _settings.set_defaults(compile_announced=False, on_compile=said.append)  # restored after the test (conftest)
     return said
 
 
@@ -303,8 +302,7 @@ class _Terminal(io.StringIO):
     (False, _Terminal, True), (True, _Terminal, False), (False, io.StringIO, False),
 ])
 def test_cli_prints_the_notice_on_a_terminal_only(monkeypatch, quiet, file, shown):
-    monkeypatch.setattr(_hooks, "_said", False)
-    monkeypatch.setattr(_hooks, "_callback", None)
+    _settings.set_defaults(compile_announced=False, on_compile=None)
     out = file()
     compile_notice(quiet, out)
     _hooks.compiling(cached=True)

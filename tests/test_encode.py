@@ -10,11 +10,11 @@ from hlamatch.compute.encode import line_bitsets, merged_bitsets, pattern_runs, 
 
 
 @pytest.fixture(params=["sort", "hash"])
-def grouping(request, monkeypatch):
-    """Both ways of merging rows: the NumPy sort (small tables) and the numba hash pass (large)."""
-    monkeypatch.setattr(dispatch, "HASH_GROUPING_ROWS", 1 if request.param == "hash" else 10**12)
-    monkeypatch.setattr(dispatch, "SMALL_PAIRS", -1)  # else few merged rows keep the NumPy sort
-    return request.param
+def grouping(request):
+    """Both ways of merging rows: the NumPy sort (small tables) and the numba hash pass (large), which
+    merges every table on the kernel path (else few merged rows keep the NumPy sort)."""
+    with dispatch.kernels_only() if request.param == "hash" else dispatch.numpy_twins():
+        yield request.param
 
 
 def naive_bitsets(codes, line_codes, line_nulls):

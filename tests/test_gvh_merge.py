@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 import polars as pl
 import pytest
-from conftest import hlamatchit
+from conftest import both_paths, hlamatchit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from naive import naive_is_null, naive_rule_histograms
@@ -29,7 +30,7 @@ from hlamatch.hla.rules import MatchRules
 from hlamatch.io.frame import table_from_frame
 from hlamatch.io.load import load_table
 
-HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 ATOL = 1e-12
 LEVELS = ("haplotype", "genotype")
 
@@ -75,14 +76,6 @@ def cover(table, lines, **kw):
         return hlamatch.coverage(table, lines, distribution=True, **kw)
 
 
-@pytest.fixture(params=["numpy", "numba"])
-def path(request, monkeypatch):
-    """Run the merged path in NumPy (small problems) or in the numba kernel."""
-    if request.param == "numba":
-        monkeypatch.setattr(dispatch, "SMALL_RULE_WORK", -1)
-    return request.param
-
-
 def check_against_naive(p, rule):
     loci, haps, freqs, lines = p
     rep = cover(make_table(loci, haps, freqs), [line_text(x) for x in lines], **rule)
@@ -104,21 +97,18 @@ def merge_rules(draw, loci):
                 homozygous_count=1, require_match=require, allow_mismatch=allow)
 
 
-@pytest.mark.parametrize("path_", ["numpy", "numba"])
+@both_paths
 @settings(max_examples=60, **HYPOTHESIS)
 @given(data=st.data(), p=shared_class_problems())
-def test_merged_path_equals_naive(path_, data, p):
+def test_merged_path_equals_naive(data, p):
+    """The merged path in NumPy (small problems) and in the numba kernel, against the brute force."""
     loci = p[0]
     rule = data.draw(merge_rules(loci))
-    old = dispatch.SMALL_RULE_WORK
-    dispatch.SMALL_RULE_WORK = -1 if path_ == "numba" else old
-    try:
-        check_against_naive(p, rule)
-    finally:
-        dispatch.SMALL_RULE_WORK = old
+    check_against_naive(p, rule)
 
 
-def test_hand_two_other_alleles_count_twice(path):
+@both_paths
+def test_hand_two_other_alleles_count_twice():
     """Patient A*03/A*11 (both other, different): 2 GvH mismatches; A*03/A*03: 1."""
     loci = ("A", "B")
     haps = [("A*01:01", "B*07:02"), ("A*03:01", "B*07:02"), ("A*11:01", "B*07:02")]
@@ -169,33 +159,31 @@ def old_histograms(table, lines, loci, level, direction):
     return out
 
 
-def compare_with_old(table, lines, loci, cases, monkeypatch):
+def compare_with_old(table, lines, loci, cases):
     for direction, level in cases:
         lo, hi = old_histograms(table, lines, loci, level, direction)
-        for work in (dispatch.SMALL_RULE_WORK, -1):  # NumPy, then the numba kernel
-            monkeypatch.setattr(dispatch, "SMALL_RULE_WORK", work)
-            r = cover(table, lines, loci=loci, level=level, direction=direction, max_mismatches=1)[0]
+        for path, thresholds in (("default", nullcontext), ("numba", dispatch.kernels_only)):  # NumPy when small
+            with thresholds():
+                r = cover(table, lines, loci=loci, level=level, direction=direction, max_mismatches=1)[0]
             for got, want in ((r.distribution, lo), (r.distribution_upper, hi)):
                 np.testing.assert_allclose(np.array(list(got.values())), want, rtol=0, atol=1e-13,
-                                           err_msg=f"{direction} {level} {work}")
-        monkeypatch.undo()
+                                           err_msg=f"{direction} {level} {path}")
 
 
-def test_bundled_table_equals_unmerged_kernels(monkeypatch):
+def test_bundled_table_equals_unmerged_kernels():
     table = hlamatch.bundled_table(hlamatch.available_tables()[0])
     lines = hlamatch.top_lines(table, 5)
     lines = [x.name for x in lines] + [f"{lines[0].name}/{lines[1].name}"]  # heterozygous: phase-aware kernel
     cases = [(d, lev) for d in ("GvH", "bidirectional") for lev in LEVELS]
-    compare_with_old(table, lines, None, cases, monkeypatch)
+    compare_with_old(table, lines, None, cases)
 
 
 @pytest.mark.slow
-def test_japi_abdr_equals_unmerged_kernels(monkeypatch):
+def test_japi_abdr_equals_unmerged_kernels():
     table = load_table(hlamatchit("JAPI"))
     loci = ["A", "B", "DRB1"]
     lines = [x.name for x in hlamatch.top_lines(table, 10)]
-    compare_with_old(table, lines, loci, [("GvH", "genotype"), ("GvH", "haplotype"), ("bidirectional", "genotype")],
-                     monkeypatch)
+    compare_with_old(table, lines, loci, [("GvH", "genotype"), ("GvH", "haplotype"), ("bidirectional", "genotype")])
     # the phase-aware kernel on the full table is slow: one homozygous and one heterozygous line
     compare_with_old(table, [lines[0], f"{lines[0]}/{lines[1]}"], loci,
-                     [("bidirectional", "haplotype"), ("GvH", "haplotype")], monkeypatch)
+                     [("bidirectional", "haplotype"), ("GvH", "haplotype")])

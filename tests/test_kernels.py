@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from conftest import both_paths
 from naive import closed_form_haplotype, naive_coverage, numpy_genotype_coverage, numpy_haplotype_coverage
 from strategies import bank, frequencies
 
@@ -33,7 +34,7 @@ LOCI = ("A", "C", "B", "DRB1")
 POPS = ("JPN", "KOR")  # not "POP"/"population": those name the long layout's population column
 HAPLOTYPES_DIR = Path(__file__).resolve().parents[1] / "haplotypes"
 
-HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 # ====================================================================== helpers
@@ -276,6 +277,7 @@ def test_naive_reference_self_checks():
 # ====================================================================== library == brute force
 
 
+@both_paths
 @settings(max_examples=100, **HYPOTHESIS)
 @given(p=problems())
 def test_coverage_matches_naive(p):
@@ -296,6 +298,7 @@ def test_coverage_matches_naive(p):
             assert r.coverage == r.lower
 
 
+@both_paths
 @settings(max_examples=50, **HYPOTHESIS)
 @given(p=problems())
 def test_distribution_path_matches_naive(p):
@@ -349,6 +352,7 @@ def _raw_arrays(haps, freqs, lines):
     return codes, f, lc, sizes
 
 
+@both_paths
 @settings(max_examples=40, **HYPOTHESIS)
 @given(p=problems(n_pops=(1, 1)))
 def test_numpy_inputs_match_polars_table(p):
@@ -402,6 +406,7 @@ def _names(codes_row, loci):
     return tuple(allele(locus, int(c)) for locus, c in zip(loci, codes_row))
 
 
+@both_paths
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_multiword_banks_match_references(seed):
     """Banks of more than 64 lines (several bitset words) and larger tables, on raw arrays.
@@ -466,6 +471,7 @@ def _bounds(table, lines, haps, **kw):
     return {(r.population, r.level): (r.lower, r.upper) for r in rep}
 
 
+@both_paths
 @settings(max_examples=80, **HYPOTHESIS)
 @given(p=problems())
 def test_bounds_ordered_and_genotype_level_at_least_haplotype_level(p):
@@ -480,6 +486,7 @@ def test_bounds_ordered_and_genotype_level_at_least_haplotype_level(p):
         assert gu >= hu - ATOL, (pop, "upper", gu, hu)
 
 
+@both_paths
 @settings(max_examples=40, **HYPOTHESIS)
 @given(p=problems(max_lines=3), data=st.data())
 def test_monotone_when_lines_added(p, data):
@@ -501,6 +508,7 @@ def problems_lines(haps, loci):
     return st.lists(st.tuples(line_hap, line_hap), min_size=1, max_size=3, unique_by=frozenset)
 
 
+@both_paths
 @settings(max_examples=40, **HYPOTHESIS)
 @given(p=problems(), data=st.data())
 def test_invariant_under_row_order(p, data):
@@ -513,6 +521,7 @@ def test_invariant_under_row_order(p, data):
         assert b[key] == pytest.approx(a[key], abs=ATOL), key
 
 
+@both_paths
 @settings(max_examples=40, **HYPOTHESIS)
 @given(p=problems(), data=st.data())
 def test_duplicated_lines_add_nothing(p, data):
@@ -528,6 +537,7 @@ def test_duplicated_lines_add_nothing(p, data):
         assert (r.lower, r.upper) == pytest.approx(a[(r.population, r.level)], abs=ATOL)
 
 
+@both_paths
 @settings(max_examples=25, **HYPOTHESIS)
 @given(p=problems(), data=st.data())
 def test_line_locus_order_is_irrelevant(p, data):
@@ -543,6 +553,7 @@ def test_line_locus_order_is_irrelevant(p, data):
         assert (r.lower, r.upper) == pytest.approx(a[(r.population, r.level)], abs=ATOL)
 
 
+@both_paths
 @settings(max_examples=60, **HYPOTHESIS)
 @given(p=problems(homozygous_only=True))
 def test_closed_form_homozygous_bank_haplotype_level(p):
@@ -555,6 +566,7 @@ def test_closed_form_homozygous_bank_haplotype_level(p):
         assert b[(pop, "haplotype")] == pytest.approx(expected, abs=ATOL), pop
 
 
+@both_paths
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="numba has fewer than 2 threads here")
 @settings(max_examples=30, **HYPOTHESIS)
 @given(p=problems(max_haps=40, max_lines=6))

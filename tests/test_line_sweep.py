@@ -9,11 +9,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from conftest import both_paths, only_path
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from naive import naive_coverage, numpy_genotype_coverage
 
-from hlamatch.compute import dispatch
 from hlamatch.compute import zero_bounds as cover
 from hlamatch.compute.encode import merged_bitsets, word_count
 from hlamatch.compute.zero_bounds import exact_listed_mass, zero_mismatch_bounds
@@ -52,7 +52,8 @@ def sweep_total(b1, b2, het, n_words, n_loci, f, n_lines) -> float:
     return float(exact_sum(line_sweep(b1, b2, het, n_words, n_loci, f, 0, n_lines)))
 
 
-@settings(max_examples=80, deadline=None)
+@both_paths
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 60), n_loci=st.integers(1, 7),
        n_lines=st.integers(1, 150), het=st.booleans())
 def test_sweep_equals_brute_force(seed, n, n_loci, n_lines, het):
@@ -63,7 +64,8 @@ def test_sweep_equals_brute_force(seed, n, n_loci, n_lines, het):
     assert got == pytest.approx(numpy_genotype_coverage(codes, freqs, lc), abs=ATOL)
 
 
-@settings(max_examples=60, deadline=None)
+@both_paths
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 50), n_loci=st.integers(1, 7),
        n_lines=st.integers(1, 140), het=st.booleans(), null_share=st.sampled_from([0.0, 0.2, 0.6]))
 def test_sweep_equals_pair_loop_and_numpy_twin(seed, n, n_loci, n_lines, het, null_share):
@@ -84,10 +86,10 @@ def test_sweep_equals_pair_loop_and_numpy_twin(seed, n, n_loci, n_lines, het, nu
         cover.SWEEP_MARGIN = old
 
 
-def test_sweep_with_unlisted_mass_matches_loop_brute_force(monkeypatch):
+@only_path("numba")
+def test_sweep_with_unlisted_mass_matches_loop_brute_force():
     """Through ``zero_mismatch_bounds`` on the kernel path (the NumPy small path switched off),
     with unlisted mass, against the loop brute force written from the matching model."""
-    monkeypatch.setattr(dispatch, "SMALL_PAIRS", -1)
     loci = ("A", "B", "C")
     for seed, het in ((1, False), (2, True), (3, False)):
         codes, freqs, lc, _ = random_problem(seed, 18, 3, 9, het, n_alleles=3)
@@ -165,11 +167,11 @@ def test_split_sweep_is_identical_to_one_range():
 
 
 @pytest.mark.parametrize("n_loci, het", [(7, True), (13, False), (5, False), (5, True)])
-def test_banks_too_wide_for_the_sweep_take_the_pair_loop_exactly(monkeypatch, n_loci, het):
+@only_path("numba")
+def test_banks_too_wide_for_the_sweep_take_the_pair_loop_exactly(n_loci, het):
     """Through ``zero_mismatch_bounds`` on the kernel path (NumPy small path off): a bank of a few
     lines whose masks are too wide for the sweep (seven heterozygous loci, thirteen loci) runs the
     pair loop on rows sorted by pattern, and every bank gives the brute force's coverage."""
-    monkeypatch.setattr(dispatch, "SMALL_PAIRS", -1)
     assert cover.sweep_fits(het, n_loci) == (n_loci <= (6 if het else 12))
     for seed in range(12):
         codes, freqs, lc, _ = random_problem(seed, 60, n_loci, 5, het, n_alleles=3)

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 import hlamatch
-from hlamatch import _jit
+from hlamatch import _jit, _settings
 from hlamatch.cli import cli
 from hlamatch.errors import HlamatchWarning, LineError, OptionError, TypingError
 from hlamatch.hla.lines import parse_line
@@ -527,7 +527,7 @@ def test_jit_falls_back_to_no_cache_once(monkeypatch):
         return numba.njit(**options)
 
     monkeypatch.setattr(_jit, "_njit", fake_njit)
-    monkeypatch.setattr(_jit, "_cache_ok", True)
+    _settings.set_defaults(kernel_cache_failed=False)  # restored after the test (tests/conftest.py)
     monkeypatch.setattr(_jit, "CACHE", True)
     with pytest.warns(HlamatchWarning) as caught:
         f = _jit.jit()(lambda x: x + 1)
@@ -546,7 +546,7 @@ def test_jit_other_runtime_errors_are_not_hidden(monkeypatch):
         raise RuntimeError("something else")
 
     monkeypatch.setattr(_jit, "_njit", fake_njit)
-    monkeypatch.setattr(_jit, "_cache_ok", True)
+    _settings.set_defaults(kernel_cache_failed=False)  # restored after the test (tests/conftest.py)
     monkeypatch.setattr(_jit, "CACHE", True)
     with pytest.raises(RuntimeError, match="something else"):
         _jit.jit()(lambda x: x)
@@ -564,7 +564,7 @@ def test_cache_file_errors_become_a_miss(monkeypatch):
         _cache = Cache()
 
     d = Dispatcher()
-    monkeypatch.setattr(_jit, "_cache_ok", True)
+    _settings.set_defaults(kernel_cache_failed=False)  # restored after the test (tests/conftest.py)
     _jit._guard_cache_io(d)
     with pytest.warns(HlamatchWarning, match="reading the cache failed: truncated index"):
         assert d._cache.load_overload("sig", None) is None

@@ -19,7 +19,7 @@ import warnings
 import conftest
 import polars as pl
 import pytest
-from conftest import hlamatchit
+from conftest import both_paths, hlamatchit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from naive import (
@@ -43,7 +43,7 @@ from hlamatch.kernels.rules import _absent_count, _phased_count
 ATOL = 1e-12
 DIRECTIONS = ("HvG", "GvH", "bidirectional")
 LEVELS = ("haplotype", "genotype")
-HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 # ====================================================================== peer oracles
@@ -440,6 +440,7 @@ def cover(p, **kw):
                expect_warning=has_unknown_allele(lines, haps), **kw)
 
 
+@both_paths
 @settings(max_examples=120, **HYPOTHESIS)
 @given(data=st.data(), p=rule_problems())
 def test_rule_coverage_matches_naive(data, p):
@@ -469,6 +470,7 @@ def test_rule_coverage_matches_naive(data, p):
         assert r.rules["homozygous_count"] == rule["homozygous_count"]
 
 
+@both_paths
 @settings(max_examples=40, **HYPOTHESIS)
 @given(data=st.data(), p=rule_problems())
 def test_coverage_monotone_in_k_and_limits_only_lower_it(data, p):
@@ -488,6 +490,7 @@ def test_coverage_monotone_in_k_and_limits_only_lower_it(data, p):
         prev = {level: (limited.get(level).lower, limited.get(level).upper) for level in LEVELS}
 
 
+@both_paths
 @settings(max_examples=60, **HYPOTHESIS)
 @given(p=rule_problems())
 # Null alleles in the table, unlisted mass, and a line allele the table lacks.  (A line with no
@@ -507,6 +510,7 @@ def test_k0_hvg_general_kernel_equals_foundation_fast_path(p):
         assert g.distribution_upper["0"] == pytest.approx(g.upper, abs=ATOL)
 
 
+@both_paths
 @settings(max_examples=40, **HYPOTHESIS)
 @given(data=st.data(), p=rule_problems())
 def test_distributions_sum_to_one_and_bidirectional_never_above_hvg(data, p):
@@ -529,6 +533,7 @@ def test_distributions_sum_to_one_and_bidirectional_never_above_hvg(data, p):
         assert bi.get(level).upper <= hv.get(level).upper + ATOL
 
 
+@both_paths
 @settings(max_examples=40, **HYPOTHESIS)
 @given(p=rule_problems(homozygous_only=True, nulls=False))
 def test_gvh_k0_at_most_hvg_k0_for_homozygous_banks_without_nulls(p):
@@ -542,6 +547,7 @@ def test_gvh_k0_at_most_hvg_k0_for_homozygous_banks_without_nulls(p):
         assert gvh.get(level).upper <= hvg.get(level).upper + ATOL
 
 
+@both_paths
 @settings(max_examples=40, **HYPOTHESIS)
 @given(data=st.data(), p=rule_problems())
 def test_genotype_level_at_least_haplotype_level_hvg(data, p):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from conftest import both_paths
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hlamatch
@@ -14,7 +15,8 @@ from hlamatch.kernels import pairs_numpy as small
 from hlamatch.kernels.pairs import pair_mass_folds, unlisted_partner_mass
 
 
-@settings(max_examples=60, deadline=None)
+@both_paths
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 40), n_loci=st.integers(1, 4), n_lines=st.integers(1, 130),
        het=st.booleans())
 def test_numpy_twins_equal_kernels(seed, n, n_loci, n_lines, het):

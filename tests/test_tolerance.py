@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from conftest import hlamatchit
+from conftest import both_paths, hlamatchit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +53,7 @@ def _check(exact, bounded, eps: float) -> None:
         assert b.tolerance == (eps if b.level == "genotype" else 0.0)
 
 
+@both_paths
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), n=st.integers(5, 60), n_lines=st.integers(1, 6),
        eps=st.sampled_from([0.3, 0.1, 1e-2, 1e-3, 1e-6]), rule=st.sampled_from(range(len(RULES))),
@@ -125,7 +126,8 @@ def test_tight_tolerance_on_japi_five_loci_is_exact():
 # ---------------------------------------------------------------------------------- rank and plan
 
 
-@settings(max_examples=25, deadline=None)
+@both_paths
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), n=st.integers(5, 40), eps=st.sampled_from([0.2, 1e-2, 1e-4]),
        rule=st.sampled_from(range(len(RULES))), listed=st.sampled_from([1.0, 0.9]),
        level=st.sampled_from(["genotype", "haplotype"]))
@@ -146,6 +148,7 @@ def test_rank_with_tolerance_brackets_exact_gains(seed, n, eps, rule, listed, le
             assert (b.lower, b.upper) == (e.lower, e.upper)
 
 
+@both_paths
 def test_plan_with_tolerance_brackets_the_coverage_of_its_banks():
     """Each greedy step's bounds bracket the exact coverage of that step's bank (hlamatch.coverage)."""
     table = _random_table(11, 60, 0.95)

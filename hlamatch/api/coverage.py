@@ -32,7 +32,7 @@ from hlamatch.errors import OptionError
 from hlamatch.hla.lines import Line, as_lines
 from hlamatch.hla.rules import MatchRules, rules_from
 from hlamatch.results.coverage import CoverageReport, CoverageResult, mismatch_bins, weighted_results
-from hlamatch.results.definitions import DEFINITIONS
+from hlamatch.results.definitions import Definition
 from hlamatch.table.model import HaplotypeTable
 from hlamatch.table.populations import Populations
 
@@ -161,7 +161,7 @@ def _population_result(problem: Problem, pa: PopulationArrays, lev: str, distrib
     return CoverageResult(
         population=pa.population, level=lev, loci=problem.loci, resolution=problem.resolution,
         lines=problem.line_names, coverage=lower, lower=lower, upper=upper, unlisted_mass=pa.unlisted,
-        rule=rules.describe(problem.loci), definition=DEFINITIONS[lev], table=problem.source,
+        rule=rules.describe(problem.loci), definition=Definition.of(lev), table=problem.source,
         rules=rules.to_dict(), distribution=None if lo is None else mismatch_bins(lo),
         distribution_upper=None if hi is None else mismatch_bins(hi), nomenclature=problem.nomenclature, tolerance=tol,
         line_names=problem.names if problem.named else None,

@@ -43,6 +43,7 @@ from hlamatch.hla.nomenclature import NomenclatureError, current_nomenclature
 from hlamatch.hla.rules import MatchRules
 from hlamatch.hla.typing import Typing, parse_typing
 from hlamatch.io.patients import read_patients
+from hlamatch.results.definitions import Definition
 from hlamatch.results.matching import ASSESSABLE, ERROR, NOT_ASSESSABLE, LineMatch, PatientMatch
 
 __all__ = ['match_patients', 'cohort_coverage', 'cohort_report']
@@ -345,8 +346,7 @@ def cohort_report(
         "lines": texts,
         **({"line_names": names} if (names := own_names(bank, texts)) is not None else {}),
         **cohort_coverage(results), "unlisted_mass": None, "rule": rules.describe(used), "rules": rules.to_dict(),
-        "definition": "empirical cohort coverage (genotype level): share of typed patients whose "
-                      "alleles meet the rules for some line; not-assessable patients bound it",
+        "definition": Definition.COHORT_GENOTYPE,
         "table": f"cohort:{patients_file}",
     }
     return row, results

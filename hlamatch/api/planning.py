@@ -33,7 +33,7 @@ from hlamatch.engine.setting import Progress
 from hlamatch.errors import OptionError
 from hlamatch.hla.lines import Line, as_lines
 from hlamatch.hla.rules import MatchRules, rules_from
-from hlamatch.results.definitions import DEFINITIONS, WEIGHTED
+from hlamatch.results.definitions import WEIGHTED, Definition
 from hlamatch.results.planning import PlanReport, PlanStep, RankedCandidate, RankReport, ReportContext
 from hlamatch.table.populations import Populations, resolve_populations
 
@@ -86,11 +86,7 @@ def _groups(table, populations: Populations) -> list[Populations]:
 
 
 def _context(problem: Problem, level: str, tolerance: float = 0.0) -> ReportContext:
-    definition = (
-        f"gain = coverage(bank + line) − coverage(bank), lower bound; coverage at {DEFINITIONS[level]}"
-    )
-    if problem.weights is not None:
-        definition += "; weighted mix: sum of w_p × coverage_p"
+    definition = Definition.of(level, gain=True, weighted=problem.weights is not None)
     return ReportContext(level=level, loci=problem.loci, resolution=problem.resolution,
                     rule=problem.rules.describe(problem.loci), rules=problem.rules.to_dict(),
                     definition=definition, table=problem.source,

@@ -221,13 +221,13 @@ def supply(
             for reg in regs:
                 registries += registry_rows(problem, reg, sizes, levels, exact_levels, samples, seed, progress)
 
-    from hlamatch.results.definitions import DEFINITIONS
+    from hlamatch.results.definitions import Definition
 
     return SupplyReport(
         table=problem.source, loci=problem.loci, resolution=problem.resolution,
         rule=rules.describe(problem.loci), rules=rules.to_dict(), inbreeding=F, registry_sizes=sizes,
         levels=tuple(levels), method=method, samples=samples, seed=seed, weights=problem.weight_map,
         unlisted_mass={pa.population: pa.unlisted for pa in problem.populations},
-        definitions={**SUPPLY_DEFINITIONS, **{lev: DEFINITIONS[lev] for lev in levels}},
+        definitions={**SUPPLY_DEFINITIONS, **{lev: Definition.of(lev) for lev in levels}},
         candidates=tuple(cand_rows), registries=tuple(registries),
     )

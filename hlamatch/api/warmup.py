@@ -46,8 +46,8 @@ def warmup() -> None:
                     rank_candidates(table, bank[1:], bank=bank[:1], level=level, **rule)
                     plan_bank(table, bank, n_lines=2, level=level, **rule)
     # The sweep's work is measured only for banks where the sweep may win, never on a tiny table.
-    b1, b2, _, _, het, _ = merged_bitsets(np.zeros((2, 2), dtype=np.int32), np.array([0.5, 0.25]),
-                                          np.zeros((65, 2, 2), dtype=np.int32), [1, 1])
-    line_sweep_work(b1, b2, het, word_count(65), 2, 65)
+    m = merged_bitsets(np.zeros((2, 2), dtype=np.int32), np.array([0.5, 0.25]), np.zeros((65, 2, 2), dtype=np.int32),
+                       [1, 1])
+    line_sweep_work(m.b1, m.b2, m.het, word_count(65), 2, 65)
     codes = np.zeros((1, 2, 2), dtype=np.int32)
     typing_counts(codes, np.zeros((1, 2, 2), dtype=np.bool_), codes, np.zeros((1, 2, 2), dtype=np.bool_), False, 0)

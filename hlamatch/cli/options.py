@@ -46,7 +46,7 @@ __all__ = [
     "Command", "output_options", "table_file_options", "nomenclature_options", "apply_settings", "strict_names",
     "population_options", "table_options", "line_options", "loci_option", "resolution_option", "rule_options",
     "threads_option", "quiet_option", "compute_options", "engine_options", "use_engine_options",
-    "given", "refuse", "TABLE_PARAMS", "RULE_PARAMS",
+    "given", "refuse", "TABLE_PARAMS", "RULE_PARAMS", "SingleUse",
     "split_list", "parse_counts", "parse_populations", "read_weights_file", "lazy_table", "bank_lines",
     "make_rules", "numba_threads", "patient_loci",
 ]
@@ -65,50 +65,43 @@ def _stack(*options: Decorator) -> Decorator:
     return decorate
 
 
-class Command(click.Command):
-    """A command whose single-valued options may be given once: click keeps the last of
+class SingleUse(click.Option):
+    """An option that takes one value and may be given once: click keeps the last of
     ``--level genotype --level haplotype`` and drops the first without a word; here that is a
-    usage error (one ``Error:`` line, exit status 2).  Flags given twice stay harmless.
+    usage error (one ``Error:`` line, exit status 2).
+
+    The parser keeps every occurrence (click's ``append`` action); :meth:`type_cast_value`
+    refuses a second one and casts the single value as usual.
     """
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        once: dict[str, str] = {}  # every spelling of a single-valued option → its first spelling
-        takes_value: set[str] = set()
-        for param in self.get_params(ctx):
-            if not isinstance(param, click.Option) or param.is_flag or param.count:
-                continue
-            spellings = [*param.opts, *param.secondary_opts]
-            takes_value.update(spellings)
-            if not param.multiple:
-                once.update(dict.fromkeys(spellings, max(param.opts, key=len)))
-        seen: dict[str, list[str]] = {}
-        tokens = iter(args)
-        for token in tokens:
-            if token == "--":
-                break
-            if not token.startswith("-") or token == "-":
-                continue
-            if token.startswith("--"):
-                name, eq, value = token.partition("=")
-            else:  # -k1, -qk 1: flags first, then at most one option taking a value
-                name, eq, value = token, "", ""
-                for i in range(1, len(token)):
-                    if f"-{token[i]}" in takes_value:
-                        name, value = f"-{token[i]}", token[i + 1:]
-                        eq = "=" if value else ""
-                        break
-            if name not in takes_value:
-                continue
-            if not eq:
-                value = next(tokens, "")
-            if name in once:
-                seen.setdefault(once[name], []).append(value)
-        for name, values in seen.items():
-            if len(values) > 1:
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        parser.add_option(obj=self, opts=self.opts, dest=self.name, action="append", nargs=self.nargs)
+
+    def type_cast_value(self, ctx: click.Context, value: Any) -> Any:
+        if ctx.get_parameter_source(self.name) is ParameterSource.COMMANDLINE:  # a list of occurrences
+            if len(value) > 1:
                 raise click.UsageError(
-                    f"{name} is given {len(values)} times ({', '.join(map(repr, values))}); it takes one value: "
-                    "give it once", ctx)
-        return super().parse_args(ctx, args)
+                    f"{max(self.opts, key=len)} is given {len(value)} times ({', '.join(map(repr, value))}); "
+                    "it takes one value: give it once", ctx)
+            value = value[0]
+        return super().type_cast_value(ctx, value)
+
+
+class Command(click.Command):
+    """A command whose single-valued options are :class:`SingleUse` (those declared with a plain
+    ``click.option`` become one): a single-valued option given twice is a usage error.  Flags and
+    counts given twice stay harmless; options taking several values (``multiple=True``) repeat.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if (not isinstance(param, click.Option) or isinstance(param, SingleUse) or param.is_flag
+                    or param.count or param.multiple):
+                continue
+            if type(param) is not click.Option:  # another subclass: it must say how it is counted
+                raise TypeError(f"option {param.name!r} of {self.name!r}: derive {type(param).__name__} from SingleUse")
+            param.__class__ = SingleUse
 
 
 # ============================================================================ decorators

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 
 from hlamatch.compute.problem import PopulationArrays, Problem
@@ -13,6 +16,39 @@ from hlamatch.engine.run import exact_sum, run_ranges
 from hlamatch.engine.setting import Progress
 from hlamatch.errors import OptionError
 from hlamatch.hla.rules import MatchRules
+
+
+class RuleTail(NamedTuple):
+    """The rule's scalars, in the order the rule kernels of :mod:`hlamatch.kernels.planning` take
+    them after ``chosen`` (``*tail``)."""
+
+    hom2: bool
+    direction: int
+    haplo: bool
+    limits: np.ndarray
+    #: The rule's largest mismatch count (``max_mismatches``).
+    k: int
+
+    @property
+    def counts(self) -> tuple[bool, int, bool, np.ndarray]:
+        """``(hom2, direction, haplo, limits)``: what :func:`hlamatch.kernels.rules.line_count` takes
+        before its cap."""
+        return self.hom2, self.direction, self.haplo, self.limits
+
+
+@dataclass(frozen=True, eq=False)
+class HomGainArrays:
+    """What :func:`hlamatch.kernels.hom_rule.hom_gain_folds` takes of a population (see
+    :func:`hom_gain_arrays`); the bank's words, the line and ``n_lines`` are added per call."""
+
+    b: np.ndarray
+    n_words: int
+    n_loci: int
+    req: np.ndarray
+    wmask: np.ndarray
+    cstar: int
+    freqs: np.ndarray
+    n_head: int
 
 
 class BankState:
@@ -47,7 +83,7 @@ class BankState:
         self.bitsets = uses_bitsets(rules, level, ln)
         #: Mass of the listed pairs not visited (tolerance; rule path only): they count in upper bounds only.
         self.unvisited = 0.0
-        self.hom_args: tuple | None = None  # HvG rules with homozygous lines (see hom_gain_arrays)
+        self.hom_args: HomGainArrays | None = None  # HvG rules with homozygous lines
         label = f"{pa.population} {level}"
         if self.bitsets:
             c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, level)
@@ -56,8 +92,8 @@ class BankState:
             # Merging rows with equal bitsets pays off when lines will be added (pick updates visit
             # pairs); a ranking with an empty bank only needs each line's own mass.
             if merge:
-                self.b1, self.b2, self.freqs, self.hom, self.het, _ = merged_bitsets(
-                    c, pa.freqs, lcodes, n_al, nulls)
+                m = merged_bitsets(c, pa.freqs, lcodes, n_al, nulls)
+                self.b1, self.b2, self.freqs, self.hom, self.het = m.b1, m.b2, m.freqs, m.hom, m.het
             else:
                 b1, b2, self.hom = line_bitsets(c, lcodes, n_al, nulls)
                 self.het = bool(not np.array_equal(b1, b2))
@@ -85,18 +121,18 @@ class BankState:
             self.n_head, self.unvisited = _head(freqs, tolerance)
             self.codes, self.nulls, self.freqs = codes, nulls, freqs
             self.rule_args = (lc, ln)
-            self.rule_tail = (rules.homozygous_count == 2, rules.direction_code, level == "haplotype",
-                              problem.limits, rules.max_mismatches)
-            k1 = rules.max_mismatches + 1
-            self.nn = np.array([line_count(codes, nulls, NOVEL_A, NOVEL_B, lc, ln, t, *self.rule_tail[:4], k1) >= 0
+            self.rule_tail = RuleTail(rules.homozygous_count == 2, rules.direction_code, level == "haplotype",
+                                      problem.limits, rules.max_mismatches)
+            counts, k1 = self.rule_tail.counts, rules.max_mismatches + 1
+            self.nn = np.array([line_count(codes, nulls, NOVEL_A, NOVEL_B, lc, ln, t, *counts, k1) >= 0
                                 for t in range(self.n_lines)], dtype=np.bool_)
-            self.ww = np.array([line_count(codes, nulls, WILDCARD, WILDCARD, lc, ln, t, *self.rule_tail[:4], k1) >= 0
+            self.ww = np.array([line_count(codes, nulls, WILDCARD, WILDCARD, lc, ln, t, *counts, k1) >= 0
                                 for t in range(self.n_lines)], dtype=np.bool_)
             if level == "genotype" and homozygous_hvg(rules, lc, ln):
                 # HvG with homozygous lines: the bit-plane kernels on merged bitset rows.
                 self.hom_args = hom_gain_arrays(pa.codes, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
                                            tolerance)
-                self.unvisited = _head(self.hom_args[-2], tolerance)[1]
+                self.unvisited = _head(self.hom_args.freqs, tolerance)[1]
                 totals = self._hom_pass(-1, progress, label)
             else:
                 arrays = (codes, nulls, freqs, lc, ln, self.chosen, *self.rule_tail, self.n_head)
@@ -110,12 +146,12 @@ class BankState:
         """:func:`hlamatch.kernels.hom_gain_folds` summed: gains (t < 0) or line t's pick update."""
         from hlamatch.kernels.hom_rule import hom_gain_folds
 
-        b, n_words, n_loci, req, wmask, cstar, f, n_head = self.hom_args
-        chosen = np.zeros(n_words, dtype=np.uint64)
+        h = self.hom_args
+        chosen = np.zeros(h.n_words, dtype=np.uint64)
         for u in np.flatnonzero(self.chosen):
             chosen[u // 64] |= np.uint64(1) << np.uint64(u % 64)
-        arrays = (b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, f, self.n_lines)
-        return exact_sum(run_ranges(hom_gain_folds, arrays, fold_ranges(f.shape[0], n_words * n_loci / 4),
+        arrays = (h.b, h.n_words, h.n_loci, h.req, h.wmask, h.cstar, chosen, t, h.n_head, h.freqs, self.n_lines)
+        return exact_sum(run_ranges(hom_gain_folds, arrays, fold_ranges(h.freqs.shape[0], h.n_words * h.n_loci / 4),
                                     progress, label))
 
     def _words(self) -> np.ndarray:
@@ -247,8 +283,8 @@ class BankState:
                 out[:, t] = (acc[t // 64] >> np.uint64(t % 64)) & np.uint64(1) != 0
             return out
         lc, ln = self.rule_args
-        tail = self.rule_tail
-        return np.array([[line_count(self.codes, self.nulls, i, NOVEL_A, lc, ln, t, *tail[:4], tail[4] + 1) >= 0
+        counts, cap = self.rule_tail.counts, self.rule_tail.k + 1
+        return np.array([[line_count(self.codes, self.nulls, i, NOVEL_A, lc, ln, t, *counts, cap) >= 0
                           for t in range(self.n_lines)] for i in range(self.freqs.shape[0])], dtype=np.bool_)
 
 
@@ -265,8 +301,8 @@ def _head(freqs: np.ndarray, tolerance: float) -> tuple[int, float]:
 
 
 def hom_gain_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
-                    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, tolerance: float) -> tuple:
-    """(b, n_words, n_loci, req, wmask, cstar, freqs, n_head) for :func:`hlamatch.kernels.hom_gain_folds`.
+                    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, tolerance: float) -> HomGainArrays:
+    """What :func:`hlamatch.kernels.hom_gain_folds` takes of a population (:class:`HomGainArrays`).
 
     Rows are the zero-mismatch bitsets merged by signature (most frequent first with a
     tolerance); a line is within the rule for a pair when it is covered at ``cstar`` loci or
@@ -275,11 +311,13 @@ def hom_gain_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     """
     from hlamatch.compute.encode import merged_bitsets, word_count
 
-    b, _, f, _, _, _ = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=tolerance > 0)
+    merged = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=tolerance > 0)
+    f = merged.freqs
     n_loci, n_words = codes.shape[1], word_count(line_codes.shape[0])
     step, req = hom_step(rules, limits)
     cstar = max(0, n_loci - rules.max_mismatches // step)
-    return b, n_words, n_loci, req, word_masks(line_codes.shape[0]), cstar, f, _head(f, tolerance)[0]
+    return HomGainArrays(merged.b1, n_words, n_loci, req, word_masks(line_codes.shape[0]), cstar, f,
+                         _head(f, tolerance)[0])
 
 
 def _check_size(n: int, max_pairs: int) -> None:

@@ -7,12 +7,14 @@ Kernels compile once per dtype and layout, so everything here returns C-contiguo
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from hlamatch.compute import dispatch
+from hlamatch.table.rows import group_sums, key_groups, row_groups
 
-__all__ = ["line_bitsets", "word_count", "allele_classes", "merged_bitsets", "pattern_runs", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
+__all__ = ["MergedBitsets", "OtherClasses", "line_bitsets", "word_count", "allele_classes", "merged_bitsets", "pattern_runs", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
 
 
 def line_bitsets(
@@ -119,27 +121,26 @@ def _class_bitsets(codes: np.ndarray, classes: list[np.ndarray], tables: list[np
     return out
 
 
-def _groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows grouped by equal ``key`` (int64), groups in increasing key order: (one row of each
-    group, each row's group).  ``np.unique`` without its stable sort (any row of a group will do)."""
-    n = key.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    order = np.argsort(key)
-    ks = key[order]
-    start = np.empty(n, dtype=np.bool_)
-    start[0] = True
-    np.not_equal(ks[1:], ks[:-1], out=start[1:])
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = np.cumsum(start) - 1
-    return order[start], inverse
+class MergedBitsets(NamedTuple):
+    """What :func:`merged_bitsets` returns (a tuple: ``b1, b2, freqs, hom, het, patterns = ...`` works)."""
 
-
+    #: uint64 flat bitsets of the merged rows, as :func:`collapse` lays them out (``b2`` is ``b1``
+    #: when not :attr:`het`).
+    b1: np.ndarray
+    b2: np.ndarray
+    #: float64 (m,): each merged row's summed frequency.
+    freqs: np.ndarray
+    #: uint64 (n_loci, n_words): lines homozygous at each locus (as :func:`line_bitsets` gives it).
+    hom: np.ndarray
+    #: Some line's two alleles give different bitsets.
+    het: bool
+    #: int64 (m,): per merged row, bit l set where it carries some line allele at locus l.
+    patterns: np.ndarray
 
 
 def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int],
                    line_nulls: np.ndarray | None = None, by_frequency: bool = False, by_pattern: bool = False
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray]:
+                   ) -> MergedBitsets:
     """:func:`line_bitsets` then :func:`collapse`, without building a bitset per table row.
 
     Rows are grouped by the classes of their alleles (:func:`allele_classes`), which give equal
@@ -157,22 +158,18 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
 
     Returns
     -------
-    b1, b2, freqs : numpy.ndarray
-        As :func:`collapse` returns them (flat layout, merged rows).
-    hom : numpy.ndarray
-        As :func:`line_bitsets` returns it.
-    het : bool
-        Some line's two alleles give different bitsets (else ``b2`` is ``b1``).
-    patterns : numpy.ndarray
-        int64 (m,): per merged row, bit l set where it carries some line allele at locus l
-        (n_loci ≤ 62; 0 beyond).
+    MergedBitsets
+        ``b1, b2, freqs`` as :func:`collapse` returns them (flat layout, merged rows); ``hom`` as
+        :func:`line_bitsets` returns it; ``het``: some line's two alleles give different bitsets
+        (else ``b2`` is ``b1``); ``patterns``: int64 (m,), per merged row, bit l set where it
+        carries some line allele at locus l (n_loci ≤ 62; 0 beyond).
     """
     classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls)
     n, n_loci = codes.shape
     sizes = [t.shape[0] for t in slot1]
     fits = math.prod(sizes) < 2 ** 62  # one mixed-radix integer key per row
     most = min(n, math.prod(sizes))  # merged rows at most
-    if fits and n >= dispatch.HASH_GROUPING_ROWS and most * (most + 1) // 2 > dispatch.SMALL_PAIRS:
+    if fits and n >= dispatch.hash_grouping_rows() and most * (most + 1) // 2 > dispatch.small_pairs():
         # large tables whose merged rows may need the kernels anyway: one hash pass in numba
         from hlamatch.kernels.grouping import class_groups
 
@@ -184,14 +181,10 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
         row_classes = np.empty((n, n_loci), dtype=np.int64)
         for l in range(n_loci):
             row_classes[:, l] = classes[l][codes[:, l]]
-        if fits:  # grouped by one sort
-            key = np.zeros(n, dtype=np.int64)
-            for l in range(n_loci):
-                key = key * sizes[l] + row_classes[:, l]
-            first, inverse = _groups(key)
-        else:  # more classes than an int64 key holds (hundreds of lines at many loci)
-            _, first, inverse = np.unique(row_classes, axis=0, return_index=True, return_inverse=True)
-        f = np.bincount(inverse.reshape(-1), weights=freqs, minlength=first.shape[0])
+        # one sort of a mixed-radix key per row (a few where more classes than an int64 key holds,
+        # e.g. hundreds of lines at many loci)
+        first, inverse = row_groups(row_classes, sizes)
+        f = group_sums(inverse, freqs, first.shape[0])
         rep = row_classes[first]
     patterns = np.zeros(rep.shape[0], dtype=np.int64)
     for l in range(min(n_loci, 62)):
@@ -207,7 +200,7 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
         rep, f, patterns = rep[order], f[order], patterns[order]
     het = slot2 is not slot1 and not all(np.array_equal(a, b) for a, b in zip(slot1, slot2))
     b1 = _class_flat(rep, slot1)
-    return b1, _class_flat(rep, slot2) if het else b1, np.ascontiguousarray(f), hom, het, patterns
+    return MergedBitsets(b1, _class_flat(rep, slot2) if het else b1, np.ascontiguousarray(f), hom, het, patterns)
 
 
 def _class_flat(row_classes: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
@@ -255,7 +248,7 @@ def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray,
     Haplotypes that carry the same line alleles at every locus are interchangeable for the
     zero-mismatch rule, so coverage is unchanged and the pair loop shrinks.  Rows are grouped
     by a 64-bit hash of their bitsets (a fast 1-D sort); the grouping is then verified exactly,
-    with ``np.unique(axis=0)`` as the fallback should two signatures ever share a hash.
+    with an exact grouping of the bitsets as the fallback should two signatures ever share a hash.
 
     Parameters
     ----------
@@ -284,13 +277,10 @@ def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray,
         for c in range(sig.shape[1]):
             h = (h ^ sig[:, c]) * np.uint64(0x9E3779B97F4A7C15)
             h ^= h >> np.uint64(29)
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    first, inverse = key_groups(h)
     if not np.array_equal(sig[first][inverse], sig):  # a hash collision: exact grouping instead
-        uniq, inverse = np.unique(sig, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        first = np.array([np.flatnonzero(inverse == g)[0] for g in range(uniq.shape[0])])
-    f = np.bincount(inverse, weights=freqs, minlength=first.shape[0])
+        first, inverse = row_groups(sig)
+    f = group_sums(inverse, freqs, first.shape[0])
     if by_frequency:  # most frequent first (ties in signature order): for tolerance-bounded runs
         order = np.argsort(-f, kind="stable")
         first, f = first[order], f[order]
@@ -407,40 +397,44 @@ def _other_codes(codes: np.ndarray, nulls: np.ndarray, line_codes: np.ndarray, n
     return out
 
 
-def _row_ids(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of equal rows of non-negative integer columns: (first row of each id, id of each row).
-
-    Column by column, the key so far and the next column are combined and made dense again, so
-    keys never overflow (1-D sorts: far faster than ``np.unique(axis=0)``).
-    """
-    key = np.zeros(columns[0].shape[0] if columns else 0, dtype=np.int64)
-    for c in columns:
-        c = np.asarray(c, dtype=np.int64)
-        _, key = np.unique(key * (int(c.max()) + 1) + c, return_inverse=True)
-        key = key.reshape(-1).astype(np.int64)
-    _, first = np.unique(key, return_index=True)
-    return first, key
-
-
 def _recode(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
             n_alleles: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`recode_for_lines`, plus the class of every input row (int64 (n,))."""
+    """:func:`recode_for_lines`, plus the class of every input row (int64 (n,)); classes in the
+    lexicographic order of (recoded codes, null flags)."""
     out = _other_codes(codes, nulls, line_codes, n_alleles)
-    key = np.concatenate([out, nulls.astype(np.int32)], axis=1)
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    f = np.bincount(inverse, weights=freqs, minlength=uniq.shape[0])
-    n_loci = codes.shape[1]
+    sizes = [a + 2 for a in n_alleles] + [2] * codes.shape[1]
+    first, inverse = row_groups(np.concatenate([out, nulls.astype(np.int32)], axis=1), sizes)
     return (
-        np.ascontiguousarray(uniq[:, :n_loci], dtype=np.int32),
-        np.ascontiguousarray(uniq[:, n_loci:].astype(np.bool_)),
-        np.ascontiguousarray(f, dtype=np.float64),
-        inverse.astype(np.int64),
+        np.ascontiguousarray(out[first], dtype=np.int32),
+        np.ascontiguousarray(nulls[first], dtype=np.bool_),
+        np.ascontiguousarray(group_sums(inverse, freqs, first.shape[0]), dtype=np.float64),
+        inverse,
     )
 
 
+class OtherClasses(NamedTuple):
+    """What :func:`other_classes` returns: the merged classes, and the class × group masses that
+    :func:`hlamatch.kernels.other_merge.other_merge_folds` takes after ``oth`` (:attr:`masses`)."""
+
+    codes: np.ndarray
+    nulls: np.ndarray
+    freqs: np.ndarray
+    oth: np.ndarray
+    row_ptr: np.ndarray
+    row_grp: np.ndarray
+    row_mass: np.ndarray
+    grp_ptr: np.ndarray
+    grp_cls: np.ndarray
+    grp_mass: np.ndarray
+
+    @property
+    def masses(self) -> tuple[np.ndarray, ...]:
+        """``(row_ptr, row_grp, row_mass, grp_ptr, grp_cls, grp_mass)``, in the kernel's order."""
+        return self.row_ptr, self.row_grp, self.row_mass, self.grp_ptr, self.grp_cls, self.grp_mass
+
+
 def other_classes(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
-                  n_alleles: list[int]) -> tuple:
+                  n_alleles: list[int]) -> OtherClasses:
     """The merge of :func:`recode_for_lines`, with what GvH counts need to stay exact when a missing
     homozygous allele counts once: per locus subset, how each class's mass splits over the
     original alleles it merged.
@@ -452,6 +446,8 @@ def other_classes(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_
 
     Returns
     -------
+    OtherClasses
+        These fields:
     codes, nulls, freqs : numpy.ndarray
         The classes, as :func:`recode_for_lines` returns them.
     oth : numpy.ndarray
@@ -464,13 +460,9 @@ def other_classes(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_
         The same entries by group: group g's are ``grp_ptr[g] .. grp_ptr[g + 1]`` of ``grp_cls``
         (int64 class, ascending) and ``grp_mass``.
     """
-    recoded = _other_codes(codes, nulls, line_codes, n_alleles)
+    ccodes, cnulls, f, inverse = _recode(codes, nulls, freqs, line_codes, n_alleles)
     n_loci = codes.shape[1]
-    first, inverse = _row_ids([recoded[:, l] for l in range(n_loci)] + [nulls[:, l] for l in range(n_loci)])
-    ccodes = np.ascontiguousarray(recoded[first], dtype=np.int32)
-    cnulls = np.ascontiguousarray(nulls[first])
-    f = np.bincount(inverse, weights=freqs, minlength=first.shape[0])
-    m = first.shape[0]
+    m = f.shape[0]
     other = (ccodes == np.asarray(n_alleles, dtype=np.int64)[None, :]) & ~cnulls
     oth = (other.astype(np.int64) << np.arange(n_loci, dtype=np.int64)[None, :]).sum(axis=1).astype(np.int64)
     hoth = oth[inverse]
@@ -486,10 +478,12 @@ def other_classes(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_
         elig = np.flatnonzero(hoth & s == s)
         if elig.size == 0:
             continue
-        group = _row_ids([codes[elig, l] for l in range(n_loci) if s >> l & 1])[1]
+        group = row_groups(codes[np.ix_(elig, [l for l in range(n_loci) if s >> l & 1])])[1]
         n_g = int(group.max()) + 1
-        key, at = np.unique(inverse[elig] * n_g + group, return_inverse=True)  # class-major
-        mass = np.bincount(at.reshape(-1), weights=freqs[elig], minlength=key.shape[0])
+        pair = inverse[elig] * n_g + group
+        first, at = key_groups(pair)  # class-major
+        key = pair[first]
+        mass = group_sums(at, freqs[elig], key.shape[0])
         cls = key // n_g
         rows.append((cls, key % n_g + n_groups, mass))
         row_ptr[s] = n_entries + np.searchsorted(cls, np.arange(m + 1))
@@ -500,8 +494,8 @@ def other_classes(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_
     mass = np.concatenate([r[2] for r in rows]) if rows else np.zeros(0)
     order = np.lexsort((cls, grp))
     grp_ptr = np.searchsorted(grp[order], np.arange(n_groups + 1)).astype(np.int64)
-    return (ccodes, cnulls, f, oth, row_ptr, grp, np.ascontiguousarray(mass, dtype=np.float64), grp_ptr,
-            np.ascontiguousarray(cls[order]), np.ascontiguousarray(mass[order], dtype=np.float64))
+    return OtherClasses(ccodes, cnulls, f, oth, row_ptr, grp, np.ascontiguousarray(mass, dtype=np.float64), grp_ptr,
+                        np.ascontiguousarray(cls[order]), np.ascontiguousarray(mass[order], dtype=np.float64))
 
 
 def rule_bitsets(

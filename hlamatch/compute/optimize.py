@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
+from hlamatch.table.rows import group_sums, row_groups
 
 __all__ = ["ExactSolution", "solve_exact", "greedy_max_coverage"]
 
@@ -302,8 +303,8 @@ class _Program:
         self.useful = np.flatnonzero(sub.any(axis=0))  # original candidate indices
         sub = sub[:, self.useful]
         # Classes covered by the same candidates are interchangeable: merge them.
-        _, first, inverse = np.unique(np.packbits(sub, axis=1), axis=0, return_index=True, return_inverse=True)
-        merged_w = np.bincount(inverse.ravel(), weights=inst.rel_weights, minlength=first.size)
+        first, inverse = row_groups(np.packbits(sub, axis=1))
+        merged_w = group_sums(inverse, inst.rel_weights, first.size)
         sub = sub[first]
         self.nx, self.ny = self.useful.size, first.size
         # Divide by the largest weight first: no overflow even for subnormal weights.

@@ -20,6 +20,7 @@ from hlamatch.compute.problem import PopulationArrays, Problem
 from hlamatch.engine.setting import Progress
 from hlamatch.results.definitions import WEIGHTED
 from hlamatch.results.supply import CandidateSupply, LevelSupply, RegistrySupply
+from hlamatch.table.rows import group_sums, key_groups, row_groups
 
 #: z-value of a two-sided 95% normal interval.
 _Z95 = 1.959963984540054
@@ -103,14 +104,12 @@ def _matcher_structure(codes: np.ndarray, nulls: np.ndarray, p: np.ndarray):
     ws: list[np.ndarray] = []
     if partial.size:
         masks = nulls[partial]
-        kinds, which = np.unique(masks, axis=0, return_inverse=True)
-        which = which.reshape(-1)
-        for kind, mask in enumerate(kinds):
+        first, which = row_groups(masks)
+        for kind, mask in enumerate(masks[first]):
             expressed = np.flatnonzero(~mask)
             # Group every row by its alleles at the loci where these lines are expressed: a line
             # matches exactly the rows of its own group.
-            _, group = np.unique(codes[:, expressed], axis=0, return_inverse=True)
-            group = group.reshape(-1)
+            group = row_groups(codes[:, expressed])[1]
             order = np.argsort(group, kind="stable")
             sorted_group = group[order]
             for d in partial[which == kind]:
@@ -125,9 +124,9 @@ def _matcher_structure(codes: np.ndarray, nulls: np.ndarray, p: np.ndarray):
                     ws.append(np.full(int(off.sum()), p[d]))
     if hs:
         key = np.concatenate(hs) * n + np.concatenate(gs)
-        uniq, inv = np.unique(key, return_inverse=True)
-        shared = np.bincount(inv.reshape(-1), weights=np.concatenate(ws))
-        pairs = (uniq // n, uniq % n, shared)
+        first, inv = key_groups(key)
+        uniq = key[first]
+        pairs = (uniq // n, uniq % n, group_sums(inv, np.concatenate(ws), first.shape[0]))
     else:
         empty = np.zeros(0, dtype=np.int64)
         pairs = (empty, empty, np.zeros(0))

@@ -5,6 +5,7 @@ merged-class and bounded runs).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -71,12 +72,13 @@ def mismatch_histograms(
     if merged:
         classes = other_classes(codes, nulls, freqs, line_codes, n_alleles)
         allow = int(sum(1 << l for l in range(codes.shape[1]) if limits[l] >= 2))
-        m = classes[2].shape[0]
+        m = classes.freqs.shape[0]
         if (m * (m + 1) // 2 * line_codes.shape[0] * (16 if haplo and d == 2 else 4 if haplo else 1)
-                <= dispatch.SMALL_RULE_WORK and current_engine().name == "local"):
-            return rules_numpy.other_merge_histograms(classes, line_codes, line_nulls, d, haplo, limits, allow, n_bins,
-                                                unlisted)
-        codes, nulls, freqs = classes[:3]
+                <= dispatch.small_rule_work() and current_engine().name == "local"):
+            return rules_numpy.other_merge_histograms(
+                classes.codes, classes.nulls, classes.freqs, classes.oth, classes.row_ptr, classes.row_grp,
+                classes.row_mass, line_codes, line_nulls, d, haplo, limits, allow, n_bins, unlisted)
+        codes, nulls, freqs = classes.codes, classes.nulls, classes.freqs
     from hlamatch.kernels.geno_rule import geno_rule_folds
     from hlamatch.kernels.other_merge import other_merge_folds
     from hlamatch.kernels.rules import mismatch_hist_folds
@@ -95,7 +97,7 @@ def mismatch_histograms(
         else:
             bits = rule_bitsets(codes, nulls, line_codes, line_nulls, d)
         work = line_codes.shape[0] * (16 if haplo else 1) + 2 ** codes.shape[1]
-        listed = run_pairs(other_merge_folds, (codes, nulls, freqs, classes[3], allow, *classes[4:], *bits,
+        listed = run_pairs(other_merge_folds, (codes, nulls, freqs, classes.oth, allow, *classes.masses, *bits,
                                                 line_codes, line_nulls, d, haplo, np.ascontiguousarray(
                                                     limits, dtype=np.int64), n_bins),
                            freqs.shape[0], work, progress, label)
@@ -105,10 +107,12 @@ def mismatch_histograms(
                            line_codes.shape[0] * 16, progress, label)
     else:
         garr = geno_rule_arrays(codes, nulls, freqs, line_codes, line_nulls, rules, limits, n_bins)
-        codes, nulls, freqs = garr[4], garr[5], garr[8]  # reordered (settled rows last)
+        codes, nulls, freqs = garr.codes, garr.pnull, garr.freqs  # reordered (settled rows last)
         work = word_count(line_codes.shape[0]) * codes.shape[1] / 4
         if tolerance > 0:
-            listed, unvisited = _geno_rule_until(garr, n_bins, tolerance, work, progress, label)
+            from hlamatch.kernels.geno_rule import geno_rule_rows
+
+            listed, unvisited = _rule_until(geno_rule_rows, garr, n_bins, tolerance, work, progress, label)
         else:
             listed = run_pairs(geno_rule_folds, garr, freqs.shape[0], work, progress, label)
     return _with_unlisted(listed, unvisited, codes, nulls, freqs, line_codes, line_nulls, rules, limits, haplo,
@@ -131,8 +135,46 @@ def word_masks(n_lines: int) -> np.ndarray:
     return wmask
 
 
+class HomRuleArrays(NamedTuple):
+    """Arguments of :func:`hlamatch.kernels.hom_rule.hom_rule_folds` and ``hom_rule_rows`` before their
+    ranges, in their order (``kernel(*arrays, start, stop)``)."""
+
+    b: np.ndarray
+    n_words: int
+    n_loci: int
+    req: np.ndarray
+    wmask: np.ndarray
+    #: Rows ``n_open`` on are settled (best count 0 with anyone).
+    n_open: int
+    #: float64 (m + 1,): ``tails[i]`` = mass of rows i and after.
+    tails: np.ndarray
+    freqs: np.ndarray
+    step: int
+    n_bins: int
+
+
+class GenoRuleArrays(NamedTuple):
+    """Arguments of :func:`hlamatch.kernels.geno_rule.geno_rule_folds` and ``geno_rule_rows`` before
+    their ranges, in their order (``kernel(*arrays, start, stop)``)."""
+
+    a1: np.ndarray
+    a2: np.ndarray
+    carried: np.ndarray
+    masks: np.ndarray
+    #: The rows, reordered (open rows most frequent first, settled rows last).
+    codes: np.ndarray
+    pnull: np.ndarray
+    n_open: int
+    tails: np.ndarray
+    freqs: np.ndarray
+    hom2: bool
+    direction: int
+    limits: np.ndarray
+    n_bins: int
+
+
 def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
-                    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, n_bins: int) -> tuple:
+                    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, n_bins: int) -> HomRuleArrays:
     """Arguments of :func:`hlamatch.kernels.hom_rule_folds` (before the fold range).
 
     Rows are the zero-mismatch bitsets merged by signature (exact: with homozygous lines an HvG
@@ -141,7 +183,8 @@ def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     """
     from hlamatch.compute.encode import merged_bitsets
 
-    b, _, f, _, _, _ = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=True)
+    merged = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=True)
+    b, f = merged.b1, merged.freqs
     n_lines, n_loci = line_codes.shape[0], codes.shape[1]
     m = f.shape[0]
     n_words = word_count(n_lines)
@@ -153,7 +196,7 @@ def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     f = np.ascontiguousarray(f[order])
     tails = np.ascontiguousarray(np.append(np.cumsum(f[::-1])[::-1], 0.0))
     step, req = hom_step(rules, limits)
-    return (b, n_words, n_loci, req, wmask, int(m - settled.sum()), tails, f, step, n_bins)
+    return HomRuleArrays(b, n_words, n_loci, req, wmask, int(m - settled.sum()), tails, f, step, n_bins)
 
 
 def hom_step(rules: MatchRules, limits: np.ndarray) -> tuple[int, np.ndarray]:
@@ -178,14 +221,12 @@ def hom_rule_histograms(
 
     n_bins = 2 * codes.shape[1] + 2
     harr = hom_rule_arrays(codes, freqs, line_codes, line_nulls, n_alleles, rules, limits, n_bins)
-    n_words, n_loci, n_open, tails, f = harr[1], harr[2], harr[5], harr[6], harr[7]
-    work = n_words * n_loci / 4
+    work = harr.n_words * harr.n_loci / 4
     unvisited = 0.0
     if tolerance > 0:
-        listed, unvisited = _rule_until(hom_rule_rows, harr, n_open, tails, f, n_bins, tolerance, work,
-                                        progress, label)
+        listed, unvisited = _rule_until(hom_rule_rows, harr, n_bins, tolerance, work, progress, label)
     else:
-        listed = run_pairs(hom_rule_folds, harr, f.shape[0], work, progress, label)
+        listed = run_pairs(hom_rule_folds, harr, harr.freqs.shape[0], work, progress, label)
     codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, line_codes, n_alleles)
     return _with_unlisted(listed, unvisited, codes, nulls, freqs, line_codes, line_nulls, rules, limits, False,
                           n_bins, unlisted)
@@ -210,10 +251,11 @@ def _with_unlisted(listed: np.ndarray, unvisited: float, codes: np.ndarray, null
     return lo, hi
 
 
-def _rule_until(kernel, arrays: tuple, n_open: int, tails: np.ndarray, freqs: np.ndarray, n_bins: int,
-                tolerance: float, work: float, progress: Progress | None, label: str) -> tuple[np.ndarray, float]:
-    """Tolerance-bounded histogram of a row kernel whose rows from ``n_open`` on are settled
+def _rule_until(kernel, arrays: HomRuleArrays | GenoRuleArrays, n_bins: int, tolerance: float, work: float,
+                progress: Progress | None, label: str) -> tuple[np.ndarray, float]:
+    """Tolerance-bounded histogram of a row kernel whose rows from ``arrays.n_open`` on are settled
     (best count 0 with anyone): (listed histogram, mass of the pairs not visited)."""
+    n_open, tails, freqs = arrays.n_open, arrays.tails, arrays.freqs
     hist = np.zeros(n_bins)
     settled = freqs[n_open:]
     # settled rows (best count 0 with anyone): pairs among them, exactly
@@ -229,7 +271,7 @@ def _rule_until(kernel, arrays: tuple, n_open: int, tails: np.ndarray, freqs: np
 
 
 def geno_rule_arrays(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
-                     line_nulls: np.ndarray, rules: MatchRules, limits: np.ndarray, n_bins: int) -> tuple:
+                     line_nulls: np.ndarray, rules: MatchRules, limits: np.ndarray, n_bins: int) -> GenoRuleArrays:
     """Arguments of :func:`hlamatch.kernels.geno_rule_folds` (before the fold range)."""
     from hlamatch.compute.encode import rule_bitsets
 
@@ -255,14 +297,6 @@ def geno_rule_arrays(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, li
         a2 = np.ascontiguousarray(a2.reshape(n, -1)[order]).reshape(-1)
         n_open = int(n - settled.sum())
     tails = np.ascontiguousarray(np.append(np.cumsum(freqs[::-1])[::-1], 0.0))
-    return (a1, a2, carried, np.ascontiguousarray(masks), np.ascontiguousarray(codes), np.ascontiguousarray(nulls),
-            n_open, tails, np.ascontiguousarray(freqs), rules.homozygous_count == 2, d,
-            np.ascontiguousarray(limits, dtype=np.int64), n_bins)
-
-
-def _geno_rule_until(garr: tuple, n_bins: int, tolerance: float, work: float, progress: Progress | None,
-                     label: str) -> tuple[np.ndarray, float]:
-    """Tolerance-bounded histogram of :func:`geno_rule_rows`: (listed histogram, unvisited mass)."""
-    from hlamatch.kernels.geno_rule import geno_rule_rows
-
-    return _rule_until(geno_rule_rows, garr, garr[6], garr[7], garr[8], n_bins, tolerance, work, progress, label)
+    return GenoRuleArrays(a1, a2, carried, np.ascontiguousarray(masks), np.ascontiguousarray(codes),
+                          np.ascontiguousarray(nulls), n_open, tails, np.ascontiguousarray(freqs),
+                          rules.homozygous_count == 2, d, np.ascontiguousarray(limits, dtype=np.int64), n_bins)

@@ -156,7 +156,7 @@ def zero_mismatch_bounds(
         b1, b2, f = collapse(b1, b2, freqs, by_frequency=tolerance > 0)
         patterns = None  # one class: every pair
     n = f.shape[0]
-    if tolerance == 0 and n * (n + 1) // 2 <= dispatch.SMALL_PAIRS and current_engine().name == "local":
+    if tolerance == 0 and n * (n + 1) // 2 <= dispatch.small_pairs() and current_engine().name == "local":
         # Few pairs after merging: NumPy computes them faster than numba loads its kernels.
         unlisted_partner_mass = pairs_numpy.unlisted_partner_mass
         listed = pairs_numpy.pair_mass(b1, b2, het, n_words, n_loci, f)

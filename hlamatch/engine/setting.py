@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hlamatch._settings import current, set_defaults, using
 from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
 
 __all__ = ['Progress', 'ENGINES', 'EngineSetting', 'set_engine', 'use_engine', 'current_engine', 'SchedulerError']
@@ -45,7 +46,8 @@ class EngineSetting:
     min_ranges: int | None = None
 
 
-_current = EngineSetting()
+#: The default setting (``Settings.engine`` None): this process.
+_LOCAL = EngineSetting()
 
 
 def _checked(engine: Any, scheduler: Any, min_ranges: Any) -> EngineSetting:
@@ -110,18 +112,19 @@ def set_engine(engine: str | None = "local", scheduler: str | None = None, *,
 
     The cluster is connected on the first run, not here; an unreachable scheduler is a
     :class:`SchedulerError` then.
+
+    A process setting, seen by every thread (except inside a :class:`use_engine` block of its own).
     """
-    global _current
-    previous, _current = _current, _checked(engine, scheduler, min_ranges)
-    return previous
+    return set_defaults(engine=_checked(engine, scheduler, min_ranges)).engine or _LOCAL
 
 
-class use_engine:
+class use_engine(using):
     """Context manager: run the block on an engine (see :func:`set_engine`), then restore the previous one.
 
     The arguments are checked when the manager is made, so an API function can check them
     before doing any work.  Clusters stay up after the block (they are reused); see
-    :func:`close_clusters`.
+    :func:`close_clusters`.  The block's engine holds in this thread only: another thread running
+    meanwhile keeps its own (see :mod:`hlamatch._settings`).
 
     >>> from hlamatch.engine import current_engine, use_engine
     >>> with use_engine("local", min_ranges=3):
@@ -134,22 +137,16 @@ class use_engine:
     def __init__(self, engine: str | None = "local", scheduler: str | None = None, *,
                  min_ranges: int | None = None):
         self.setting = _checked(engine, scheduler, min_ranges)
-        self.previous: EngineSetting | None = None
+        super().__init__(engine=self.setting)
 
     def __enter__(self) -> "use_engine":
-        global _current
-        self.previous, _current = _current, self.setting
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        global _current
-        if self.previous is not None:
-            _current, self.previous = self.previous, None
 
 
 def current_engine() -> EngineSetting:
-    """The engine setting in force (see :func:`set_engine`)."""
-    return _current
+    """The engine setting in force here (see :func:`set_engine` and :class:`use_engine`)."""
+    return current().engine or _LOCAL
 
 
 def _import_distributed() -> Any:

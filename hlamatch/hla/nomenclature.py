@@ -39,6 +39,7 @@ from functools import cached_property
 from pathlib import Path
 
 from hlamatch._cache import cached as _cached
+from hlamatch._settings import current, set_defaults
 from hlamatch.errors import HlamatchError
 
 __all__ = [
@@ -350,27 +351,25 @@ def _pick_serology(unamb: str, possible: str, assumed: str, expert: str) -> str 
 
 
 # ---------------------------------------------------------------------- process default
-
-_explicit: Nomenclature | None = None
-_from_env: tuple[str, Nomenclature] | None = None
+# Settings ``nomenclature`` and ``mac`` of :mod:`hlamatch._settings`: set process-wide here, or for a
+# block of one thread with ``hlamatch._settings.using(nomenclature=..., mac=...)``.
 
 
 def use_nomenclature(directory: str | Path | Nomenclature | None, origin: str = "use_nomenclature") -> Nomenclature | None:
     """Set the nomenclature every later computation of this process uses (None: back to the default).
 
-    The default is the folder named by ``HLAMATCH_NOMENCLATURE``, or none.
+    The default is the folder named by ``HLAMATCH_NOMENCLATURE``, or none.  A process setting, seen
+    by every thread.
 
     Raises
     ------
     NomenclatureError
         The folder does not exist or holds no nomenclature files.
     """
-    global _explicit
-    if directory is None or isinstance(directory, Nomenclature):
-        _explicit = directory
-    else:
-        _explicit = Nomenclature.open(directory, origin=origin)
-    return _explicit
+    if directory is not None and not isinstance(directory, Nomenclature):
+        directory = Nomenclature.open(directory, origin=origin)
+    set_defaults(nomenclature=directory)
+    return directory
 
 
 def current_nomenclature(needed_for: str | None = None) -> Nomenclature | None:
@@ -387,14 +386,16 @@ def current_nomenclature(needed_for: str | None = None) -> Nomenclature | None:
     NomenclatureError
         ``needed_for`` is given and no nomenclature is set, or the environment names a bad folder.
     """
-    global _from_env
-    if _explicit is not None:
-        return _explicit
+    settings = current()
+    if settings.nomenclature is not None:
+        return settings.nomenclature
     env = os.environ.get(ENV, "").strip()
     if env:
-        if _from_env is None or _from_env[0] != env:
-            _from_env = (env, Nomenclature.open(env, origin=ENV))
-        return _from_env[1]
+        from_env = settings.nomenclature_from_env
+        if from_env is None or from_env[0] != env:
+            from_env = (env, Nomenclature.open(env, origin=ENV))
+            set_defaults(nomenclature_from_env=from_env)
+        return from_env[1]
     if needed_for is not None:
         raise NomenclatureError(f"{needed_for} needs the WMDA nomenclature files: {_HOW}")
     return None
@@ -426,20 +427,19 @@ class MacCodes:
         return [f"{gene}*{s}" if ":" in s else f"{gene}*{first}:{s}" for s in subtypes]
 
 
-_mac: MacCodes | None = None
-
-
 def use_mac_file(path: str | Path | MacCodes | None) -> MacCodes | None:
     """Expand NMDP multiple-allele codes with this file from now on in this process (None: stop).
+
+    A process setting, seen by every thread.
 
     Raises
     ------
     NomenclatureError
         The file cannot be read or is not in the ``numer.v3.txt`` format.
     """
-    global _mac
-    _mac = path if path is None or isinstance(path, MacCodes) else read_mac_file(path)
-    return _mac
+    mac = path if path is None or isinstance(path, MacCodes) else read_mac_file(path)
+    set_defaults(mac=mac)
+    return mac
 
 
 def current_mac(name: str) -> MacCodes:
@@ -450,12 +450,13 @@ def current_mac(name: str) -> MacCodes:
     NomenclatureError
         None is in use: the message says how to give one.
     """
-    if _mac is None:
+    mac = current().mac
+    if mac is None:
         raise NomenclatureError(
             f"{name} is an NMDP multiple-allele code: give the NMDP code list to expand it with --mac FILE "
             "(the numer.v3.txt file, or hlamatch.use_mac_file in Python), or write the alleles out"
         )
-    return _mac
+    return mac
 
 
 def read_mac_file(path: str | Path) -> MacCodes:

@@ -29,10 +29,15 @@ def _read_bytes(p: Path) -> bytes:
         raise TableFormatError(_os_error_message(p, e)) from e
 
 
+def without_bom(data: bytes) -> bytes:
+    """``data`` without a leading UTF-8 byte-order mark (spreadsheets write one): every text file a
+    user gives, tables and small files alike, is read past it."""
+    return data.removeprefix(codecs.BOM_UTF8)
+
+
 def _decode(data: bytes, where: str) -> str:
     """UTF-8 text (a byte-order mark is dropped); a decoding error names the line and byte."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+    data = without_bom(data)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -24,6 +24,7 @@ from hlamatch.io.frame import (
     _population_rows,
     _raw_from_frame,
 )
+from hlamatch.io.text import detect_separator
 from hlamatch.table.build import RawTable
 
 
@@ -50,8 +51,7 @@ def _detect_format(p: Path) -> str:
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     if not first:
         raise EmptyTableError(f"table file {p} is empty: expected a header or haplotype rows")
-    sep = "\t" if "\t" in first else ","
-    cells = [c.strip().strip('"') for c in first.split(sep)]
+    cells = [c.strip().strip('"') for c in first.split(detect_separator(first))]
     low = [c.lower() for c in cells]
     if "haplotype.freq" in low:
         return "pypop"
@@ -75,8 +75,10 @@ def _csv(
 ) -> tuple[pl.DataFrame, np.ndarray]:
     """Parse delimited text; return the frame and the file line (1-based) of each of its rows.
 
-    Blank lines are not data: they are dropped before parsing, and the line numbers returned
-    count them, so that messages name the line a person sees in an editor.
+    The separator, unless given, is that of every user file (:func:`hlamatch.io.text.detect_separator`
+    of the first line: tab, comma or semicolon).  Blank lines are not data: they are dropped
+    before parsing, and the line numbers returned count them, so that messages name the line a
+    person sees in an editor.
     """
     lines = text.split("\n")
     keep = [i for i, ln in enumerate(lines) if ln not in ("", "\r")]
@@ -84,7 +86,7 @@ def _csv(
         raise EmptyTableError(f"table file {where} is empty: expected a header or haplotype rows")
     first = lines[keep[0]]
     if sep is None:
-        sep = "\t" if "\t" in first else ","
+        sep = detect_separator(first)
     try:
         df = pl.read_csv(
             io.StringIO("\n".join(lines[i] for i in keep) + "\n"),
@@ -137,7 +139,7 @@ def _raw_from_text(text: str, where: str, population: str) -> RawTable:
 def _read_grimm(p: Path, population: str | None) -> RawTable:
     text = _open_text(p)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    if first.split(",")[0].strip().lower() in ("haplo", "haplotype"):
+    if first.split(detect_separator(first))[0].strip().lower() in ("haplo", "haplotype"):
         return _raw_from_text(text, str(p), population or _population_from_name(p))
     df, lines = _csv(text, str(p), has_header=False)
     if df.width not in (2, 3):

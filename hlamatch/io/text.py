@@ -1,9 +1,11 @@
-"""Reading the small tabular files users give (lines, patients, weights): CSV, TSV or Parquet.
+"""Reading the small tabular files users give (lines, patients, weights): CSV, TSV or Parquet; and
+the one separator rule of every CSV/TSV file a user gives (these and frequency tables).
 
 Text files are read here row by row with Python's :mod:`csv` module, not by a bulk parser, so
 that one bad row is an error for that row only and the rest of the file is still read.  The
-separator is detected from the first line: tab, comma or semicolon (the semicolon-separated CSV that
-spreadsheets write in many locales), whichever splits it into the most fields.
+separator is detected from the first line (:func:`detect_separator`, which the frequency-table
+readers of :mod:`hlamatch.io.formats` use too): tab, comma or semicolon (the semicolon-separated
+CSV that spreadsheets write in many locales), whichever splits it into the most fields.
 
 * a row with more (non-empty) fields than the header has columns, a quote that does not close on
   its row, or a byte that is not UTF-8 gives a :class:`Row` with ``problem`` set, naming what is
@@ -27,8 +29,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from hlamatch.errors import HlamatchError
+from hlamatch.io.files import without_bom
 
-__all__ = ["Row", "TextTable", "read_rows"]
+__all__ = ["Row", "TextTable", "read_rows", "detect_separator", "SEPARATORS"]
 
 _PARQUET_MAGIC = b"PAR1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -77,10 +80,15 @@ class TextTable:
 SEPARATORS = ("\t", ",", ";")
 
 
-def _separator(text: str) -> str:
-    """The separator of a file whose first line is ``text``: of tab, comma and semicolon (spreadsheet
-    exports in many locales), the one that splits it into the most fields, quotes respected (ties:
-    that order); a comma when none splits it."""
+def detect_separator(text: str) -> str:
+    """The separator of a CSV/TSV file whose first (non-blank) line is ``text``: of tab, comma and
+    semicolon (spreadsheet exports in many locales), the one that splits it into the most fields,
+    quotes respected (ties: that order); a comma when none splits it.  The one rule of every
+    user file: lines, patients, weights and frequency tables.
+
+    >>> detect_separator("Haplo;Count;Freq"), detect_separator('"A,B";C'), detect_separator("haplotype")
+    (';', ';', ',')
+    """
     best, most = ",", 1
     for sep in SEPARATORS:
         if sep in text:
@@ -88,6 +96,9 @@ def _separator(text: str) -> str:
             if fields is not None and len(fields) > most:
                 best, most = sep, len(fields)
     return best
+
+
+_separator = detect_separator  # the name tests and older code use
 
 
 def _decode(raw: bytes) -> tuple[str | None, str | None]:
@@ -193,7 +204,7 @@ def read_rows(
         raise error(f"{what} {p} is UTF-16 text; save it as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet)")
     if b"\x00" in data[:65536]:
         raise error(f"{what} {p} is not a text file (it holds NUL bytes); give a CSV/TSV text file or a Parquet file")
-    data = data.removeprefix(b"\xef\xbb\xbf")
+    data = without_bom(data)
     raw_lines = data.splitlines()  # \n, \r\n and a lone \r all end a line
     columns: tuple[str, ...] | None = None
     sep = ","
@@ -207,7 +218,7 @@ def read_rows(
                 raise error(f"{what} {p} line {number}: cannot read the header: {problem}")
             assert text is not None
             names = headerless(text.strip()) if headerless is not None else None
-            sep = _separator(text)
+            sep = detect_separator(text)
             if names is None:
                 fields, problem = _split(text, sep)
                 if problem:

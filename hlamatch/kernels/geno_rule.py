@@ -8,141 +8,24 @@ import numpy as np
 from hlamatch._jit import jit, prange
 
 
-@jit()
-def _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, j_stop, hist):
-    """Add to ``hist`` the mass of pairs (i, j ≥ i), j < ``j_stop`` ≤ ``n_open``, by the best line's mismatch count
-    (genotype level).
-
-    Bit-sliced over lines: at each locus a line's count (0, 1 or 2) is two bit planes, totals are five bit planes added with ripple carries, and the best
-    total is the bit-sliced minimum over the lines within the per-locus limits.  The whole row is
-    one call, so nothing but words crosses a call boundary in the pair loop.
-    """
-    n = freqs.shape[0]
-    n_loci = codes.shape[1]
-    n_words = masks.shape[2]
-    n_bins = hist.shape[0]
-    fi = freqs[i]
-    for j in range(i, j_stop):
-        wgt = fi * freqs[j] * (1.0 if i == j else 2.0)
-        best = -1
-        for w in range(n_words):
-            valid = masks[4, 0, w]
-            c0 = np.uint64(0)
-            c1 = np.uint64(0)
-            c2 = np.uint64(0)
-            c3 = np.uint64(0)
-            c4 = np.uint64(0)
-            for l in range(n_loci):
-                bi = (i * n_words + w) * n_loci + l
-                bj = (j * n_words + w) * n_loci + l
-                # This locus's count per line (0, 1 or 2) as two bit planes (lo, hi): the
-                # bit-sliced twin of _absent_count, written inline (a call per locus would pass
-                # array structs and reference counts, costing more than the work itself).
-                lo = np.uint64(0)
-                hi = np.uint64(0)
-                if direction != 1:  # HvG: line alleles absent from the patient
-                    m1 = ~(a1[bi] | a1[bj])
-                    m2 = ~(a2[bi] | a2[bj])
-                    het = masks[0, l, w]
-                    hom = masks[1, l, w]
-                    hemi = masks[2, l, w]
-                    lo = het & (m1 ^ m2)
-                    hi = het & m1 & m2
-                    if hom2:
-                        hi |= hom & m1
-                        if pnull[i, l] or pnull[j, l]:
-                            lo |= hemi & (m1 | m2)
-                        else:
-                            hi |= hemi & (m1 | m2)
-                    else:
-                        lo |= (hom & m1) | (hemi & (m1 | m2))
-                if direction != 0:  # GvH: patient alleles absent from the line
-                    ei = not pnull[i, l]
-                    ej = not pnull[j, l]
-                    glo = np.uint64(0)
-                    ghi = np.uint64(0)
-                    if ei and ej and codes[i, l] != codes[j, l]:
-                        mi = ~carried[bi]
-                        mj = ~carried[bj]
-                        glo = mi ^ mj
-                        ghi = mi & mj
-                    elif ei or ej:
-                        x = ~carried[bi] if ei else ~carried[bj]
-                        if not hom2:
-                            glo = x
-                        elif ei and ej:
-                            ghi = x
-                        else:  # hemizygous patient: twice unless the line has a null here too
-                            glo = x & masks[3, l, w]
-                            ghi = x & ~masks[3, l, w]
-                    if direction == 1:
-                        lo = glo
-                        hi = ghi
-                    else:  # bidirectional: per-locus maximum of two counts in {0, 1, 2}
-                        hi = hi | ghi
-                        lo = (lo | glo) & ~hi
-                lim = limits[l]
-                if lim == 0:
-                    valid &= ~(lo | hi)
-                elif lim == 1:
-                    valid &= ~hi
-                # ripple-add: lo at plane 0, hi at plane 1 (a line's lo and hi are never both set)
-                x = c0 & lo
-                c0 ^= lo
-                x |= hi
-                y = c1 & x
-                c1 ^= x
-                x = c2 & y
-                c2 ^= y
-                y = c3 & x
-                c3 ^= x
-                c4 ^= y
-            if valid == 0:
-                continue
-            # bit-sliced minimum of the totals over the valid lines (unrolled over the planes)
-            cand = valid
-            m = 0
-            z = cand & ~c4
-            if z != 0:
-                cand = z
-            else:
-                m += 16
-            z = cand & ~c3
-            if z != 0:
-                cand = z
-            else:
-                m += 8
-            z = cand & ~c2
-            if z != 0:
-                cand = z
-            else:
-                m += 4
-            z = cand & ~c1
-            if z != 0:
-                cand = z
-            else:
-                m += 2
-            if cand & ~c0 == 0:
-                m += 1
-            if best < 0 or m < best:
-                best = m
-                if best == 0:
-                    break
-        hist[n_bins - 1 if best < 0 else best] += wgt
-
-
-@jit()
+@jit(inline=True)
 def _geno_pair_best(a1, a2, carried, masks, codes, pnull, hom2, direction, limits, i, j):
-    """Best line's mismatch count of rows (i, j) at genotype level, bit-sliced; -1: no line within the limits.
+    """Best line's mismatch count of rows (i, j) at genotype level; -1: no line within the limits.
 
-    The per-pair body of :func:`_geno_rule_row` (bitsets of :func:`hlamatch.compute.encode.rule_bitsets`),
-    for :func:`_other_row`.  :func:`_geno_rule_row` keeps its own inline copy: numba does not
-    inline this call there, and the call costs 1.5× its pair loop.
+    Bit-sliced over lines (bitsets of :func:`hlamatch.compute.encode.rule_bitsets`): at each locus a
+    line's count (0, 1 or 2) is two bit planes, totals are five bit planes added with ripple
+    carries, and the best total is the bit-sliced minimum over the lines within the per-locus
+    limits.  The pair body of :func:`_geno_rule_row` and of
+    :func:`hlamatch.kernels.other_merge._other_row`, inlined into them (``jit(inline=True)``: a call
+    per pair would cost more than its work).
     """
     n_loci = codes.shape[1]
     n_words = masks.shape[2]
     best = -1
-    for w in range(n_words):
+    w = 0
+    # A while loop, not a break at best 0: an early exit from the loop would release the arrays
+    # there, and numba would keep their reference counts (atomic) in the callers' pair loops.
+    while best != 0 and w < n_words:
         valid = masks[4, 0, w]
         c0 = np.uint64(0)
         c1 = np.uint64(0)
@@ -214,6 +97,7 @@ def _geno_pair_best(a1, a2, carried, masks, codes, pnull, hom2, direction, limit
             y = c3 & x
             c3 ^= x
             c4 ^= y
+        w += 1
         if valid == 0:
             continue
         # bit-sliced minimum of the totals over the valid lines (unrolled over the planes)
@@ -243,9 +127,19 @@ def _geno_pair_best(a1, a2, carried, masks, codes, pnull, hom2, direction, limit
             m += 1
         if best < 0 or m < best:
             best = m
-            if best == 0:
-                break
     return best
+
+
+@jit()
+def _geno_rule_row(a1, a2, carried, masks, codes, pnull, freqs, hom2, direction, limits, i, j_stop, hist):
+    """Add to ``hist`` the mass of pairs (i, j ≥ i), j < ``j_stop``, by the best line's mismatch count
+    (genotype level, :func:`_geno_pair_best`).
+    """
+    n_bins = hist.shape[0]
+    fi = freqs[i]
+    for j in range(i, j_stop):
+        best = _geno_pair_best(a1, a2, carried, masks, codes, pnull, hom2, direction, limits, i, j)
+        hist[n_bins - 1 if best < 0 else best] += fi * freqs[j] * (1.0 if i == j else 2.0)
 
 
 @jit(parallel=True)
@@ -278,8 +172,7 @@ def geno_rule_folds(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, 
                 continue
             if n_open < n:
                 out[k, 0] += 2.0 * freqs[i] * tails[n_open]
-            _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, n_open,
-                           out[k])
+            _geno_rule_row(a1, a2, carried, masks, codes, pnull, freqs, hom2, direction, limits, i, n_open, out[k])
     return out
 
 
@@ -300,6 +193,5 @@ def geno_rule_rows(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, h
         i = row_start + k
         if n_open < n:
             out[k, 0] += 2.0 * freqs[i] * tails[n_open]
-        _geno_rule_row(a1, a2, carried, masks, codes, pnull, n_open, freqs, hom2, direction, limits, i, stops[i],
-                       out[k])
+        _geno_rule_row(a1, a2, carried, masks, codes, pnull, freqs, hom2, direction, limits, i, stops[i], out[k])
     return out

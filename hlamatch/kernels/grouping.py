@@ -46,7 +46,9 @@ def class_groups(codes, class_of, offsets, sizes, freqs):
         for l in range(n_loci):
             row[l] = class_of[offsets[l] + codes[i, l]]
             k = k * sizes[l] + row[l]
-        h = ((k * np.int64(-7046029254386353131)) >> np.int64(20)) & (size - 1)  # Fibonacci hashing
+        # Fibonacci hashing of the key folded to 31 bits: the product stays below 2**63, so it does not
+        # wrap (nor warn under NUMBA_DISABLE_JIT); probing compares whole keys
+        h = ((((k ^ (k >> 31)) & 0x7FFFFFFF) * 2654435761) >> 16) & (size - 1)
         while keys[h] != -1 and keys[h] != k:
             h = (h + 1) & (size - 1)
         if keys[h] == -1:

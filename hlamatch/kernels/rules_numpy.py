@@ -131,15 +131,16 @@ def _states(codes: np.ndarray, nulls: np.ndarray) -> tuple[list, np.ndarray]:
     return sides, idx
 
 
-def other_merge_histograms(classes: tuple, lc: np.ndarray, ln: np.ndarray, direction: int, haplo: bool,
-                           limits: np.ndarray, allow: int, n_bins: int, unlisted: float) -> tuple[np.ndarray, np.ndarray]:
+def other_merge_histograms(codes: np.ndarray, nulls: np.ndarray, f: np.ndarray, oth: np.ndarray,
+                           row_ptr: np.ndarray, row_grp: np.ndarray, row_mass: np.ndarray, lc: np.ndarray,
+                           ln: np.ndarray, direction: int, haplo: bool, limits: np.ndarray, allow: int, n_bins: int,
+                           unlisted: float) -> tuple[np.ndarray, np.ndarray]:
     """NumPy twin of :func:`hlamatch.kernels.other_merge_folds` plus the unlisted-mass terms of
     :func:`hlamatch.compute.rule_bounds.mismatch_histograms`: (lower, upper) histograms.
 
-    ``classes`` is :func:`hlamatch.compute.encode.other_classes`'s tuple; ``allow`` has bit l set where
-    locus l allows 2 mismatches.
+    ``codes`` … ``row_mass`` are those of :func:`hlamatch.compute.encode.other_classes`; ``allow``
+    has bit l set where locus l allows 2 mismatches.
     """
-    codes, nulls, f, oth, row_ptr, row_grp, row_mass = classes[:7]
     m, n_loci = codes.shape
     bits = np.arange(1 << n_loci)
     pc = np.array([bin(x).count("1") for x in bits], dtype=np.int64)

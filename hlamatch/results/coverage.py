@@ -12,7 +12,7 @@ import numpy as np
 
 from hlamatch.constants import MASS_EPSILON
 from hlamatch.errors import OptionError
-from hlamatch.results.definitions import WEIGHTED, WEIGHTED_DEFINITION
+from hlamatch.results.definitions import WEIGHTED, Definition
 
 __all__ = ['CoverageResult', 'CoverageReport']
 
@@ -22,8 +22,11 @@ class CoverageResult:
 
     Attributes
     ----------
-    population, level, loci, resolution, lines, rule, definition, table
+    population, level, loci, resolution, lines, rule, table
         What was computed, and how.
+    definition : Definition
+        The definition followed (:class:`~hlamatch.results.definitions.Definition`): a ``str``
+        equal to its text, with its short name (``definition.short_name``).
     coverage : float
         The headline figure: the lower bound (unlisted chromosomes never match).
     lower, upper : float
@@ -61,7 +64,7 @@ class CoverageResult:
     upper: float
     unlisted_mass: float
     rule: str
-    definition: str
+    definition: Definition
     table: str
     rules: dict[str, Any] | None = None
     distribution: dict[str, float] | None = None
@@ -153,7 +156,7 @@ class CoverageReport(Sequence[CoverageResult]):
             ``lines`` by ``;``, ``rules`` left out (``rule`` says them in words), one column per
             mismatch bin (``mismatches_0`` … ``mismatches_unmatched``, ``mismatches_upper_0`` …) and
             per weight (``weights_JAPI``), and ``definition`` as a short name
-            (:func:`definition_name`; the full text is in :meth:`to_dicts` and :data:`DEFINITIONS`).
+            (``Definition.short_name``; the full text is in :meth:`to_dicts`).
             Numbers keep full precision (the CLI's CSV rounds them to 6 significant digits).
             False: the :meth:`to_dicts` rows as they are (lists and structs; ``write_csv`` refuses
             those, ``write_parquet`` and ``write_json`` take them).
@@ -193,7 +196,7 @@ def weighted_results(results: Sequence[CoverageResult], weights: dict[str, float
             r0, population=WEIGHTED, coverage=lower, lower=lower, upper=upper,
             unlisted_mass=mix(lambda r: r.unlisted_mass), weights=dict(weights),
             distribution=mix_dist("distribution"), distribution_upper=mix_dist("distribution_upper"),
-            definition=r0.definition + WEIGHTED_DEFINITION,
+            definition=r0.definition.mixed(),
         ))
     return out
 

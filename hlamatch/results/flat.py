@@ -17,9 +17,9 @@ take it:
   (``weights_JAPI``); left out when no row has one.
 * **Lists joined**: ``loci`` with ``~``, others with ``;`` (a list of dicts as ``k=v`` pairs).
 * ``rules`` (machine-readable) is left out where ``rule`` says the rules in words.
-* ``definition`` holds a short name, :func:`hlamatch.results.definitions.definition_name` (``hwe-genotype``,
-  ``gain-hwe-genotype-weighted``, ``cohort-genotype`` …); the full text stays in the JSON and
-  text output and in the ``to_dicts()`` rows.
+* ``definition`` holds a short name, the ``short_name`` of the row's
+  :class:`~hlamatch.results.definitions.Definition` (``hwe-genotype``, ``gain-hwe-genotype-weighted``,
+  ``cohort-genotype`` …); the full text stays in the JSON and text output and in the ``to_dicts()`` rows.
 
 Numbers keep full precision here; the CLI rounds them when it writes CSV
 (:func:`hlamatch.cli.output.csv_text`).  Nothing here imports NumPy or polars.
@@ -138,9 +138,11 @@ def _spread(field: str, value: Any, keys: list[str]) -> Row:
     return {f"{prefix}_{s}": cell(sub.get(s, 0.0 if bins else None)) for s in keys}
 
 
-def _definition(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
+def _definition(value: Any) -> Any:
+    """A row's definition as its short name (a :class:`Definition` names itself; a plain text, e.g.
+    read back from JSON, by the definition it is)."""
+    if not isinstance(value, str):
+        return value
     from hlamatch.results.definitions import definition_name
 
-    return definition_name(text)
+    return definition_name(value)

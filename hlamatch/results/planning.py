@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hlamatch.errors import OptionError
+from hlamatch.results.definitions import Definition
 
 __all__ = ['RankedCandidate', 'RankReport', 'PlanStep', 'PlanReport']
 
@@ -63,7 +64,7 @@ class ReportContext:
     resolution: str
     rule: str
     rules: dict[str, Any]
-    definition: str
+    definition: Definition  # a str equal to its text (Definition.GAIN_…)
     table: str
     bank: tuple[str, ...]
     weights: dict[str, float] | None

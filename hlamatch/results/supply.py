@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hlamatch.errors import OptionError
-from hlamatch.results.definitions import WEIGHTED
+from hlamatch.results.definitions import WEIGHTED, Definition
 
 __all__ = ['SUPPLY_DEFINITIONS', 'CandidateSupply', 'LevelSupply', 'RegistrySupply', 'SupplyReport']
 
@@ -84,6 +84,10 @@ class CandidateSupply:
     p_in_registry: tuple[float, ...]
     name: str | None = None
 
+    #: Short name of the figures' definitions (p_donor, people_per_donor, p_in_registry: their
+    #: texts are in :data:`SUPPLY_DEFINITIONS`): the ``definition`` of :meth:`SupplyReport.to_dicts` rows.
+    definition_name = "supply-donor-hwe"
+
 
 @dataclass(frozen=True)
 class LevelSupply:
@@ -111,6 +115,17 @@ class LevelSupply:
     ci_low: float
     ci_high: float
     method: str
+
+    @property
+    def definition(self) -> Definition:
+        """The coverage definition the expectation is of: HWE coverage at :attr:`level`."""
+        return Definition.of(self.level)
+
+    @property
+    def definition_name(self) -> str:
+        """Short name of the figures' definition (``supply-expected-hwe-genotype``): the
+        ``definition`` of :meth:`SupplyReport.to_dicts` rows."""
+        return f"supply-expected-{self.definition.short_name}"
 
 
 @dataclass(frozen=True)
@@ -234,8 +249,6 @@ class SupplyReport:
             ``p_in_registry_R`` for each registry size R, ``definition`` (``supply-donor-hwe``), then
             the context).  The definitions' texts are in :meth:`to_dict`'s ``definitions``.
         """
-        from hlamatch.results.definitions import DEFINITION_NAMES
-
         ctx = self._context()
         rows: list[dict[str, Any]] = []
         if part == "registry":
@@ -245,7 +258,7 @@ class SupplyReport:
                            "expected_distinct_lines": r.expected_distinct_lines, "p_no_line": r.p_no_line}
                     row.update({k: (_json_float(v) if isinstance(v, float) else v) for k, v in asdict(lv).items()})
                     # which definition (``definitions`` of to_dict holds the texts): the expected HWE coverage
-                    row["definition"] = f"supply-expected-{DEFINITION_NAMES[lv.level]}"
+                    row["definition"] = lv.definition_name
                     rows.append({**row, **ctx})
         elif part == "candidates":
             for c in self.candidates:
@@ -254,7 +267,7 @@ class SupplyReport:
                        "frequency": c.frequency, "frequency_2": _json_float(c.frequency_2),
                        "p_donor": c.p_donor, "people_per_donor": _json_float(c.people_per_donor)}
                 row.update({f"p_in_registry_{R}": p for R, p in zip(self.registry_sizes, c.p_in_registry)})
-                row["definition"] = "supply-donor-hwe"  # p_donor, people_per_donor, p_in_registry (definitions)
+                row["definition"] = c.definition_name
                 rows.append({**row, **ctx})
         else:
             raise OptionError(f"unknown part {part!r} (choose from registry, candidates)")

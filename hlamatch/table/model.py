@@ -14,7 +14,7 @@ from hlamatch._deps import pl
 from hlamatch.constants import ALL_RESOLUTIONS, MASS_EPSILON, RESOLUTIONS
 from hlamatch.errors import HlamatchWarning, OptionError, TableSchemaError, UnknownLocusError
 from hlamatch.hla.alleles import at_resolution, canonical_locus, locus_at, reduce_name, unreachable
-from hlamatch.table.rows import frequency_order, unique_rows
+from hlamatch.table.rows import frequency_order, group_sums, unique_rows
 
 __all__ = ['HaplotypeTable', 'PopulationWarning', 'combine_tables']
 
@@ -257,8 +257,7 @@ class HaplotypeTable:
             self._warn_unmapped(unmapped, res)
         codes = np.stack(new_codes, axis=1) if new_codes else np.zeros((self.n_haplotypes, 0), np.int32)
         uniq, inverse = unique_rows(codes, [len(v) for v in new_alleles])
-        freqs = np.stack([np.bincount(inverse, weights=self.freqs[:, p], minlength=uniq.shape[0])
-                          for p in range(self.freqs.shape[1])], axis=1)
+        freqs = group_sums(inverse, self.freqs, uniq.shape[0])
         return HaplotypeTable(
             loci=tuple(locus_at(self.loci[l], res) for l in idx),
             alleles=tuple(new_alleles),
