@@ -21,8 +21,11 @@ SKIP_REASON = (
     "them next to the repository, set HLAMATCH_SHARED to point elsewhere)"
 )
 
-# tests/naive.py is a helper module, not a test module: make it importable as `naive`.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# tests/naive.py, strategies.py and fuzz_inputs.py are helper modules, not test modules: make them
+# importable (`import naive`); so are the CLI helpers of tests/cli (`from test_cli import invoke`) and
+# tests/api (`from test_robust_inputs import one_error`), shared by tests in other folders.
+for _folder in ("", "cli", "api"):
+    sys.path.insert(0, str(Path(__file__).resolve().parent / _folder))
 
 
 def shared_path(relative: str) -> Path:
@@ -106,7 +109,7 @@ def only_path(name: str):
 
 # ============================================================================ kernel families reached
 #
-# tests/test_kernel_reach.py, run last, fails when a kernel family (hlamatch.kernels.FAMILIES) has no
+# tests/kernels/test_kernel_reach.py, run last, fails when a kernel family (hlamatch.kernels.FAMILIES) has no
 # public numba kernel with compiled code after the whole suite: no test reached its numba path.
 
 #: What the session selected and which test first reached each family (read through the fixture).

@@ -25,7 +25,7 @@ from hlamatch.hla.alleles import at_resolution, unreachable
 from hlamatch.io.load import load_table
 from hlamatch.table.model import PopulationWarning, combine_tables
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NMDP2007 = "raw/ImmunogeneticDataTools/std/NMDP_2007_FiveLocus_Freqs.csv"
 ANTIGEN_TABLE = "benchmark/us_nmdp2011_antigen_5locus.parquet"
 LINE = "A*01:01~B*08:01"

@@ -18,7 +18,7 @@ from test_cli import invoke
 
 from hlamatch.cli import COMMANDS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
 REAL = {
     "freqs.JAPI.csv": SHARED / "raw" / "HLAMatchIt" / "freqs_9loc_2020_trim" / "freqs.JAPI.csv",

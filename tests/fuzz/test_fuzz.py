@@ -14,7 +14,7 @@ in a worker process whose address space is capped (``RLIMIT_AS`` = ``CLI_ADDRESS
 corrupt Parquet files are read in that worker too (a native reader may abort the process).
 
 Every test has a ``*_slow`` twin with many more examples.  The twins are marked ``slow`` and
-run only when asked for: ``pytest -m slow tests/test_fuzz.py`` or ``HLAMATCH_FUZZ_SLOW=1``
+run only when asked for: ``pytest -m slow tests/fuzz/test_fuzz.py`` or ``HLAMATCH_FUZZ_SLOW=1``
 (so a plain ``pytest``, as CI runs it, stays within a minute for this file).  The number of
 cases each test ran is printed in the terminal summary ("hlamatch fuzz cases").
 """

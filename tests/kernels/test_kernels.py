@@ -32,7 +32,7 @@ ATOL = 1e-12
 LEVELS = ("haplotype", "genotype")
 LOCI = ("A", "C", "B", "DRB1")
 POPS = ("JPN", "KOR")  # not "POP"/"population": those name the long layout's population column
-HAPLOTYPES_DIR = Path(__file__).resolve().parents[1] / "haplotypes"
+HAPLOTYPES_DIR = Path(__file__).resolve().parents[2] / "haplotypes"
 
 HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 

@@ -13,7 +13,7 @@ import pytest
 import hlamatch
 from hlamatch.io.bundled import available_tables, default_table, load_bundled, table_info, tables_root
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_bundled_table_loads_and_matches_its_provenance():
