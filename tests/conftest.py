@@ -24,7 +24,7 @@ SKIP_REASON = (
 # tests/naive.py, strategies.py and fuzz_inputs.py are helper modules, not test modules: make them
 # importable (`import naive`); so are the CLI helpers of tests/cli (`from test_cli import invoke`) and
 # tests/api (`from test_robust_inputs import one_error`), shared by tests in other folders.
-for _folder in ("", "cli", "api"):
+for _folder in ("", "cli", "api"):  # (tests/fuzzing.py: the fuzz harness, one module instance)
     sys.path.insert(0, str(Path(__file__).resolve().parent / _folder))
 
 
