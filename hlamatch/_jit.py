@@ -14,12 +14,18 @@ Every kernel in :mod:`hlamatch.kernels` is decorated with :func:`jit`.  Policy:
   process, when the first kernel is decorated.
 * Caching is a speed-up, never a condition: where numba finds no writable cache folder (neither
   the package folder nor the user's cache folder; numba raises ``RuntimeError: cannot cache
-  function`` when the kernel is decorated), or writing or reading a cache file fails, the kernels
-  run uncached and one :class:`~hlamatch.errors.HlamatchWarning` per process says so
-  (``NUMBA_CACHE_DIR`` points numba at a writable folder).
+  function`` when the kernel is decorated), or writing a cache file fails, the kernels run
+  uncached and one :class:`~hlamatch.errors.HlamatchWarning` per process says so
+  (``NUMBA_CACHE_DIR`` points numba at a writable folder).  A cache file that cannot be loaded
+  (damaged, truncated) is removed and the kernel compiled and saved again, so one bad file costs
+  one compile, not a compile in every later process.
 * ``fastmath`` off: coverage is a sum of small probabilities compared across versions and
   populations; reproducibility is worth more than a few percent of speed.
 * ``nogil=True``: kernels may run in threads of a host application.
+* Fork-safe: a parallel kernel is a :class:`_ForkSafe`, which in a process forked after numba's
+  GNU OpenMP threads started (they do not survive fork) runs its serial twin instead of aborting.
+  numba's environment variables are checked before numba is imported
+  (:func:`hlamatch._deps.check_numba_environment`).
 * No eager signatures: kernels compile on first call (see :func:`hlamatch.warmup`).
 * ``inline=True`` (numba's ``inline="always"``, inlining in numba's own IR) for a helper called
   once per patient pair from a pair loop: LLVM keeps such a call (and the reference counts of its
@@ -41,6 +47,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+from hlamatch._deps import check_numba_environment
+
+check_numba_environment()  # before numba reads its variables: a bad one is one OptionError, not a traceback
 import numba
 import numpy as np
 from numba.core import caching
@@ -136,6 +145,23 @@ def _no_cache(reason: str) -> None:
     )
 
 
+def _drop_cache_files(cache: Any) -> None:
+    """Remove one kernel's cache index (``NAME.nbi``) and data files (``NAME.N.nbc``) after a failed
+    load, so that this process's save writes them afresh and later processes load them again (a
+    damaged file would otherwise make every process compile)."""
+    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+    if not isinstance(index, str) or not index.endswith(".nbi"):
+        return
+    folder, name = os.path.split(index)
+    base = name[: -len(".nbi")]
+    for entry in os.listdir(folder):
+        if entry == name or (entry.startswith(base + ".") and entry.endswith(".nbc")):
+            try:
+                os.unlink(os.path.join(folder, entry))
+            except FileNotFoundError:  # another process removed it first
+                pass
+
+
 def _guard_cache_io(dispatcher: Any, cached: bool = True) -> None:
     """Make cache file errors a cache miss (load) or a skipped save, never a failed call; and announce
     a compile (a load that finds nothing: numba compiles next) through :func:`hlamatch._hooks.compiling`.
@@ -151,8 +177,11 @@ def _guard_cache_io(dispatcher: Any, cached: bool = True) -> None:
     def safe_load(*args: Any, **kwargs: Any) -> Any:
         try:
             found = load(*args, **kwargs)
-        except Exception as e:  # a corrupt or unreadable cache file: compile instead
-            _no_cache(f"reading the cache failed: {e}")
+        except Exception as e:  # a corrupt or unreadable cache file: remove it and compile instead
+            try:
+                _drop_cache_files(cache)  # the save after the compile writes fresh ones
+            except OSError as e2:
+                _no_cache(f"reading the cache failed: {e}; removing the damaged file failed: {e2}")
             found = None
         if found is None:
             compiling(cached and not defaults().kernel_cache_failed)
@@ -197,7 +226,70 @@ def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable[.
         _guard_cache_io(dispatcher, cached=False)
         return dispatcher
 
+    if parallel:
+        return lambda fn: _ForkSafe(wrap(fn))
     return wrap
+
+
+# ---------------------------------------------------------------------- fork safety
+# numba's threads on GNU OpenMP (its ``omp`` layer on Linux, chosen when tbb is not installed) do
+# not survive fork(): a parallel kernel in a process forked after they started (a ``multiprocessing``
+# fork pool, say) aborts that process, and ``Pool.map`` waits forever for its answer.  tbb and
+# workqueue survive fork (workqueue is not thread-safe, and kernels run in threads of a host
+# application: it is not chosen here).  So a child forked from such a process runs the serial twin
+# of each parallel kernel (compiled there on first use, uncached: numba's cache index does not tell
+# a serial compile from a parallel one), with the same results on one thread.
+
+#: True in a process forked after numba's threads started on GNU OpenMP (set at fork).
+_forked_from_omp = False
+
+
+def _omp_threads_started() -> bool:
+    """numba's threads started, on GNU OpenMP (which a forked child cannot use)."""
+    import sys
+
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    if parallel is None or not getattr(parallel, "_is_initialized", False):
+        return False
+    if getattr(parallel, "_threading_layer", None) != "omp":
+        return False
+    omppool = sys.modules.get("numba.np.ufunc.omppool")
+    return getattr(omppool, "openmp_vendor", "GNU") == "GNU"
+
+
+def _at_fork_in_child() -> None:
+    global _forked_from_omp
+    _forked_from_omp = _forked_from_omp or _omp_threads_started()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_at_fork_in_child)
+
+
+class _ForkSafe:
+    """A parallel kernel: its numba dispatcher (whose attributes it shows), or in a child forked
+    after GNU OpenMP threads started (:data:`_forked_from_omp`) a serial twin of it."""
+
+    def __init__(self, dispatcher: Any):
+        self._dispatcher = dispatcher
+        self._serial: Any = None
+        functools.update_wrapper(self, getattr(dispatcher, "py_func", dispatcher))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_dispatcher", "_serial"):
+            raise AttributeError(name)
+        return getattr(self._dispatcher, name)
+
+    def __repr__(self) -> str:
+        return f"<parallel kernel {self.__module__}.{self.__qualname__}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not _forked_from_omp:
+            return self._dispatcher(*args, **kwargs)
+        if self._serial is None:
+            self._serial = _njit(cache=False, fastmath=False, nogil=True, parallel=False)(self.__wrapped__)
+            _guard_cache_io(self._serial, cached=False)
+        return self._serial(*args, **kwargs)
 
 
 def check_threads(n: Any) -> int | None:

@@ -53,6 +53,10 @@ class Settings:
         Largest rule problem (class pairs × lines × phase assignments) computed by the NumPy twins.
     hash_grouping_rows : int
         Tables of at least this many rows may be merged by the numba hash pass.
+    memory_budget : int or None
+        Bytes a request may plan to allocate (:mod:`hlamatch.compute.budget`: estimated from its
+        shape before any large allocation or long loop, refused past it); None: the
+        ``HLAMATCH_MEMORY_BUDGET`` environment variable, else half the physical memory.
     on_compile : callable or None
         Told once per process, with one line, that kernels are about to compile (:func:`hlamatch._hooks.on_compile`).
     compile_announced : bool
@@ -69,6 +73,7 @@ class Settings:
     small_pairs: int = 200_000
     small_rule_work: int = 20_000_000
     hash_grouping_rows: int = 4096
+    memory_budget: int | None = None
     on_compile: Callable[[str], None] | None = None
     compile_announced: bool = False
     kernel_cache_failed: bool = False

@@ -47,3 +47,11 @@ MASS_EPSILON = 1e-9
 DIRECTIONS: tuple[str, ...] = ("HvG", "GvH", "bidirectional")
 DEFAULT_DIRECTION = "HvG"
 HOMOZYGOUS_COUNTS: tuple[int, ...] = (1, 2)
+
+#: Largest whole number a count argument takes (the kernels and NumPy count in int64).
+INT64_MAX = 2**63 - 1
+
+#: Memory the Monte Carlo draws of one ``supply`` call may take (float64 lower and upper bounds per
+#: sample and level): ``samples`` above ``SAMPLES_MEMORY_BYTES // 32`` is refused before allocating.
+SAMPLES_MEMORY_BYTES = 2**30
+MAX_SAMPLES = SAMPLES_MEMORY_BYTES // 32

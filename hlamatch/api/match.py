@@ -19,7 +19,7 @@ patient only; the rest of a batch is still processed.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -290,6 +290,13 @@ def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
         patients by the best line's mismatch count (lines within the per-locus limits; ``unmatched``
         when none is).
     """
+    if isinstance(results, (str, bytes, Mapping)) or not isinstance(results, Iterable):
+        raise TypeError(f"results must be the list of PatientMatch that match_patients returns, got "
+                        f"{type(results).__name__}")
+    results = list(results)
+    for i, r in enumerate(results):
+        if not isinstance(r, PatientMatch):
+            raise TypeError(f"results[{i}] must be a PatientMatch (from match_patients), got {type(r).__name__}")
     assessed = [r for r in results if r.status == ASSESSABLE]
     not_assessable = sum(1 for r in results if r.status == NOT_ASSESSABLE)
     matched = sum(1 for r in assessed if r.matched)

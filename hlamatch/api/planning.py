@@ -52,11 +52,22 @@ def _level(level: str) -> str:
 # ====================================================================== API
 
 
+def _check_lines(table, n_lines: int, loci, change: str) -> None:
+    """Refuse, before any allocation, lines whose bitsets over the table's rows pass the memory budget."""
+    from hlamatch.compute.budget import bitset_bytes, check_bytes
+    from hlamatch.io.bundled import resolve_table
+
+    tab = resolve_table(table)
+    rows, n_loci = int(tab.codes.shape[0]), len(loci) if loci is not None else len(tab.loci)
+    check_bytes(bitset_bytes(rows, n_loci, n_lines), f"{n_lines:,} lines over {rows:,} table rows", change)
+
+
 def _candidates(table, candidates, n_candidates, populations, loci, resolution, bank=()) -> list[Line]:
     if candidates is not None:
         cands = as_lines(candidates)
         if not cands:
             raise OptionError("the candidate list is empty: give candidate lines or leave them out for the top haplotypes")
+        _check_lines(table, len(cands) + len(bank), loci, "fewer candidate lines")
         return cands  # candidates given that repeat a bank line are left out with a warning (prepare)
     if loci is None and bank:  # the default candidates at the loci the bank is typed at
         from hlamatch.hla.lines import line_loci
@@ -64,6 +75,8 @@ def _candidates(table, candidates, n_candidates, populations, loci, resolution, 
 
         tab = resolve_table(table)
         loci = list(line_loci(list(bank), tab.loci, tab.source))
+    if isinstance(n_candidates, (int, np.integer)) and not isinstance(n_candidates, bool) and n_candidates >= 1:
+        _check_lines(table, int(n_candidates) + len(bank), loci, "fewer candidates (n_candidates, -n)")
     top = top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution,
                     expressed_only=True)
     held = {ln.key for ln in bank}  # the default candidates leave out bank lines quietly: they add nothing

@@ -82,9 +82,9 @@ METHODS: tuple[str, ...] = ("auto", "exact", "monte-carlo")
 
 
 def _whole(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise OptionError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
-    return int(value)
+    from hlamatch.compute.arguments import check_whole
+
+    return check_whole(value, name, minimum)
 
 
 def _sizes(registry_sizes) -> tuple[int, ...]:
@@ -97,6 +97,24 @@ def _sizes(registry_sizes) -> tuple[int, ...]:
             raise OptionError(f"registry size {R} is given twice")
         out.append(R)
     return tuple(out)
+
+
+def _check_sizes(tab, candidates, top: int, populations, loci, sizes, monte_carlo: bool) -> None:
+    """Refuse, before any allocation, a request whose line bitsets pass the memory budget: the
+    candidates (``top`` per population), and each Monte Carlo draw's bank (up to R lines)."""
+    from hlamatch.compute.budget import bitset_bytes, check_bytes
+    from hlamatch.table.populations import resolve_populations
+
+    rows, n_loci = int(tab.codes.shape[0]), len(loci) if loci is not None else len(tab.loci)
+    if candidates is None:
+        names, weights = resolve_populations(tab, populations)
+        n_lines = top if weights is not None else top * len(names)
+        check_bytes(bitset_bytes(rows, n_loci, n_lines), f"the top {top:,} haplotypes as lines over {rows:,} table rows",
+                    "a smaller number of top haplotypes (top, --top)")
+    if monte_carlo and sizes:
+        bank = min(max(sizes), rows)
+        check_bytes(bitset_bytes(rows, n_loci, bank), f"a Monte Carlo draw's bank of up to {bank:,} lines over "
+                    f"{rows:,} table rows", "smaller registry sizes (registry_sizes, -R) or level 'haplotype'")
 
 
 def supply(
@@ -174,10 +192,21 @@ def supply(
     F = check_inbreeding(inbreeding)
     samples = _whole(samples, "samples", 1)
     seed = _whole(seed, "seed", 0)
-    if level not in LEVEL_CHOICES:
+    if not isinstance(level, str) or level not in LEVEL_CHOICES:
         raise OptionError(f"unknown level {level!r} (choose from {', '.join(LEVEL_CHOICES)})")
     levels = LEVELS if level == "both" else (level,)
-    if method not in METHODS:
+    from hlamatch.compute.arguments import check_rules
+    from hlamatch._jit import check_threads
+    from hlamatch.constants import SAMPLES_MEMORY_BYTES
+
+    check_rules(rules)
+    check_threads(threads)
+    if sizes and 16 * len(levels) * samples > SAMPLES_MEMORY_BYTES:
+        raise OptionError(
+            f"samples {samples} would need {16 * len(levels) * samples / 2**30:.3g} GiB for the Monte Carlo draws "
+            f"(limit {SAMPLES_MEMORY_BYTES / 2**30:g} GiB): use samples ≤ {SAMPLES_MEMORY_BYTES // (16 * len(levels))} "
+            f"(--samples)")
+    if not isinstance(method, str) or method not in METHODS:
         raise OptionError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
     rules = rules if rules is not None else MatchRules()
     exact_levels = () if method == "monte-carlo" else tuple(lv for lv in levels if lv == "haplotype" and rules.is_default)
@@ -188,6 +217,7 @@ def supply(
         )
 
     tab = resolve_table(table)
+    _check_sizes(tab, candidates, top, populations, loci, sizes, len(exact_levels) < len(levels))
     # Candidates: given, or each population's top haplotypes (the weighted top for a mix).
     if candidates is not None:
         cand_lines = as_lines(candidates)

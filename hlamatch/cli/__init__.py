@@ -33,6 +33,8 @@ Adding a command (say ``rank``):
 from __future__ import annotations
 
 import atexit
+import errno
+import io
 import os
 import signal
 import sys
@@ -120,20 +122,68 @@ def main() -> None:
     OpenMP threads takes 0.1–0.25 s that no one needs to wait for.  Files are closed by the
     commands themselves.  In a host program, call :func:`cli` (click's usual entry), not this.
     """
+    _closed_streams()
     try:
         cli.main(prog_name="hlamatch")
         code: object = 0
     except SystemExit as e:
         code = e.code
+    except OSError as e:  # a write click does not handle (e.g. help to a full disk): one line, no traceback
+        _say(f"Error: {e.strerror or e}")
+        code = 1
     if code is None:
         code = 0
     elif not isinstance(code, int):
-        print(code, file=sys.stderr)
+        _say(str(code))
         code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed or broken stream: nothing more can be said
-            pass
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as e:  # the results did not reach their file
+        if code == 0 and getattr(e, "errno", None) != errno.EPIPE:
+            _say(f"Error: cannot write the results to standard output: {getattr(e, 'strerror', None) or e}")
+            code = 1
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed or broken stream: nothing more can be said
+        pass
     atexit._run_exitfuncs()
     os._exit(code)
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the process started without one (``>&-``): every write fails (EBADF), so the
+    command ends with one ``Error:`` line instead of reporting results no one receives."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _closed_streams() -> None:
+    """Stand-ins for standard streams the process started without: no standard error (``2>&-``) → a
+    sink (errors are then only the exit status, never written into the results); no standard
+    output (``>&-``) → :class:`_ClosedOutput`."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+        try:  # keep descriptor 1 taken, so that no file opened later becomes "standard output"
+            os.fstat(1)
+        except OSError:
+            fd = os.open(os.devnull, os.O_WRONLY)
+            if fd != 1:
+                os.dup2(fd, 1)
+                os.close(fd)
+
+
+def _say(line: str) -> None:
+    """One line on standard error, if it can take it."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass

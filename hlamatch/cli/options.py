@@ -40,6 +40,7 @@ import click
 from click.core import ParameterSource
 
 from hlamatch.constants import ALL_RESOLUTIONS, DEFAULT_SUM_TOLERANCE, DIRECTIONS, FORMATS, TABLE_FORMATS
+from hlamatch.cli.types import INT64_MAX, Float, Int, ascii_count
 from hlamatch.errors import OptionError
 
 __all__ = [
@@ -187,7 +188,7 @@ table_file_options = _stack(
     click.option("--table-format", type=click.Choice(TABLE_FORMATS), default="auto", show_default=True,
                  help="Format of a table file (auto detects NMDP, GRIMM, NMDP 2007, HFX, PyPop and wide "
                       "CSV/Parquet)."),
-    click.option("--sum-tolerance", type=click.FloatRange(min=0), default=DEFAULT_SUM_TOLERANCE,
+    click.option("--sum-tolerance", type=Float(min=0), default=DEFAULT_SUM_TOLERANCE,
                  show_default=True,
                  help="A population summing to at most 1 + this is scaled to 1 with a warning; above, rejected."),
     nomenclature_options,
@@ -222,7 +223,7 @@ line_options = _stack(
                  help="CSV (comma, semicolon or tab), TSV or Parquet with a 'haplotype' column, or "
                       "'haplotype1','haplotype2' (empty haplotype2: homozygous), or per-locus columns "
                       "A_1,A_2,B_1,...; an optional 'name' column names the lines."),
-    click.option("--top", type=click.IntRange(min=1), default=None, metavar="N",
+    click.option("--top", type=Int(min=1), default=None, metavar="N",
                  help="Add the N most frequent haplotypes of the table (at the loci and resolution compared; by "
                       "weighted frequency for a weighted mix) as homozygous lines."),
 )
@@ -266,7 +267,7 @@ def resolution_option(default_help: str = TABLE_RESOLUTION_DEFAULT, many: bool =
 #: Match-rule options (parameters ``max_mismatches``, ``require_match``, ``allow_mismatch``,
 #: ``homozygous_count``, ``direction``); parse them with :func:`make_rules`.
 rule_options = _stack(
-    click.option("--max-mismatches", "-k", type=click.IntRange(min=0), default=0, show_default=True,
+    click.option("--max-mismatches", "-k", type=Int(min=0), default=0, show_default=True,
                  help="Most mismatches in total over the loci."),
     click.option("--require-match", multiple=True, metavar="LOCI",
                  help="Loci that must match, e.g. DRB1 (comma-separated or repeated)."),
@@ -282,7 +283,7 @@ rule_options = _stack(
 
 def threads_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--threads`` (parameter ``threads``): numba threads for the call."""
-    return click.option("--threads", type=click.IntRange(min=1), default=None,
+    return click.option("--threads", type=Int(min=1, max=4096), default=None,
                         help="Numba threads (default: all cores).")(fn)
 
 
@@ -333,7 +334,7 @@ def refuse_exact_tolerance(rules: Any) -> None:
 
 def tolerance_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--tolerance EPS`` (parameter ``tolerance``, 0 = exact) with the command's own help."""
-    return click.option("--tolerance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0,
+    return click.option("--tolerance", type=Float(min=0, max=1, max_open=True), default=0.0,
                         show_default=True, metavar="EPS", help=help_text)
 
 
@@ -450,12 +451,14 @@ def parse_counts(values: Sequence[str], option: str) -> list[int]:
     """
     out: list[int] = []
     for item in _flat(values):
-        text = item.replace("_", "")
-        if not text.isdigit() or int(text) < 1:
-            raise OptionError(f"{option} {item!r} is not a whole number ≥ 1")
-        if int(text) in out:
-            raise OptionError(f"{option} {int(text)} is given twice")
-        out.append(int(text))
+        n = ascii_count(item)  # ASCII digits only ('²'.isdigit() is True), at most int64
+        if n is None:
+            big = ascii_count(item, hi=10**len(item)) is not None
+            raise OptionError(f"{option} {item[:40]!r} is not a whole number ≥ 1"
+                              + (f" and ≤ {INT64_MAX}" if big else ""))
+        if n in out:
+            raise OptionError(f"{option} {n} is given twice")
+        out.append(n)
     if values and not out:
         raise OptionError(f"{option} {values[0]!r} names no number: give whole numbers (e.g. {option} 15000,24000)")
     return out
@@ -655,6 +658,10 @@ def make_rules(max_mismatches: int = 0, require_match: Sequence[str] = (), allow
     """The :class:`~hlamatch.hla.rules.MatchRules` of the rule options (loci comma-separated or repeated)."""
     from hlamatch.hla.rules import MatchRules
 
+    for option, values in (("--require-match", require_match), ("--allow-mismatch", allow_mismatch)):
+        if values and not _flat(values):
+            raise OptionError(f"{option} {values[0]!r} names no locus: give locus names (e.g. {option} DRB1) or "
+                              f"leave {option} out")
     return MatchRules(
         max_mismatches=max_mismatches,
         direction=direction,
@@ -673,7 +680,7 @@ candidates_option = click.option(
 
 def n_candidates_option(default: int) -> Decorator:
     """``--n-candidates/-n`` (parameter ``n_candidates``): how many default candidates."""
-    return click.option("--n-candidates", "-n", type=click.IntRange(min=1), default=default, show_default=True,
+    return click.option("--n-candidates", "-n", type=Int(min=1), default=default, show_default=True,
                         metavar="N", help="Without --candidates: how many of the most frequent haplotypes are "
                                           "candidates.")
 

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 import click
 
 __all__ = [
-    "emit", "finite", "flatten_rows", "csv_text", "number_text", "plain_text", "pct", "echo_error",
+    "emit", "write_output", "finite", "flatten_rows", "csv_text", "number_text", "plain_text", "pct", "echo_error",
     "listed_lines", "progress_display", "ProgressDisplay", "progress_line", "library_call",
     "SIGNIFICANT_DIGITS",
 ]
@@ -72,13 +72,27 @@ def emit(data: Sequence[Row] | Row, fmt: str, *, text: Callable[[Any], str] | No
             text = json.dumps(data, indent=2, allow_nan=False)
         except ValueError:  # a NaN or infinity somewhere: null instead (strict JSON has neither)
             text = json.dumps(finite(data), indent=2, allow_nan=False)
-        click.echo(text)
+        write_output(text)
         return
     if fmt == "csv":
         rows = csv_rows(data) if csv_rows is not None else [data] if isinstance(data, Mapping) else data
-        click.echo(csv_text(rows, order=order), nl=False)
+        write_output(csv_text(rows, order=order), nl=False)
         return
-    click.echo((text or plain_text)(data))
+    write_output((text or plain_text)(data))
+
+
+def write_output(text: str, nl: bool = True) -> None:
+    """``text`` to standard output (flushed).  A closed pipe (``| head -1``) ends the process quietly,
+    as click does; any other failure (a full disk, ``> /dev/full``, a closed standard output) is one
+    ``Error:`` line on standard error, exit status 1."""
+    import errno
+
+    try:
+        click.echo(text, nl=nl)
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            raise
+        raise click.ClickException(f"cannot write the results to standard output: {e.strerror or e}") from None
 
 
 def finite(value: Any) -> Any:

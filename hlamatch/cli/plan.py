@@ -30,6 +30,7 @@ from hlamatch.cli.options import (
     use_engine_options,
 )
 from hlamatch.cli.output import emit, library_call, pct, progress_display, tolerance_note
+from hlamatch.cli.types import Float, Int
 
 
 @click.command("plan", cls=Command)
@@ -39,14 +40,14 @@ from hlamatch.cli.output import emit, library_call, pct, progress_display, toler
 @resolution_option()
 @candidate_options
 @rule_options
-@click.option("--target", type=click.FloatRange(0, 1, min_open=True), default=None, metavar="C",
+@click.option("--target", type=Float(0, 1, min_open=True), default=None, metavar="C",
               help="Stop when coverage reaches C (e.g. 0.8).")
-@click.option("--lines", "n_lines", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--lines", "n_lines", type=Int(min=1), default=None, metavar="N",
               help="Stop after adding N lines.")
 @click.option("--exact", is_flag=True,
               help="Also solve the selection exactly by integer programming (small instances; needs "
                    "pip install 'hlamatch[exact]') and report greedy's gap.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
+@click.option("--time-limit", type=Float(min=0, min_open=True), default=None, metavar="S",
               help="With --exact: stop the solver after S seconds (then the result may not be optimal).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="Also draw the coverage curve (needs pip install 'hlamatch[plot]').")
@@ -93,12 +94,12 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
                        populations=populations, rules=rules, exact=exact, time_limit=time_limit, threads=threads,
                        progress=progress_display(quiet), tolerance=tolerance)
     rows = plan_rows(report)
+    emit(rows, fmt, text=lambda r: plan_text(r, report))  # first: a failed plot never loses the plan
     if plot is not None:
         from hlamatch.results.plot import plot_plan
 
         plot_plan(plot_steps(rows), plot, title=f"Greedy plan — {rows[0]['table']} · {rows[0]['level']} level",
                   target=target)
-    emit(rows, fmt, text=lambda r: plan_text(r, report))
 
 
 def plan_rows(report) -> list[dict[str, Any]]:

@@ -30,13 +30,14 @@ from hlamatch.cli.options import (
     use_engine_options,
 )
 from hlamatch.cli.output import emit, library_call, pct, progress_display, tolerance_note
+from hlamatch.cli.types import Float, Int
 
 
 def supply_options(fn):
     """``--registry-size`` and ``--inbreeding`` (the donor figures of each candidate)."""
-    fn = click.option("--inbreeding", type=click.FloatRange(0, 1), default=0.0, show_default=True, metavar="F",
+    fn = click.option("--inbreeding", type=Float(0, 1), default=0.0, show_default=True, metavar="F",
                       help="Excess homozygosity: P(homozygous for h) = (1-F)·f² + F·f.")(fn)
-    fn = click.option("--registry-size", type=click.IntRange(min=1), default=None, metavar="R",
+    fn = click.option("--registry-size", type=Int(min=1), default=None, metavar="R",
                       help="Also give the probability that a registry of R typed people holds each donor.")(fn)
     return fn
 
@@ -49,7 +50,7 @@ def supply_options(fn):
 @candidate_options
 @rule_options
 @supply_options
-@click.option("--show", type=click.IntRange(min=1), default=20, show_default=True, metavar="N",
+@click.option("--show", type=Int(min=1), default=20, show_default=True, metavar="N",
               help="Text output: show the N best candidates (JSON and CSV always hold all).")
 @click.option("--all-lines", "--all", "show_all", is_flag=True, help="Text output: show every candidate.")
 @tolerance_option(PLANNING_TOLERANCE_HELP)

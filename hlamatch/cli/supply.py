@@ -29,6 +29,7 @@ from hlamatch.cli.options import (
     use_engine_options,
 )
 from hlamatch.cli.output import emit, library_call, pct, progress_display
+from hlamatch.cli.types import Float, Int
 from hlamatch.errors import OptionError
 
 
@@ -42,14 +43,14 @@ from hlamatch.errors import OptionError
               help="Registry size(s) of typed people: expected distinct homozygous lines found and the coverage "
                    "they give. Repeatable or comma-separated (-R 15000,24000). The level, rule and Monte Carlo "
                    "options shape these figures, so they need it.")
-@click.option("--inbreeding", type=click.FloatRange(0, 1), default=0.0, show_default=True, metavar="F",
+@click.option("--inbreeding", type=Float(0, 1), default=0.0, show_default=True, metavar="F",
               help="Excess homozygosity: P(homozygous for h) = (1-F)·f² + F·f.")
 @click.option("--level", type=click.Choice(["haplotype", "genotype", "both"]), default="both", show_default=True,
               help="Coverage level of the expected coverage.")
 @rule_options
-@click.option("--samples", type=click.IntRange(min=1), default=200, show_default=True,
+@click.option("--samples", type=Int(min=1), default=200, show_default=True,
               help="Monte Carlo samples where no exact formula applies (genotype level, other rules).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the Monte Carlo samples.")
+@click.option("--seed", type=Int(min=0), default=0, show_default=True, help="Seed of the Monte Carlo samples.")
 @click.option("--rows", type=click.Choice(["registry", "candidates"]), default=None,
               help="JSON/CSV: one row per population, registry size and level (default with --registry-size), "
                    "or one per candidate (default without).")

@@ -20,6 +20,7 @@ from hlamatch.cli.options import (
     table_file_options,
 )
 from hlamatch.cli.output import emit, library_call, pct
+from hlamatch.cli.types import Int
 from hlamatch.errors import OptionError
 
 #: Options that only apply with ``--top``.
@@ -29,7 +30,7 @@ TOP_PARAMS = ("loci", "resolution", "population", "weights")
 @click.command("tables", cls=Command)
 @click.argument("name", required=False, metavar="[NAME|PATH]")
 @table_file_options
-@click.option("--top", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--top", type=Int(min=1), default=None, metavar="N",
               help="List the table's N most frequent haplotypes per population, with their frequencies: the lines "
                    "'--top N' of coverage, rank, plan and match takes (same --loci, --resolution and --population; "
                    "haplotypes with a null allele are left out, as there).")

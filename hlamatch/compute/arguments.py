@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Sequence
 
 import numpy as np
 
+from hlamatch.constants import INT64_MAX
 from hlamatch.errors import OptionError
 
-__all__ = ['loci_argument']
+__all__ = ['loci_argument', 'check_tolerance', 'resolutions_argument', 'check_whole', 'check_rules']
 
 def loci_argument(loci: Sequence[str] | str | None) -> list[str] | None:
     """The ``loci`` argument of the API as a list (``"A,B,DRB1"`` and ``"A~B~DRB1"`` are split).
@@ -23,7 +24,8 @@ def loci_argument(loci: Sequence[str] | str | None) -> list[str] | None:
     """
     if loci is None:
         return None
-    items = loci.replace("~", ",").split(",") if isinstance(loci, str) else list(loci) if isinstance(loci, Iterable) else None
+    items = (loci.replace("~", ",").split(",") if isinstance(loci, str)
+             else list(loci) if isinstance(loci, Iterable) and not isinstance(loci, (bytes, Mapping)) else None)
     if items is None or not all(isinstance(x, str) for x in items):
         raise OptionError(f"loci must be a list of locus names like ['A', 'B', 'DRB1'], got {loci!r}")
     out = [x.strip() for x in items if x.strip()]
@@ -69,3 +71,35 @@ def resolutions_argument(resolution: str | Sequence[str] | None) -> list[str | N
     if len(set(out)) != len(out):
         raise OptionError(f"resolution {resolution!r} names a resolution twice")
     return list(out)
+
+
+def check_whole(value: Any, name: str, minimum: int = 1, maximum: int = INT64_MAX) -> int:
+    """A count argument, checked: a whole number (not a bool, not a float) in ``[minimum, maximum]``
+    (at most int64).
+
+    Raises
+    ------
+    OptionError
+        Not a whole number, or out of range; the message names ``name`` and the range.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise OptionError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
+    if value > maximum:
+        raise OptionError(f"{name} must be a whole number ≥ {minimum} and ≤ {maximum}, got {value!r}")
+    return int(value)
+
+
+def check_rules(rules: Any) -> Any:
+    """A ``rules`` argument, checked: None or a :class:`~hlamatch.hla.rules.MatchRules`.
+
+    Raises
+    ------
+    TypeError
+        Anything else (the message says what to pass).
+    """
+    from hlamatch.hla.rules import MatchRules
+
+    if rules is not None and not isinstance(rules, MatchRules):
+        raise TypeError(f"rules must be a hlamatch.MatchRules (e.g. MatchRules(max_mismatches=1)) or None, got "
+                        f"{type(rules).__name__}")
+    return rules

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -244,8 +245,10 @@ class BankState:
         if self.bitsets:
             words = self._words()
             args = (self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs, words)
+            self._estimate_pairs(words, max_pairs)
             n = cover_rows(*args, True, np.zeros((0, self.n_words), np.uint64), np.zeros(0))
             _check_size(n, max_pairs)
+            _check_class_bytes(n, 8 * self.n_words + 8 + self.n_lines)
             cw, wt = np.zeros((n, self.n_words), np.uint64), np.zeros(n)
             cover_rows(*args, False, cw, wt)
             bits = np.unpackbits(cw.view(np.uint8), axis=1, bitorder="little")[:, : self.n_lines].astype(np.bool_)
@@ -253,6 +256,7 @@ class BankState:
             args = (self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen, *self.rule_tail, self.n_head)
             n = rule_cover_rows(*args, True, np.zeros((0, self.n_lines), np.bool_), np.zeros(0))
             _check_size(n, max_pairs)
+            _check_class_bytes(n, 8 + 2 * self.n_lines)
             bits, wt = np.zeros((n, self.n_lines), np.bool_), np.zeros(n)
             rule_cover_rows(*args, False, bits, wt)
         rows = [bits[:, lines]]
@@ -267,6 +271,24 @@ class BankState:
                 weights.append(np.array([u * u]))
         cover, weight = np.concatenate(rows), np.concatenate(weights)
         return cover, weight, self.bounds()[0]
+
+    def _estimate_pairs(self, words: np.ndarray, max_pairs: int) -> None:
+        """Refuse up front, before the pass over every pair of rows, a pair count that a sample of
+        pairs puts confidently above ``max_pairs`` (a fixed seed: the same answer every run)."""
+        from hlamatch.kernels.planning import sampled_cover_count
+
+        m = self.freqs.shape[0]
+        total = m * (m - 1) // 2  # distinct rows (the m pairs of a row with itself are left out: a lower bound)
+        # (small problems sample nothing; the kernel still runs, so that warm-up compiles it)
+        size = 200_000 if total > max_pairs else 0
+        rng = np.random.default_rng(0)
+        i, j = rng.integers(0, m, size=size), rng.integers(0, m - 1, size=size)
+        j = np.where(j >= i, j + 1, j)  # uniform over ordered pairs of distinct rows
+        hits = int(sampled_cover_count(self.b1, self.b2, self.het, self.n_words, self.n_loci, m, words,
+                                       np.minimum(i, j), np.maximum(i, j)))
+        low = max(0.0, hits - 5.0 * math.sqrt(hits)) / max(size, 1)  # about 5 standard deviations below the estimate
+        if size and low * total > max_pairs:
+            _check_size(int(hits / size * total), max_pairs, at_least=False, sampled=size)
 
     def _partner_rows(self) -> np.ndarray:
         """bool (n, n_lines): lines covering each listed haplotype paired with a novel chromosome."""
@@ -320,12 +342,21 @@ def hom_gain_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
                          _head(f, tolerance)[0])
 
 
-def _check_size(n: int, max_pairs: int) -> None:
+def _check_size(n: int, max_pairs: int, at_least: bool = False, sampled: int = 0) -> None:
     if n > max_pairs:
+        how = f"about {n:,} (estimated from {sampled:,} sampled pairs)" if sampled else f"{n:,}"
         raise OptionError(
-            f"the exact plan would have {n:,} patient pairs to model (limit {max_pairs:,}): use fewer "
-            "candidates (--candidates), fewer loci, or the greedy plan without --exact"
+            f"the exact plan would have {'at least ' if at_least else ''}{how} patient pairs to model "
+            f"(limit {max_pairs:,}, max_pairs): use fewer candidates (n_candidates, -n), fewer loci, or the greedy "
+            "plan without --exact"
         )
+
+
+def _check_class_bytes(n: int, per_pair: int) -> None:
+    from hlamatch.compute.budget import check_bytes
+
+    check_bytes(n * per_pair, f"the exact plan's {n:,} patient pairs", "fewer candidates (n_candidates, -n), "
+                "fewer loci, or the greedy plan without --exact")
 
 
 def _clip(x: float) -> float:

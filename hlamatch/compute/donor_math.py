@@ -27,6 +27,8 @@ def check_inbreeding(inbreeding: float) -> float:
 def check_registry_size(registry_size: int) -> int:
     if isinstance(registry_size, bool) or not isinstance(registry_size, (int, np.integer)) or registry_size < 1:
         raise OptionError(f"registry sizes must be whole numbers ≥ 1, got {registry_size!r}")
+    if registry_size > 2**63 - 1:
+        raise OptionError(f"registry sizes must be at most {2**63 - 1} (int64), got {registry_size!r}")
     return int(registry_size)
 
 

@@ -188,6 +188,9 @@ def prepare(
     from hlamatch.io.bundled import resolve_table
 
     tab = resolve_table(table)
+    if rules is not None and not isinstance(rules, MatchRules):
+        raise TypeError(f"rules must be a hlamatch.MatchRules (e.g. MatchRules(max_mismatches=1)) or None, got "
+                        f"{type(rules).__name__}")
     rules = rules if rules is not None else MatchRules()
     given = as_lines(candidates, "candidates")
     kept_bank, kept_cands = unique_lines(as_lines(lines), given)

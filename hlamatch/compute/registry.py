@@ -102,7 +102,10 @@ def _matcher_structure(codes: np.ndarray, nulls: np.ndarray, p: np.ndarray):
     hs: list[np.ndarray] = []
     gs: list[np.ndarray] = []
     ws: list[np.ndarray] = []
+    n_pairs = 0
     if partial.size:
+        from hlamatch.compute.budget import check_bytes
+
         masks = nulls[partial]
         first, which = row_groups(masks)
         for kind, mask in enumerate(masks[first]):
@@ -117,6 +120,10 @@ def _matcher_structure(codes: np.ndarray, nulls: np.ndarray, p: np.ndarray):
                 members = order[lo:hi]
                 q[members] += p[d]
                 if members.size > 1:
+                    n_pairs += members.size * (members.size - 1)
+                    check_bytes(48 * n_pairs, f"the exact supply model's {n_pairs:,} pairs of haplotypes that "
+                                "lines with null alleles match together", "fewer loci (loci, --loci) or method "
+                                "'monte-carlo'")
                     hh, gg = np.meshgrid(members, members, indexing="ij")
                     off = hh != gg
                     hs.append(hh[off])
@@ -131,6 +138,79 @@ def _matcher_structure(codes: np.ndarray, nulls: np.ndarray, p: np.ndarray):
         empty = np.zeros(0, dtype=np.int64)
         pairs = (empty, empty, np.zeros(0))
     return z, q, pairs
+
+
+#: Rows whose matcher mass u = q / (1 − z) is above this are summed pair by pair in
+#: :func:`_dense_sums` (at most 1 / _BIG of them without null alleles: Σ u ≤ 1); the others by a
+#: binomial expansion whose ratio u / (1 − u) is then at most 1/3.
+_BIG = 0.25
+
+#: The expansion stops when a bound on the rest of its terms is below this.
+_TAIL = 1e-18
+
+
+def _dense_sums(z: float, q: np.ndarray, f: np.ndarray, R: int) -> list[list[float]]:
+    """Σ_{h,g} f_h f_g (1 − z − q_h − q_g)^R per column of ``f`` (h = g included), in O(n) passes.
+
+    With c = 1 − z and u = q / c the term is c^R (1 − u_h − u_g)^R.  Rows with u ≤ 1/4
+    ("small"): since 1 − u_h − u_g = (1 − u_h)(1 − u_g) − u_h u_g, the binomial theorem gives
+    Σ_{h,g} f_h f_g (1 − u_h − u_g)^R = Σ_k (−1)^k C(R, k) M_k²  with
+    M_k = Σ_h f_h u_h^k (1 − u_h)^(R−k): separable terms, one O(n) pass each.  Term k is at most
+    M_k in size (C(R, k)·M_k = Σ_h f_h Binomial(k; R, u_h) ≤ 1), and
+    Σ_{k≥K} M_k ≤ Σ_h f_h (1 − u_h)^R r_h^K / (1 − r_h), r = u / (1 − u) ≤ 1/3: terms are added
+    until that bound is below :data:`_TAIL` (about 40 passes at most, fewer for large R).  Pairs
+    with a "big" row (few: Σ u ≤ 1 without null alleles) are summed directly, chunked, with the
+    same ``_log1m`` as the corrections of :func:`_exact_haplotype`.
+
+    Returns
+    -------
+    list of list of float
+        Per column, the parts to ``math.fsum``.
+    """
+    n, k = f.shape
+    out: list[list[float]] = [[] for _ in range(k)]
+    c = 1.0 - z
+    if n == 0 or c <= 0.0:
+        return out
+    u = q / c
+    big = u > _BIG
+    small = np.flatnonzero(~big)
+    scale = math.exp(R * math.log1p(-z)) if z < 1.0 else 0.0
+    if small.size and scale > 0.0:
+        fs, us = f[small], u[small]
+        with np.errstate(divide="ignore"):
+            lu = np.log(us)
+            l1 = np.log1p(-us)
+            lr = lu - l1
+        w = fs.max(axis=1)
+        lg_r = math.lgamma(R + 1)
+        for kk in range(R + 1):
+            log_m = (kk * lu if kk else 0.0) + (R - kk) * l1
+            m = np.exp(log_m) @ fs                                                 # M_k per column
+            lc = lg_r - math.lgamma(kk + 1) - math.lgamma(R - kk + 1)
+            binom = np.exp(lc + log_m) @ fs                                        # C(R, k)·M_k ≤ 1
+            term = (binom * m) * (scale if kk % 2 == 0 else -scale)
+            for j in range(k):
+                out[j].append(float(term[j]))
+            nxt = kk + 1
+            if nxt > R:
+                break
+            with np.errstate(under="ignore"):
+                rest = float(np.sum(w * np.exp(R * l1 + nxt * lr) / (1.0 - np.exp(lr))))
+            if rest * scale < _TAIL:
+                break
+    rows = np.flatnonzero(big)
+    if rows.size:
+        # Σ_{h big, g any} twice, less Σ_{h, g big} (counted twice), so every pair with a big row once.
+        step = max(1, _CHUNK_ELEMENTS // n)
+        for start in range(0, rows.size, step):
+            hb = rows[start:start + step]
+            x = np.exp(R * _log1m(z + q[hb, None] + q[None, :]))           # (chunk, n)
+            whole = np.einsum("ck,ck->k", f[hb], x @ f)
+            both = np.einsum("ck,ck->k", f[hb], x[:, rows] @ f[rows])
+            for j in range(k):
+                out[j] += [2.0 * float(whole[j]), -float(both[j])]
+    return out
 
 
 def _exact_haplotype(reg: _Registry, nulls: np.ndarray, codes: np.ndarray, sizes: Sequence[int],
@@ -155,19 +235,12 @@ def _exact_haplotype(reg: _Registry, nulls: np.ndarray, codes: np.ndarray, sizes
     n, k = f.shape
     sizes = [int(R) for R in sizes]
     # dense[i][j]: parts of Σ_{h,g} f_h f_g (1 − z − q_h − q_g)^R over ALL ordered pairs (h = g too).
-    dense: list[list[list[float]]] = [[[] for _ in range(k)] for _ in sizes]
-    step = max(1, _CHUNK_ELEMENTS // max(n, 1))
     label = f"{reg.label} supply (exact)"
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        log_base = _log1m(z + q[start:stop, None] + q[None, :])
-        fc = f[start:stop]
-        for i, R in enumerate(sizes):
-            part = np.einsum("ck,ck->k", fc, np.exp(R * log_base) @ f)
-            for j in range(k):
-                dense[i][j].append(float(part[j]))
+    dense: list[list[list[float]]] = []
+    for i, R in enumerate(sizes):
+        dense.append(_dense_sums(z, q, f, R))
         if progress is not None:
-            progress(label, stop / n)
+            progress(label, (i + 1) / len(sizes))
     lower = np.empty((len(sizes), k))
     upper = np.empty((len(sizes), k))
     unlisted = np.array([pa.unlisted for pa in reg.pops])

@@ -19,6 +19,69 @@ __all__ = ['close_clusters']
 #: Open Dask clients, by scheduler address (None: the local cluster or Dask's configured address).
 _clients: dict[str | None, Any] = {}
 
+#: Seconds a scheduler has to answer: connecting and Dask's handshake (Dask's
+#: ``distributed.comm.timeouts.connect`` when shorter; one more second before the handshake is
+#: given up, so that Dask's own connect error comes first).  Dask bounds the connect but not the
+#: handshake: a server of another kind at the address (HTTP, say) would keep it waiting forever.
+SCHEDULER_TIMEOUT = 10.0
+
+#: Times a range lost with its worker (or cancelled) is submitted again before the run fails.
+RANGE_RETRIES = 2
+
+#: Dask settings read as durations (a bad one is a SchedulerError before any connection).
+_TIMEOUT_SETTINGS = ("distributed.comm.timeouts.connect", "distributed.comm.timeouts.tcp")
+
+
+def _config_seconds(key: str) -> float:
+    """The Dask duration setting ``key`` in seconds, or SchedulerError naming it."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    value = dask.config.get(key, None)
+    try:
+        seconds = parse_timedelta(value)
+        if seconds is None or not seconds >= 0 or seconds == float("inf"):
+            raise ValueError(value)
+    except Exception:  # dask's parser: ValueError, KeyError, IndexError (''), TypeError, ...
+        env = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
+        raise SchedulerError(
+            f"the Dask setting {key} is {value!r}, not a duration: set it to one like '30s' in the Dask "
+            f"configuration (or the variable {env}), or remove it"
+        ) from None
+    return float(seconds)
+
+
+def _probe(distributed: Any, address: str, seconds: float) -> None:
+    """Connect to ``address`` and complete Dask's handshake within ``seconds``, or SchedulerError.
+
+    Run in a thread of its own (its own event loop), so that a caller inside a running event loop
+    (a notebook) can use it too.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def handshake() -> None:  # 1 s more than Dask's connect, whose own error (refused...) says more
+        comm = await asyncio.wait_for(distributed.comm.connect(address, timeout=seconds), seconds + 1)
+        await comm.close()
+
+    def fail(reason: str) -> SchedulerError:
+        return SchedulerError(
+            f"cannot reach the Dask scheduler at {address}: {reason} (is 'dask scheduler' running there, "
+            "and the address tcp://HOST:PORT?)"
+        )
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="hlamatch-probe")
+    try:
+        pool.submit(asyncio.run, handshake()).result(timeout=seconds + 6)
+    except (asyncio.TimeoutError, TimeoutError):
+        raise fail(f"no answer as a Dask scheduler within {seconds:g} s (something else may listen there)") from None
+    except (OSError, ValueError, TypeError) as e:
+        raise fail(" ".join(str(e).split()) or type(e).__name__) from None
+    except Exception as e:  # garbage read as a Dask message: a MemoryError for a huge length, say
+        raise fail(f"it does not answer as a Dask scheduler ({type(e).__name__}: {' '.join(str(e).split())})") from None
+    finally:
+        pool.shutdown(wait=False)
+
 
 def _dask_client(scheduler: str | None) -> Any:
     """The client of ``scheduler`` (None: Dask's configured address, else a local cluster), made on first use.
@@ -26,14 +89,16 @@ def _dask_client(scheduler: str | None) -> Any:
     Raises
     ------
     SchedulerError
-        The scheduler cannot be reached, or no worker joins it, within Dask's
-        ``distributed.comm.timeouts.connect`` (30 s unless configured); or a worker cannot import
-        hlamatch or runs other hlamatch code (checked on connecting, for the workers present then).
+        The scheduler cannot be reached or does not answer as a Dask scheduler within
+        :data:`SCHEDULER_TIMEOUT` (Dask's ``distributed.comm.timeouts.connect`` when shorter), or no
+        worker joins it within that Dask setting (30 s unless configured); a Dask timeout setting
+        is not a duration; or a worker cannot import hlamatch or runs other hlamatch code (checked
+        on connecting, for the workers present then).
     """
     distributed = _import_distributed()
     import dask
-    from dask.utils import parse_timedelta
 
+    timeouts = {key: _config_seconds(key) for key in _TIMEOUT_SETTINGS}
     client = _clients.get(scheduler)
     if client is not None and client.status == "running":
         return client
@@ -53,8 +118,10 @@ def _dask_client(scheduler: str | None) -> Any:
                                            dashboard_address=":0", env=env)
         client = distributed.Client(cluster, set_as_default=False)
     else:
+        deadline = min(timeouts["distributed.comm.timeouts.connect"], SCHEDULER_TIMEOUT)
+        _probe(distributed, address, deadline)
         try:
-            client = distributed.Client(address, set_as_default=False)
+            client = distributed.Client(address, set_as_default=False, timeout=deadline)
         except (OSError, TimeoutError, ValueError, TypeError) as e:
             reason = " ".join(str(e).split()) or type(e).__name__
             raise SchedulerError(
@@ -63,7 +130,7 @@ def _dask_client(scheduler: str | None) -> Any:
             ) from None
     _clients[scheduler] = client
     try:
-        timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"))
+        timeout = timeouts["distributed.comm.timeouts.connect"]
         try:
             client.wait_for_workers(1, timeout=timeout)
         except TimeoutError:
@@ -148,26 +215,85 @@ def _run_range(kernel_ref: Any, start: int, stop: int, *arrays: Any) -> np.ndarr
     return kernel(*arrays, start, stop)
 
 
+def _lost(future: Any) -> str | None:
+    """Why a finished task of a run gave no part: None when it has one (its status is 'finished')."""
+    if future.status == "finished":
+        return None
+    if future.status == "cancelled":
+        return "cancelled (its worker or the scheduler was lost)"
+    exc = future.exception() if future.status == "error" else None
+    if exc is not None and type(exc).__name__ == "KilledWorker":
+        return f"lost with its worker ({' '.join(str(exc).split())})"
+    if exc is not None:  # the kernel raised: the same error again here
+        future.result()
+    return f"lost (task status {future.status!r})"
+
+
 def _run_dask(client: Any, kernel: Callable[..., np.ndarray], arrays: Sequence[Any],
               ranges: Sequence[tuple[int, int]], progress: Progress | None, label: str) -> list[np.ndarray]:
-    """Every range as a task on ``client``'s cluster; the parts in range order."""
+    """Every range as a task on ``client``'s cluster; the parts in range order.
+
+    A range whose task is lost (its worker died more often than Dask allows, or the task was
+    cancelled) is submitted again, at most :data:`RANGE_RETRIES` times (with the arrays scattered
+    again when they were lost too); then the run fails with one :class:`SchedulerError`.
+    """
+    from concurrent.futures import CancelledError
+
     from distributed import as_completed
 
     args = list(arrays)
     big = [i for i, x in enumerate(args) if isinstance(x, np.ndarray)]
-    tasks: list[Any] = []
+    ref = _kernel_ref(kernel)
+    tasks: dict[str, tuple[Any, int]] = {}  # task key: (future, range index)
+    tries = [0] * len(ranges)
     ok = False
-    try:
+
+    def scatter() -> list[Any]:
+        sent = list(args)
         if big:  # each array is sent once per run, to every worker
             for i, future in zip(big, client.scatter([args[i] for i in big], broadcast=True, hash=False)):
-                args[i] = future
-        ref = _kernel_ref(kernel)
-        tasks = [client.submit(_run_range, ref, a, b, *args, pure=False) for a, b in ranges]
-        order = {task.key: r for r, task in enumerate(tasks)}
+                sent[i] = future
+        return sent
+
+    def fail(what: str) -> SchedulerError:
+        where = getattr(client, "scheduler", None)
+        where = getattr(where, "address", None) or "the Dask scheduler"
+        return SchedulerError(f"a Dask run ({label or 'ranges'}) failed on {where}: {what}; check the "
+                              "workers' logs, their memory and the network, then run again")
+
+    try:
+        sent = scatter()
+
+        def submit(r: int) -> Any:
+            a, b = ranges[r]
+            future = client.submit(_run_range, ref, a, b, *sent, pure=False)
+            tasks[future.key] = (future, r)
+            return future
+
         parts: list[Any] = [None] * len(ranges)
-        finished = as_completed(tasks, with_results=True, loop=client.loop)
-        for done, (task, part) in enumerate(finished, start=1):
-            parts[order[task.key]] = part
+        finished = as_completed([submit(r) for r in range(len(ranges))], loop=client.loop)
+        done = 0
+        for future in finished:
+            _, r = tasks.pop(future.key)
+            why = _lost(future)
+            if why is None:
+                try:
+                    parts[r] = future.result()
+                except (CancelledError, OSError) as e:  # the result was lost on the way
+                    why = f"lost while its result was gathered ({type(e).__name__}: {e})"
+            if why is not None:
+                tries[r] += 1
+                a, b = ranges[r]
+                if tries[r] > RANGE_RETRIES:
+                    raise fail(f"the range {a}..{b} was {why}, {tries[r]} times")
+                if client.status != "running":
+                    raise fail(f"the range {a}..{b} was {why}, and the client lost the scheduler "
+                               f"(status {client.status!r})")
+                if any(getattr(x, "status", "finished") != "finished" for x in sent):
+                    sent = scatter()  # the scattered arrays went with the workers that held them
+                finished.add(submit(r))
+                continue
+            done += 1
             if progress is not None and len(ranges) > 1:
                 progress(label, done / len(ranges))
         ok = True
@@ -176,7 +302,7 @@ def _run_dask(client: Any, kernel: Callable[..., np.ndarray], arrays: Sequence[A
     finally:
         if not ok and tasks:  # an error or an interrupt: stop the ranges still running
             try:
-                client.cancel(tasks)
+                client.cancel([future for future, _ in tasks.values()])
             except Exception:  # pragma: no cover - the connection is gone already
                 pass
     return parts

@@ -58,7 +58,8 @@ def run_ranges(
     Raises
     ------
     SchedulerError
-        Dask engine: the scheduler cannot be reached, or its workers lack hlamatch.
+        Dask engine: the scheduler cannot be reached, or its workers lack hlamatch; or a range
+        was lost more than ``RANGE_RETRIES`` times, or the scheduler was lost, during the run.
     """
     setting = current_engine()
     if setting.name == "dask":

@@ -346,8 +346,11 @@ def mac_alleles(name: str) -> list[str] | None:
 @lru_cache(maxsize=65536)
 def is_null(name: str) -> bool:
     """True for a non-expressed allele: expression suffix ``N`` (``A*01:11N``), ``DRBX*NNNN``, or the
-    antigen-level null label (``A-null``)."""
-    return name.startswith("DRBX") or ("*" in name and name.endswith("N")) or name.endswith("-null")
+    antigen-level null label (``A-null``).  A multiple-allele code ending in N (``A*24:AN``: a
+    letters-only second field) is not a null allele."""
+    if name.startswith("DRBX") or name.endswith("-null"):
+        return True
+    return "*" in name and name.endswith("N") and _MAC.match(name) is None
 
 
 def canonical_locus(text: str, known: tuple[str, ...]) -> str:

@@ -39,13 +39,15 @@ from functools import cached_property
 from pathlib import Path
 
 from hlamatch._cache import cached as _cached
+from hlamatch._cache import identity as _identity
+from hlamatch._cache import json_str_dict, json_str_list, open_regular, read_limited
 from hlamatch._settings import current, set_defaults
 from hlamatch.errors import HlamatchError
 
 __all__ = [
     "ENV", "FILES", "NULL_LABEL", "SEROLOGY_PREFIX", "NomenclatureError", "Nomenclature",
     "use_nomenclature", "current_nomenclature", "MacCodes", "read_mac_file", "is_null_label",
-    "use_mac_file", "current_mac",
+    "use_mac_file", "current_mac", "MAX_FILE_BYTES",
 ]
 
 #: Environment variable naming the nomenclature folder.
@@ -64,6 +66,10 @@ SEROLOGY_PREFIX = {"A": "A", "B": "B", "C": "Cw", "DRB1": "DR", "DQB1": "DQ"}
 ANTIGEN_LOCUS = {"A": "A", "B": "B", "C": "C", "DRB1": "DR", "DQB1": "DQ"}
 #: How a null allele (serology ``0``) is written at antigen and broad level: ``A-null``.
 NULL_LABEL = "{prefix}-null"
+#: The largest nomenclature or MAC file read (the official ones are a few MiB).
+MAX_FILE_BYTES = 64 * 2**20
+#: An antigen number of a serology file: ``24``, ``2403``, ``0`` (null).
+_NUMBER = re.compile(r"[0-9]{1,5}")
 
 _HOW = (
     "point hlamatch at the IPD-IMGT/HLA nomenclature files: --nomenclature DIR (a folder holding "
@@ -82,26 +88,62 @@ def is_null_label(name: str) -> bool:
     return name.endswith("-null")
 
 
-def _comments_and_rows(path: Path, what: str) -> tuple[str | None, list[str]]:
-    """The release named in ``# version:`` and the data lines of a WMDA file."""
+def _read_text(path: Path, what: str, kind: str = "nomenclature file", how: str | None = _HOW) -> str:
+    """The text of a regular file of at most :data:`MAX_FILE_BYTES` (a FIFO, a device or a folder is
+    refused before anything is read from it)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
-    except FileNotFoundError:
-        raise NomenclatureError(f"nomenclature file {path} is missing ({what}); {_HOW}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise NomenclatureError(f"cannot read nomenclature file {path}: {e}; {_HOW}") from None
+        with open_regular(path) as fh:
+            data = read_limited(fh, MAX_FILE_BYTES)
+    except FileNotFoundError as e:
+        if how is None:
+            raise NomenclatureError(f"cannot read {kind} {path}: {e}") from None
+        raise NomenclatureError(f"{kind} {path} is missing ({what}); {how}") from None
+    except ValueError:
+        raise NomenclatureError(
+            f"{kind} {path} is not a regular file (a folder, a device or a pipe?); give the path of the "
+            f"downloaded text file ({what})"
+        ) from None
+    except OSError as e:
+        raise NomenclatureError(f"cannot read {kind} {path}: {e}" + (f"; {how}" if how else "")) from None
+    if data is None:
+        raise NomenclatureError(
+            f"{kind} {path} is larger than {MAX_FILE_BYTES // 2**20} MiB, the limit for such a file "
+            f"({what}); give the file as downloaded from IPD-IMGT/HLA"
+        )
+    try:
+        return data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise NomenclatureError(f"cannot read {kind} {path}: line {line} is not UTF-8 text"
+                                + (f"; {how}" if how else "; save it as UTF-8 text")) from None
+
+
+def _comments_and_rows(path: Path, what: str) -> tuple[str | None, list[tuple[int, str]]]:
+    """The release named in ``# version:`` and the data lines (with their line numbers) of a WMDA file."""
+    text = _read_text(path, what)
     release = None
     rows = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.startswith("#"):
             if line.startswith("# version:"):
                 release = line.split(":", 1)[1].strip()
             continue
         if line.strip():
-            rows.append(line)
+            rows.append((number, line))
     if not rows:
         raise NomenclatureError(f"nomenclature file {path} holds no entries ({what}); {_HOW}")
     return release, rows
+
+
+def _number(value: str, path: Path, line: int, field: str, expected: str) -> int:
+    """An antigen or field number of a WMDA row; a NomenclatureError naming file, line and field if not one."""
+    value = value.strip()
+    if not _NUMBER.fullmatch(value):
+        raise NomenclatureError(
+            f"nomenclature file {path} line {line}: field {field} holds {value[:40]!r}, not a number "
+            f"({expected}); the file is damaged: download it again from IPD-IMGT/HLA"
+        )
+    return int(value)
 
 
 def _split_name(full: str) -> tuple[str, list[str], str]:
@@ -165,31 +207,47 @@ class Nomenclature:
                 p = self.path(role)
                 if p.exists():
                     try:
-                        with p.open(encoding="utf-8", errors="replace") as fh:
-                            for _, line in zip(range(20), fh):
+                        with open_regular(p) as fh:  # a FIFO or a device is not read (nor waited on)
+                            head = fh.read(2**16).decode("utf-8", errors="replace")
+                            for line in head.splitlines()[:20]:
                                 if line.startswith("# version:"):
                                     self._release = line.split(":", 1)[1].strip()
                                     return self._release
-                    except OSError:
+                    except (OSError, ValueError):
                         continue
             self._release = f"unknown release ({self.directory.name})"
         return self._release
+
+    def identity(self) -> str | None:
+        """The release and the content fingerprint of each file (what a cached table built with
+        these files is keyed by); None when a file exists but cannot be fingerprinted."""
+        parts = [self.release]
+        for role in FILES:
+            p = self.path(role)
+            found = _identity(p) if p.exists() else "absent"
+            if found is None:
+                return None
+            parts.append(f"{role}={found}")
+        return "|".join(parts)
 
     # ------------------------------------------------------------------ serology
     @cached_property
     def _serology(self) -> tuple[dict[str, str], set[str]]:
         """Name (every field count ≥ 2, suffix kept) → antigen label; and every label named."""
-        return _cached(self.path("serology"), "nomenclature-serology", self._read_serology)
+        return _cached("nomenclature-serology", [_identity(self.path("serology"))], self._read_serology,
+                       lambda v: ({"names": v[0], "labels": sorted(v[1])}, {}),
+                       lambda m, a: (json_str_dict(m["names"]), set(json_str_list(m["labels"]))))
 
     def _read_serology(self) -> tuple[dict[str, str], set[str]]:
         _, rows = _comments_and_rows(self.path("serology"), "allele → serology")
         out: dict[str, str] = {}
         labels: set[str] = set()
-        for row in rows:
+        path = self.path("serology")
+        for number, row in rows:
             parts = row.split(";")
             if len(parts) < 6:
                 raise NomenclatureError(
-                    f"nomenclature file {self.path('serology')}: line {row!r} has {len(parts)} fields, "
+                    f"nomenclature file {path} line {number}: {row[:80]!r} has {len(parts)} fields, "
                     "expected 'Locus*;Allele;Unambiguous;Possible;Assumed;Expert'"
                 )
             gene = parts[0].rstrip("*")
@@ -199,15 +257,18 @@ class Nomenclature:
             _, fields, expr = _split_name(f"{gene}*{parts[1]}")
             value = _pick_serology(parts[2].strip(), parts[3].strip(), parts[4].strip(), parts[5].strip())
             if value is None or value == "?":
-                label = f"{prefix}{int(fields[0])}"
+                label = f"{prefix}{_number(fields[0], path, number, '2 (Allele)', 'an allele name such as 01:01:01:01')}"
             elif value == "0":
                 label = NULL_LABEL.format(prefix=prefix)
             else:
-                label = f"{prefix}{int(value)}"
+                label = f"{prefix}{_number(value, path, number, '3 to 6 (serology)', 'antigens such as 24 or 0/24')}"
             labels.add(label)
-            for named in "/".join(parts[2:6]).split("/"):  # every antigen any column names is a real label
-                if named.strip().isdigit() and named.strip() != "0":
-                    labels.add(f"{prefix}{int(named)}")
+            for column, field_value in enumerate(parts[2:6], start=3):  # every antigen any column names is a real label
+                for named in field_value.split("/"):
+                    if named.strip() not in ("", "?"):
+                        n = _number(named, path, number, f"{column} (serology)", "antigens such as 24 or 0/24, or ?")
+                        if n:
+                            labels.add(f"{prefix}{n}")
             for key in _prefix_keys(gene, fields, expr):
                 out.setdefault(key, label)
         return out, labels
@@ -215,26 +276,30 @@ class Nomenclature:
     @cached_property
     def _broads(self) -> tuple[dict[str, str], dict[str, str]]:
         """(split → broad, associated → parent) from ``rel_ser_ser.txt``."""
-        return _cached(self.path("broads"), "nomenclature-broads", self._read_broads)
+        return _cached("nomenclature-broads", [_identity(self.path("broads"))], self._read_broads,
+                       lambda v: ({"splits": v[0], "associated": v[1]}, {}),
+                       lambda m, a: (json_str_dict(m["splits"]), json_str_dict(m["associated"])))
 
     def _read_broads(self) -> tuple[dict[str, str], dict[str, str]]:
         _, rows = _comments_and_rows(self.path("broads"), "broad and split antigens")
         split_of: dict[str, str] = {}
         assoc_of: dict[str, str] = {}
-        for row in rows:
+        path = self.path("broads")
+        for number, row in rows:
             parts = row.split(";")
             if len(parts) < 4:
                 raise NomenclatureError(
-                    f"nomenclature file {self.path('broads')}: line {row!r} has {len(parts)} fields, "
+                    f"nomenclature file {path} line {number}: {row[:80]!r} has {len(parts)} fields, "
                     "expected 'Locus;Broad;Splits;Associated'"
                 )
-            prefix, parent = parts[0].strip(), parts[1].strip()
+            prefix = parts[0].strip()
             if prefix not in SEROLOGY_PREFIX.values():
                 continue  # Dw: cellular, not serologic
+            parent = f"{prefix}{_number(parts[1], path, number, '2 (Broad)', 'an antigen such as 9')}"
             for s in filter(None, parts[2].strip().split("/")):
-                split_of[f"{prefix}{int(s)}"] = f"{prefix}{int(parent)}"
+                split_of[f"{prefix}{_number(s, path, number, '3 (Splits)', 'antigens such as 23/24')}"] = parent
             for a in filter(None, parts[3].strip().split("/")):
-                assoc_of[f"{prefix}{int(a)}"] = f"{prefix}{int(parent)}"
+                assoc_of[f"{prefix}{_number(a, path, number, '4 (Associated)', 'antigens such as 2403')}"] = parent
         return split_of, assoc_of
 
     @cached_property
@@ -261,18 +326,20 @@ class Nomenclature:
         """(name at every field count ≥ 2 → group name or itself, group → its first allele)."""
         memo = self.__dict__.setdefault("_group_memo", {})
         if kind not in memo:
-            memo[kind] = _cached(self.path(kind), f"nomenclature-{kind}", lambda: self._read_groups(kind))
+            memo[kind] = _cached(f"nomenclature-{kind}", [_identity(self.path(kind))], lambda: self._read_groups(kind),
+                                 lambda v: ({"groups": v[0], "first": v[1]}, {}),
+                                 lambda m, a: (json_str_dict(m["groups"]), json_str_dict(m["first"])))
         return memo[kind]
 
     def _read_groups(self, kind: str) -> tuple[dict[str, str], dict[str, str]]:
         _, rows = _comments_and_rows(self.path(kind), f"{kind} groups")
         to_group: dict[str, str] = {}
         first: dict[str, str] = {}
-        for row in rows:
+        for number, row in rows:
             parts = row.split(";")
             if len(parts) < 3:
                 raise NomenclatureError(
-                    f"nomenclature file {self.path(kind)}: line {row!r} has {len(parts)} fields, "
+                    f"nomenclature file {self.path(kind)} line {number}: {row[:80]!r} has {len(parts)} fields, "
                     f"expected 'Locus*;Alleles;{kind} group'"
                 )
             gene = parts[0].rstrip("*")
@@ -297,18 +364,20 @@ class Nomenclature:
     @cached_property
     def _known(self) -> frozenset[str]:
         """Every field prefix (without expression suffix) of every allele in ``Allelelist.txt``."""
-        return _cached(self.path("alleles"), "nomenclature-alleles", self._read_known)
+        return _cached("nomenclature-alleles", [_identity(self.path("alleles"))], self._read_known,
+                       lambda v: ({"known": sorted(v)}, {}),
+                       lambda m, a: frozenset(json_str_list(m["known"])))
 
     def _read_known(self) -> frozenset[str]:
         _, rows = _comments_and_rows(self.path("alleles"), "the list of named alleles")
         out: set[str] = set()
-        for row in rows:
+        for number, row in rows:
             if row.startswith("AlleleID"):
                 continue
             parts = row.split(",")
             if len(parts) < 2 or "*" not in parts[1]:
                 raise NomenclatureError(
-                    f"nomenclature file {self.path('alleles')}: line {row!r} is not 'AlleleID,Allele'"
+                    f"nomenclature file {self.path('alleles')} line {number}: {row[:80]!r} is not 'AlleleID,Allele'"
                 )
             gene, fields, _ = _split_name(parts[1].strip())
             for k in range(1, len(fields) + 1):
@@ -472,10 +541,7 @@ def read_mac_file(path: str | Path) -> MacCodes:
         Unreadable file, a malformed line (named by its number), or no codes.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise NomenclatureError(f"cannot read MAC file {p}: {e}") from None
+    text = _read_text(p, "NMDP multiple-allele codes, numer.v3.txt", kind="MAC file", how=None)
     codes: dict[str, tuple[str, ...]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         parts = line.replace("*", " ").split()

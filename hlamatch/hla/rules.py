@@ -38,7 +38,10 @@ def _loci_tuple(value: Any, name: str) -> tuple[str, ...]:
         items = None
     if items is None or not all(isinstance(x, str) for x in items):
         raise OptionError(f"{name} must be a list of locus names like ['DRB1'], got {value!r}")
-    return tuple(x.strip() for x in items if x.strip())
+    out = tuple(x.strip() for x in items if x.strip())
+    if items and not out:  # "," or [""]: names no locus, never read as "no rule"
+        raise OptionError(f"{name} {value!r} names no locus: give locus names like ['DRB1'] (or leave {name} out)")
+    return out
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,11 @@ class MatchRules:
         object.__setattr__(self, "require_match", _loci_tuple(self.require_match, "require_match"))
         if self.allow_mismatch is not None:
             object.__setattr__(self, "allow_mismatch", _loci_tuple(self.allow_mismatch, "allow_mismatch"))
+            both = sorted({x.upper() for x in self.require_match} & {x.upper() for x in self.allow_mismatch},
+                          key=lambda x: [y.upper() for y in self.require_match].index(x))
+            if both:
+                raise OptionError(f"contradictory rules: locus {', '.join(both)} is both in require_match (must match) "
+                                  f"and in allow_mismatch (may mismatch); name each locus in one of them")
 
     @property
     def is_default(self) -> bool:

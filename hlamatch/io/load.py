@@ -137,16 +137,19 @@ def load_table(
 def _load_cached(p: Path, fmt: str, reader: Any, population: str | None, sum_tolerance: float,
                  strict: bool) -> HaplotypeTable:
     """Read and build a table once per file version: the built table (and the warnings its
-    building gave, shown again on every load) is cached on disk (:mod:`hlamatch._cache`), keyed
-    by the file's path, size and time and by every option that shapes it.  Warnings about one
-    population travel inside the table (:attr:`HaplotypeTable.population_warnings`) and are shown
-    when that population is used."""
-    from hlamatch._cache import cached
+    building gave, shown again on every load) is cached on disk (:mod:`hlamatch._cache`, as NumPy
+    arrays and JSON, never pickles), keyed by the file's content fingerprint, by every option that
+    shapes it and by the nomenclature in use (its release and its files' fingerprints).  Warnings
+    about one population travel inside the table (:attr:`HaplotypeTable.population_warnings`) and
+    are shown when that population is used."""
+    from hlamatch._cache import cached, identity, json_str_list
     from hlamatch.hla.nomenclature import current_nomenclature
+    from hlamatch.table.stored import table_from_parts, table_parts
 
     nom = current_nomenclature()
     # The path as given is part of the key: the table and its messages name the file that way.
-    role = f"table|{p}|{fmt}|{population}|{sum_tolerance!r}|{strict}|{nom.directory.resolve() if nom else None}"
+    key = [str(p), fmt, repr(population), repr(sum_tolerance), repr(strict), identity(p),
+           nom.identity() if nom is not None else "no nomenclature"]
 
     def build() -> tuple[HaplotypeTable, list[str]]:
         with warnings.catch_warnings(record=True) as caught:
@@ -157,7 +160,16 @@ def _load_cached(p: Path, fmt: str, reader: Any, population: str | None, sum_tol
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return table, [str(w.message) for w in caught if issubclass(w.category, HlamatchWarning)]
 
-    table, said = cached(p, role, build)
+    def dump(value: tuple[HaplotypeTable, list[str]]) -> tuple[Any, Any]:
+        meta, arrays = table_parts(value[0])
+        return {"table": meta, "said": list(value[1])}, arrays
+
+    def load(meta: Any, arrays: Any) -> tuple[HaplotypeTable, list[str]]:
+        if not isinstance(meta, dict):
+            raise ValueError("not a stored table")
+        return table_from_parts(meta.get("table"), arrays), json_str_list(meta.get("said"))
+
+    table, said = cached("table", key, build, dump, load)
     for message in said:
         warnings.warn(message, HlamatchWarning, stacklevel=3)
     return table

@@ -169,6 +169,19 @@ def cover_rows(b1, b2, het, n_words, n_loci, freqs, chosen, count_only, out_cove
     return q
 
 
+@jit()
+def sampled_cover_count(b1, b2, het, n_words, n_loci, n, chosen, rows_i, rows_j):
+    """How many of the pairs (rows_i[s], rows_j[s]) :func:`cover_rows` would count (some line
+    covers the pair, no chosen line does): a sample that estimates its count before the full pass."""
+    cover = np.empty(n_words, dtype=np.uint64)
+    q = 0
+    for s in range(rows_i.shape[0]):
+        if _pair_cover(b1, b2, het, n_words, n_loci, n, rows_i[s], rows_j[s], cover) and \
+                not _hits(cover, chosen, n_words):
+            q += 1
+    return q
+
+
 # ---- the same for general match rules (mismatch counts) -------------------------------------
 
 

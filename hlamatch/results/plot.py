@@ -17,7 +17,7 @@ from typing import Any
 
 from hlamatch.errors import MissingExtraError, OptionError
 
-__all__ = ["plot_plan", "check_plot_path", "PLOT_SUFFIXES"]
+__all__ = ["PLOT_SUFFIXES", "check_plot_path", "plot_plan", "write_atomically"]
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 _MISSING_MATPLOTLIB = "plots need matplotlib: pip install 'hlamatch[plot]'"
@@ -101,6 +101,41 @@ def _check_path(path: str | os.PathLike[str]) -> Path:
         raise OptionError(f"plot file {str(out)!r} must end in .png, .svg or .pdf")
     if not out.parent.is_dir():
         raise OptionError(f"cannot write plot file {str(out)!r}: folder {str(out.parent)!r} does not exist")
+    if os.path.lexists(out) and not out.is_file():  # a folder, FIFO, device (/dev/full) or dangling link
+        raise OptionError(f"cannot write plot file {str(out)!r}: it exists and is not a regular file")
+    if not os.access(out.parent, os.W_OK):
+        raise OptionError(f"cannot write plot file {str(out)!r}: folder {str(out.parent)!r} is not writable")
+    return out
+
+
+def write_atomically(out: Path, write: Any) -> Path:
+    """Call ``write(temporary_path)``, then move the file onto ``out`` (:func:`os.replace`): ``out`` is
+    either left as it was or holds the whole new file, never a partial one.  The temporary file
+    lies in the same folder (a rename never crosses file systems) and is removed on failure.
+
+    Raises
+    ------
+    OptionError
+        The file cannot be written (a full disk, a read-only or virtual folder such as ``/proc``);
+        the message names ``out`` and the reason.
+    """
+    import tempfile
+
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=out.suffix)
+        os.close(fd)
+        write(tmp)
+        os.replace(tmp, out)
+        tmp = None
+    except OSError as e:
+        raise OptionError(f"cannot write plot file {str(out)!r}: {e.strerror or e}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     return out
 
 
@@ -171,7 +206,8 @@ def plot_plan(
     Raises
     ------
     OptionError
-        ``path`` has another suffix or its folder does not exist; ``steps`` is empty or a row
+        ``path`` has another suffix, its folder does not exist or is not writable, it exists and is
+        not a regular file, or writing it fails (the file is then left as it was); ``steps`` is empty or a row
         lacks ``step``/``coverage`` or holds a value out of range; ``target`` is outside [0, 1].
     MissingExtraError
         matplotlib is not installed (``pip install 'hlamatch[plot]'``).
@@ -206,5 +242,4 @@ def plot_plan(
     ax.set_ylim(0, 100 if top > 60 else max(10, 10 * math.ceil(top * 1.1 / 10)))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize="small")
-    fig.savefig(out)
-    return out
+    return write_atomically(out, lambda tmp: fig.savefig(tmp, format=out.suffix.lower()[1:]))

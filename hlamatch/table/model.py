@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -304,6 +305,16 @@ class HaplotypeTable:
     def _locus_indices(self, loci: Sequence[str] | None) -> list[int]:
         if loci is None:
             return list(range(len(self.loci)))
+        if isinstance(loci, str):  # "A,B,DRB1" or "A~B~DRB1"; never one letter per locus
+            loci = [x.strip() for x in loci.replace("~", ",").split(",") if x.strip()]
+        elif isinstance(loci, (bytes, Mapping)) or not isinstance(loci, Iterable):
+            raise TypeError(f"loci must be a list of locus names like ['A', 'B', 'DRB1'] or a text 'A,B,DRB1', "
+                            f"got {type(loci).__name__}")
+        else:
+            loci = list(loci)
+            for x in loci:
+                if not isinstance(x, str):
+                    raise TypeError(f"loci must hold locus names (text) like 'DRB1', got {x!r}")
         if len(loci) == 0:
             raise OptionError("no loci given: pass at least one locus, e.g. --loci A,B,DRB1")
         idx = []
@@ -365,9 +376,16 @@ def combine_tables(tables: Sequence[HaplotypeTable]) -> HaplotypeTable:
     OptionError
         Two tables hold a population of the same name, or no table is given.
     """
+    if isinstance(tables, (str, bytes, HaplotypeTable)) or not isinstance(tables, Iterable) or isinstance(tables, Mapping):
+        raise TypeError(f"tables must be a sequence of HaplotypeTable (e.g. [table1, table2]), got "
+                        f"{type(tables).__name__}")
     tables = list(tables)
     if not tables:
         raise OptionError("no table given to combine")
+    for i, t in enumerate(tables):
+        if not isinstance(t, HaplotypeTable):
+            raise TypeError(f"tables[{i}] must be a HaplotypeTable (from load_table, bundled_table ...), got "
+                            f"{type(t).__name__}")
     if len(tables) == 1:
         return tables[0]
     first = tables[0]

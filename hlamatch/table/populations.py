@@ -58,5 +58,8 @@ def resolve_populations(table: HaplotypeTable, populations: Populations) -> tupl
             weights.append(wf)
     if not weights:
         return tuple(names), None
-    total = math.fsum(weights)
-    return tuple(names), tuple(w / total for w in weights)
+    # Scaled by the largest first, so that weights near the float limit (1e308) cannot overflow the sum.
+    top = max(weights)
+    scaled = [w / top for w in weights]
+    total = math.fsum(scaled)
+    return tuple(names), tuple(w / total for w in scaled)

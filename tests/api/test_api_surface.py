@@ -159,7 +159,7 @@ def test_loading_says_nothing_and_each_population_warns_when_used(two_pops):
 
 def test_cached_table_replays_only_the_used_population(two_pops):
     load_table(two_pops)  # fills the cache
-    assert list((two_pops.parent / "cache").glob("table-*.pickle"))
+    assert list((two_pops.parent / "cache").glob("table-*.json"))
     t = load_table(two_pops)  # from the cache: the warning still travels with the table
     assert warnings_of(lambda: t.listed_mass("P2")) == []
     assert warnings_of(lambda: t.listed_mass("P1")) == [p1_warning(two_pops)]

@@ -93,6 +93,8 @@ def check_against_naive(p, rule):
 def merge_rules(draw, loci):
     require = draw(st.lists(st.sampled_from(loci), unique=True, max_size=1))
     allow = draw(st.one_of(st.none(), st.lists(st.sampled_from(loci), unique=True, max_size=len(loci))))
+    if allow is not None:  # a locus both required and allowed is a contradiction MatchRules refuses
+        allow = [x for x in allow if x not in require]
     return dict(max_mismatches=draw(st.integers(0, 3)), direction=draw(st.sampled_from(["GvH", "bidirectional"])),
                 homozygous_count=1, require_match=require, allow_mismatch=allow)
 

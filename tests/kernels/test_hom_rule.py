@@ -43,6 +43,8 @@ def text(line) -> str:
 def hvg_rules(draw, loci):
     require = draw(st.lists(st.sampled_from(loci), unique=True, max_size=2))
     allow = draw(st.one_of(st.none(), st.lists(st.sampled_from(loci), unique=True, max_size=len(loci))))
+    if allow is not None:  # a locus both required and allowed is a contradiction MatchRules refuses
+        allow = [x for x in allow if x not in require]
     return dict(max_mismatches=draw(st.integers(0, 3)), direction="HvG", homozygous_count=draw(st.sampled_from([1, 2])),
                 require_match=require, allow_mismatch=allow)
 

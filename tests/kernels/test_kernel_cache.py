@@ -93,3 +93,32 @@ def test_a_changed_helper_file_misses_the_cache(tmp_path):
         fh.write("\n# edited\n")
     second, hits = probe()
     assert second != first and second.parent == first.parent and hits == 0
+
+
+@pytest.mark.skipif(NO_JIT, reason="NUMBA_DISABLE_JIT: the kernels are plain functions, with no cache")
+def test_a_damaged_cache_file_is_replaced_not_a_compile_in_every_process(tmp_path):
+    """With ``NUMBA_CACHE_DIR`` set: a kernel is compiled and cached; its data file (``.nbc``), then its
+    index (``.nbi``), overwritten with junk: the next process compiles once, without a warning, and
+    saves afresh, so the process after it loads from the cache again."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    for name in ("HLAMATCH_NUMBA_CACHE", "NUMBA_DISABLE_JIT"):
+        env.pop(name, None)
+
+    def probe() -> tuple[Path, int]:
+        out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, timeout=300,
+                             cwd=tmp_path)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert "cannot cache" not in out.stderr, out.stderr[-3000:]
+        _, cache, hits = out.stdout.split("\n")[:3]
+        return Path(cache), int(hits)
+
+    cache, hits = probe()
+    assert hits == 0
+    assert probe() == (cache, 1)
+    for suffix in (".nbc", ".nbi"):
+        damaged = [p for p in cache.iterdir() if p.name.startswith("common._popcount") and p.suffix == suffix]
+        assert damaged, sorted(p.name for p in cache.iterdir())
+        for p in damaged:
+            p.write_bytes(b"\x80\x04junk, not numba's data")
+        assert probe() == (cache, 0)  # damaged: compiled (and saved) again ...
+        assert probe() == (cache, 1)  # ... so the next process loads it
