@@ -119,4 +119,6 @@ test_supply_sizes, test_supply_sizes_slow = twins(25, 400, supplies)(_supply_bod
 # The supply size fuzz runs only in slow mode (-m slow or HLAMATCH_FUZZ_SLOW=1): on a cold numba cache
 # in a fresh clone one run went on for minutes (cause not found yet); the refusals it covers are
 # also checked, fast, by tests/api/test_size_limits.py.
+import pytest  # noqa: E402
+
 test_supply_sizes = pytest.mark.slow(test_supply_sizes)
