@@ -28,6 +28,7 @@ import math
 import os
 import secrets
 import stat
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -111,6 +112,11 @@ def read_limited(fh: IO[bytes], limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
+#: Fingerprints computed in this process, by the file's status (device, inode, size, mtime, ctime).
+_FINGERPRINTS: dict[tuple[int, ...], str] = {}
+_FINGERPRINTS_LOCK = threading.Lock()
+
+
 def fingerprint(path: str | Path) -> str:
     """The identity of a regular file's current content: size, modification time (ns), device and
     inode, and a hash of its bytes (the whole file up to :data:`WHOLE_HASH_BYTES`, else its first,
@@ -123,6 +129,13 @@ def fingerprint(path: str | Path) -> str:
     """
     with open_regular(path) as fh:
         st = os.fstat(fh.fileno())
+        # Hashed once per process while the file's status is unchanged: any write changes its
+        # ctime, which no caller can set back (so an in-place edit with the old mtime is seen).
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with _FINGERPRINTS_LOCK:
+            known = _FINGERPRINTS.get(key)
+        if known is not None:
+            return known
         h = hashlib.sha256()
         if st.st_size <= WHOLE_HASH_BYTES:
             for block in iter(lambda: fh.read(2**20), b""):
@@ -131,7 +144,12 @@ def fingerprint(path: str | Path) -> str:
             for offset in (0, st.st_size // 2 - SAMPLE_BYTES // 2, st.st_size - SAMPLE_BYTES):
                 fh.seek(offset)
                 h.update(fh.read(SAMPLE_BYTES))
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_dev}:{st.st_ino}:{h.hexdigest()[:32]}"
+    found = f"{st.st_size}:{st.st_mtime_ns}:{st.st_dev}:{st.st_ino}:{h.hexdigest()[:32]}"
+    with _FINGERPRINTS_LOCK:
+        if len(_FINGERPRINTS) >= 1024:
+            _FINGERPRINTS.clear()
+        _FINGERPRINTS[key] = found
+    return found
 
 
 def identity(path: str | Path) -> str | None:

@@ -11,7 +11,8 @@ Every kernel in :mod:`hlamatch.kernels` is decorated with :func:`jit`.  Policy:
   else the package's ``__pycache__`` or the user's cache folder), in ``hlamatch-<digest>``, the
   digest of the source files of ``hlamatch/kernels`` and of this file (:func:`source_digest`): a
   change to any of them starts a fresh folder.  Reading the files costs a millisecond, once per
-  process, when the first kernel is decorated.
+  process, when the first kernel is decorated.  Each process marks its folder as used; sibling
+  ``hlamatch-*`` folders unused for :data:`STALE_CACHE_SECONDS` (30 days) are removed.
 * Caching is a speed-up, never a condition: where numba finds no writable cache folder (neither
   the package folder nor the user's cache folder; numba raises ``RuntimeError: cannot cache
   function`` when the kernel is decorated), or writing a cache file fails, the kernels run
@@ -42,7 +43,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -86,6 +89,32 @@ def cache_folder(folder: Path = KERNELS) -> str:
     return f"hlamatch-{source_digest(Path(folder))}"
 
 
+#: A cache folder of other kernel sources not used for this long is removed (:func:`_prune_once`).
+STALE_CACHE_SECONDS = 30 * 24 * 3600
+
+_PRUNED: set[str] = set()
+
+
+def _prune_once(current: str, stale: float = STALE_CACHE_SECONDS) -> None:
+    """Once per process and folder: mark ``current`` as used (its modification time) and remove the
+    sibling ``hlamatch-<digest>`` folders (kernels of other sources: older versions, edited
+    checkouts) not used for ``stale`` seconds.  Another install sharing ``NUMBA_CACHE_DIR`` keeps
+    its folder while it runs at least once in that time; a removal that fails is left for later."""
+    if current in _PRUNED:
+        return
+    _PRUNED.add(current)
+    try:
+        os.utime(current)
+        parent, own = os.path.split(current)
+        now = time.time()
+        for entry in os.scandir(parent):
+            if (entry.name.startswith("hlamatch-") and entry.name != own and entry.is_dir(follow_symlinks=False)
+                    and now - entry.stat(follow_symlinks=False).st_mtime > stale):
+                shutil.rmtree(entry.path, ignore_errors=True)
+    except OSError:
+        pass
+
+
 class _DigestLocator:
     """numba's cache locator of a kernel, one folder down: :func:`cache_folder`."""
 
@@ -99,6 +128,7 @@ class _DigestLocator:
     def ensure_cache_path(self) -> None:
         os.makedirs(self._cache_path, exist_ok=True)
         tempfile.TemporaryFile(dir=self._cache_path).close()  # writable, as numba's locators check
+        _prune_once(self._cache_path)
 
     def get_source_stamp(self) -> Any:
         return self._inner.get_source_stamp()

@@ -57,6 +57,10 @@ class Settings:
         Bytes a request may plan to allocate (:mod:`hlamatch.compute.budget`: estimated from its
         shape before any large allocation or long loop, refused past it); None: the
         ``HLAMATCH_MEMORY_BUDGET`` environment variable, else half the physical memory.
+    time_budget : float or None
+        Seconds a sampled computation (Monte Carlo) may be projected to take, from its first draws,
+        before it is refused (:func:`hlamatch.compute.budget.check_seconds`); None: the
+        ``HLAMATCH_TIME_BUDGET`` environment variable, else one hour.
     on_compile : callable or None
         Told once per process, with one line, that kernels are about to compile (:func:`hlamatch._hooks.on_compile`).
     compile_announced : bool
@@ -74,6 +78,7 @@ class Settings:
     small_rule_work: int = 20_000_000
     hash_grouping_rows: int = 4096
     memory_budget: int | None = None
+    time_budget: float | None = None
     on_compile: Callable[[str], None] | None = None
     compile_announced: bool = False
     kernel_cache_failed: bool = False

@@ -38,6 +38,7 @@ from hlamatch.hla.alleles import (
     name_resolution,
     parse_allele,
 )
+from hlamatch.hla.items import parsed_items
 from hlamatch.hla.lines import Line, as_lines, line_loci, own_names, unique_lines
 from hlamatch.hla.nomenclature import NomenclatureError, current_nomenclature
 from hlamatch.hla.rules import MatchRules
@@ -230,25 +231,8 @@ def _typings(patients: Iterable[Typing | str] | str | None) -> list[Typing]:
     TypingError
         ``patients`` is None or not iterable, or holds something that is neither a string nor a Typing.
     """
-    if isinstance(patients, (str, Typing)):
-        patients = [patients]
-    if patients is None or not isinstance(patients, Iterable):
-        raise TypingError(
-            "patients must be a list of typings like ['A*24:02+A*02:01^B*52:01^DRB1*15:02'] (or Typing objects "
-            f"from read_patients), got {'None' if patients is None else type(patients).__name__ + ' ' + repr(patients)}"
-        )
-    out = []
-    for i, p in enumerate(patients):
-        if isinstance(p, Typing):
-            out.append(p)
-        elif isinstance(p, str):
-            out.append(parse_typing(p, str(i + 1)))
-        else:
-            raise TypingError(
-                f"patients[{i}] is {type(p).__name__} {p!r}: each patient is a typing text like "
-                "'A*24:02+A*02:01^B*52:01^DRB1*15:02', or a Typing"
-            )
-    return out
+    return parsed_items(patients, Typing, lambda text, k: parse_typing(text, str(k + 1)), TypingError, "patients",
+                        "A*24:02+A*02:01^B*52:01^DRB1*15:02", "Typing objects from read_patients")
 
 
 def _line_alleles(line: Line, loci: Sequence[str], res: str) -> list[set[str]]:

@@ -335,6 +335,9 @@ def plan_bank(
             problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
                               rules=rules, populations=group)
             states = _states(problem, level, progress, tolerance=tolerance)
+            if exact:  # a plan too large to solve exactly is refused before the greedy plan runs
+                for s in states:
+                    s.check_exact_size()
             label = _group_label(problem)
             picked, ok, reason = _greedy(problem, states, label, target, n_lines, steps, progress)
             reached[label], why[label] = ok, reason

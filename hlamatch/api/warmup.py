@@ -10,7 +10,7 @@ def warmup() -> None:
     (``HLAMATCH_NUMBA_CACHE=1``, the default) later processes load compiled code quickly.
     Covers coverage (every kernel family: the zero-mismatch line sweep and pair loops, exact and
     tolerance-bounded, and the rule kernels of every direction), patient look-up, rank and the
-    greedy plan; the tiny table is kept off the NumPy twins (:func:`hlamatch.dispatch.kernels_only`).
+    greedy plan; the tiny table is kept off the NumPy twins (:func:`hlamatch.compute.dispatch.kernels_only`).
     """
     import warnings
 

@@ -99,6 +99,10 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
         refuse(("tolerance",), "at --level haplotype, which is always computed exactly")
     # With a list of resolutions, --top picks the most frequent haplotypes at the first one.
     first_resolution = resolution.split(",")[0] if resolution else None
+    if top and level != "haplotype" and rules.is_default:
+        from hlamatch.compute.budget import check_top_lines
+
+        check_top_lines(top, tab().codes.shape[0])  # before building the lines
     bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
                       resolution=first_resolution)
     from hlamatch.api.coverage import coverage
@@ -128,6 +132,10 @@ def cohort_coverage(cohort, tab, populations, lines, lines_file, top, loci_list,
         raise OptionError("--cohort takes one --resolution (a cohort is compared at one resolution)")
     if top and loci_list is None:
         loci_list = patient_loci(read_patients(cohort), tab())
+    if top and level != "haplotype" and rules.is_default:
+        from hlamatch.compute.budget import check_top_lines
+
+        check_top_lines(top, tab().codes.shape[0])  # before building the lines
     bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
                       resolution=resolution)
     with numba_threads(threads):

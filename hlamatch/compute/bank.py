@@ -52,6 +52,10 @@ class HomGainArrays:
     n_head: int
 
 
+#: Most patient pairs (classes before merging) the exact plan models.
+MAX_PAIRS = 5_000_000
+
+
 class BankState:
     """Coverage of a growing bank in one population at one level, with every line's gain.
 
@@ -228,7 +232,13 @@ class BankState:
         if partners:
             self._partners()
 
-    def classes(self, lines: np.ndarray, max_pairs: int = 5_000_000) -> tuple[np.ndarray, np.ndarray, float]:
+    def check_exact_size(self, max_pairs: int = MAX_PAIRS) -> None:
+        """Refuse an exact plan whose patient pairs a sample puts above ``max_pairs``, before the
+        greedy plan or any pass over the pairs (the rules path is counted in :meth:`classes`)."""
+        if self.bitsets:
+            self._estimate_pairs(self._words(), max_pairs)
+
+    def classes(self, lines: np.ndarray, max_pairs: int = MAX_PAIRS) -> tuple[np.ndarray, np.ndarray, float]:
         """Patient classes for the exact planner: which of ``lines`` covers each uncovered pair.
 
         Returns

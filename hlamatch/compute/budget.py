@@ -18,10 +18,17 @@ import os
 
 from hlamatch.errors import OptionError
 
-__all__ = ["ENV", "budget_bytes", "check_bytes", "bitset_bytes", "describe"]
+__all__ = ["ENV", "TIME_ENV", "budget_bytes", "check_bytes", "bitset_bytes", "check_top_lines", "describe",
+           "time_budget", "check_seconds"]
 
 #: Environment variable that sets the budget (bytes, or a number with K, M, G or T).
 ENV = "HLAMATCH_MEMORY_BUDGET"
+
+#: Environment variable that sets the time budget of sampled computations (seconds).
+TIME_ENV = "HLAMATCH_TIME_BUDGET"
+
+#: The default time budget: an hour.
+DEFAULT_SECONDS = 3600.0
 
 _FALLBACK = 4 * 2**30
 _SUFFIX = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -88,3 +95,51 @@ def bitset_bytes(n_rows: int, n_loci: int, n_lines: int) -> int:
     and of one bool row × line matrix (gains, cover rows)."""
     words = -(-max(int(n_lines), 1) // 64)
     return int(n_rows) * (4 * max(int(n_loci), 1) * words * 8 + int(n_lines))
+
+
+def check_top_lines(n_lines: int, n_rows: int) -> None:
+    """Refuse the ``n_lines`` most frequent haplotypes of a table of ``n_rows`` rows as a bank for
+    zero-mismatch genotype-level coverage before the lines are built (a second per 25,000 lines).
+
+    Such lines are table haplotypes, each its own allele class and merged row, so the bitsets
+    (:func:`hlamatch.compute.encode.allele_classes`) need at least ``2 × lines × words × 8`` bytes.
+    """
+    k = min(int(n_lines), int(n_rows)) + 1
+    words = -(-max(int(n_lines), 1) // 64)
+    check_bytes(2 * k * words * 8, f"the bitsets of the top {n_lines:,} haplotypes as lines over {n_rows:,} "
+                f"table rows", "fewer lines (top, --top), or --level haplotype")
+
+
+def time_budget() -> tuple[float, str]:
+    """(the time budget in seconds, where it comes from: the setting, the environment variable or the default)."""
+    from hlamatch._settings import current
+
+    value = current().time_budget
+    if value is not None:
+        return float(value), "the time_budget setting"
+    env = os.environ.get(TIME_ENV, "").strip()
+    if env:
+        try:
+            seconds = float(env)
+        except ValueError:
+            seconds = math.nan
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise OptionError(f"{TIME_ENV} must be a number of seconds > 0 (e.g. 600), got {env!r}")
+        return seconds, TIME_ENV
+    return DEFAULT_SECONDS, f"one hour by default; {TIME_ENV} changes it"
+
+
+def seconds_text(t: float) -> str:
+    """A duration in words: ``42 s``, ``3.5 min``, ``2.1 h``, ``12 days``."""
+    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if t >= size:
+            return f"{t / size:.3g} {unit}"
+    return f"{t:.2g} s"
+
+
+def check_seconds(estimate: float, what: str, change: str) -> None:
+    """Refuse work projected (from its first steps) to take longer than the time budget."""
+    budget, source = time_budget()
+    if estimate > budget:
+        raise OptionError(f"{what} would take about {seconds_text(estimate)} (time budget {seconds_text(budget)}, "
+                          f"{source}): use {change}")

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hlamatch.compute import dispatch
+from hlamatch.compute.budget import check_bytes
 from hlamatch.table.rows import group_sums, key_groups, row_groups
 
 __all__ = ["MergedBitsets", "OtherClasses", "line_bitsets", "word_count", "allele_classes", "merged_bitsets", "pattern_runs", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
@@ -43,7 +44,9 @@ def line_bitsets(
     hom : numpy.ndarray
         uint64 array of shape (n_loci, n_words): lines homozygous at each locus.
     """
-    classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls)
+    classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls, rows=codes.shape[0])
+    _check_bitset_bytes((1 if slot2 is slot1 else 2) * codes.shape[0] * codes.shape[1] * slot1[0].shape[1] * 8,
+                        f"the bitsets of {line_codes.shape[0]:,} lines over {codes.shape[0]:,} table rows")
     b1 = _class_bitsets(codes, classes, slot1)
     return b1, b1 if slot2 is slot1 else _class_bitsets(codes, classes, slot2), hom
 
@@ -53,12 +56,16 @@ def word_count(n_lines: int) -> int:
     return max(1, (n_lines + 63) // 64)
 
 
-def allele_classes(line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.ndarray | None = None
-                   ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+def allele_classes(line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.ndarray | None = None,
+                   rows: int = 0) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
     """Alleles grouped by the line bitsets they give (see :func:`line_bitsets`), per locus.
 
     Class 0 holds every allele no line carries; each allele some line carries is a class of its
     own (a line slot holds one allele, so two such alleles never give the same bitsets).
+
+    ``rows``: table rows that will get bitsets from these classes (at most the product of the class
+    counts of the loci, once merged); their bitsets and the classes' are checked against the memory
+    budget before anything is allocated.
 
     Returns
     -------
@@ -91,19 +98,40 @@ def allele_classes(line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.
     classes = [cls[aoff[l]:aoff[l + 1]] for l in range(n_loci)]
     offset = np.zeros(n_loci + 1, dtype=np.int64)
     offset[1:] = np.cumsum(np.diff(before) + 1)
-    # one membership matrix for every class of every locus (rows) and line (columns), packed at once
-    member = np.zeros((both, offset[-1], width), dtype=np.bool_)
+    # the bitsets of every class of every locus (rows), one bit per line, set in place: a bit per
+    # (class, line), not a byte, so many lines cost 1/8 of a dense membership matrix
+    n_words = width // 64
+    merged = min(rows, math.prod(int(x) for x in np.diff(offset)))
+    _check_bitset_bytes(both * (int(offset[-1]) + merged * n_loci) * n_words * 8,
+                        f"the bitsets of {n_lines:,} lines" + (f" over {rows:,} table rows" if rows else ""))
+    words = np.zeros((both, int(offset[-1]), n_words), dtype=np.uint64)
     for h in range(both):
         t, l = np.nonzero(listed[:, h, :])
-        member[h, offset[l] + cls[flat[t, h, l]], t] = True
+        _set_bits(words[h], offset[l] + cls[flat[t, h, l]], t)
         for t, l in zip(*np.nonzero(nulls[:, h, :])):  # a null line allele: every class (rare)
-            member[h, offset[l]:offset[l + 1], t] = True
-    words = _words(member.reshape(both * offset[-1], width)).reshape(both, offset[-1], -1)
+            words[h, offset[l]:offset[l + 1], t // 64] |= np.uint64(1) << np.uint64(t % 64)
     slots = [[words[h, offset[l]:offset[l + 1]] for l in range(n_loci)] for h in range(both)]
     same = np.zeros((n_loci, width), dtype=np.bool_)
     same[:, :n_lines] = (line_codes[:, 0] == line_codes[:, 1]).T
     hom = _words(same)
     return classes, slots[0], slots[1] if both == 2 else slots[0], hom
+
+
+def _set_bits(words: np.ndarray, rows: np.ndarray, lines: np.ndarray) -> None:
+    """Set bit ``lines[i]`` of row ``rows[i]`` of ``words`` (uint64 (k, n_words)), for every i."""
+    lines = np.asarray(lines, dtype=np.int64)
+    if lines.size == 0:
+        return
+    key = np.asarray(rows, dtype=np.int64) * words.shape[1] + lines // 64
+    order = np.argsort(key, kind="stable")
+    key, bits = key[order], np.left_shift(np.uint64(1), (lines[order] % 64).astype(np.uint64))
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])  # one OR per (row, word)
+    words.reshape(-1)[key[first]] |= np.bitwise_or.reduceat(bits, first)
+
+
+def _check_bitset_bytes(estimate: int, what: str) -> None:
+    """Refuse bitsets past the memory budget before allocating them (one OptionError naming the option)."""
+    check_bytes(estimate, what, "fewer lines (lines, --line/--lines-file; top, --top; n_candidates, -n)")
 
 
 def _words(member: np.ndarray) -> np.ndarray:
@@ -164,7 +192,7 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
         (else ``b2`` is ``b1``); ``patterns``: int64 (m,), per merged row, bit l set where it
         carries some line allele at locus l (n_loci ≤ 62; 0 beyond).
     """
-    classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls)
+    classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls, rows=codes.shape[0])
     n, n_loci = codes.shape
     sizes = [t.shape[0] for t in slot1]
     fits = math.prod(sizes) < 2 ** 62  # one mixed-radix integer key per row
@@ -199,6 +227,8 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
     if order is not None:
         rep, f, patterns = rep[order], f[order], patterns[order]
     het = slot2 is not slot1 and not all(np.array_equal(a, b) for a, b in zip(slot1, slot2))
+    _check_bitset_bytes((2 if het else 1) * rep.shape[0] * n_loci * slot1[0].shape[1] * 8,
+                        f"the bitsets of {line_codes.shape[0]:,} lines over {rep.shape[0]:,} merged table rows")
     b1 = _class_flat(rep, slot1)
     return MergedBitsets(b1, _class_flat(rep, slot2) if het else b1, np.ascontiguousarray(f), hom, het, patterns)
 

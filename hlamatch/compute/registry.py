@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from hlamatch.compute.budget import check_seconds
 from hlamatch.compute.donor_math import (
     _log1m,
     donor_probability,
@@ -266,6 +268,10 @@ def _exact_haplotype(reg: _Registry, nulls: np.ndarray, codes: np.ndarray, sizes
 # ====================================================================== Monte Carlo
 
 
+#: Distinct banks whose coverage a Monte Carlo run remembers (repeats cost nothing).
+_SEEN_MAX = 100_000
+
+
 def _monte_carlo(problem: Problem, reg: _Registry, codes: np.ndarray, nulls: np.ndarray, R: int, levels: Sequence[str],
                  samples: int, seed: int, progress: Progress | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Weighted lower and upper coverage of ``samples`` registries' banks, per level.
@@ -283,7 +289,18 @@ def _monte_carlo(problem: Problem, reg: _Registry, codes: np.ndarray, nulls: np.
     seen: dict[bytes, dict[str, tuple[float, float]]] = {}
     label = f"{reg.label} supply R={R} (monte carlo)"
     every = max(1, samples // 50)
+    start, checked = 0.0, False
     for s in range(samples):
+        if s == 1:  # the clock starts after the first draw, which may compile kernels
+            start = time.perf_counter()
+        elif not checked and s > 1 and (time.perf_counter() - start > 1.0 or s == 65):
+            # project the whole run from its first draws (new banks cost the most: an over-estimate)
+            checked = True
+            check_seconds((time.perf_counter() - start) / (s - 1) * samples,
+                          f"Monte Carlo with {samples:,} samples (R={R:,}; measured over {s - 1} draws)",
+                          "fewer samples (samples, --samples)")
+        if len(seen) >= _SEEN_MAX:  # memory O(n + _SEEN_MAX), whatever the number of samples
+            seen.clear()
         # One draw at a time (memory O(n)); the stream is the same as one call with size=samples.
         bank = np.flatnonzero(rng.multinomial(R, pvals)[:-1] > 0)
         key = bank.tobytes()

@@ -16,6 +16,7 @@ from typing import Sequence
 from hlamatch.constants import NOMENCLATURE_RESOLUTIONS
 from hlamatch.errors import AlleleNameError, HlamatchError, HlamatchWarning, LineError
 from hlamatch.hla.alleles import at_resolution, is_mac, locus_key, parse_allele
+from hlamatch.hla.items import parsed_items
 
 __all__ = ['Line', 'parse_line', 'as_lines', 'unique_lines', 'own_names', 'line_label', 'line_labels', 'line_loci']
 
@@ -178,25 +179,8 @@ def as_lines(lines: Iterable[str | Line] | str | Line | None, what: str = "lines
     LineError
         ``lines`` is None or not iterable, or holds something that is neither a string nor a Line.
     """
-    if isinstance(lines, (str, Line)):
-        lines = [lines]
-    if lines is None or not isinstance(lines, Iterable):
-        raise LineError(
-            f"{what} must be a list of line texts like ['A*24:02~B*52:01~DRB1*15:02'] (or hlamatch.Line "
-            f"objects), got {'None' if lines is None else type(lines).__name__ + ' ' + repr(lines)}"
-        )
-    out = []
-    for k, ln in enumerate(lines):
-        if isinstance(ln, Line):
-            out.append(ln)
-        elif isinstance(ln, str):
-            out.append(_parse_text(ln))
-        else:
-            raise LineError(
-                f"{what}[{k}] is {type(ln).__name__} {ln!r}: each line is a text like "
-                "'A*24:02~B*52:01~DRB1*15:02' (or 'hap1/hap2'), or a hlamatch.Line"
-            )
-    return out
+    return parsed_items(lines, Line, lambda text, _k: _parse_text(text), LineError, what,
+                        "A*24:02~B*52:01~DRB1*15:02", "hlamatch.Line objects")
 
 
 def unique_lines(lines: Sequence[Line], candidates: Sequence[Line] = ()) -> tuple[list[Line], list[Line]]:

@@ -128,6 +128,10 @@ class MatchRules:
     def describe(self, loci: Sequence[str] | None = None) -> str:
         """One line saying the rule, e.g. ``HvG mismatches ≤ 1; DRB1 must match; homozygous mismatch counts 1``."""
         parts = [f"{self.direction} mismatches {'= 0' if self.max_mismatches == 0 else f'≤ {self.max_mismatches}'}"]
+        if self.max_mismatches > 0 and loci and not self.locus_limits(loci).any():
+            # Every locus the computation uses must match: the result is the zero-mismatch one; say so.
+            parts[0] = (f"{self.direction} mismatches = 0 (≤ {self.max_mismatches} asked, but no locus of "
+                        f"{'~'.join(loci)} may mismatch)")
         if self.max_mismatches > 0 or self.require_match or self.allow_mismatch is not None:
             if self.require_match:
                 parts.append(f"{','.join(self.require_match)} must match")

@@ -40,7 +40,8 @@ class PopulationWarning(HlamatchWarning):
 class _PendingWarning:
     """A :class:`PopulationWarning` not shown yet.  Tables derived from a table (``select``,
     ``combine_tables``, ``dataclasses.replace``) share these objects, so each is shown once per
-    table read; a pickled copy (the on-disk cache) starts unshown."""
+    table read.  A copy sent to another process (pickled for Dask or multiprocessing) starts
+    unshown; the on-disk cache keeps only the messages (JSON) and a table read from it shows them again."""
 
     __slots__ = ("population", "message", "shown")
 

@@ -451,21 +451,21 @@ def test_emit_maps_non_finite_numbers():
 def test_api_lines_argument():
     with pytest.raises(LineError) as e:
         hlamatch.coverage("japanese", None)
-    assert str(e.value) == ("lines must be a list of line texts like ['A*24:02~B*52:01~DRB1*15:02'] (or hlamatch.Line "
+    assert str(e.value) == ("lines must be a list of texts like ['A*24:02~B*52:01~DRB1*15:02'] (or hlamatch.Line "
                             "objects), got None")
     with pytest.raises(LineError) as e:
         hlamatch.coverage("japanese", 5)
     assert str(e.value).endswith("got int 5")
     with pytest.raises(LineError) as e:
         hlamatch.coverage("japanese", [L1, 5])
-    assert str(e.value) == ("lines[1] is int 5: each line is a text like 'A*24:02~B*52:01~DRB1*15:02' "
-                            "(or 'hap1/hap2'), or a hlamatch.Line")
+    assert str(e.value) == ("lines[1] is int 5: each item is a text like 'A*24:02~B*52:01~DRB1*15:02', "
+                            "or one of hlamatch.Line objects")
     # A single string is one line (not a sequence of one-character lines).
     one = hlamatch.coverage("japanese", L1, level="haplotype")
     assert one[0].lines == (L1,)
     with pytest.raises(TypingError) as e:
         hlamatch.match_patients(None, [L1])
-    assert str(e.value).startswith("patients must be a list of typings")
+    assert str(e.value).startswith("patients must be a list of texts like ['A*24:02+A*02:01")
 
 
 @pytest.mark.parametrize("threads", [1.5, "2", True, 0, -1])

@@ -25,3 +25,15 @@ def test_lists_naming_no_locus_are_refused(kw):
 def test_explicit_empty_allow_list_still_means_no_locus():
     assert list(MatchRules(allow_mismatch=[]).locus_limits(["A", "B"])) == [0, 0]
     assert MatchRules(max_mismatches=1, require_match=["A"], allow_mismatch=["B"]).locus_limits(["A", "B"])[0] == 0
+
+
+def test_a_rule_no_locus_may_mismatch_under_says_it_is_the_zero_rule():
+    # -k 1 with every locus of the computation required computes the -k 0 result: the rule's text says so
+    # (in every output that prints it) instead of "≤ 1".
+    loci = ["A", "B", "DRB1"]
+    for rules in (MatchRules(max_mismatches=1, require_match=loci), MatchRules(max_mismatches=2, allow_mismatch=[])):
+        text = rules.describe(loci)
+        assert text.startswith("HvG mismatches = 0 (≤ "), text
+        assert "may mismatch" in text
+    # One locus left free: the rule is what it says.
+    assert MatchRules(max_mismatches=1, require_match=["A", "B"]).describe(loci).startswith("HvG mismatches ≤ 1;")

@@ -276,3 +276,17 @@ def test_fingerprint_sees_in_place_edits_of_large_files(tmp_path):
         os.mkfifo(fifo)
         with pytest.raises(ValueError):
             _cache.fingerprint(fifo)  # refused at once, never waited on
+
+
+def test_fingerprint_hashes_an_unchanged_file_once_per_process(tmp_path, monkeypatch):
+    p = tmp_path / "Allelelist.txt"
+    p.write_bytes(b"x" * 5000)
+    first = _cache.fingerprint(p)
+    calls = []
+    real = _cache.hashlib.sha256
+    monkeypatch.setattr(_cache.hashlib, "sha256", lambda *a: calls.append(1) or real(*a))
+    assert _cache.fingerprint(p) == first and calls == []  # unchanged: no second hash
+    st = os.stat(p)
+    p.write_bytes(b"y" * 5000)  # same size, mtime set back: ctime still moves, so it is hashed again
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _cache.fingerprint(p) != first and calls == [1]

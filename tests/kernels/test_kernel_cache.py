@@ -122,3 +122,20 @@ def test_a_damaged_cache_file_is_replaced_not_a_compile_in_every_process(tmp_pat
             p.write_bytes(b"\x80\x04junk, not numba's data")
         assert probe() == (cache, 0)  # damaged: compiled (and saved) again ...
         assert probe() == (cache, 1)  # ... so the next process loads it
+
+
+def test_unused_cache_folders_of_other_sources_are_pruned(tmp_path):
+    current = tmp_path / _jit.cache_folder()
+    current.mkdir()
+    old, recent, other = tmp_path / "hlamatch-0000000000000000", tmp_path / "hlamatch-1111111111111111", tmp_path / "x"
+    for folder in (old, recent, other):
+        folder.mkdir()
+        (folder / "k.nbi").write_bytes(b"")
+    month = _jit.STALE_CACHE_SECONDS + 3600
+    for folder in (old, other, current):
+        os.utime(folder, (os.stat(folder).st_atime - month, os.stat(folder).st_mtime - month))
+    _jit._PRUNED.discard(str(current))
+    _jit._prune_once(str(current))
+    assert not old.exists()  # another digest, unused for longer than the limit
+    assert recent.exists() and other.exists() and current.exists()  # used lately; not ours; ours
+    assert os.stat(current).st_mtime > os.stat(other).st_mtime + month / 2  # marked as used now
