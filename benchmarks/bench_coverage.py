@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 import numba  # noqa: E402
+from naive import numpy_genotype_coverage, plain_numpy_genotype_coverage  # noqa: E402
 
 import hlamatch  # noqa: E402
-from naive import numpy_genotype_coverage, plain_numpy_genotype_coverage  # noqa: E402
 
 DEFAULT_JAPI = REPO.parent / "shared" / "data" / "raw" / "HLAMatchIt" / "freqs_9loc_2020_trim" / "freqs.JAPI.csv"
 
@@ -104,26 +104,48 @@ def main(argv: list[str] | None = None) -> int:
         ("genotype, CiRA line, JAPI A~B~DRB1", abdr, cira, "genotype", {}),
         ("genotype, top-10 A~B~DRB1, k=0 with distribution", abdr, top10, "genotype", {"distribution": True}),
         ("haplotype, top-10 A~B~DRB1, k=0 with distribution", abdr, top10, "haplotype", {"distribution": True}),
-        ("genotype, top-10 A~B~DRB1, k<=1, DRB1 must match", abdr, top10, "genotype",
-         {"max_mismatches": 1, "require_match": ["DRB1"]}),
-        ("haplotype, top-10 A~B~DRB1, k<=1, DRB1 must match", abdr, top10, "haplotype",
-         {"max_mismatches": 1, "require_match": ["DRB1"]}),
+        (
+            "genotype, top-10 A~B~DRB1, k<=1, DRB1 must match",
+            abdr,
+            top10,
+            "genotype",
+            {"max_mismatches": 1, "require_match": ["DRB1"]},
+        ),
+        (
+            "haplotype, top-10 A~B~DRB1, k<=1, DRB1 must match",
+            abdr,
+            top10,
+            "haplotype",
+            {"max_mismatches": 1, "require_match": ["DRB1"]},
+        ),
         ("genotype, top-10 A~B~DRB1, GvH k=0", abdr, top10, "genotype", {"direction": "GvH"}),
     ]
     rows = []
     for name, table, lines, level, opts in workloads:
-        cold, warm, report = timed(lambda: hlamatch.coverage(table, lines, level=level, **opts), args.repeat
-                                   if "GvH" not in name else 2)
-        rows.append({"workload": name, "haplotypes": int(table.population_rows().shape[0]), "lines": len(lines),
-                     "coverage": report[0].coverage, "cold_s": cold, "warm_s": warm})
+        cold, warm, report = timed(
+            lambda: hlamatch.coverage(table, lines, level=level, **opts),  # noqa: B023 - called at once
+            args.repeat if "GvH" not in name else 2,
+        )
+        rows.append(
+            {
+                "workload": name,
+                "haplotypes": int(table.population_rows().shape[0]),
+                "lines": len(lines),
+                "coverage": report[0].coverage,
+                "cold_s": cold,
+                "warm_s": warm,
+            }
+        )
         print(f"{name}: coverage {report[0].coverage:.6f}  cold {cold:.3f} s  warm {warm * 1e3:.2f} ms", flush=True)
 
     # The headline comparison: NumPy brute force over every ordered genotype, same arrays.
     codes, freqs, lc = reference_arrays(five, top20)
     head = rows[0]
     comparison = {"workload": head["workload"], "hlamatch_warm_s": head["warm_s"], "hlamatch_cold_s": head["cold_s"]}
-    for key, fn, reps in (("numpy_plain", plain_numpy_genotype_coverage, 1),
-                          ("numpy_bitpacked", numpy_genotype_coverage, args.numpy_repeat)):
+    for key, fn, reps in (
+        ("numpy_plain", plain_numpy_genotype_coverage, 1),
+        ("numpy_bitpacked", numpy_genotype_coverage, args.numpy_repeat),
+    ):
         times, value = [], None
         for _ in range(reps):
             t0 = time.perf_counter()
@@ -132,24 +154,38 @@ def main(argv: list[str] | None = None) -> int:
         comparison[f"{key}_s"] = statistics.median(times)
         comparison[f"{key}_speedup"] = statistics.median(times) / head["warm_s"]
         comparison[f"{key}_abs_difference"] = abs(value - head["coverage"])
-        print(f"{key} NumPy reference: {comparison[key + '_s']:.2f} s → hlamatch is "
-              f"{comparison[key + '_speedup']:.0f}× faster (|difference| {comparison[key + '_abs_difference']:.1e})")
+        print(
+            f"{key} NumPy reference: {comparison[key + '_s']:.2f} s → hlamatch is "
+            f"{comparison[key + '_speedup']:.0f}× faster (|difference| {comparison[key + '_abs_difference']:.1e})"
+        )
 
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"system": info, "table_load_s": load_s, "workloads": rows, "numpy_comparison": comparison}
     (args.out / "coverage.json").write_text(json.dumps(result, indent=2))
     md = ["# hlamatch coverage benchmark", "", "| key | value |", "|---|---|"]
     md += [f"| {k} | {v} |" for k, v in info.items()]
-    md += ["", f"Table load (JAPI 9-locus CSV): {load_s:.3f} s", "",
-           "| workload | haplotypes | lines | coverage | cold (s) | warm (ms) |", "|---|---|---|---|---|---|"]
-    md += [f"| {r['workload']} | {r['haplotypes']} | {r['lines']} | {r['coverage']:.6f} | {r['cold_s']:.3f} | "
-           f"{r['warm_s'] * 1e3:.2f} |" for r in rows]
-    md += ["", f"First workload, hlamatch warm {comparison['hlamatch_warm_s'] * 1e3:.2f} ms against NumPy brute force "
-           "over all ordered genotypes on the same arrays:", "",
-           f"- plain broadcast NumPy: {comparison['numpy_plain_s']:.2f} s → **{comparison['numpy_plain_speedup']:.0f}×** "
-           f"(|difference| {comparison['numpy_plain_abs_difference']:.1e})",
-           f"- bit-packed NumPy: {comparison['numpy_bitpacked_s']:.3f} s → **{comparison['numpy_bitpacked_speedup']:.0f}×** "
-           f"(|difference| {comparison['numpy_bitpacked_abs_difference']:.1e})"]
+    md += [
+        "",
+        f"Table load (JAPI 9-locus CSV): {load_s:.3f} s",
+        "",
+        "| workload | haplotypes | lines | coverage | cold (s) | warm (ms) |",
+        "|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['workload']} | {r['haplotypes']} | {r['lines']} | {r['coverage']:.6f} | {r['cold_s']:.3f} | "
+        f"{r['warm_s'] * 1e3:.2f} |"
+        for r in rows
+    ]
+    md += [
+        "",
+        f"First workload, hlamatch warm {comparison['hlamatch_warm_s'] * 1e3:.2f} ms against NumPy brute force "
+        "over all ordered genotypes on the same arrays:",
+        "",
+        f"- plain broadcast NumPy: {comparison['numpy_plain_s']:.2f} s → **{comparison['numpy_plain_speedup']:.0f}×** "
+        f"(|difference| {comparison['numpy_plain_abs_difference']:.1e})",
+        f"- bit-packed NumPy: {comparison['numpy_bitpacked_s']:.3f} s → **{comparison['numpy_bitpacked_speedup']:.0f}×** "
+        f"(|difference| {comparison['numpy_bitpacked_abs_difference']:.1e})",
+    ]
     (args.out / "coverage.md").write_text("\n".join(md) + "\n")
     print(f"wrote {args.out / 'coverage.json'} and {args.out / 'coverage.md'}")
     return 0

@@ -24,8 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import hlamatch  # noqa: E402
 from bench_coverage import DEFAULT_JAPI  # noqa: E402
+
+import hlamatch  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,17 +46,35 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             plan = hlamatch.plan_bank(tab, n_candidates=args.candidates, target=0.9, level=level)
             need = {f"{int(c * 100)}%": plan.lines_for(c) for c in (0.5, 0.8, 0.9)}
-            row = {"resolution": resolution, "level": level, **need,
-                   "coverage_10": plan.steps[min(10, len(plan.steps) - 1)].coverage,
-                   "coverage_50": plan.steps[min(50, len(plan.steps) - 1)].coverage,
-                   "coverage_75": plan.steps[min(75, len(plan.steps) - 1)].coverage,
-                   "seconds": time.perf_counter() - t0, "stop": plan.stop_reason}
+            row = {
+                "resolution": resolution,
+                "level": level,
+                **need,
+                "coverage_10": plan.steps[min(10, len(plan.steps) - 1)].coverage,
+                "coverage_50": plan.steps[min(50, len(plan.steps) - 1)].coverage,
+                "coverage_75": plan.steps[min(75, len(plan.steps) - 1)].coverage,
+                "seconds": time.perf_counter() - t0,
+                "stop": plan.stop_reason,
+            }
             out["plans"].append(row)
             print(json.dumps(row), flush=True)
         rep = hlamatch.supply(tab, loci=None, registry_sizes=[15000, 24000, 160000], level="both")
         for r in rep.to_dicts("registry"):
-            row = {"resolution": resolution, **{k: r[k] for k in ("registry_size", "expected_distinct_lines", "level",
-                                                                   "expected_coverage", "ci_low", "ci_high", "method")}}
+            row = {
+                "resolution": resolution,
+                **{
+                    k: r[k]
+                    for k in (
+                        "registry_size",
+                        "expected_distinct_lines",
+                        "level",
+                        "expected_coverage",
+                        "ci_low",
+                        "ci_high",
+                        "method",
+                    )
+                },
+            }
             out["supply"].append(row)
             print(json.dumps(row), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)

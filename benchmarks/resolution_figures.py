@@ -30,8 +30,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import hlamatch  # noqa: E402
 from bench_coverage import DEFAULT_JAPI  # noqa: E402
+
+import hlamatch  # noqa: E402
 from hlamatch.hla.nomenclature import use_nomenclature  # noqa: E402
 
 DEFAULT_NOMENCLATURE = REPO.parent / "shared" / "data" / "raw" / "IMGTHLA"
@@ -63,23 +64,51 @@ def main(argv: list[str] | None = None) -> int:
             for n in SIZES:
                 report = hlamatch.coverage(table, bank[:n], resolution=res)
                 for r in report:
-                    rows.append({"resolution": res, "bank": bank_kind, "lines": n, "level": r.level,
-                                 "coverage": r.coverage, "upper": r.upper, "nomenclature": r.nomenclature})
+                    rows.append(
+                        {
+                            "resolution": res,
+                            "bank": bank_kind,
+                            "lines": n,
+                            "level": r.level,
+                            "coverage": r.coverage,
+                            "upper": r.upper,
+                            "nomenclature": r.nomenclature,
+                        }
+                    )
     print(f"JAPI A~B~DRB1, lower bound; nomenclature {nom.release} (mapping loaded in {load_s:.3f} s)\n")
     print("| resolution | bank | level | " + " | ".join(f"top {n}" for n in SIZES) + " |")
     print("|---|---|---|" + "---|" * len(SIZES))
     for res in RESOLUTIONS:
         for bank_kind in ("same bank", "own top"):
             for level in ("haplotype", "genotype"):
-                cells = [next(r["coverage"] for r in rows if (r["resolution"], r["bank"], r["level"], r["lines"])
-                              == (res, bank_kind, level, n)) for n in SIZES]
+                cells = [
+                    next(
+                        r["coverage"]
+                        for r in rows
+                        if (r["resolution"], r["bank"], r["level"], r["lines"]) == (res, bank_kind, level, n)
+                    )
+                    for n in SIZES
+                ]
                 print(f"| {res} | {bank_kind} | {level} | " + " | ".join(f"{c * 100:.1f}%" for c in cells) + " |")
-    print("| published (Nakatsuji 2008, antigen A/B/DR) | | | "
-          + " | ".join(f"{PUBLISHED[n] * 100:.1f}%" if n in PUBLISHED else "–" for n in SIZES) + " |")
+    print(
+        "| published (Nakatsuji 2008, antigen A/B/DR) | | | "
+        + " | ".join(f"{PUBLISHED[n] * 100:.1f}%" if n in PUBLISHED else "–" for n in SIZES)
+        + " |"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "resolution_figures.json").write_text(json.dumps(
-        {"table": str(args.japi.name), "loci": ["A", "B", "DRB1"], "nomenclature": nom.release,
-         "mapping_load_s": load_s, "published": PUBLISHED, "rows": rows}, indent=1))
+    (args.out / "resolution_figures.json").write_text(
+        json.dumps(
+            {
+                "table": str(args.japi.name),
+                "loci": ["A", "B", "DRB1"],
+                "nomenclature": nom.release,
+                "mapping_load_s": load_s,
+                "published": PUBLISHED,
+                "rows": rows,
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

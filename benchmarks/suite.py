@@ -80,12 +80,36 @@ SYNTH_SEED = 0
 #: warm time after which repeating stops, command repeats, the cap of one process (seconds), and
 #: the NumPy reference's budget of row pairs × lines before it is extrapolated.
 MODES: dict[str, dict[str, Any]] = {
-    "full": {"synth_haplotype": 10_000_000, "synth_tolerance": 1_000_000, "repeats": 5, "warm_budget": 60.0,
-             "command_repeats": 3, "command_budget": 60.0, "cap": 600.0, "reference_pairs": 4e9},
-    "quick": {"synth_haplotype": 100_000, "synth_tolerance": 10_000, "repeats": 3, "warm_budget": 15.0,
-              "command_repeats": 1, "command_budget": 15.0, "cap": 180.0, "reference_pairs": 5e8},
-    "tiny": {"synth_haplotype": 1_000, "synth_tolerance": 1_000, "repeats": 2, "warm_budget": 5.0,
-             "command_repeats": 1, "command_budget": 5.0, "cap": 120.0, "reference_pairs": 1e8},
+    "full": {
+        "synth_haplotype": 10_000_000,
+        "synth_tolerance": 1_000_000,
+        "repeats": 5,
+        "warm_budget": 60.0,
+        "command_repeats": 3,
+        "command_budget": 60.0,
+        "cap": 600.0,
+        "reference_pairs": 4e9,
+    },
+    "quick": {
+        "synth_haplotype": 100_000,
+        "synth_tolerance": 10_000,
+        "repeats": 3,
+        "warm_budget": 15.0,
+        "command_repeats": 1,
+        "command_budget": 15.0,
+        "cap": 180.0,
+        "reference_pairs": 5e8,
+    },
+    "tiny": {
+        "synth_haplotype": 1_000,
+        "synth_tolerance": 1_000,
+        "repeats": 2,
+        "warm_budget": 5.0,
+        "command_repeats": 1,
+        "command_budget": 5.0,
+        "cap": 120.0,
+        "reference_pairs": 1e8,
+    },
 }
 
 
@@ -127,67 +151,156 @@ def workloads(mode: str) -> list[Workload]:
     hap_rows, tol_rows = m["synth_haplotype"], m["synth_tolerance"]
 
     # 1. Haplotype level on a large synthetic table.
-    out.append(Workload(f"haplotype-synth{_size(hap_rows)}", "1 haplotype level",
-                        f"haplotype level, top 20 lines, synthetic table of {hap_rows:,} rows",
-                        "coverage", _synth(hap_rows), lines=20, level="haplotype", reference="haplotype",
-                        cap=1500.0 if hap_rows >= 10_000_000 else None))
+    out.append(
+        Workload(
+            f"haplotype-synth{_size(hap_rows)}",
+            "1 haplotype level",
+            f"haplotype level, top 20 lines, synthetic table of {hap_rows:,} rows",
+            "coverage",
+            _synth(hap_rows),
+            lines=20,
+            level="haplotype",
+            reference="haplotype",
+            cap=1500.0 if hap_rows >= 10_000_000 else None,
+        )
+    )
 
     # 2. Exact genotype level on real tables (the bundled one in tiny mode).
     if tiny:
         real = [("bundled", "bundled:japanese", None, FIVE, (20,))]
     else:
-        real = [("japi", JAPI_REL, None, FIVE, (20, 100)), ("kori", KORI_REL, None, FIVE, (20, 100)),
-                ("cau", CAU_REL, "CAU", None, (20, 100))]
+        real = [
+            ("japi", JAPI_REL, None, FIVE, (20, 100)),
+            ("kori", KORI_REL, None, FIVE, (20, 100)),
+            ("cau", CAU_REL, "CAU", None, (20, 100)),
+        ]
     for label, path, pop, loci, tops in real:
         for top in tops:
-            what = {"japi": "JAPI five-locus", "kori": "KORI five-locus", "cau": "CAU antigen five-locus",
-                    "bundled": "bundled Japanese table"}[label]
-            out.append(Workload(f"genotype-{label}-top{top}", "2 exact genotype level",
-                                f"genotype level, top {top} lines, {what}", "coverage", path, population=pop,
-                                loci=loci, lines=top, reference="genotype", needs_shared=not tiny))
+            what = {
+                "japi": "JAPI five-locus",
+                "kori": "KORI five-locus",
+                "cau": "CAU antigen five-locus",
+                "bundled": "bundled Japanese table",
+            }[label]
+            out.append(
+                Workload(
+                    f"genotype-{label}-top{top}",
+                    "2 exact genotype level",
+                    f"genotype level, top {top} lines, {what}",
+                    "coverage",
+                    path,
+                    population=pop,
+                    loci=loci,
+                    lines=top,
+                    reference="genotype",
+                    needs_shared=not tiny,
+                )
+            )
 
     # 3. Every rule family on CAU A,B,DR, 100 lines (bundled A,B,DRB1, 20 lines, in tiny mode).
     rules_table, rules_pop, rules_loci, rules_top = (
-        ("bundled:japanese", None, ["A", "B", "DRB1"], 20) if tiny else (CAU_REL, "CAU", ["A", "B", "DR"], 100))
+        ("bundled:japanese", None, ["A", "B", "DRB1"], 20) if tiny else (CAU_REL, "CAU", ["A", "B", "DR"], 100)
+    )
     dr = rules_loci[2]
     families = [
         ("k1", "-k 1", {"max_mismatches": 1}, ["-k", "1"]),
-        ("k1-allow-ab", "-k 1 --allow-mismatch A,B", {"max_mismatches": 1, "allow_mismatch": ["A", "B"]},
-         ["-k", "1", "--allow-mismatch", "A,B"]),
+        (
+            "k1-allow-ab",
+            "-k 1 --allow-mismatch A,B",
+            {"max_mismatches": 1, "allow_mismatch": ["A", "B"]},
+            ["-k", "1", "--allow-mismatch", "A,B"],
+        ),
         ("require-dr", f"--require-match {dr}", {"require_match": [dr]}, ["--require-match", dr]),
         ("gvh", "--direction gvh", {"direction": "GvH"}, ["--direction", "gvh"]),
-        ("bidirectional", "--direction bidirectional", {"direction": "bidirectional"},
-         ["--direction", "bidirectional"]),
+        (
+            "bidirectional",
+            "--direction bidirectional",
+            {"direction": "bidirectional"},
+            ["--direction", "bidirectional"],
+        ),
         ("homozygous2", "--homozygous-count 2", {"homozygous_count": 2}, ["--homozygous-count", "2"]),
     ]
     where = "bundled Japanese A~B~DRB1" if tiny else "CAU antigen A~B~DR"
     for key, words, rules, cli in families:
-        out.append(Workload(f"rules-{key}", "3 rule families", f"genotype level, {words}, top {rules_top} lines, {where}",
-                            "coverage", rules_table, population=rules_pop, loci=rules_loci, lines=rules_top,
-                            rules=rules, cli_rules=cli, needs_shared=not tiny))
+        out.append(
+            Workload(
+                f"rules-{key}",
+                "3 rule families",
+                f"genotype level, {words}, top {rules_top} lines, {where}",
+                "coverage",
+                rules_table,
+                population=rules_pop,
+                loci=rules_loci,
+                lines=rules_top,
+                rules=rules,
+                cli_rules=cli,
+                needs_shared=not tiny,
+            )
+        )
 
     # 4. Tolerance (and exact, for the bracket) on a synthetic table.
     for key, tol in (("tolerance", 1e-6), ("exact", 0.0)):
         words = "tolerance 1e-6" if tol else "exact (tolerance 0)"
-        out.append(Workload(f"{key}-synth{_size(tol_rows)}", "4 tolerance",
-                            f"genotype level, {words}, top 20 lines, synthetic table of {tol_rows:,} rows",
-                            "coverage", _synth(tol_rows), lines=20, tolerance=tol, reference="genotype"))
+        out.append(
+            Workload(
+                f"{key}-synth{_size(tol_rows)}",
+                "4 tolerance",
+                f"genotype level, {words}, top 20 lines, synthetic table of {tol_rows:,} rows",
+                "coverage",
+                _synth(tol_rows),
+                lines=20,
+                tolerance=tol,
+                reference="genotype",
+            )
+        )
 
     # 5-6. Planning on JAPI five-locus (the bundled table in tiny mode).
     plan_table, plan_label = ("bundled:japanese", "bundled Japanese table") if tiny else (JAPI_REL, "JAPI five-locus")
     n_cand = 100 if tiny else 1000
     n_plan = 10 if tiny else 100
-    out.append(Workload("rank", "5 rank", f"rank {n_cand:,} candidates, genotype level, {plan_label}", "rank",
-                        plan_table, loci=FIVE, lines=n_cand, needs_shared=not tiny))
-    out.append(Workload("plan", "6 plan", f"greedy plan of {n_plan} lines from {n_cand:,} candidates, genotype level, "
-                        f"{plan_label}", "plan", plan_table, loci=FIVE, lines=n_cand, n_lines=n_plan,
-                        needs_shared=not tiny))
+    out.append(
+        Workload(
+            "rank",
+            "5 rank",
+            f"rank {n_cand:,} candidates, genotype level, {plan_label}",
+            "rank",
+            plan_table,
+            loci=FIVE,
+            lines=n_cand,
+            needs_shared=not tiny,
+        )
+    )
+    out.append(
+        Workload(
+            "plan",
+            "6 plan",
+            f"greedy plan of {n_plan} lines from {n_cand:,} candidates, genotype level, {plan_label}",
+            "plan",
+            plan_table,
+            loci=FIVE,
+            lines=n_cand,
+            n_lines=n_plan,
+            needs_shared=not tiny,
+        )
+    )
 
     # 7. Dask (a local cluster of two worker processes), equality to the local engine.
     dask_top = 20 if tiny else 100
-    out.append(Workload("dask", "7 Dask", f"genotype level, -k 1, top {dask_top} lines, {plan_label}, --engine dask "
-                        "(local 2-worker cluster)", "coverage", plan_table, loci=FIVE, lines=dask_top,
-                        rules={"max_mismatches": 1}, cli_rules=["-k", "1"], engine="dask", needs_shared=not tiny))
+    out.append(
+        Workload(
+            "dask",
+            "7 Dask",
+            f"genotype level, -k 1, top {dask_top} lines, {plan_label}, --engine dask (local 2-worker cluster)",
+            "coverage",
+            plan_table,
+            loci=FIVE,
+            lines=dask_top,
+            rules={"max_mismatches": 1},
+            cli_rules=["-k", "1"],
+            engine="dask",
+            needs_shared=not tiny,
+        )
+    )
     return out
 
 
@@ -231,8 +344,9 @@ def _call(hlamatch, table, spec: dict):
     if kind == "rank":
         return lambda: hlamatch.rank_candidates(table, n_candidates=spec["lines"], level=spec["level"], **spec["rules"])
     if kind == "plan":
-        return lambda: hlamatch.plan_bank(table, n_candidates=spec["lines"], n_lines=spec["n_lines"],
-                                          level=spec["level"], **spec["rules"])
+        return lambda: hlamatch.plan_bank(
+            table, n_candidates=spec["lines"], n_lines=spec["n_lines"], level=spec["level"], **spec["rules"]
+        )
     raise ValueError(kind)
 
 
@@ -246,8 +360,12 @@ def _summary(result, kind: str) -> dict:
             out["distribution"] = {str(k): v for k, v in dict(dist).items()}
         return out
     if kind == "rank":
-        return {"best_line": result[0].line, "best_gain": result[0].gain,
-                "gain_sum": math.fsum(c.gain for c in result), "candidates": len(result)}
+        return {
+            "best_line": result[0].line,
+            "best_gain": result[0].gain,
+            "gain_sum": math.fsum(c.gain for c in result),
+            "candidates": len(result),
+        }
     last = result.steps[-1]
     return {"coverage": last.coverage, "upper": last.upper, "lines_added": len(result.steps) - 1}
 
@@ -301,9 +419,10 @@ def child_api(spec: dict, out: Path) -> None:
 
 def child_reference(spec: dict, out: Path) -> None:
     sys.path[:0] = [str(REPO / "tests"), str(REPO / "benchmarks")]
-    import hlamatch
     from bench_coverage import reference_arrays
     from naive import numpy_genotype_coverage, numpy_haplotype_coverage
+
+    import hlamatch
 
     fn = numpy_genotype_coverage if spec["reference"] == "genotype" else numpy_haplotype_coverage
     budget = spec["reference_pairs"]
@@ -367,8 +486,14 @@ def run_process(cmd: list[str], env: dict, cap: float, scratch: Path, tag: str) 
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-    return {"rc": proc.returncode, "wall_s": wall, "timed_out": timed_out, "maxrss_kib": usage.ru_maxrss,
-            "stdout": out_path.read_text(errors="replace"), "stderr": err_path.read_text(errors="replace")}
+    return {
+        "rc": proc.returncode,
+        "wall_s": wall,
+        "timed_out": timed_out,
+        "maxrss_kib": usage.ru_maxrss,
+        "stdout": out_path.read_text(errors="replace"),
+        "stderr": err_path.read_text(errors="replace"),
+    }
 
 
 def _hlamatch_command() -> list[str]:
@@ -406,8 +531,12 @@ def cli_summary(stdout: str, w: Workload) -> dict:
             out["distribution"] = r["distribution"]
         return out
     if w.kind == "rank":
-        return {"best_line": rows[0]["line"], "best_gain": rows[0]["gain"],
-                "gain_sum": math.fsum(r["gain"] for r in rows), "candidates": len(rows)}
+        return {
+            "best_line": rows[0]["line"],
+            "best_gain": rows[0]["gain"],
+            "gain_sum": math.fsum(r["gain"] for r in rows),
+            "candidates": len(rows),
+        }
     return {"coverage": rows[-1]["coverage"], "upper": rows[-1]["upper"], "lines_added": rows[-1]["step"]}
 
 
@@ -444,8 +573,11 @@ class Suite:
             return str(self.synth_table(rows))
         if w.table.startswith("bundled:"):
             return w.table
-        return os.path.relpath(self.shared / Path(w.table).relative_to(SHARED_REL), REPO) \
-            if w.table.startswith(SHARED_REL) else w.table
+        return (
+            os.path.relpath(self.shared / Path(w.table).relative_to(SHARED_REL), REPO)
+            if w.table.startswith(SHARED_REL)
+            else w.table
+        )
 
     def synth_table(self, rows: int) -> Path:
         path = self.work / f"synth_{rows}_seed{SYNTH_SEED}.parquet"
@@ -456,21 +588,47 @@ class Suite:
                 info["note"] = "reused from the scratch folder"
             else:
                 t0 = time.perf_counter()
-                subprocess.run([sys.executable, str(REPO / "benchmarks" / "synth.py"), "--haplotypes", str(rows),
-                                "--seed", str(SYNTH_SEED), "--out", str(path), "--quiet"], check=True, cwd=REPO,
-                               capture_output=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(REPO / "benchmarks" / "synth.py"),
+                        "--haplotypes",
+                        str(rows),
+                        "--seed",
+                        str(SYNTH_SEED),
+                        "--out",
+                        str(path),
+                        "--quiet",
+                    ],
+                    check=True,
+                    cwd=REPO,
+                    capture_output=True,
+                )
                 info["generated_s"] = time.perf_counter() - t0
             self.synth[rows] = info
         return path
 
     def run(self, w: Workload) -> dict:
         cap = self.cap_override or w.cap or self.m["cap"]
-        rec: dict[str, Any] = {"name": w.name, "group": w.group, "title": w.title, "kind": w.kind,
-                               "table": w.table if not w.table.startswith("synth:") else
-                               f"synthetic, {w.rows_hint():,} rows, seed {SYNTH_SEED}",
-                               "population": w.population, "loci": w.loci, "lines": w.lines, "level": w.level,
-                               "rules": w.rules, "tolerance": w.tolerance, "engine": w.engine, "cap_s": cap,
-                               "notes": [], "hlamatch_source": source_state()["source_digest"]}
+        rec: dict[str, Any] = {
+            "name": w.name,
+            "group": w.group,
+            "title": w.title,
+            "kind": w.kind,
+            "table": w.table
+            if not w.table.startswith("synth:")
+            else f"synthetic, {w.rows_hint():,} rows, seed {SYNTH_SEED}",
+            "population": w.population,
+            "loci": w.loci,
+            "lines": w.lines,
+            "level": w.level,
+            "rules": w.rules,
+            "tolerance": w.tolerance,
+            "engine": w.engine,
+            "cap_s": cap,
+            "notes": [],
+            "hlamatch_source": source_state()["source_digest"],
+        }
         if w.needs_shared and not self.shared.exists():
             rec.update(status="skipped", result=None)
             rec["notes"].append(f"skipped: {SHARED_REL} is absent (real NMDP tables are not in the project)")
@@ -481,17 +639,29 @@ class Suite:
             shutil.rmtree(scratch)
         (scratch / "numba").mkdir(parents=True)
         (scratch / "tables").mkdir()
-        env = dict(os.environ, NUMBA_CACHE_DIR=str(scratch / "numba"), HLAMATCH_CACHE_DIR=str(scratch / "tables"),
-                   HLAMATCH_NUMBA_CACHE="1", PYTHONDONTWRITEBYTECODE="1")
-        spec = dict(asdict(w), table_path=table_path, repeats=self.m["repeats"], warm_budget=self.m["warm_budget"],
-                    reference_pairs=self.m["reference_pairs"], rows_hint=w.rows_hint())
+        env = dict(
+            os.environ,
+            NUMBA_CACHE_DIR=str(scratch / "numba"),
+            HLAMATCH_CACHE_DIR=str(scratch / "tables"),
+            HLAMATCH_NUMBA_CACHE="1",
+            PYTHONDONTWRITEBYTECODE="1",
+        )
+        spec = dict(
+            asdict(w),
+            table_path=table_path,
+            repeats=self.m["repeats"],
+            warm_budget=self.m["warm_budget"],
+            reference_pairs=self.m["reference_pairs"],
+            rows_hint=w.rows_hint(),
+        )
         (scratch / "spec.json").write_text(json.dumps(spec))
         me = [sys.executable, str(Path(__file__).resolve())]
         rec["command"] = "hlamatch " + " ".join(_quote(a) for a in cli_args(w, self.display_path(table_path)))
 
         # API: cold and warm, one fresh process.
-        api = run_process(me + ["--child", "api", str(scratch / "spec.json"), str(scratch / "api.json")],
-                          env, cap, scratch, "api")
+        api = run_process(
+            me + ["--child", "api", str(scratch / "spec.json"), str(scratch / "api.json")], env, cap, scratch, "api"
+        )
         got = json.loads((scratch / "api.json").read_text()) if (scratch / "api.json").exists() else {}
         rec["rows"] = got.get("rows", w.rows_hint())
         rec["unlisted_mass"] = got.get("unlisted_mass")
@@ -509,8 +679,13 @@ class Suite:
             rec["local_result"] = got.get("local_result")
         if api["timed_out"]:
             rec["status"] = "not finished"
-            stage = "the table load" if rec["load_s"] is None else "the cold run" if rec["cold_s"] is None else \
-                "the warm runs"
+            stage = (
+                "the table load"
+                if rec["load_s"] is None
+                else "the cold run"
+                if rec["cold_s"] is None
+                else "the warm runs"
+            )
             rec["notes"].append(f"the API process passed its cap of {cap:.0f} s during {stage}")
         elif api["rc"] != 0:
             rec["status"] = "failed"
@@ -527,8 +702,13 @@ class Suite:
 
         # The NumPy reference.
         if w.reference and rec["status"] == "ok":
-            ref = run_process(me + ["--child", "reference", str(scratch / "spec.json"), str(scratch / "ref.json")],
-                              env, cap, scratch, "ref")
+            ref = run_process(
+                me + ["--child", "reference", str(scratch / "spec.json"), str(scratch / "ref.json")],
+                env,
+                cap,
+                scratch,
+                "ref",
+            )
             if ref["timed_out"]:
                 rec["reference"] = {"status": "not finished", "cap_s": cap}
             elif ref["rc"] != 0:
@@ -566,7 +746,9 @@ class Suite:
                 rec["command_max_abs_difference"] = diff if math.isfinite(diff) else None
                 rec["command_agrees"] = diff <= 1e-12
                 if not rec["command_agrees"]:
-                    rec["notes"].append(f"the command's figures differ from the API call's (max |difference| {diff:.1e})")
+                    rec["notes"].append(
+                        f"the command's figures differ from the API call's (max |difference| {diff:.1e})"
+                    )
                 if first > self.m["command_budget"]:  # a long command: its first run is the figure
                     times.append(first)
                     rss.append(res["maxrss_kib"])
@@ -650,9 +832,11 @@ def source_state() -> dict:
     digest = hashlib.sha256()
     for path in sorted((REPO / "hlamatch").rglob("*.py")):
         digest.update(path.relative_to(REPO).as_posix().encode() + b"\0" + path.read_bytes())
-    return {"commit": _git("rev-parse", "--short=12", "HEAD") or None,
-            "uncommitted_changes_in_hlamatch": bool(_git("status", "--porcelain", "--", "hlamatch")),
-            "source_digest": digest.hexdigest()[:12]}
+    return {
+        "commit": _git("rev-parse", "--short=12", "HEAD") or None,
+        "uncommitted_changes_in_hlamatch": bool(_git("status", "--porcelain", "--", "hlamatch")),
+        "source_digest": digest.hexdigest()[:12],
+    }
 
 
 def _loadavg() -> list[float] | None:
@@ -704,36 +888,54 @@ def _cell(rec: dict, key: str) -> str:
 
 def markdown(report: dict) -> str:
     mc, suite = report["machine"], report["suite"]
-    md = ["# hlamatch benchmark report", "",
-          f"Written by `{suite['command']}` on {suite['date']} ({suite['mode']} mode; "
-          f"{suite['elapsed_s'] / 60:.1f} minutes).", ""]
+    md = [
+        "# hlamatch benchmark report",
+        "",
+        f"Written by `{suite['command']}` on {suite['date']} ({suite['mode']} mode; "
+        f"{suite['elapsed_s'] / 60:.1f} minutes).",
+        "",
+    ]
     if suite.get("note"):
         md += [f"**Note.** {suite['note']}", ""]
     start, end = suite["source_start"], suite["source_end"]
     if start != end:
         sources = f", sources {start['source_digest']} → {end['source_digest']}" if start["source_digest"] else ""
-        md += [f"**hlamatch changed during the run** (commit {start['commit']} → {end['commit']}{sources}): "
-               "another process edited or committed "
-               "`hlamatch/` while the suite ran, so the workloads did not all run the same code"
-               + (" (each workload's source digest at its start is in RESULTS.json)." if sources else "."), ""]
-    md += ["| machine | |", "|---|---|",
-           f"| CPU | {mc['cpu']} |", f"| cores | {mc['cores']} |", f"| RAM | {mc['ram_gib']} GiB |",
-           f"| OS | {mc['os']} |",
-           f"| Python / numba / NumPy / polars | {mc['python']} / {mc['numba']} / {mc['numpy']} / {mc['polars']} |",
-           f"| dask / distributed | {mc['dask']} / {mc['distributed']} |",
-           f"| hlamatch | {mc['hlamatch']}, commit {mc['commit']}"
-           + (f", sources {suite['source_start']['source_digest']}" if suite["source_start"]["source_digest"] else "") +
-           f"{' (with uncommitted changes in hlamatch/)' if mc['uncommitted_changes_in_hlamatch'] else ''} |",
-           f"| numba threads | {mc['numba_threads']} |",
-           f"| load average (1, 5, 15 min) at start / end | {suite['loadavg_start']} / {suite['loadavg_end']} |", ""]
-    md += ["*load*: reading the table in a fresh process, table cache empty; *cold*: the first call after it, "
-           "numba cache empty (compilation included); *warm*: median of the repeats in that process; "
-           "*command*: the whole `hlamatch` command in a new process, caches warm (median); *peak RSS*: "
-           "maximum resident memory of the API process / of the command; *NumPy*: the brute-force reference "
-           "(`tests/naive.py`, match flags bit-packed) on the same table and lines, † extrapolated from the "
-           "first rows (quadratic); *× NumPy*: NumPy time / warm time.", ""]
-    md += ["| workload | rows | lines | result (coverage) | load | cold | warm | command | peak RSS (MiB) | NumPy | × NumPy |",
-           "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        md += [
+            f"**hlamatch changed during the run** (commit {start['commit']} → {end['commit']}{sources}): "
+            "another process edited or committed "
+            "`hlamatch/` while the suite ran, so the workloads did not all run the same code"
+            + (" (each workload's source digest at its start is in RESULTS.json)." if sources else "."),
+            "",
+        ]
+    md += [
+        "| machine | |",
+        "|---|---|",
+        f"| CPU | {mc['cpu']} |",
+        f"| cores | {mc['cores']} |",
+        f"| RAM | {mc['ram_gib']} GiB |",
+        f"| OS | {mc['os']} |",
+        f"| Python / numba / NumPy / polars | {mc['python']} / {mc['numba']} / {mc['numpy']} / {mc['polars']} |",
+        f"| dask / distributed | {mc['dask']} / {mc['distributed']} |",
+        f"| hlamatch | {mc['hlamatch']}, commit {mc['commit']}"
+        + (f", sources {suite['source_start']['source_digest']}" if suite["source_start"]["source_digest"] else "")
+        + f"{' (with uncommitted changes in hlamatch/)' if mc['uncommitted_changes_in_hlamatch'] else ''} |",
+        f"| numba threads | {mc['numba_threads']} |",
+        f"| load average (1, 5, 15 min) at start / end | {suite['loadavg_start']} / {suite['loadavg_end']} |",
+        "",
+    ]
+    md += [
+        "*load*: reading the table in a fresh process, table cache empty; *cold*: the first call after it, "
+        "numba cache empty (compilation included); *warm*: median of the repeats in that process; "
+        "*command*: the whole `hlamatch` command in a new process, caches warm (median); *peak RSS*: "
+        "maximum resident memory of the API process / of the command; *NumPy*: the brute-force reference "
+        "(`tests/naive.py`, match flags bit-packed) on the same table and lines, † extrapolated from the "
+        "first rows (quadratic); *× NumPy*: NumPy time / warm time.",
+        "",
+    ]
+    md += [
+        "| workload | rows | lines | result (coverage) | load | cold | warm | command | peak RSS (MiB) | NumPy | × NumPy |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for rec in report["workloads"]:
         ref = rec.get("reference") or {}
         if ref.get("status") == "ok":
@@ -749,9 +951,11 @@ def markdown(report: dict) -> str:
             if rec.get("command_peak_rss_mib") is not None:
                 rss += f" / {rec['command_peak_rss_mib']:,.0f}"
         rows = f"{rec['rows']:,}" if rec.get("rows") else "—"
-        md.append(f"| `{rec['name']}`: {rec['title']} | {rows} | {rec['lines']:,} | {_result_text(rec)} | "
-                  f"{_cell(rec, 'load_s')} | {_cell(rec, 'cold_s')} | {_cell(rec, 'warm_s')} | "
-                  f"{_cell(rec, 'command_s')} | {rss} | {numpy_s} | {ratio} |")
+        md.append(
+            f"| `{rec['name']}`: {rec['title']} | {rows} | {rec['lines']:,} | {_result_text(rec)} | "
+            f"{_cell(rec, 'load_s')} | {_cell(rec, 'cold_s')} | {_cell(rec, 'warm_s')} | "
+            f"{_cell(rec, 'command_s')} | {rss} | {numpy_s} | {ratio} |"
+        )
     md += ["", "## Checks and notes", ""]
     first = suite["source_start"]["source_digest"]
     for rec in report["workloads"]:
@@ -760,20 +964,29 @@ def markdown(report: dict) -> str:
             items.append(f"hlamatch sources {rec['hlamatch_source']} at its start (changed since the suite started)")
         if rec["status"] == "ok":
             if rec.get("command_agrees") is not None:
-                items.append("command output agrees with the API call" if rec["command_agrees"] else
-                             "command output DIFFERS from the API call's")
+                items.append(
+                    "command output agrees with the API call"
+                    if rec["command_agrees"]
+                    else "command output DIFFERS from the API call's"
+                )
             if rec.get("engine"):
-                items.append(f"Dask result identical to the local engine (local engine warm: {_t(rec.get('local_warm_s'))})"
-                             if rec.get("equal_to_local") else
-                             f"Dask result DIFFERS from the local engine: {rec.get('local_result')}")
+                items.append(
+                    f"Dask result identical to the local engine (local engine warm: {_t(rec.get('local_warm_s'))})"
+                    if rec.get("equal_to_local")
+                    else f"Dask result DIFFERS from the local engine: {rec.get('local_result')}"
+                )
             ref = rec.get("reference") or {}
             if ref.get("status") == "ok":
                 if ref["extrapolated"]:
-                    items.append(f"NumPy reference run on the first {ref['rows_run']:,} rows in {_t(ref['run_s'])}, "
-                                 "scaled by (rows / those rows)²")
+                    items.append(
+                        f"NumPy reference run on the first {ref['rows_run']:,} rows in {_t(ref['run_s'])}, "
+                        "scaled by (rows / those rows)²"
+                    )
                 elif ref.get("abs_difference") is not None:
-                    items.append(f"NumPy reference |difference| {ref['abs_difference']:.1e}"
-                                 + (" (it ignores the unlisted mass)" if (rec.get("unlisted_mass") or 0) > 1e-12 else ""))
+                    items.append(
+                        f"NumPy reference |difference| {ref['abs_difference']:.1e}"
+                        + (" (it ignores the unlisted mass)" if (rec.get("unlisted_mass") or 0) > 1e-12 else "")
+                    )
             elif ref.get("status") == "failed":
                 items.append(f"NumPy reference failed: {ref['error']}")
             if rec.get("warm_runs"):
@@ -782,10 +995,16 @@ def markdown(report: dict) -> str:
         if items:
             md.append(f"- `{rec['name']}`: " + "; ".join(items) + ".")
     if report.get("synthetic"):
-        md += ["", "Synthetic tables (`benchmarks/synth.py`, in the scratch folder, outside the project): " + "; ".join(
-            f"{s['rows']:,} rows, seed {s['seed']}"
-            + (f", generated in {_t(s['generated_s'])}" if s.get("generated_s") else "")
-            for s in report["synthetic"]) + "."]
+        md += [
+            "",
+            "Synthetic tables (`benchmarks/synth.py`, in the scratch folder, outside the project): "
+            + "; ".join(
+                f"{s['rows']:,} rows, seed {s['seed']}"
+                + (f", generated in {_t(s['generated_s'])}" if s.get("generated_s") else "")
+                for s in report["synthetic"]
+            )
+            + ".",
+        ]
     return "\n".join(md) + "\n"
 
 
@@ -793,8 +1012,11 @@ def _select(all_workloads: list[Workload], only: str | None) -> list[Workload]:
     if not only:
         return all_workloads
     wanted = [x.strip() for x in only.split(",") if x.strip()]
-    chosen = [w for w in all_workloads if any(w.name == x or w.name.startswith(x + "-") or w.name.startswith(x)
-                                              for x in wanted)]
+    chosen = [
+        w
+        for w in all_workloads
+        if any(w.name == x or w.name.startswith(x + "-") or w.name.startswith(x) for x in wanted)
+    ]
     unknown = [x for x in wanted if not any(w.name.startswith(x) for w in all_workloads)]
     if unknown:
         raise SystemExit(f"unknown workload(s): {', '.join(unknown)} (--list shows them)")
@@ -802,20 +1024,35 @@ def _select(all_workloads: list[Workload], only: str | None) -> list[Workload]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small synthetic tables, fewer repeats")
     size.add_argument("--tiny", action="store_true", help="a 10^3-row synthetic table and the bundled table (tests)")
     ap.add_argument("--only", metavar="NAME,...", help="workloads to run: names or prefixes (--list shows them)")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/RESULTS"),
-                    help="output stem: writes STEM.md and STEM.json (default benchmarks/RESULTS)")
-    ap.add_argument("--work", type=Path, default=None,
-                    help="scratch folder for synthetic tables and caches (kept; default: a temporary one, removed)")
-    ap.add_argument("--shared", type=Path, default=Path(os.environ.get("HLAMATCH_SHARED", REPO.parent / "shared")) / "data",
-                    help=f"the shared data folder (default {SHARED_REL} from the repository root, or "
-                    "$HLAMATCH_SHARED/data as for the tests)")
-    ap.add_argument("--cap", type=float, default=None, help="seconds per process for every workload (default: per mode)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=Path("benchmarks/RESULTS"),
+        help="output stem: writes STEM.md and STEM.json (default benchmarks/RESULTS)",
+    )
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="scratch folder for synthetic tables and caches (kept; default: a temporary one, removed)",
+    )
+    ap.add_argument(
+        "--shared",
+        type=Path,
+        default=Path(os.environ.get("HLAMATCH_SHARED", REPO.parent / "shared")) / "data",
+        help=f"the shared data folder (default {SHARED_REL} from the repository root, or "
+        "$HLAMATCH_SHARED/data as for the tests)",
+    )
+    ap.add_argument(
+        "--cap", type=float, default=None, help="seconds per process for every workload (default: per mode)"
+    )
     ap.add_argument("--note", default=None, help="a note for the report's header (e.g. what else ran)")
     ap.add_argument("--list", action="store_true", help="list the workloads of the mode and exit")
     ap.add_argument("--child", nargs=3, metavar=("ROLE", "SPEC", "OUT"), help=argparse.SUPPRESS)
@@ -835,7 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     started = time.perf_counter()
-    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     temp = None
     if args.work is None:
         temp = tempfile.mkdtemp(prefix="hlamatch-suite-")
@@ -854,26 +1091,47 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{time.perf_counter() - started:6.0f} s] {w.name}: {w.title} …", flush=True)
             rec = suite.run(w)
             results.append(rec)
-            print(f"         {rec['status']}; result {_result_text(rec)}; load {_cell(rec, 'load_s')}, cold "
-                  f"{_cell(rec, 'cold_s')}, warm {_cell(rec, 'warm_s')}, command {_cell(rec, 'command_s')}"
-                  + (f"; {'; '.join(rec['notes'])}" if rec["notes"] else ""), flush=True)
+            print(
+                f"         {rec['status']}; result {_result_text(rec)}; load {_cell(rec, 'load_s')}, cold "
+                f"{_cell(rec, 'cold_s')}, warm {_cell(rec, 'warm_s')}, command {_cell(rec, 'command_s')}"
+                + (f"; {'; '.join(rec['notes'])}" if rec["notes"] else ""),
+                flush=True,
+            )
     finally:
         if temp:
             shutil.rmtree(temp, ignore_errors=True)
     argv_shown = ["python", "benchmarks/suite.py"] + [a for a in (argv if argv is not None else sys.argv[1:])]
     for i, a in enumerate(argv_shown):  # no absolute path of this machine in the report
         if os.path.isabs(a):
-            argv_shown[i] = "<work>" if Path(a).resolve() == work else \
-                (os.path.relpath(a, Path.cwd()) if Path(a).resolve().is_relative_to(REPO) else f"<abs>/{Path(a).name}")
+            argv_shown[i] = (
+                "<work>"
+                if Path(a).resolve() == work
+                else (
+                    os.path.relpath(a, Path.cwd())
+                    if Path(a).resolve().is_relative_to(REPO)
+                    else f"<abs>/{Path(a).name}"
+                )
+            )
     shown = " ".join(_quote(a) for a in argv_shown)
     report = {
-        "suite": {"command": shown, "mode": mode, "date": date,
-                  "elapsed_s": time.perf_counter() - started, "settings": MODES[mode], "note": args.note,
-                  "shared_data": SHARED_REL if shared.exists() else f"{SHARED_REL} (absent)",
-                  "loadavg_start": loadavg_start, "loadavg_end": _loadavg(),
-                  "source_start": source_start, "source_end": source_state()},
-        "machine": dict(machine(), commit=source_start["commit"],
-                        uncommitted_changes_in_hlamatch=source_start["uncommitted_changes_in_hlamatch"]),
+        "suite": {
+            "command": shown,
+            "mode": mode,
+            "date": date,
+            "elapsed_s": time.perf_counter() - started,
+            "settings": MODES[mode],
+            "note": args.note,
+            "shared_data": SHARED_REL if shared.exists() else f"{SHARED_REL} (absent)",
+            "loadavg_start": loadavg_start,
+            "loadavg_end": _loadavg(),
+            "source_start": source_start,
+            "source_end": source_state(),
+        },
+        "machine": dict(
+            machine(),
+            commit=source_start["commit"],
+            uncommitted_changes_in_hlamatch=source_start["uncommitted_changes_in_hlamatch"],
+        ),
         "synthetic": list(suite.synth.values()),
         "workloads": results,
     }

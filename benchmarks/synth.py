@@ -109,16 +109,30 @@ DEFAULT_LOCI: tuple[str, ...] = ("A", "C", "B", "DRB1", "DQB1")
 
 #: Two-field alleles per locus: roughly how many a registry of millions of donors observes.
 DEFAULT_VOCABULARY: dict[str, int] = {
-    "A": 200, "C": 150, "B": 400, "DRB345": 40, "DRB1": 150,
-    "DQA1": 40, "DQB1": 40, "DPA1": 30, "DPB1": 150,
+    "A": 200,
+    "C": 150,
+    "B": 400,
+    "DRB345": 40,
+    "DRB1": 150,
+    "DQA1": 40,
+    "DQB1": 40,
+    "DPA1": 30,
+    "DPB1": 150,
 }
 
 #: Offset ``c`` of each locus's Zipf-Mandelbrot allele marginal ``(t + c)**-allele_exponent``: a
 #: larger offset flattens the head (B's five most common alleles are about equally common, A's
 #: first allele stands out).
 ALLELE_OFFSET: dict[str, float] = {
-    "A": 4.0, "C": 6.0, "B": 9.0, "DRB345": 2.0, "DRB1": 6.0,
-    "DQA1": 3.0, "DQB1": 4.0, "DPA1": 1.0, "DPB1": 3.0,
+    "A": 4.0,
+    "C": 6.0,
+    "B": 9.0,
+    "DRB345": 2.0,
+    "DRB1": 6.0,
+    "DQA1": 3.0,
+    "DQB1": 4.0,
+    "DPA1": 1.0,
+    "DPB1": 3.0,
 }
 
 
@@ -131,8 +145,8 @@ ALLELE_GROUPS: dict[str, list[str]] = {
     "A": _groups("A", "01 02 03 11 23 24 25 26 29 30 31 32 33 34 36 43 66 68 69 74 80"),
     "C": _groups("C", "01 02 03 04 05 06 07 08 12 14 15 16 17 18"),
     "B": _groups(
-        "B", "07 08 13 14 15 18 27 35 37 38 39 40 41 42 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 "
-        "67 73 78 81 82 83",
+        "B",
+        "07 08 13 14 15 18 27 35 37 38 39 40 41 42 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 67 73 78 81 82 83",
     ),
     "DRB345": _groups("DRB3", "01 02 03") + _groups("DRB4", "01") + _groups("DRB5", "01 02"),
     "DRB1": _groups("DRB1", "01 03 04 07 08 09 10 11 12 13 14 15 16"),
@@ -144,15 +158,34 @@ ALLELE_GROUPS: dict[str, list[str]] = {
 
 #: Approximate start of each gene on chromosome 6 (GRCh38, Mb): crossover odds between adjacent loci.
 POSITION_MB: dict[str, float] = {
-    "A": 29.94, "C": 31.27, "B": 31.35, "DRB345": 32.45, "DRB1": 32.58,
-    "DQA1": 32.64, "DQB1": 32.66, "DPA1": 33.07, "DPB1": 33.08,
+    "A": 29.94,
+    "C": 31.27,
+    "B": 31.35,
+    "DRB345": 32.45,
+    "DRB1": 32.58,
+    "DQA1": 32.64,
+    "DQB1": 32.66,
+    "DPA1": 33.07,
+    "DPB1": 33.08,
 }
 
 #: Column names hlamatch gives a meaning of its own (a population may not be called so).
-_RESERVED = frozenset({
-    "freq", "frequency", "hf", "haplotype_frequency", "count", "rank", "n", "haplo_count",
-    "population", "pop", "haplo", "haplotype",
-})
+_RESERVED = frozenset(
+    {
+        "freq",
+        "frequency",
+        "hf",
+        "haplotype_frequency",
+        "count",
+        "rank",
+        "n",
+        "haplo_count",
+        "population",
+        "pop",
+        "haplo",
+        "haplotype",
+    }
+)
 
 CHUNK = 1 << 18  # candidates per random stream; part of the algorithm (changing it changes tables)
 _FIRST_ROUND = 2.0  # candidates per row drawn in the first round
@@ -275,7 +308,11 @@ def _vocabulary(locus: str, size: int, bits: np.random.PCG64) -> tuple[list[str]
         second += list(range(count))
         rank += [r] * count
     # Popular alleles are mostly the first ones of popular groups (A*02:01 rather than A*80:04 or A*02:37).
-    key = np.asarray(second, dtype=np.float64) + 4.0 * np.asarray(rank, dtype=np.float64) / g + 2.0 * _uniforms(bits, size)
+    key = (
+        np.asarray(second, dtype=np.float64)
+        + 4.0 * np.asarray(rank, dtype=np.float64) / g
+        + 2.0 * _uniforms(bits, size)
+    )
     return names, np.argsort(key, kind="stable")
 
 
@@ -291,9 +328,19 @@ def _marginal(order: np.ndarray, exponent: float, offset: float, jitter: float, 
 class _Model:
     """Vocabularies, marginals and founders of one seed; draws chunks of candidate haplotypes."""
 
-    def __init__(self, loci: list[str], vocabulary: Mapping[str, int], seed: int, founders: int,
-                 founder_exponent: float, allele_exponent: float, allele_offset: float | None,
-                 allele_jitter: float, mutation: float, recombination: float) -> None:
+    def __init__(
+        self,
+        loci: list[str],
+        vocabulary: Mapping[str, int],
+        seed: int,
+        founders: int,
+        founder_exponent: float,
+        allele_exponent: float,
+        allele_offset: float | None,
+        allele_jitter: float,
+        mutation: float,
+        recombination: float,
+    ) -> None:
         setup = _stream(seed, 0)
         self.seed = seed
         self.loci = loci
@@ -315,8 +362,10 @@ class _Model:
         # Loci in chromosome order; each gap between neighbours has a crossover probability
         # proportional to its physical length, `recombination` crossovers per haplotype on average.
         self.by_position = sorted(range(len(loci)), key=lambda l: POSITION_MB[loci[l]])
-        gaps = [max(POSITION_MB[loci[b]] - POSITION_MB[loci[a]], 0.005)
-                for a, b in zip(self.by_position, self.by_position[1:])]
+        gaps = [
+            max(POSITION_MB[loci[b]] - POSITION_MB[loci[a]], 0.005)
+            for a, b in zip(self.by_position, self.by_position[1:])
+        ]
         total = math.fsum(gaps)
         self.crossover = [min(1.0, recombination * g / total) for g in gaps]
         self.mutation = mutation
@@ -393,7 +442,7 @@ def _aggregate(chunks: list[np.ndarray], key_bits: int) -> tuple[np.ndarray, np.
         packed = np.empty(total, dtype=np.int64)
         at = 0
         for j, c in enumerate(chunks):
-            np.bitwise_or(c << chunk_bits, j, out=packed[at: at + c.shape[0]])
+            np.bitwise_or(c << chunk_bits, j, out=packed[at : at + c.shape[0]])
             at += c.shape[0]
         packed.sort()
         keys = packed >> chunk_bits
@@ -459,10 +508,17 @@ def _check(n_haplotypes, loci, vocabulary, seed, population, listed_mass, number
         vocab[k] = int(v)
     if math.prod(vocab[x] for x in loci) >= 2**62:
         raise ValueError("the product of the vocabulary sizes must stay below 2**62 (haplotype keys are int64)")
-    if not isinstance(population, str) or not population.strip() or population.strip().upper() in ALLELE_GROUPS \
-            or population.strip().lower() in _RESERVED or population.strip().upper() in ("DR", "DQ", "DP"):
-        raise ValueError(f"population {population!r} must be a non-empty name that is not a locus or a reserved "
-                         "column name (freq, count, pop ...)")
+    if (
+        not isinstance(population, str)
+        or not population.strip()
+        or population.strip().upper() in ALLELE_GROUPS
+        or population.strip().lower() in _RESERVED
+        or population.strip().upper() in ("DR", "DQ", "DP")
+    ):
+        raise ValueError(
+            f"population {population!r} must be a non-empty name that is not a locus or a reserved "
+            "column name (freq, count, pop ...)"
+        )
     if not (isinstance(listed_mass, (int, float)) and 0 < listed_mass <= 1):
         raise ValueError(f"listed_mass must lie in (0, 1], got {listed_mass!r}")
     for name, (value, low, high) in numbers.items():
@@ -490,23 +546,47 @@ def _generate(
     offset: float = 3.0,
     jitter: float = 0.3,
 ) -> tuple[pl.DataFrame, dict]:
-    loci, vocab = _check(n_haplotypes, loci, vocabulary, seed, population, listed_mass, {
-        "founders": (founders, 1, 10**6), "founder_exponent": (founder_exponent, 0, 5),
-        "allele_exponent": (allele_exponent, 0, 5), "allele_offset": (0 if allele_offset is None else allele_offset, 0, 1e6),
-        "allele_jitter": (allele_jitter, 0, 3),
-        "mutation": (mutation, 0, 1), "recombination": (recombination, 0, 1),
-        "exponent": (exponent, 0, 5), "offset": (offset, 0, 1e6), "jitter": (jitter, 0, 3),
-    })
+    loci, vocab = _check(
+        n_haplotypes,
+        loci,
+        vocabulary,
+        seed,
+        population,
+        listed_mass,
+        {
+            "founders": (founders, 1, 10**6),
+            "founder_exponent": (founder_exponent, 0, 5),
+            "allele_exponent": (allele_exponent, 0, 5),
+            "allele_offset": (0 if allele_offset is None else allele_offset, 0, 1e6),
+            "allele_jitter": (allele_jitter, 0, 3),
+            "mutation": (mutation, 0, 1),
+            "recombination": (recombination, 0, 1),
+            "exponent": (exponent, 0, 5),
+            "offset": (offset, 0, 1e6),
+            "jitter": (jitter, 0, 3),
+        },
+    )
     if isinstance(founders, bool) or not isinstance(founders, (int, np.integer)):
         raise ValueError(f"founders must be an integer, got {founders!r}")
     n = int(n_haplotypes)
     seed = int(seed)
     possible = math.prod(vocab[x] for x in loci)
     if n > possible:
-        raise ValueError(f"{n} distinct haplotypes cannot be made from {possible} allele combinations; "
-                         "raise the vocabulary sizes")
-    model = _Model(loci, vocab, seed, int(founders), founder_exponent, allele_exponent, allele_offset,
-                   allele_jitter, mutation, recombination)
+        raise ValueError(
+            f"{n} distinct haplotypes cannot be made from {possible} allele combinations; raise the vocabulary sizes"
+        )
+    model = _Model(
+        loci,
+        vocab,
+        seed,
+        int(founders),
+        founder_exponent,
+        allele_exponent,
+        allele_offset,
+        allele_jitter,
+        mutation,
+        recombination,
+    )
 
     # Draw chunks of candidates until n distinct ones are seen.  Each round plans its number of
     # chunks from the rate of new distinct keys in the previous round (deterministic in the data).
@@ -630,10 +710,22 @@ def synth_table(
         An argument is out of range, or the model cannot produce that many distinct haplotypes.
     """
     frame, _ = _generate(
-        n_haplotypes, loci=loci, seed=seed, population=population, listed_mass=listed_mass,
-        vocabulary=vocabulary, founders=founders, founder_exponent=founder_exponent,
-        allele_exponent=allele_exponent, allele_offset=allele_offset, allele_jitter=allele_jitter, mutation=mutation,
-        recombination=recombination, exponent=exponent, offset=offset, jitter=jitter,
+        n_haplotypes,
+        loci=loci,
+        seed=seed,
+        population=population,
+        listed_mass=listed_mass,
+        vocabulary=vocabulary,
+        founders=founders,
+        founder_exponent=founder_exponent,
+        allele_exponent=allele_exponent,
+        allele_offset=allele_offset,
+        allele_jitter=allele_jitter,
+        mutation=mutation,
+        recombination=recombination,
+        exponent=exponent,
+        offset=offset,
+        jitter=jitter,
     )
     return frame
 
@@ -689,7 +781,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Write a seeded synthetic HLA haplotype frequency table (wide layout) for hlamatch.",
         epilog="The model and its parameters are described in the module docstring (pydoc benchmarks/synth.py).",
     )
-    parser.add_argument("--haplotypes", type=_count, required=True, help="rows (distinct haplotypes), e.g. 1000000 or 1e6")
+    parser.add_argument(
+        "--haplotypes", type=_count, required=True, help="rows (distinct haplotypes), e.g. 1000000 or 1e6"
+    )
     parser.add_argument("--out", type=Path, required=True, help="output file: .parquet/.pq or .csv")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     parser.add_argument("--loci", default=",".join(DEFAULT_LOCI), help="comma-separated loci (default A,C,B,DRB1,DQB1)")
@@ -710,9 +804,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         frame, info = _generate(
-            args.haplotypes, loci=args.loci.split(","), seed=args.seed, population=args.population,
-            listed_mass=args.listed_mass, founders=args.founders, mutation=args.mutation,
-            recombination=args.recombination, exponent=args.exponent, offset=args.offset, jitter=args.jitter,
+            args.haplotypes,
+            loci=args.loci.split(","),
+            seed=args.seed,
+            population=args.population,
+            listed_mass=args.listed_mass,
+            founders=args.founders,
+            mutation=args.mutation,
+            recombination=args.recombination,
+            exponent=args.exponent,
+            offset=args.offset,
+            jitter=args.jitter,
         )
     except ValueError as e:
         parser.error(str(e))
@@ -733,8 +835,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quiet:
         d = describe(frame)
         alleles = ", ".join(f"{name} {p:.1%} (of {k})" for name, p, k in d["top_alleles"].values())
-        print(f"frequencies: top {d['top']:.3g}, median {d['median']:.3g}, smallest {d['min']:.3g}; "
-              f"top alleles: {alleles}; linkage (max f/prod of marginals, top 100): {d['linkage']:.3g}")
+        print(
+            f"frequencies: top {d['top']:.3g}, median {d['median']:.3g}, smallest {d['min']:.3g}; "
+            f"top alleles: {alleles}; linkage (max f/prod of marginals, top 100): {d['linkage']:.3g}"
+        )
     return 0
 
 

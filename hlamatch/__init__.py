@@ -27,7 +27,8 @@ from __future__ import annotations
 from typing import Any  # (hidden from dir(): __dir__ lists __all__ only)
 
 from hlamatch._version import installed_version as _installed_version
-from hlamatch.errors import HlamatchError, HlamatchWarning
+from hlamatch.errors import HlamatchError as HlamatchError
+from hlamatch.errors import HlamatchWarning as HlamatchWarning
 
 #: Public name → (submodule, attribute), imported on first access.
 _LAZY = {

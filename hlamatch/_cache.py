@@ -31,14 +31,23 @@ import stat
 import threading
 import time
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping, Sequence
+from typing import IO, Any
 
 import numpy as np
 
 __all__ = [
-    "cached", "cache_dir", "fingerprint", "identity", "open_regular", "read_limited", "json_str_dict", "json_str_list",
-    "FORMAT", "STALE_TMP_SECONDS",
+    "cached",
+    "cache_dir",
+    "fingerprint",
+    "identity",
+    "open_regular",
+    "read_limited",
+    "json_str_dict",
+    "json_str_list",
+    "FORMAT",
+    "STALE_TMP_SECONDS",
 ]
 
 #: Bumped whenever a cached form changes, so old entries are ignored.
@@ -289,9 +298,14 @@ def _read_entry(folder: Path, stem: str, key: str, load: Callable[[Any, dict[str
         raise ValueError("not this entry")
     arrays = {}
     for name, spec in doc["arrays"].items():
-        if not (isinstance(name, str) and name.isidentifier() and isinstance(spec, dict)
-                and spec.get("dtype") in _DTYPES and isinstance(spec.get("shape"), list)
-                and all(type(s) is int and 0 <= s < 2**40 for s in spec["shape"])):
+        if not (
+            isinstance(name, str)
+            and name.isidentifier()
+            and isinstance(spec, dict)
+            and spec.get("dtype") in _DTYPES
+            and isinstance(spec.get("shape"), list)
+            and all(type(s) is int and 0 <= s < 2**40 for s in spec["shape"])
+        ):
             raise ValueError("bad array description")
         arrays[name] = _read_npy(folder / f"{stem}.{name}.npy", spec["dtype"], tuple(spec["shape"]))
     return load(doc.get("meta"), arrays)
@@ -322,6 +336,7 @@ def _write_entry(folder: Path, stem: str, key: str, meta: Any, arrays: Mapping[s
         if arr.dtype.str not in _DTYPES or not name.isidentifier():
             raise ValueError(f"array {name} of dtype {arr.dtype} cannot be cached")
         specs[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape)}
+
         def write_array(fh: IO[bytes], a: np.ndarray = arr) -> None:
             np.lib.format.write_array(fh, a, allow_pickle=False)
 

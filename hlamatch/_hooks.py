@@ -10,7 +10,7 @@ compile notice before it knows whether a command will compile anything.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from hlamatch._settings import claim, current, set_defaults
 

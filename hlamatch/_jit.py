@@ -47,8 +47,9 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hlamatch._deps import check_numba_environment
 
@@ -71,7 +72,7 @@ _njit = numba.njit
 KERNELS = Path(__file__).resolve().parent / "kernels"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source_digest(folder: Path = KERNELS, options_file: Path = Path(__file__)) -> str:
     """A digest of the Python source files of ``folder`` (their names and bytes, in name order) and
     of ``options_file`` (this module: the numba options): 16 hex digits, computed once per folder
@@ -108,8 +109,12 @@ def _prune_once(current: str, stale: float = STALE_CACHE_SECONDS) -> None:
         parent, own = os.path.split(current)
         now = time.time()
         for entry in os.scandir(parent):
-            if (entry.name.startswith("hlamatch-") and entry.name != own and entry.is_dir(follow_symlinks=False)
-                    and now - entry.stat(follow_symlinks=False).st_mtime > stale):
+            if (
+                entry.name.startswith("hlamatch-")
+                and entry.name != own
+                and entry.is_dir(follow_symlinks=False)
+                and now - entry.stat(follow_symlinks=False).st_mtime > stale
+            ):
                 shutil.rmtree(entry.path, ignore_errors=True)
     except OSError:
         pass
@@ -357,7 +362,7 @@ class num_threads:
         self.n = check_threads(n)
         self.previous: int | None = None
 
-    def __enter__(self) -> "num_threads":
+    def __enter__(self) -> num_threads:
         if self.n is not None:
             self.previous = numba.get_num_threads()
             numba.set_num_threads(self.n)

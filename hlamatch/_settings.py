@@ -21,9 +21,10 @@ Imports nothing of hlamatch (the types are named for type checkers only), so eve
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hlamatch.engine.setting import EngineSetting
@@ -188,7 +189,7 @@ class using:
         self.changes = dict(_checked(changes, in_context=True))
         self._tokens = threading.local()
 
-    def __enter__(self) -> "using":
+    def __enter__(self) -> using:
         outer = _overrides.get()
         layer = _Layer({**outer.changes, **self.changes} if outer is not None else self.changes)
         token: Token[_Layer | None] = _overrides.set(layer)

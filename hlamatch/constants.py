@@ -26,17 +26,28 @@ TABLE_FORMATS: tuple[str, ...] = ("auto", "nmdp", "grimm", "nmdp2007", "hfx", "p
 #: Molecular loci hlamatch knows, in the conventional NMDP order.  ``DRB345`` is the
 #: NMDP 9-locus slot holding DRB3, DRB4, DRB5 or ``DRBX*NNNN`` (no such gene).
 MOLECULAR_LOCI: tuple[str, ...] = (
-    "A", "C", "B", "DRB345", "DRB1", "DQA1", "DQB1", "DPA1", "DPB1",
+    "A",
+    "C",
+    "B",
+    "DRB345",
+    "DRB1",
+    "DQA1",
+    "DQB1",
+    "DPA1",
+    "DPB1",
 )
 #: Genes whose alleles live in the DRB345 slot.
 DRB345_GENES: frozenset[str] = frozenset({"DRB3", "DRB4", "DRB5", "DRBX"})
 #: Serological (antigen-level) loci and the label prefixes they use (``Cw7``, ``DR15``).
 ANTIGEN_LOCI: dict[str, tuple[str, ...]] = {
-    "A": ("A",), "B": ("B",), "C": ("Cw", "C"), "DR": ("DR",), "DQ": ("DQ",), "DP": ("DP",),
+    "A": ("A",),
+    "B": ("B",),
+    "C": ("Cw", "C"),
+    "DR": ("DR",),
+    "DQ": ("DQ",),
+    "DP": ("DP",),
 }
-KNOWN_LOCI: tuple[str, ...] = MOLECULAR_LOCI + tuple(
-    locus for locus in ANTIGEN_LOCI if locus not in MOLECULAR_LOCI
-)
+KNOWN_LOCI: tuple[str, ...] = MOLECULAR_LOCI + tuple(locus for locus in ANTIGEN_LOCI if locus not in MOLECULAR_LOCI)
 
 #: Default tolerance on a population's frequency sum above 1 (NMDP 2007 AFA sums to 1.0039).
 DEFAULT_SUM_TOLERANCE = 0.01

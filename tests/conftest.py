@@ -122,8 +122,11 @@ def reached_families() -> set[str]:
     for family in _REACH["families"]:
         module = sys.modules.get(f"hlamatch.kernels.{family}")
         for name, value in vars(module).items() if module is not None else ():
-            if (not name.startswith("_") and getattr(getattr(value, "py_func", None), "__module__", None) == module.__name__
-                    and getattr(value, "signatures", None)):
+            if (
+                not name.startswith("_")
+                and getattr(getattr(value, "py_func", None), "__module__", None) == module.__name__
+                and getattr(value, "signatures", None)
+            ):
                 out.add(family)
                 break
     return out
@@ -152,7 +155,9 @@ def pytest_collection_finish(session):
         if "::" in arg or not (path == here or path in here.parents):
             parts.append(arg)
     if parts:
-        _REACH["subset"].append("selected " + ", ".join(parts[:3]) + (f" and {len(parts) - 3} more" if len(parts) > 3 else ""))
+        _REACH["subset"].append(
+            "selected " + ", ".join(parts[:3]) + (f" and {len(parts) - 3} more" if len(parts) > 3 else "")
+        )
     for option in ("ignore", "ignore_glob", "deselect"):
         if config.getoption(option, None):
             _REACH["subset"].append(f"--{option.replace('_', '-')} given")

@@ -32,9 +32,9 @@ import io
 import json
 import random
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 from hypothesis import strategies as st
 from strategies import frequencies
@@ -53,15 +53,72 @@ DRB345_1 = ("DRB3*01", "DRB3*02", "DRB4*01", "DRB5*01", "DRBX*NNNN")
 
 #: Frequency cells a fuzzer should try (each must give a clean error or a valid table).
 SPECIAL_NUMBERS = (
-    "1e308", "-1e308", "1.7976931348623157e308", "1e309", "NaN", "nan", "-nan", "inf", "-inf",
-    "Infinity", "-0", "-0.0", "0", "1", "1.0000001", "2", "1e-320", "5e-324", "-1e-300", "0.5e", "1e",
-    "--1", "+0.1", ".5", "5.", "0x10", "1_0", "0,5", " 0.1 ", "", " ", "NA", "null", "None", "true",
-    "\u0661", "\uff10.\uff15", "9" * 400, "0." + "0" * 400 + "1", "1e-5\u200b", "0.1\x00",
+    "1e308",
+    "-1e308",
+    "1.7976931348623157e308",
+    "1e309",
+    "NaN",
+    "nan",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "-0",
+    "-0.0",
+    "0",
+    "1",
+    "1.0000001",
+    "2",
+    "1e-320",
+    "5e-324",
+    "-1e-300",
+    "0.5e",
+    "1e",
+    "--1",
+    "+0.1",
+    ".5",
+    "5.",
+    "0x10",
+    "1_0",
+    "0,5",
+    " 0.1 ",
+    "",
+    " ",
+    "NA",
+    "null",
+    "None",
+    "true",
+    "\u0661",
+    "\uff10.\uff15",
+    "9" * 400,
+    "0." + "0" * 400 + "1",
+    "1e-5\u200b",
+    "0.1\x00",
 )
 #: Unicode (and control) characters inserted by the ``unicode`` ops.
 UNICODE = (
-    "\u00e9", "\u200b", "\u2028", "\u0085", "\x0c", "\x1c", "\ufeff", "\u200f", "\U0001d7d8",
-    "\x00", "\t", "\r", '"', "~", "*", ":", "/", "+", "^", "\u00a0", "\u3000", "\U0001f600",
+    "\u00e9",
+    "\u200b",
+    "\u2028",
+    "\u0085",
+    "\x0c",
+    "\x1c",
+    "\ufeff",
+    "\u200f",
+    "\U0001d7d8",
+    "\x00",
+    "\t",
+    "\r",
+    '"',
+    "~",
+    "*",
+    ":",
+    "/",
+    "+",
+    "^",
+    "\u00a0",
+    "\u3000",
+    "\U0001f600",
 )
 
 
@@ -99,7 +156,7 @@ class TableSpec:
         named = any(not a.startswith("DRBX") for h in self.haplotypes for a in h)
         return self.resolution if named else "2-field"
 
-    def single(self) -> "TableSpec":
+    def single(self) -> TableSpec:
         """The table restricted to its first population (single-population formats)."""
         return replace(self, populations=self.populations[:1], freqs=self.freqs[:1])
 
@@ -120,8 +177,15 @@ def _antigen_allele(locus: str) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def table_specs(draw, *, max_rows: int = 8, max_pops: int = 3, resolutions: Sequence[str] = ("2-field", "1-field", "antigen"),
-                loci_from: Sequence[str] | None = None, min_loci: int = 1) -> TableSpec:
+def table_specs(
+    draw,
+    *,
+    max_rows: int = 8,
+    max_pops: int = 3,
+    resolutions: Sequence[str] = ("2-field", "1-field", "antigen"),
+    loci_from: Sequence[str] | None = None,
+    min_loci: int = 1,
+) -> TableSpec:
     """A valid table: ``min_loci``–5 loci (in a random order), ≤ ``max_rows`` distinct haplotypes,
     1–``max_pops`` populations each summing to at most 1 (exactly 1 or clearly below)."""
     resolution = draw(st.sampled_from(list(resolutions)))
@@ -134,8 +198,11 @@ def table_specs(draw, *, max_rows: int = 8, max_pops: int = 3, resolutions: Sequ
     n_max = 1
     for v in per_locus:
         n_max *= len(v)
-    haps = draw(st.lists(st.tuples(*(st.sampled_from(v) for v in per_locus)), min_size=1,
-                         max_size=min(max_rows, n_max), unique=True))
+    haps = draw(
+        st.lists(
+            st.tuples(*(st.sampled_from(v) for v in per_locus)), min_size=1, max_size=min(max_rows, n_max), unique=True
+        )
+    )
     pops = tuple(draw(st.lists(st.sampled_from(POPULATIONS), min_size=1, max_size=max_pops, unique=True)))
     freqs = tuple(tuple(draw(frequencies(len(haps)))) for _ in pops)
     return TableSpec(loci, tuple(haps), pops, freqs, resolution)
@@ -212,8 +279,7 @@ def _pack(case: FileCase, text: str) -> bytes:
     if case.container == "gzip":
         return gzip.compress(raw, mtime=0)
     if case.container == "zip":
-        return make_zip({**({"metadata.json": case.meta.encode()} if case.meta is not None else {}),
-                         case.member: raw})
+        return make_zip({**({"metadata.json": case.meta.encode()} if case.meta is not None else {}), case.member: raw})
     return raw
 
 
@@ -237,8 +303,15 @@ def _nmdp_grid(spec: TableSpec, sep: str = ",", header: Sequence[str] = ("Haplo"
     return Grid(list(header), rows, sep, freq_cols=(2,), hap_cols=(0,))
 
 
-def grid_from_text(text: str, *, header: bool, freq_cols: tuple[int, ...] = (), hap_cols: tuple[int, ...] = (),
-                   allele_cols: tuple[int, ...] = (), max_rows: int | None = None) -> Grid:
+def grid_from_text(
+    text: str,
+    *,
+    header: bool,
+    freq_cols: tuple[int, ...] = (),
+    hap_cols: tuple[int, ...] = (),
+    allele_cols: tuple[int, ...] = (),
+    max_rows: int | None = None,
+) -> Grid:
     """A grid of an existing delimited text (e.g. the head of a real table), separator from line 1."""
     lines = [ln.rstrip("\r") for ln in text.lstrip("\ufeff").split("\n") if ln.strip()]
     sep = "\t" if lines and "\t" in lines[0] else ","
@@ -280,8 +353,10 @@ def write_nmdp2007(spec: TableSpec, group_suffix: Sequence[bool] = ()) -> FileCa
                 continue
             rank += 1
             g = [bool(group_suffix[(i + k) % len(group_suffix)]) if group_suffix else False for k in range(len(h))]
-            hap = "~".join(f"HLA-{a}{'g' if gk and not a.endswith('N') and '*' in a and 'NNNN' not in a else ''}"
-                           for a, gk in zip(h, g))
+            hap = "~".join(
+                f"HLA-{a}{'g' if gk and not a.endswith('N') and '*' in a and 'NNNN' not in a else ''}"
+                for a, gk in zip(h, g)
+            )
             rows.append([pop, hap, _fmt_freq(f), f"{rank}.0"])
     return _case("NMDP_2007_Freqs.csv", "nmdp2007", spec, Grid(None, rows, ",", freq_cols=(2,), hap_cols=(1,)))
 
@@ -313,12 +388,17 @@ def _wide_cell(locus: str, allele: str, bare: bool, resolution: str) -> str:
     if not bare:
         return allele
     if resolution == "antigen":
-        return allele[len(ANTIGEN[locus]):] if locus in ("DR", "DQ") else allele
+        return allele[len(ANTIGEN[locus]) :] if locus in ("DR", "DQ") else allele
     return allele.split("*", 1)[1] if locus != "DRB345" else allele
 
 
-def write_wide(spec: TableSpec, layout: str = "columns", sep: str = ",", bare: bool = False,
-               locus_header: Callable[[str], str] = str) -> FileCase:
+def write_wide(
+    spec: TableSpec,
+    layout: str = "columns",
+    sep: str = ",",
+    bare: bool = False,
+    locus_header: Callable[[str], str] = str,
+) -> FileCase:
     """Wide CSV/TSV: ``columns`` (one frequency column per population), ``single`` (one
     ``frequency`` column, population from the file name) or ``long`` (``population`` +
     ``frequency`` columns)."""
@@ -332,13 +412,17 @@ def write_wide(spec: TableSpec, layout: str = "columns", sep: str = ",", bare: b
         for p, pop in enumerate(spec.populations):
             for h, f in zip(spec.haplotypes, spec.freqs[p]):
                 if f > 0:
-                    rows.append([_wide_cell(l, a, bare, spec.resolution) for l, a in zip(spec.loci, h)] + [pop, _fmt_freq(f)])
+                    rows.append(
+                        [_wide_cell(l, a, bare, spec.resolution) for l, a in zip(spec.loci, h)] + [pop, _fmt_freq(f)]
+                    )
         freq_cols = (n + 1,)
     else:
         header += ["frequency"] if layout == "single" else list(spec.populations)
         for i, h in enumerate(spec.haplotypes):
-            rows.append([_wide_cell(l, a, bare, spec.resolution) for l, a in zip(spec.loci, h)]
-                        + [_fmt_freq(spec.freqs[p][i]) for p in range(len(spec.populations))])
+            rows.append(
+                [_wide_cell(l, a, bare, spec.resolution) for l, a in zip(spec.loci, h)]
+                + [_fmt_freq(spec.freqs[p][i]) for p in range(len(spec.populations))]
+            )
         freq_cols = tuple(range(n, len(header)))
     ext = "tsv" if sep == "\t" else "csv"
     name = f"freqs.{spec.populations[0]}.{ext}" if layout == "single" else f"wide.{ext}"
@@ -378,8 +462,18 @@ def frame_bytes(frame) -> bytes:
 
 
 #: Table formats the generators write; each maps to how :func:`table_files` draws one.
-TABLE_KINDS = ("nmdp", "grimm", "grimm_gz", "nmdp2007", "hfx", "pypop", "wide_csv", "wide_tsv", "wide_long",
-               "wide_parquet")
+TABLE_KINDS = (
+    "nmdp",
+    "grimm",
+    "grimm_gz",
+    "nmdp2007",
+    "hfx",
+    "pypop",
+    "wide_csv",
+    "wide_tsv",
+    "wide_long",
+    "wide_parquet",
+)
 
 
 @st.composite
@@ -407,7 +501,9 @@ def table_files(draw, kind: str | None = None, **spec_kw) -> FileCase:
     if kind in ("wide_csv", "wide_tsv"):
         layout = draw(st.sampled_from(["columns", "single"]))
         header = draw(st.sampled_from([str, str.lower, lambda s: f"HLA-{s}"]))
-        return write_wide(spec, layout, "," if kind == "wide_csv" else "\t", bare=draw(st.booleans()), locus_header=header)
+        return write_wide(
+            spec, layout, "," if kind == "wide_csv" else "\t", bare=draw(st.booleans()), locus_header=header
+        )
     if kind == "wide_long":
         return write_wide(spec, "long", draw(st.sampled_from([",", "\t"])))
     if kind == "wide_parquet":
@@ -459,8 +555,9 @@ def patients_files(draw, loci: Sequence[str] = PATIENT_LOCI, parquet: bool | Non
     res = draw(st.sampled_from(["2-field", "1-field"]))
     alleles = {l: draw(st.lists(_molecular_allele(l, res), min_size=1, max_size=3, unique=True)) for l in loci}
     n = draw(st.integers(1, 5))
-    patients = [{l: (draw(st.sampled_from(v)), draw(st.sampled_from(v + [""]))) for l, v in alleles.items()}
-                for _ in range(n)]
+    patients = [
+        {l: (draw(st.sampled_from(v)), draw(st.sampled_from(v + [""]))) for l, v in alleles.items()} for _ in range(n)
+    ]
     layout = draw(st.sampled_from(["columns", "typing"]))
     sep = draw(st.sampled_from([",", "\t"]))
     with_id = draw(st.booleans())
@@ -687,10 +784,36 @@ def _g_header(g: Grid, a: int, b: int) -> None:
         g.rows.insert(0, list(g.header))  # header repeated as a data row
     elif g.header:
         c = b % len(g.header)
-        g.header[c] = [g.header[c].upper(), g.header[c].lower(), _pick(
-            ["", "A", "Freq", "frequency", "population", "count", "haplotype", "DRB3", "DPB9", "X", "id",
-             "typing", "haplotype1", "name", "A_1", "A_3", "\u00e9", "Haplo", "haplotype.freq", "popname",
-             "loci"], b // 7)][op - 2]
+        g.header[c] = [
+            g.header[c].upper(),
+            g.header[c].lower(),
+            _pick(
+                [
+                    "",
+                    "A",
+                    "Freq",
+                    "frequency",
+                    "population",
+                    "count",
+                    "haplotype",
+                    "DRB3",
+                    "DPB9",
+                    "X",
+                    "id",
+                    "typing",
+                    "haplotype1",
+                    "name",
+                    "A_1",
+                    "A_3",
+                    "\u00e9",
+                    "Haplo",
+                    "haplotype.freq",
+                    "popname",
+                    "loci",
+                ],
+                b // 7,
+            ),
+        ][op - 2]
 
 
 def _g_ragged(g: Grid, a: int, b: int) -> None:
@@ -706,8 +829,9 @@ def _g_ragged(g: Grid, a: int, b: int) -> None:
 def _g_long_cell(g: Grid, a: int, b: int) -> None:
     rc = _cell(g, a, range(_width(g)))
     if rc:
-        g.rows[rc[0]][rc[1]] = _pick(["A*01:01~" * 2000 + "A*01:01", "9" * 20000, "x" * 20000, "~" * 5000,
-                                      ":" * 5000, "/" * 100], b)
+        g.rows[rc[0]][rc[1]] = _pick(
+            ["A*01:01~" * 2000 + "A*01:01", "9" * 20000, "x" * 20000, "~" * 5000, ":" * 5000, "/" * 100], b
+        )
 
 
 def _g_sep(g: Grid, a: int, b: int) -> None:
@@ -725,8 +849,9 @@ def _g_quote(g: Grid, a: int, b: int) -> None:
     rc = _cell(g, a, range(_width(g)))
     if rc:
         cell = g.rows[rc[0]][rc[1]]
-        g.rows[rc[0]][rc[1]] = _pick([f'"{cell}"', f'"{cell}', f'{cell}"', f'"{cell}{g.sep}x"', f"'{cell}'",
-                                      f'"{cell}\n{cell}"'], b)
+        g.rows[rc[0]][rc[1]] = _pick(
+            [f'"{cell}"', f'"{cell}', f'{cell}"', f'"{cell}{g.sep}x"', f"'{cell}'", f'"{cell}\n{cell}"'], b
+        )
 
 
 GRID_OPS: dict[str, Callable[[Grid, int, int], None]] = {
@@ -991,18 +1116,38 @@ def mutate_zip_case(case: FileCase, ops: Sequence[Op], text: str | None = None) 
         if name == "meta":
             meta = _pick(_META_VARIANTS, a)
         elif name == "member_name":
-            member = _pick(["data/table.csv", "TABLE.CSV", "table.txt", "t\u00e9.csv", ".csv", "../x.csv",
-                            "a/b/c.csv", "metadata.json"], a)
+            member = _pick(
+                [
+                    "data/table.csv",
+                    "TABLE.CSV",
+                    "table.txt",
+                    "t\u00e9.csv",
+                    ".csv",
+                    "../x.csv",
+                    "a/b/c.csv",
+                    "metadata.json",
+                ],
+                a,
+            )
         elif name == "extra_member":
             extra[_pick(["b.csv", "MANIFEST.json", "SHA256SUMS", "dir/", "x.CSV", "__MACOSX/._t.csv"], a)] = _pick(
-                [b"Haplo,Count,Freq\nA*01:01~B*08:01,1,0.1\n", b"", b"\xff\xfe\x00", b"{}"], b)
+                [b"Haplo,Count,Freq\nA*01:01~B*08:01,1,0.1\n", b"", b"\xff\xfe\x00", b"{}"], b
+            )
         elif name == "method":
             method = _pick([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], a)
         elif name == "member_bytes":
             # The CSV member not UTF-8 (or with a BOM), bypassing the text layer.
             raw = text.encode("utf-8")
-            members[member] = _pick([b"\xef\xbb\xbf" + raw, raw.replace(b"*", b"\xff", 1), text.encode("utf-16"),
-                                     raw[: len(raw) // 2], gzip.compress(raw, mtime=0)], a)
+            members[member] = _pick(
+                [
+                    b"\xef\xbb\xbf" + raw,
+                    raw.replace(b"*", b"\xff", 1),
+                    text.encode("utf-16"),
+                    raw[: len(raw) // 2],
+                    gzip.compress(raw, mtime=0),
+                ],
+                a,
+            )
     if meta is not None:
         members.setdefault("metadata.json", meta.encode("utf-8", errors="surrogatepass"))
     members.setdefault(member, text.encode("utf-8", errors="surrogatepass"))
@@ -1028,25 +1173,44 @@ def _b_set(d: bytearray, a: int, b: int) -> None:
 
 
 def _b_insert(d: bytearray, a: int, b: int) -> None:
-    chunk = _pick([b"\x00", b"\xff", b"\r", b"\n", b'"', b"~", b",", b"\t", b"\xef\xbb\xbf", b"\xc3",
-                   b"\xe2\x80\xa8", bytes([b % 256]), b"\x1f\x8b", b"PK\x03\x04", b"*", b"\\"], b)
-    d[a % (len(d) + 1):a % (len(d) + 1)] = chunk
+    chunk = _pick(
+        [
+            b"\x00",
+            b"\xff",
+            b"\r",
+            b"\n",
+            b'"',
+            b"~",
+            b",",
+            b"\t",
+            b"\xef\xbb\xbf",
+            b"\xc3",
+            b"\xe2\x80\xa8",
+            bytes([b % 256]),
+            b"\x1f\x8b",
+            b"PK\x03\x04",
+            b"*",
+            b"\\",
+        ],
+        b,
+    )
+    d[a % (len(d) + 1) : a % (len(d) + 1)] = chunk
 
 
 def _b_delete(d: bytearray, a: int, b: int) -> None:
     if d:
         i = a % len(d)
-        del d[i:i + 1 + b % 16]
+        del d[i : i + 1 + b % 16]
 
 
 def _b_truncate(d: bytearray, a: int, b: int) -> None:
-    del d[a % (len(d) + 1):]
+    del d[a % (len(d) + 1) :]
 
 
 def _b_duplicate(d: bytearray, a: int, b: int) -> None:
     if d:
         i = a % len(d)
-        chunk = d[i:i + 1 + b % 64]
+        chunk = d[i : i + 1 + b % 64]
         d[i:i] = chunk
 
 
@@ -1054,7 +1218,7 @@ def _b_zero_run(d: bytearray, a: int, b: int) -> None:
     if d:
         i = a % len(d)
         n = min(len(d) - i, 1 + b % 32)
-        d[i:i + n] = bytes(n)
+        d[i : i + n] = bytes(n)
 
 
 BYTE_OPS: dict[str, Callable[[bytearray, int, int], None]] = {
@@ -1137,8 +1301,31 @@ def mutated(draw, case: FileCase, level: str = "structured") -> FileCase:
 
 # ====================================================================== free text (alleles, lines, typings)
 
-_GENES = ["A", "B", "C", "DRB1", "DRB3", "DRB4", "DRB5", "DRBX", "DQA1", "DQB1", "DPA1", "DPB1", "DRB345", "X",
-          "MICA", "a", "Cw", "DR", "DQ", "DP", "HLA-A", "hla-B", ""]
+_GENES = [
+    "A",
+    "B",
+    "C",
+    "DRB1",
+    "DRB3",
+    "DRB4",
+    "DRB5",
+    "DRBX",
+    "DQA1",
+    "DQB1",
+    "DPA1",
+    "DPB1",
+    "DRB345",
+    "X",
+    "MICA",
+    "a",
+    "Cw",
+    "DR",
+    "DQ",
+    "DP",
+    "HLA-A",
+    "hla-B",
+    "",
+]
 
 
 @st.composite
@@ -1153,21 +1340,36 @@ def allele_texts(draw) -> str:
         suffix = draw(st.sampled_from(["", "", "", "N", "L", "S", "C", "A", "Q", "g", "G", "P", "Ng"]))
         return f"{prefix}{gene}*{':'.join(fields)}{suffix}"
     if kind == 5:  # antigens and DRBX
-        return draw(st.one_of(
-            st.tuples(st.sampled_from(["A", "B", "C", "Cw", "DR", "DQ", "DP", "Bw", "cw", "dr"]),
-                      st.integers(0, 99999)).map(lambda t: f"{t[0]}{t[1]}"),
-            st.sampled_from(["DRBX*NNNN", "DRBX*NNN", "DRBX*N", "HLA-DRBX*NNNN", "DRBX*NNNNN", "DRBX*01:01",
-                             "DRBX*nnnn", "DRB345*01:01"]),
-        ))
+        return draw(
+            st.one_of(
+                st.tuples(
+                    st.sampled_from(["A", "B", "C", "Cw", "DR", "DQ", "DP", "Bw", "cw", "dr"]), st.integers(0, 99999)
+                ).map(lambda t: f"{t[0]}{t[1]}"),
+                st.sampled_from(
+                    [
+                        "DRBX*NNNN",
+                        "DRBX*NNN",
+                        "DRBX*N",
+                        "HLA-DRBX*NNNN",
+                        "DRBX*NNNNN",
+                        "DRBX*01:01",
+                        "DRBX*nnnn",
+                        "DRB345*01:01",
+                    ]
+                ),
+            )
+        )
     if kind <= 8:
         prefix = draw(st.sampled_from(["", "", "HLA-", "hla-", " ", "HLA"]))
         gene = draw(st.sampled_from(_GENES))
         star = draw(st.sampled_from(["*", "*", "*", "", "**", "x", ":"]))
-        digits = st.text(alphabet=st.sampled_from("0123456789") | st.sampled_from("N\u0661\uff11a "),
-                         min_size=0, max_size=6)
+        digits = st.text(
+            alphabet=st.sampled_from("0123456789") | st.sampled_from("N\u0661\uff11a "), min_size=0, max_size=6
+        )
         fields = draw(st.lists(digits, min_size=0, max_size=5))
-        suffix = draw(st.sampled_from(["", "", "N", "L", "S", "C", "A", "Q", "g", "G", "P", "NN", "gP", "n", " ",
-                                       "\u200b"]))
+        suffix = draw(
+            st.sampled_from(["", "", "N", "L", "S", "C", "A", "Q", "g", "G", "P", "NN", "gP", "n", " ", "\u200b"])
+        )
         return f"{prefix}{gene}{star}{':'.join(fields)}{suffix}"
     return draw(st.text(max_size=12))
 
@@ -1180,8 +1382,16 @@ def haplotype_texts(max_alleles: int = 4) -> st.SearchStrategy[str]:
 def line_texts(draw) -> str:
     """Donor-line-like text: one or more haplotypes joined by '/', often valid-looking."""
     sep = draw(st.sampled_from(["~", "~", "~~", "~ ", ","]))
-    good = st.sampled_from(["A*24:02~B*52:01~DRB1*15:02", "A*02:01~B*07:02~DRB1*15:01", "A*24:02~B*52:01",
-                            "DRB1*15:02~A*24:02~B*52:01", "A24~B52~DR15", "A*24~B*52"])
+    good = st.sampled_from(
+        [
+            "A*24:02~B*52:01~DRB1*15:02",
+            "A*02:01~B*07:02~DRB1*15:01",
+            "A*24:02~B*52:01",
+            "DRB1*15:02~A*24:02~B*52:01",
+            "A24~B52~DR15",
+            "A*24~B*52",
+        ]
+    )
     hap = st.one_of(good, haplotype_texts(), good.map(lambda h: h.replace("~", sep)))
     text = draw(st.lists(hap, min_size=1, max_size=3).map("/".join))
     if draw(st.integers(0, 9)) == 0:
@@ -1192,8 +1402,11 @@ def line_texts(draw) -> str:
 @st.composite
 def typing_texts(draw) -> str:
     """GL-like typing text: loci joined by '^', alleles by '+', with junk."""
-    locus = st.lists(st.one_of(allele_texts(), st.sampled_from(["A*24:02", "A*02:01", "B*52:01", "DRB1*15:02"])),
-                     min_size=0, max_size=3).map("+".join)
+    locus = st.lists(
+        st.one_of(allele_texts(), st.sampled_from(["A*24:02", "A*02:01", "B*52:01", "DRB1*15:02"])),
+        min_size=0,
+        max_size=3,
+    ).map("+".join)
     text = draw(st.lists(locus, min_size=0, max_size=4).map("^".join))
     if draw(st.integers(0, 9)) == 0:
         text = draw(st.text(max_size=30))

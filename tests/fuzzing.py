@@ -15,9 +15,10 @@ import time
 import tracemalloc
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from conftest import REPO
@@ -55,12 +56,15 @@ COMMON = dict(
 #: Per test: how many cases ran and how each ended ("valid", "clean error", ...).
 COUNTS: dict[str, Counter] = defaultdict(Counter)
 
+
 def _test_name() -> str:
     current = os.environ.get("PYTEST_CURRENT_TEST", "?")
     return current.rsplit(" (", 1)[0].split("::", 1)[-1]
 
+
 def count(outcome: str) -> None:
     COUNTS[_test_name()][outcome] += 1
+
 
 class _FuzzSummary:
     """Prints the number of cases per test at the end of the session."""
@@ -76,6 +80,7 @@ class _FuzzSummary:
         total = sum(sum(c.values()) for c in COUNTS.values())
         terminalreporter.write_line(f"{'total':<{width}}  {total:>6} cases")
 
+
 def twins(n: int, n_slow: int, *strategies: st.SearchStrategy, **kw_strategies: st.SearchStrategy):
     """Decorate a property body into two tests: ``n`` examples, and a ``slow``-marked twin with ``n_slow``.
 
@@ -89,14 +94,17 @@ def twins(n: int, n_slow: int, *strategies: st.SearchStrategy, **kw_strategies: 
 
     return make
 
+
 # ============================================================================ bounds
 
 
 class CaseLimitExceeded(AssertionError):
     """A case ran past its time limit or allocated past its memory bound."""
 
+
 class _Alarm(BaseException):
     """Raised by SIGALRM inside the code under test (BaseException: no ``except Exception`` eats it)."""
+
 
 def _rss() -> tuple[int | None, int | None]:
     """(resident bytes now, peak resident bytes of the process), None where unknown."""
@@ -114,9 +122,11 @@ def _rss() -> tuple[int | None, int | None]:
         now = None
     return now, peak
 
+
 @contextmanager
-def bounded(seconds: float = CASE_SECONDS, traced_bytes: int = CASE_TRACED_BYTES,
-            rss_bytes: int = CASE_RSS_BYTES) -> Iterator[None]:
+def bounded(
+    seconds: float = CASE_SECONDS, traced_bytes: int = CASE_TRACED_BYTES, rss_bytes: int = CASE_RSS_BYTES
+) -> Iterator[None]:
     """Run the body under a wall-clock limit and memory bounds.
 
     Time: ``setitimer`` (POSIX, main thread); elsewhere only the elapsed time is checked afterwards.
@@ -134,6 +144,7 @@ def bounded(seconds: float = CASE_SECONDS, traced_bytes: int = CASE_TRACED_BYTES
     alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     previous = None
     if alarm:
+
         def on_alarm(signum, frame):
             raise _Alarm()
 
@@ -164,13 +175,17 @@ def bounded(seconds: float = CASE_SECONDS, traced_bytes: int = CASE_TRACED_BYTES
     if elapsed > seconds:
         raise CaseLimitExceeded(f"case took {elapsed:.1f} s, more than {seconds:g} s")
     if peak > traced_bytes:
-        raise CaseLimitExceeded(f"case allocated {peak / 2**20:.0f} MiB (tracemalloc peak), more than "
-                                f"{traced_bytes / 2**20:.0f} MiB")
+        raise CaseLimitExceeded(
+            f"case allocated {peak / 2**20:.0f} MiB (tracemalloc peak), more than {traced_bytes / 2**20:.0f} MiB"
+        )
     base = rss_before if rss_before is not None else peak_before
     if peak_after is not None and base is not None and peak_after > peak_before and peak_after - base > rss_bytes:
-        raise CaseLimitExceeded(f"the process's peak resident size rose to {peak_after / 2**20:.0f} MiB during the "
-                                f"case, {(peak_after - base) / 2**20:.0f} MiB above its start (bound "
-                                f"{rss_bytes / 2**20:.0f} MiB)")
+        raise CaseLimitExceeded(
+            f"the process's peak resident size rose to {peak_after / 2**20:.0f} MiB during the "
+            f"case, {(peak_after - base) / 2**20:.0f} MiB above its start (bound "
+            f"{rss_bytes / 2**20:.0f} MiB)"
+        )
+
 
 def run_case(fn: Callable[..., Any], *args: Any, repro: str = "", names: Path | None = None, **kwargs: Any):
     """``fn(*args, **kwargs)`` bounded; returns its value or the HlamatchError it raised.
@@ -194,8 +209,10 @@ def run_case(fn: Callable[..., Any], *args: Any, repro: str = "", names: Path | 
                 f"{type(e).__module__}.{type(e).__qualname__} (not a HlamatchError): {e}\n--- reproducer:\n{repro}"
             ) from e
     others = [w for w in caught if not issubclass(w.category, HlamatchWarning)]
-    assert not others, f"warning other than HlamatchWarning: {others[0].category.__name__}: {others[0].message}\n" \
-                       f"--- reproducer:\n{repro}"
+    assert not others, (
+        f"warning other than HlamatchWarning: {others[0].category.__name__}: {others[0].message}\n"
+        f"--- reproducer:\n{repro}"
+    )
     if isinstance(value, HlamatchError):
         msg = str(value)
         assert msg.strip(), f"empty error message ({type(value).__name__})\n--- reproducer:\n{repro}"
@@ -206,6 +223,7 @@ def run_case(fn: Callable[..., Any], *args: Any, repro: str = "", names: Path | 
     else:
         count("valid")
     return value
+
 
 # ============================================================================ the CLI, end to end
 
@@ -253,6 +271,7 @@ for request in sys.stdin:
     out.flush()
 """
 
+
 def _limit_address_space() -> None:  # runs in the child, before exec
     import resource
 
@@ -274,22 +293,36 @@ class CliWorker:
         self.log = folder / "worker-stderr.txt"
 
     def _start(self) -> None:
-        env = {**os.environ, "POLARS_MAX_THREADS": "2", "NUMBA_NUM_THREADS": "2", "OMP_NUM_THREADS": "1",
-               "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+        env = {
+            **os.environ,
+            "POLARS_MAX_THREADS": "2",
+            "NUMBA_NUM_THREADS": "2",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        }
         limit = _limit_address_space if os.name == "posix" else None
         self.lines = queue.Queue()
         self._log_file = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log_file,
-            text=True, encoding="utf-8", preexec_fn=limit, env=env, cwd=str(self.folder),
+            [sys.executable, "-c", _WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log_file,
+            text=True,
+            encoding="utf-8",
+            preexec_fn=limit,
+            env=env,
+            cwd=str(self.folder),
         )
         self._reader = threading.Thread(target=self._pump, args=(self.proc, self.lines), daemon=True)
         self._reader.start()
         first = self._next(300)
         if first != "ready":
             self.close()
-            pytest.fail(f"the CLI worker did not start under a {CLI_ADDRESS_SPACE / 2**30:g} GiB address-space "
-                        f"limit: {self._log_tail()}")
+            pytest.fail(
+                f"the CLI worker did not start under a {CLI_ADDRESS_SPACE / 2**30:g} GiB address-space "
+                f"limit: {self._log_tail()}"
+            )
 
     @staticmethod
     def _pump(proc: subprocess.Popen, lines: queue.Queue) -> None:
@@ -315,8 +348,9 @@ class CliWorker:
         import base64
         import pickle
 
-        res = self.invoke({"call": function, "args": [str(a) if isinstance(a, Path) else a for a in args],
-                           "kwargs": kwargs}, repro)
+        res = self.invoke(
+            {"call": function, "args": [str(a) if isinstance(a, Path) else a for a in args], "kwargs": kwargs}, repro
+        )
         kind, value, others = pickle.loads(base64.b64decode(res["pickle"]))
         if kind == "bug":
             raise AssertionError(f"not a HlamatchError:\n{value}\n--- reproducer:\n{repro}")
@@ -325,7 +359,9 @@ class CliWorker:
             msg = str(value)
             assert msg.strip(), f"empty error message ({type(value).__name__})\n--- reproducer:\n{repro}"
             if names is not None:
-                assert str(names) in msg, f"error message does not name the file {names}: {msg!r}\n--- reproducer:\n{repro}"
+                assert str(names) in msg, (
+                    f"error message does not name the file {names}: {msg!r}\n--- reproducer:\n{repro}"
+                )
             count(f"clean {type(value).__name__}")
         else:
             count("valid")
@@ -340,13 +376,17 @@ class CliWorker:
         line = self._next(CASE_SECONDS)
         if line is None:
             self.close()
-            raise CaseLimitExceeded(f"case ran longer than {CASE_SECONDS:g} s in the worker: {args}\n--- reproducer:\n{repro}")
+            raise CaseLimitExceeded(
+                f"case ran longer than {CASE_SECONDS:g} s in the worker: {args}\n--- reproducer:\n{repro}"
+            )
         if line == "":
             rc = self.proc.wait()
             self.close()
-            raise AssertionError(f"the worker process died (exit status {rc}; address space capped at "
-                                 f"{CLI_ADDRESS_SPACE / 2**30:g} GiB): {args}\n{self._log_tail()}\n"
-                                 f"--- reproducer:\n{repro}")
+            raise AssertionError(
+                f"the worker process died (exit status {rc}; address space capped at "
+                f"{CLI_ADDRESS_SPACE / 2**30:g} GiB): {args}\n{self._log_tail()}\n"
+                f"--- reproducer:\n{repro}"
+            )
         return json.loads(line)
 
     def close(self) -> None:

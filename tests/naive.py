@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ LEVELS = ("haplotype", "genotype")
 class _Novel:
     """An unlisted chromosome whose allele at every locus equals no other allele (not even its own)."""
 
-    def __getitem__(self, locus: int) -> "_Novel":
+    def __getitem__(self, locus: int) -> _Novel:
         return self
 
     def __eq__(self, other: object) -> bool:
@@ -270,14 +270,14 @@ def plain_numpy_genotype_coverage(codes, freqs, line_codes, chunk: int = 256) ->
     n = codes.shape[0]
     parts = []
     for start in range(0, n, chunk):
-        a = codes[start:start + chunk, None, :]  # (c, 1, L)
+        a = codes[start : start + chunk, None, :]  # (c, 1, L)
         b = codes[None, :, :]  # (1, n, L)
         covered = np.zeros((a.shape[0], n), dtype=bool)
         for d1, d2 in line_codes:
             ok1 = (a == d1) | (b == d1)
             ok2 = (a == d2) | (b == d2)
             covered |= (ok1 & ok2).all(axis=2)
-        parts.append(float(f[start:start + chunk] @ (covered @ f)))
+        parts.append(float(f[start : start + chunk] @ (covered @ f)))
     return math.fsum(parts)
 
 
@@ -419,8 +419,7 @@ def _limit_ok(limits, l: int, count: int) -> bool:
     return limits is None or limits[l] is None or count <= limits[l]
 
 
-def naive_phased_count(donor, patient, direction: str, homozygous_count: int = 1, limits=None,
-                       null=naive_is_null):
+def naive_phased_count(donor, patient, direction: str, homozygous_count: int = 1, limits=None, null=naive_is_null):
     """Fewest phase-aware mismatches of donor line ``(d1, d2)`` against patient ``(h1, h2)``.
 
     Every assignment sigma (donor copy -> patient haplotype, 4 maps) and tau (patient copy ->
@@ -460,8 +459,7 @@ def naive_phased_count(donor, patient, direction: str, homozygous_count: int = 1
     return best
 
 
-def naive_genotype_count(donor, patient, direction: str, homozygous_count: int = 1, limits=None,
-                         null=naive_is_null):
+def naive_genotype_count(donor, patient, direction: str, homozygous_count: int = 1, limits=None, null=naive_is_null):
     """Unphased mismatch count of line ``(d1, d2)`` against patient ``(h1, h2)``; None if a
     per-locus limit is broken."""
     d1, d2 = donor
@@ -475,8 +473,9 @@ def naive_genotype_count(donor, patient, direction: str, homozygous_count: int =
     return total
 
 
-def naive_line_count(line, h1, h2, level: str, direction: str, homozygous_count: int = 1, limits=None,
-                     null=naive_is_null):
+def naive_line_count(
+    line, h1, h2, level: str, direction: str, homozygous_count: int = 1, limits=None, null=naive_is_null
+):
     """Mismatch count of one line against one patient at ``level`` (None: outside the limits)."""
     if level == "haplotype":
         return naive_phased_count(line, (h1, h2), direction, homozygous_count, limits, null)
@@ -488,7 +487,7 @@ def naive_line_count(line, h1, h2, level: str, direction: str, homozygous_count:
 class _NovelChromosome:
     """An unlisted chromosome whose alleles equal nothing (not those of another novel one)."""
 
-    def __getitem__(self, locus: int) -> "_Novel":
+    def __getitem__(self, locus: int) -> _Novel:
         return _Novel()
 
 
@@ -508,9 +507,17 @@ def _best_over_lines(lines, h1, h2, level, direction, homozygous_count, limits, 
     return best
 
 
-def naive_rule_histograms(haplotypes, freqs, lines, level: str, direction: str = "HvG",
-                          homozygous_count: int = 1, limits=None, unlisted: float = 0.0,
-                          null=naive_is_null) -> tuple[dict, dict]:
+def naive_rule_histograms(
+    haplotypes,
+    freqs,
+    lines,
+    level: str,
+    direction: str = "HvG",
+    homozygous_count: int = 1,
+    limits=None,
+    unlisted: float = 0.0,
+    null=naive_is_null,
+) -> tuple[dict, dict]:
     """Share of ordered patient pairs by their best line's mismatch count, lower and upper scenario.
 
     Keys ``"0" .. str(2 * n_loci)`` and ``"unmatched"`` (no line within the per-locus limits).
@@ -543,9 +550,18 @@ def naive_rule_histograms(haplotypes, freqs, lines, level: str, direction: str =
     return ({k: math.fsum(v) for k, v in terms_lo.items()}, {k: math.fsum(v) for k, v in terms_hi.items()})
 
 
-def naive_rule_coverage(haplotypes, freqs, lines, level: str, k: int = 0, direction: str = "HvG",
-                        homozygous_count: int = 1, limits=None, unlisted: float = 0.0,
-                        null=naive_is_null) -> tuple[float, float, dict]:
+def naive_rule_coverage(
+    haplotypes,
+    freqs,
+    lines,
+    level: str,
+    k: int = 0,
+    direction: str = "HvG",
+    homozygous_count: int = 1,
+    limits=None,
+    unlisted: float = 0.0,
+    null=naive_is_null,
+) -> tuple[float, float, dict]:
     """Coverage under match rules by brute force: ``(lower, upper, distribution_lower)``.
 
     Parameters
@@ -568,8 +584,7 @@ def naive_rule_coverage(haplotypes, freqs, lines, level: str, k: int = 0, direct
         Covered mass with unlisted chromosomes novel (lower) and wildcard (upper), and the
         lower scenario's distribution of the best line's count.
     """
-    lo, hi = naive_rule_histograms(haplotypes, freqs, lines, level, direction, homozygous_count, limits,
-                                   unlisted, null)
+    lo, hi = naive_rule_histograms(haplotypes, freqs, lines, level, direction, homozygous_count, limits, unlisted, null)
     covered = [str(m) for m in range(k + 1) if str(m) in lo]
     return math.fsum(lo[m] for m in covered), math.fsum(hi[m] for m in covered), lo
 
@@ -591,13 +606,24 @@ __all__ += [
 # the optimum is a search over every subset.
 
 
-def naive_gains(haplotypes, freqs, bank, candidates, level: str, k: int = 0, direction: str = "HvG",
-                homozygous_count: int = 1, limits=None, unlisted: float = 0.0) -> list[tuple[float, float]]:
+def naive_gains(
+    haplotypes,
+    freqs,
+    bank,
+    candidates,
+    level: str,
+    k: int = 0,
+    direction: str = "HvG",
+    homozygous_count: int = 1,
+    limits=None,
+    unlisted: float = 0.0,
+) -> list[tuple[float, float]]:
     """Per candidate, ``(lower, upper)`` coverage of ``bank + [candidate]`` by brute force."""
     out = []
     for c in candidates:
-        lo, hi, _ = naive_rule_coverage(haplotypes, freqs, list(bank) + [c], level, k, direction,
-                                        homozygous_count, limits, unlisted)
+        lo, hi, _ = naive_rule_coverage(
+            haplotypes, freqs, list(bank) + [c], level, k, direction, homozygous_count, limits, unlisted
+        )
         out.append((lo, hi))
     return out
 
@@ -609,8 +635,9 @@ def naive_bank_coverage(haplotypes, freqs, bank, level: str, unlisted: float = 0
     return naive_rule_coverage(haplotypes, freqs, list(bank), level, unlisted=unlisted, **rule)[0]
 
 
-def naive_best_subset(haplotypes, freqs, bank, candidates, n_lines: int, level: str, unlisted: float = 0.0,
-                      **rule) -> float:
+def naive_best_subset(
+    haplotypes, freqs, bank, candidates, n_lines: int, level: str, unlisted: float = 0.0, **rule
+) -> float:
     """Highest lower-bound coverage of ``bank`` plus at most ``n_lines`` candidates (every subset)."""
     best = naive_bank_coverage(haplotypes, freqs, bank, level, unlisted, **rule)
     for size in range(1, n_lines + 1):
@@ -647,8 +674,7 @@ def naive_registry_probability(p: float, registry_size: int) -> float:
 def naive_expected_distinct(freqs: Sequence[float], registry_size: int, inbreeding: float = 0.0) -> float:
     """``sum_h [1 - (1 - p_h)^R]`` over the haplotypes listed (frequency > 0), term by term."""
     return math.fsum(
-        naive_registry_probability(naive_homozygous_probability(f, inbreeding), registry_size)
-        for f in freqs if f > 0
+        naive_registry_probability(naive_homozygous_probability(f, inbreeding), registry_size) for f in freqs if f > 0
     )
 
 
@@ -669,6 +695,7 @@ def naive_haplotype_bank_coverage(haplotypes, freqs, bank, unlisted: float = 0.0
         The haplotypes ``d`` of the homozygous lines (empty: covers nothing).
     unlisted : float
     """
+
     def matched(h) -> bool:
         return any(all(naive_is_null(a) or a == h[l] for l, a in enumerate(d)) for d in bank)
 
@@ -680,8 +707,9 @@ def naive_haplotype_bank_coverage(haplotypes, freqs, bank, unlisted: float = 0.0
     return out[0], out[1]
 
 
-def naive_registry_coverage(haplotypes, pop_freqs, registry_size: int, level: str, weights=None,
-                            inbreeding: float = 0.0, **rule) -> tuple[float, float]:
+def naive_registry_coverage(
+    haplotypes, pop_freqs, registry_size: int, level: str, weights=None, inbreeding: float = 0.0, **rule
+) -> tuple[float, float]:
     """Expected ``(lower, upper)`` coverage of the bank a registry of ``R`` people holds, by enumeration.
 
     Parameters

@@ -77,7 +77,9 @@ def rule_problems(draw, max_lines: int = 3, homozygous_only: bool = False, nulls
             names.append(rule_allele(locus, n_expr, null=True))
         vocab.append(names)
     n_max = min(8, math.prod(len(v) for v in vocab))
-    idx = draw(st.lists(st.tuples(*[st.integers(0, len(v) - 1) for v in vocab]), min_size=1, max_size=n_max, unique=True))
+    idx = draw(
+        st.lists(st.tuples(*[st.integers(0, len(v) - 1) for v in vocab]), min_size=1, max_size=n_max, unique=True)
+    )
     haps = [tuple(vocab[l][k] for l, k in enumerate(h)) for h in idx]
     freqs = draw(frequencies(len(haps)))
     # rule_allele(locus, 7) is absent from the table; null alleles never go into lines.
@@ -97,13 +99,13 @@ def rules(draw, loci):
     allow = draw(st.one_of(st.none(), st.lists(st.sampled_from(loci), unique=True, max_size=len(loci))))
     if allow is not None:  # a locus both required and allowed is a contradiction MatchRules refuses
         allow = [x for x in allow if x not in require]
-    return dict(max_mismatches=k, direction=direction, homozygous_count=hom, require_match=require,
-                allow_mismatch=allow)
+    return dict(
+        max_mismatches=k, direction=direction, homozygous_count=hom, require_match=require, allow_mismatch=allow
+    )
 
 
 def limits_of(loci, rule) -> list:
     allow = rule["allow_mismatch"]
-    return [0 if (locus in rule["require_match"] or (allow is not None and locus not in allow)) else None
-            for locus in loci]
-
-
+    return [
+        0 if (locus in rule["require_match"] or (allow is not None and locus not in allow)) else None for locus in loci
+    ]

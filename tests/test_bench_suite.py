@@ -32,8 +32,21 @@ def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("suite")
     out = tmp / "RESULTS"
     run = subprocess.run(
-        [sys.executable, str(SUITE), "--tiny", "--only", ",".join(ONLY), "--out", str(out), "--work", str(tmp / "work")],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(SUITE),
+            "--tiny",
+            "--only",
+            ",".join(ONLY),
+            "--out",
+            str(out),
+            "--work",
+            str(tmp / "work"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     return tmp, out
@@ -61,8 +74,21 @@ def test_json_keys(report):
     assert [w["name"] for w in data["workloads"]] == ONLY
     for w in data["workloads"]:
         assert w["status"] == "ok", w["notes"]
-        assert set(w) >= {"name", "title", "rows", "lines", "result", "load_s", "cold_s", "warm_s", "command_s",
-                          "peak_rss_mib", "command_peak_rss_mib", "command", "notes"}
+        assert set(w) >= {
+            "name",
+            "title",
+            "rows",
+            "lines",
+            "result",
+            "load_s",
+            "cold_s",
+            "warm_s",
+            "command_s",
+            "peak_rss_mib",
+            "command_peak_rss_mib",
+            "command",
+            "notes",
+        }
         assert w["command_agrees"] is True
         assert w["repeat_identical"] is True
         for key in ("load_s", "cold_s", "warm_s", "command_s", "peak_rss_mib"):
@@ -84,7 +110,9 @@ def test_coverage_equals_the_api(report):
     five = bundled.select(["A", "C", "B", "DRB1", "DQB1"])
     expected = hlamatch.coverage(five, hlamatch.top_lines(five, 20), level="genotype")[0]
     assert (got["genotype-bundled-top20"]["coverage"], got["genotype-bundled-top20"]["upper"]) == (
-        expected.coverage, expected.upper)
+        expected.coverage,
+        expected.upper,
+    )
 
     abdr = bundled.select(["A", "B", "DRB1"])
     expected = hlamatch.coverage(abdr, hlamatch.top_lines(abdr, 20), level="genotype", require_match=["DRB1"])[0]

@@ -18,8 +18,13 @@ from hlamatch.hla.nomenclature import MacCodes, Nomenclature, current_mac, curre
 
 def seen() -> tuple:
     """What a thread sees of the settings the tests change."""
-    return (current_engine().min_ranges, dispatch.small_pairs(), dispatch.small_rule_work(),
-            dispatch.hash_grouping_rows(), current().mac)
+    return (
+        current_engine().min_ranges,
+        dispatch.small_pairs(),
+        dispatch.small_rule_work(),
+        dispatch.hash_grouping_rows(),
+        current().mac,
+    )
 
 
 DEFAULT = (None, 200_000, 20_000_000, 4096, None)
@@ -94,8 +99,13 @@ def test_process_wide_setters_are_seen_by_every_thread():
     def waiting():
         with dispatch.kernels_only():  # overrides the thresholds only
             assert changed.wait(30)
-            inside = (current_engine().min_ranges, current_mac("A*01:AB"), current_nomenclature(),
-                      current().on_compile, dispatch.small_pairs())
+            inside = (
+                current_engine().min_ranges,
+                current_mac("A*01:AB"),
+                current_nomenclature(),
+                current().on_compile,
+                dispatch.small_pairs(),
+            )
         looked.set()
         return inside
 

@@ -40,9 +40,7 @@ def _freqs(df: pl.DataFrame) -> np.ndarray:
 
 def _marginals(df: pl.DataFrame) -> list[dict[str, float]]:
     f = df.columns[-1]
-    return [
-        dict(df.group_by(locus).agg(pl.col(f).sum()).iter_rows()) for locus in df.columns[:-1]
-    ]
+    return [dict(df.group_by(locus).agg(pl.col(f).sum()).iter_rows()) for locus in df.columns[:-1]]
 
 
 def test_exact_row_count_and_layout(frame):
@@ -102,7 +100,7 @@ def test_heavy_tail(frame):
     assert 0.01 < top < 0.15  # a few percent, as in real tables
     assert top > 50 * median
     assert f[:10].sum() > 0.1  # a steep head
-    assert f[N // 2:].sum() > 0.01  # and a long tail that still carries mass
+    assert f[N // 2 :].sum() > 0.01  # and a long tail that still carries mass
 
 
 def test_linkage(frame):

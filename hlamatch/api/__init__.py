@@ -1,2 +1,1 @@
-"""The library API: validate, prepare, run, wrap results (what ``hlamatch.X`` exports).
-"""
+"""The library API: validate, prepare, run, wrap results (what ``hlamatch.X`` exports)."""

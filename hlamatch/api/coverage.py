@@ -20,8 +20,9 @@ whichever line allele helps.  ``coverage`` is the lower bound.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from hlamatch.compute.arguments import check_tolerance, resolutions_argument
 from hlamatch.compute.bounds import bank_bounds
@@ -36,7 +37,8 @@ from hlamatch.results.definitions import Definition
 from hlamatch.table.model import HaplotypeTable
 from hlamatch.table.populations import Populations
 
-__all__ = ['coverage']
+__all__ = ["coverage"]
+
 
 def _levels(level: str) -> tuple[str, ...]:
     if not isinstance(level, str) or level not in LEVEL_CHOICES:
@@ -152,17 +154,34 @@ def coverage(
     return CoverageReport(results)
 
 
-def _population_result(problem: Problem, pa: PopulationArrays, lev: str, distribution: bool,
-                       progress: Progress | None, tolerance: float = 0.0) -> CoverageResult:
+def _population_result(
+    problem: Problem,
+    pa: PopulationArrays,
+    lev: str,
+    distribution: bool,
+    progress: Progress | None,
+    tolerance: float = 0.0,
+) -> CoverageResult:
     tol = tolerance if lev == "genotype" else 0.0
-    lower, upper, lo, hi = bank_bounds(problem, pa, lev, distribution=distribution, progress=progress,
-                                       tolerance=tol)
+    lower, upper, lo, hi = bank_bounds(problem, pa, lev, distribution=distribution, progress=progress, tolerance=tol)
     rules = problem.rules
     return CoverageResult(
-        population=pa.population, level=lev, loci=problem.loci, resolution=problem.resolution,
-        lines=problem.line_names, coverage=lower, lower=lower, upper=upper, unlisted_mass=pa.unlisted,
-        rule=rules.describe(problem.loci), definition=Definition.of(lev), table=problem.source,
-        rules=rules.to_dict(), distribution=None if lo is None else mismatch_bins(lo),
-        distribution_upper=None if hi is None else mismatch_bins(hi), nomenclature=problem.nomenclature, tolerance=tol,
+        population=pa.population,
+        level=lev,
+        loci=problem.loci,
+        resolution=problem.resolution,
+        lines=problem.line_names,
+        coverage=lower,
+        lower=lower,
+        upper=upper,
+        unlisted_mass=pa.unlisted,
+        rule=rules.describe(problem.loci),
+        definition=Definition.of(lev),
+        table=problem.source,
+        rules=rules.to_dict(),
+        distribution=None if lo is None else mismatch_bins(lo),
+        distribution_upper=None if hi is None else mismatch_bins(hi),
+        nomenclature=problem.nomenclature,
+        tolerance=tol,
         line_names=problem.names if problem.named else None,
     )

@@ -19,9 +19,9 @@ patient only; the rest of a batch is still processed.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,11 +47,12 @@ from hlamatch.io.patients import read_patients
 from hlamatch.results.definitions import Definition
 from hlamatch.results.matching import ASSESSABLE, ERROR, NOT_ASSESSABLE, LineMatch, PatientMatch
 
-__all__ = ['match_patients', 'cohort_coverage', 'cohort_report']
+__all__ = ["match_patients", "cohort_coverage", "cohort_report"]
 
-def _typing_at(t: Typing, loci: Sequence[str], resolution: str,
-               memo: dict[str, tuple[str | None, str | None]] | None = None
-               ) -> tuple[list[tuple[str, str]] | None, str | None]:
+
+def _typing_at(
+    t: Typing, loci: Sequence[str], resolution: str, memo: dict[str, tuple[str | None, str | None]] | None = None
+) -> tuple[list[tuple[str, str]] | None, str | None]:
     """The typing's alleles at ``loci`` reduced to ``resolution``, or (None, why not assessable).
 
     ``memo`` caches :func:`at_resolution` per allele name over a batch.
@@ -159,8 +160,9 @@ def match_patients(
     typings = _typings(patients)
     loci = loci_argument(loci)
     # The same loci inference and line encoder as coverage: one path, one set of errors.
-    use = list(line_loci(bank, KNOWN_LOCI, "the typings") if loci is None else
-               [canonical_locus(x, KNOWN_LOCI) for x in loci])
+    use = list(
+        line_loci(bank, KNOWN_LOCI, "the typings") if loci is None else [canonical_locus(x, KNOWN_LOCI) for x in loci]
+    )
     res = resolution or _line_resolution(bank)
     use = [locus_at(locus, res) for locus in use]
     nom = current_nomenclature()
@@ -211,11 +213,24 @@ def match_patients(
             for t in shown:
                 c = counts[r, t]
                 mism = _mismatched_alleles(pairs[r], donors[t], use, rules.direction)
-                per_line.append(LineMatch(line_names[t], int(totals[r, t]), {u: int(x) for u, x in zip(use, c)},
-                                          mism, bool(ok[r, t]), bool(within[r, t]), bank[t].own_name))
+                per_line.append(
+                    LineMatch(
+                        line_names[t],
+                        int(totals[r, t]),
+                        {u: int(x) for u, x in zip(use, c)},
+                        mism,
+                        bool(ok[r, t]),
+                        bool(within[r, t]),
+                        bank[t].own_name,
+                    )
+                )
             per_line.sort(key=lambda m: (not m.matched, m.mismatches))
             results[i] = PatientMatch(
-                typings[i].id, typings[i].where, ASSESSABLE, None, tuple(per_line),
+                typings[i].id,
+                typings[i].where,
+                ASSESSABLE,
+                None,
+                tuple(per_line),
                 n_matched=int(n_matched[r]),
                 best=None if best[r] == none else int(best[r]),
                 best_within_limits=None if best_within[r] == none else int(best_within[r]),
@@ -231,21 +246,31 @@ def _typings(patients: Iterable[Typing | str] | str | None) -> list[Typing]:
     TypingError
         ``patients`` is None or not iterable, or holds something that is neither a string nor a Typing.
     """
-    return parsed_items(patients, Typing, lambda text, k: parse_typing(text, str(k + 1)), TypingError, "patients",
-                        "A*24:02+A*02:01^B*52:01^DRB1*15:02", "Typing objects from read_patients")
+    return parsed_items(
+        patients,
+        Typing,
+        lambda text, k: parse_typing(text, str(k + 1)),
+        TypingError,
+        "patients",
+        "A*24:02+A*02:01^B*52:01^DRB1*15:02",
+        "Typing objects from read_patients",
+    )
 
 
 def _line_alleles(line: Line, loci: Sequence[str], res: str) -> list[set[str]]:
     """The line's expressed alleles at each of ``loci``, reduced to ``res``."""
     out = []
     for locus in loci:
-        donor = {at_resolution(a, res)[0] or a for h in line.haplotypes for lo, a in h if locus_key(lo) == locus_key(locus)}
+        donor = {
+            at_resolution(a, res)[0] or a for h in line.haplotypes for lo, a in h if locus_key(lo) == locus_key(locus)
+        }
         out.append({a for a in donor if not is_null(a)})
     return out
 
 
-def _mismatched_alleles(pair: Sequence[tuple[str, str]], donors: Sequence[set[str]], loci: Sequence[str],
-                        direction: str) -> dict[str, list[str]]:
+def _mismatched_alleles(
+    pair: Sequence[tuple[str, str]], donors: Sequence[set[str]], loci: Sequence[str], direction: str
+) -> dict[str, list[str]]:
     """Alleles behind the counts, by locus (expressed alleles only): ``pair`` the patient's reduced
     alleles per locus, ``donors`` the line's (:func:`_line_alleles`)."""
     out: dict[str, list[str]] = {}
@@ -253,7 +278,13 @@ def _mismatched_alleles(pair: Sequence[tuple[str, str]], donors: Sequence[set[st
         donor = donors[l]
         patient = {a for a in pair[l] if not is_null(a)}
         hv, gv = sorted(donor - patient), sorted(patient - donor)
-        items = hv if direction == "HvG" else gv if direction == "GvH" else [f"HvG:{a}" for a in hv] + [f"GvH:{a}" for a in gv]
+        items = (
+            hv
+            if direction == "HvG"
+            else gv
+            if direction == "GvH"
+            else [f"HvG:{a}" for a in hv] + [f"GvH:{a}" for a in gv]
+        )
         if items:
             out[locus] = items
     return out
@@ -275,8 +306,9 @@ def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
         when none is).
     """
     if isinstance(results, (str, bytes, Mapping)) or not isinstance(results, Iterable):
-        raise TypeError(f"results must be the list of PatientMatch that match_patients returns, got "
-                        f"{type(results).__name__}")
+        raise TypeError(
+            f"results must be the list of PatientMatch that match_patients returns, got {type(results).__name__}"
+        )
     results = list(results)
     for i, r in enumerate(results):
         if not isinstance(r, PatientMatch):
@@ -329,14 +361,21 @@ def cohort_report(
     """
     path = Path(patients_file)
     bank = unique_lines(as_lines(lines))[0]
-    results, used, res, rules = match_patients(read_patients(path), bank, loci=loci, resolution=resolution,
-                                               rules=rules, details="none")
+    results, used, res, rules = match_patients(
+        read_patients(path), bank, loci=loci, resolution=resolution, rules=rules, details="none"
+    )
     texts = [ln.text(used, res) for ln in bank]
     row = {
-        "population": path.name, "level": "genotype", "loci": list(used), "resolution": res,
+        "population": path.name,
+        "level": "genotype",
+        "loci": list(used),
+        "resolution": res,
         "lines": texts,
         **({"line_names": names} if (names := own_names(bank, texts)) is not None else {}),
-        **cohort_coverage(results), "unlisted_mass": None, "rule": rules.describe(used), "rules": rules.to_dict(),
+        **cohort_coverage(results),
+        "unlisted_mass": None,
+        "rule": rules.describe(used),
+        "rules": rules.to_dict(),
         "definition": Definition.COHORT_GENOTYPE,
         "table": f"cohort:{patients_file}",
     }

@@ -20,7 +20,8 @@ that would cover it.  The greedy plan then updates the gains with the pairs each
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from hlamatch.results.definitions import WEIGHTED, Definition
 from hlamatch.results.planning import PlanReport, PlanStep, RankedCandidate, RankReport, ReportContext
 from hlamatch.table.populations import Populations, resolve_populations
 
-__all__ = ['rank_candidates', 'plan_bank', 'DEFAULT_CANDIDATES']
+__all__ = ["rank_candidates", "plan_bank", "DEFAULT_CANDIDATES"]
 
 #: Candidates when none are given: the N most frequent haplotypes as homozygous lines.
 DEFAULT_CANDIDATES = 100
@@ -66,7 +67,9 @@ def _candidates(table, candidates, n_candidates, populations, loci, resolution, 
     if candidates is not None:
         cands = as_lines(candidates)
         if not cands:
-            raise OptionError("the candidate list is empty: give candidate lines or leave them out for the top haplotypes")
+            raise OptionError(
+                "the candidate list is empty: give candidate lines or leave them out for the top haplotypes"
+            )
         _check_lines(table, len(cands) + len(bank), loci, "fewer candidate lines")
         return cands  # candidates given that repeat a bank line are left out with a warning (prepare)
     if loci is None and bank:  # the default candidates at the loci the bank is typed at
@@ -77,13 +80,14 @@ def _candidates(table, candidates, n_candidates, populations, loci, resolution, 
         loci = list(line_loci(list(bank), tab.loci, tab.source))
     if isinstance(n_candidates, (int, np.integer)) and not isinstance(n_candidates, bool) and n_candidates >= 1:
         _check_lines(table, int(n_candidates) + len(bank), loci, "fewer candidates (n_candidates, -n)")
-    top = top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution,
-                    expressed_only=True)
+    top = top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution, expressed_only=True)
     held = {ln.key for ln in bank}  # the default candidates leave out bank lines quietly: they add nothing
     cands = [ln for ln in top if ln.key not in held]
     if not cands:
-        raise OptionError(f"the {len(top)} most frequent haplotypes (the default candidates) are all in the bank: "
-                          "take more of them (n_candidates, -n) or give candidates")
+        raise OptionError(
+            f"the {len(top)} most frequent haplotypes (the default candidates) are all in the bank: "
+            "take more of them (n_candidates, -n) or give candidates"
+        )
     return cands
 
 
@@ -100,15 +104,24 @@ def _groups(table, populations: Populations) -> list[Populations]:
 
 def _context(problem: Problem, level: str, tolerance: float = 0.0) -> ReportContext:
     definition = Definition.of(level, gain=True, weighted=problem.weights is not None)
-    return ReportContext(level=level, loci=problem.loci, resolution=problem.resolution,
-                    rule=problem.rules.describe(problem.loci), rules=problem.rules.to_dict(),
-                    definition=definition, table=problem.source,
-                    bank=problem.line_names[: problem.n_bank], weights=problem.weight_map, tolerance=tolerance,
-                    bank_names=problem.names[: problem.n_bank] if problem.named else None)
+    return ReportContext(
+        level=level,
+        loci=problem.loci,
+        resolution=problem.resolution,
+        rule=problem.rules.describe(problem.loci),
+        rules=problem.rules.to_dict(),
+        definition=definition,
+        table=problem.source,
+        bank=problem.line_names[: problem.n_bank],
+        weights=problem.weight_map,
+        tolerance=tolerance,
+        bank_names=problem.names[: problem.n_bank] if problem.named else None,
+    )
 
 
-def _states(problem: Problem, level: str, progress: Progress | None, merge: bool = True,
-            tolerance: float = 0.0) -> list[BankState]:
+def _states(
+    problem: Problem, level: str, progress: Progress | None, merge: bool = True, tolerance: float = 0.0
+) -> list[BankState]:
     chosen = np.zeros(problem.line_codes.shape[0], dtype=np.bool_)
     chosen[: problem.n_bank] = True
     return [BankState(problem, pa, level, chosen, progress, merge, tolerance) for pa in problem.populations]
@@ -197,8 +210,9 @@ def rank_candidates(
     with num_threads(threads):
         for group in _groups(table, populations):
             cands = _candidates(table, candidates, n_candidates, group, loci, resolution, bank_lines)
-            problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
-                              rules=rules, populations=group)
+            problem = prepare(
+                table, bank_lines, candidates=cands, loci=loci, resolution=resolution, rules=rules, populations=group
+            )
             states = _states(problem, level, progress, merge=problem.n_bank > 0, tolerance=tolerance)
             w = _weights(problem)
             label = _group_label(problem)
@@ -214,21 +228,31 @@ def rank_candidates(
             order = idx[np.lexsort((idx, -np.round(gains, 15)))]
             f1, f2 = _line_frequencies(problem)
             het = ~np.isnan(f2)
-            p_all = np.where(het, donor_probability(f1, np.where(het, f2, 0.0), inbreeding),
-                             donor_probability(f1, None, inbreeding))
+            p_all = np.where(
+                het, donor_probability(f1, np.where(het, f2, 0.0), inbreeding), donor_probability(f1, None, inbreeding)
+            )
             people = people_per_donor(p_all)
             p_reg = None if registry_size is None else registry_probability(p_all, registry_size)
             for r, t in enumerate(order):
-                rows.append(RankedCandidate(
-                    rank=r + 1, line=problem.line_names[t], name=problem.names[t],
-                    population=label, gain=float(lo[t] - base_lo), coverage=float(lo[t]),
-                    lower=float(lo[t]), upper=float(hi[t]),
-                    frequency=None if het[t] else float(f1[t]), p_donor=float(p_all[t]),
-                    people_per_donor=float(people[t]),
-                    p_in_registry=None if p_reg is None else float(p_reg[t]),
-                    coverage_by_population=None if problem.weights is None else {
-                        s.population: float(a[0][t]) for s, a in zip(states, afters)},
-                ))
+                rows.append(
+                    RankedCandidate(
+                        rank=r + 1,
+                        line=problem.line_names[t],
+                        name=problem.names[t],
+                        population=label,
+                        gain=float(lo[t] - base_lo),
+                        coverage=float(lo[t]),
+                        lower=float(lo[t]),
+                        upper=float(hi[t]),
+                        frequency=None if het[t] else float(f1[t]),
+                        p_donor=float(p_all[t]),
+                        people_per_donor=float(people[t]),
+                        p_in_registry=None if p_reg is None else float(p_reg[t]),
+                        coverage_by_population=None
+                        if problem.weights is None
+                        else {s.population: float(a[0][t]) for s, a in zip(states, afters)},
+                    )
+                )
     assert problem is not None
     return RankReport(tuple(rows), base, _context(problem, level, tolerance), registry_size, float(inbreeding))
 
@@ -332,8 +356,9 @@ def plan_bank(
     with num_threads(threads):
         for group in _groups(table, populations):
             cands = _candidates(table, candidates, n_candidates, group, loci, resolution, bank_lines)
-            problem = prepare(table, bank_lines, candidates=cands, loci=loci, resolution=resolution,
-                              rules=rules, populations=group)
+            problem = prepare(
+                table, bank_lines, candidates=cands, loci=loci, resolution=resolution, rules=rules, populations=group
+            )
             states = _states(problem, level, progress, tolerance=tolerance)
             if exact:  # a plan too large to solve exactly is refused before the greedy plan runs
                 for s in states:
@@ -344,18 +369,35 @@ def plan_bank(
             if exact:
                 exact_out[label] = _exact(problem, level, states, picked, target, n_lines, time_limit, progress)
     assert problem is not None
-    return PlanReport(tuple(steps), _context(problem, level, tolerance), None if target is None else float(target),
-                      n_lines, reached, why, exact_out or None)
+    return PlanReport(
+        tuple(steps),
+        _context(problem, level, tolerance),
+        None if target is None else float(target),
+        n_lines,
+        reached,
+        why,
+        exact_out or None,
+    )
 
 
 def _mix(states: Sequence[BankState], w: np.ndarray) -> tuple[float, float, dict[str, float]]:
     b = [s.bounds() for s in states]
-    return (float(sum(wi * x[0] for wi, x in zip(w, b))), float(sum(wi * x[1] for wi, x in zip(w, b))),
-            {s.population: x[0] for s, x in zip(states, b)})
+    return (
+        float(sum(wi * x[0] for wi, x in zip(w, b))),
+        float(sum(wi * x[1] for wi, x in zip(w, b))),
+        {s.population: x[0] for s, x in zip(states, b)},
+    )
 
 
-def _greedy(problem: Problem, states: list[BankState], label: str, target: float | None,
-            n_lines: int | None, steps: list[PlanStep], progress: Progress | None = None) -> tuple[list[int], bool, str]:
+def _greedy(
+    problem: Problem,
+    states: list[BankState],
+    label: str,
+    target: float | None,
+    n_lines: int | None,
+    steps: list[PlanStep],
+    progress: Progress | None = None,
+) -> tuple[list[int], bool, str]:
     w = _weights(problem)
     nb = problem.n_bank
     n_all = problem.line_codes.shape[0]
@@ -379,8 +421,19 @@ def _greedy(problem: Problem, states: list[BankState], label: str, target: float
             s.add(t)
         new_lower, upper, by_pop = _mix(states, w)
         picked.append(t)
-        steps.append(PlanStep(len(picked), problem.line_names[t], problem.names[t], label,
-                              new_lower - lower, new_lower, new_lower, upper, by_pop if weighted else None))
+        steps.append(
+            PlanStep(
+                len(picked),
+                problem.line_names[t],
+                problem.names[t],
+                label,
+                new_lower - lower,
+                new_lower,
+                new_lower,
+                upper,
+                by_pop if weighted else None,
+            )
+        )
         if progress is not None:
             done = len(picked) / n_lines if n_lines is not None else 0.0
             if target is not None:
@@ -389,8 +442,16 @@ def _greedy(problem: Problem, states: list[BankState], label: str, target: float
         lower = new_lower
 
 
-def _exact(problem: Problem, level: str, states: list[BankState], greedy_picked: list[int], target: float | None,
-           n_lines: int | None, time_limit: float | None, progress: Progress | None) -> dict[str, Any]:
+def _exact(
+    problem: Problem,
+    level: str,
+    states: list[BankState],
+    greedy_picked: list[int],
+    target: float | None,
+    n_lines: int | None,
+    time_limit: float | None,
+    progress: Progress | None,
+) -> dict[str, Any]:
     """Solve the plan exactly (HiGHS) on patient classes; compare with the greedy picks."""
     from hlamatch.compute.optimize import solve_exact
 
@@ -412,8 +473,9 @@ def _exact(problem: Problem, level: str, states: list[BankState], greedy_picked:
         uniq, inverse = np.unique(cover, axis=0, return_inverse=True)
         weight = np.bincount(inverse.reshape(-1), weights=weight, minlength=uniq.shape[0])
         cover = uniq
-    sol = solve_exact(cover, weight, n_lines=n_lines if target is None else None, target=target, base=base,
-                      time_limit=time_limit)
+    sol = solve_exact(
+        cover, weight, n_lines=n_lines if target is None else None, target=target, base=base, time_limit=time_limit
+    )
     greedy_cov = _mix(states, w)[0]
     out = {
         "lines": [problem.line_names[nb + c] for c in sol.chosen],

@@ -50,8 +50,8 @@ serves the mix of patients: E[Σ_p w_p·coverage_p(B)].
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -68,7 +68,7 @@ from hlamatch.results.supply import SUPPLY_DEFINITIONS, CandidateSupply, Registr
 from hlamatch.table.model import HaplotypeTable
 from hlamatch.table.populations import Populations
 
-__all__ = ['METHODS', 'supply']
+__all__ = ["METHODS", "supply"]
 
 #: How expected registry coverage may be computed: ``auto`` = exact where it can be, Monte Carlo
 #: elsewhere; ``exact`` = exact or an error; ``monte-carlo`` = Monte Carlo everywhere.
@@ -109,12 +109,18 @@ def _check_sizes(tab, candidates, top: int, populations, loci, sizes, monte_carl
     if candidates is None:
         names, weights = resolve_populations(tab, populations)
         n_lines = top if weights is not None else top * len(names)
-        check_bytes(bitset_bytes(rows, n_loci, n_lines), f"the top {top:,} haplotypes as lines over {rows:,} table rows",
-                    "a smaller number of top haplotypes (top, --top)")
+        check_bytes(
+            bitset_bytes(rows, n_loci, n_lines),
+            f"the top {top:,} haplotypes as lines over {rows:,} table rows",
+            "a smaller number of top haplotypes (top, --top)",
+        )
     if monte_carlo and sizes:
         bank = min(max(sizes), rows)
-        check_bytes(bitset_bytes(rows, n_loci, bank), f"a Monte Carlo draw's bank of up to {bank:,} lines over "
-                    f"{rows:,} table rows", "smaller registry sizes (registry_sizes, -R) or level 'haplotype'")
+        check_bytes(
+            bitset_bytes(rows, n_loci, bank),
+            f"a Monte Carlo draw's bank of up to {bank:,} lines over {rows:,} table rows",
+            "smaller registry sizes (registry_sizes, -R) or level 'haplotype'",
+        )
 
 
 def supply(
@@ -195,8 +201,8 @@ def supply(
     if not isinstance(level, str) or level not in LEVEL_CHOICES:
         raise OptionError(f"unknown level {level!r} (choose from {', '.join(LEVEL_CHOICES)})")
     levels = LEVELS if level == "both" else (level,)
-    from hlamatch.compute.arguments import check_rules
     from hlamatch._jit import check_threads
+    from hlamatch.compute.arguments import check_rules
     from hlamatch.constants import SAMPLES_MEMORY_BYTES
 
     check_rules(rules)
@@ -205,11 +211,14 @@ def supply(
         raise OptionError(
             f"samples {samples} would need {16 * len(levels) * samples / 2**30:.3g} GiB for the Monte Carlo draws "
             f"(limit {SAMPLES_MEMORY_BYTES / 2**30:g} GiB): use samples ≤ {SAMPLES_MEMORY_BYTES // (16 * len(levels))} "
-            f"(--samples)")
+            f"(--samples)"
+        )
     if not isinstance(method, str) or method not in METHODS:
         raise OptionError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
     rules = rules if rules is not None else MatchRules()
-    exact_levels = () if method == "monte-carlo" else tuple(lv for lv in levels if lv == "haplotype" and rules.is_default)
+    exact_levels = (
+        () if method == "monte-carlo" else tuple(lv for lv in levels if lv == "haplotype" and rules.is_default)
+    )
     if method == "exact" and len(exact_levels) < len(levels):
         raise OptionError(
             "the exact method covers the haplotype level under the default rule (zero HvG mismatches) only; "
@@ -228,13 +237,16 @@ def supply(
             cand_lines = top_lines(tab, top, populations=dict(zip(names, weights)), loci=loci, resolution=resolution)
             per_label = None
         else:
-            tops = {pop: [ln.text() for ln in top_lines(tab, top, populations=pop, loci=loci, resolution=resolution)]
-                    for pop in names}
+            tops = {
+                pop: [ln.text() for ln in top_lines(tab, top, populations=pop, loci=loci, resolution=resolution)]
+                for pop in names
+            }
             texts = list(dict.fromkeys(t for ts in tops.values() for t in ts))
             cand_lines = as_lines(texts)
             per_label = {pop: [texts.index(t) for t in ts] for pop, ts in tops.items()}
-    problem = prepare(tab, (), candidates=cand_lines, loci=loci, resolution=resolution, rules=rules,
-                      populations=populations)
+    problem = prepare(
+        tab, (), candidates=cand_lines, loci=loci, resolution=resolution, rules=rules, populations=populations
+    )
 
     regs = registry_models(problem, F)
     all_cands = list(range(len(problem.candidates)))
@@ -254,10 +266,20 @@ def supply(
     from hlamatch.results.definitions import Definition
 
     return SupplyReport(
-        table=problem.source, loci=problem.loci, resolution=problem.resolution,
-        rule=rules.describe(problem.loci), rules=rules.to_dict(), inbreeding=F, registry_sizes=sizes,
-        levels=tuple(levels), method=method, samples=samples, seed=seed, weights=problem.weight_map,
+        table=problem.source,
+        loci=problem.loci,
+        resolution=problem.resolution,
+        rule=rules.describe(problem.loci),
+        rules=rules.to_dict(),
+        inbreeding=F,
+        registry_sizes=sizes,
+        levels=tuple(levels),
+        method=method,
+        samples=samples,
+        seed=seed,
+        weights=problem.weight_map,
         unlisted_mass={pa.population: pa.unlisted for pa in problem.populations},
         definitions={**SUPPLY_DEFINITIONS, **{lev: Definition.of(lev) for lev in levels}},
-        candidates=tuple(cand_rows), registries=tuple(registries),
+        candidates=tuple(cand_rows),
+        registries=tuple(registries),
     )

@@ -26,13 +26,22 @@ def warmup() -> None:
     from hlamatch.kernels.rules import typing_counts
     from hlamatch.kernels.sweep import line_sweep_work
 
-    table = table_from_frame(pl.DataFrame({"A": ["A*01:01", "A*02:01", "A*01:01"], "B": ["B*07:02", "B*08:01", "B*08:01"],
-                                           "P": [0.5, 0.25, 0.1]}), name="warmup")
+    table = table_from_frame(
+        pl.DataFrame(
+            {"A": ["A*01:01", "A*02:01", "A*01:01"], "B": ["B*07:02", "B*08:01", "B*08:01"], "P": [0.5, 0.25, 0.1]}
+        ),
+        name="warmup",
+    )
     lines = ["A*01:01~B*07:02", "A*01:01~B*07:02/A*02:01~B*08:01", "A*02:01~B*08:01"]
     homozygous = [lines[0], lines[2]]
     many = [f"A*{k:02d}:01~B*{k:02d}:02" for k in range(3, 70)] + homozygous  # two words of lines
-    rules = ({}, {"max_mismatches": 1}, {"direction": "GvH"}, {"direction": "bidirectional"},
-             {"direction": "GvH", "homozygous_count": 2})
+    rules = (
+        {},
+        {"max_mismatches": 1},
+        {"direction": "GvH"},
+        {"direction": "bidirectional"},
+        {"direction": "GvH", "homozygous_count": 2},
+    )
     with dispatch.kernels_only(), warnings.catch_warnings():  # the tiny table would take the NumPy twins
         warnings.simplefilter("ignore", HlamatchWarning)
         for bank in (lines, homozygous, many):
@@ -46,8 +55,9 @@ def warmup() -> None:
                     rank_candidates(table, bank[1:], bank=bank[:1], level=level, **rule)
                     plan_bank(table, bank, n_lines=2, level=level, **rule)
     # The sweep's work is measured only for banks where the sweep may win, never on a tiny table.
-    m = merged_bitsets(np.zeros((2, 2), dtype=np.int32), np.array([0.5, 0.25]), np.zeros((65, 2, 2), dtype=np.int32),
-                       [1, 1])
+    m = merged_bitsets(
+        np.zeros((2, 2), dtype=np.int32), np.array([0.5, 0.25]), np.zeros((65, 2, 2), dtype=np.int32), [1, 1]
+    )
     line_sweep_work(m.b1, m.b2, m.het, word_count(65), 2, 65)
     codes = np.zeros((1, 2, 2), dtype=np.int32)
     typing_counts(codes, np.zeros((1, 2, 2), dtype=np.bool_), codes, np.zeros((1, 2, 2), dtype=np.bool_), False, 0)

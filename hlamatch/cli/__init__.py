@@ -95,8 +95,9 @@ class OneLineErrors(click.Group):
             raise self._one_line(e, path) from None
 
 
-@click.group("hlamatch", cls=OneLineErrors,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    "hlamatch", cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(package_name="hlamatch")
 def cli() -> None:
     """hlamatch: exact HLA haplobank coverage from haplotype frequency tables.

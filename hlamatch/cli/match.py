@@ -6,49 +6,75 @@ from typing import Any
 
 import click
 
+from hlamatch.cli.inputs import bank_lines, lazy_table, make_rules, parse_populations, patient_loci, split_list
 from hlamatch.cli.options import (
     TABLE_PARAMS,
     Command,
-    bank_lines,
     compute_options,
-    lazy_table,
     line_options,
     loci_option,
-    make_rules,
     numba_threads,
     output_options,
-    parse_populations,
-    patient_loci,
     refuse,
     resolution_option,
     rule_options,
-    split_list,
     table_options,
 )
 from hlamatch.cli.output import echo_error, emit, library_call
 
 
 @click.command("match", cls=Command)
-@click.option("--patient", "patients", multiple=True, metavar="GL",
-              help="A patient typing: loci joined by '^', the two alleles by '+', e.g. "
-                   "'A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05'. Repeatable.")
-@click.option("--patients-file", type=click.Path(dir_okay=False), default=None,
-              help="CSV/TSV/Parquet of typings: two columns per locus (A_1, A_2, ...), one per locus (A: "
-                   "'A*24:02+A*02:01') or a 'typing' column; an optional 'id' column names patients. A bad row is "
-                   "an error for that row only; a third allele column (A_3) or a repeated column name, for the file.")
+@click.option(
+    "--patient",
+    "patients",
+    multiple=True,
+    metavar="GL",
+    help="A patient typing: loci joined by '^', the two alleles by '+', e.g. "
+    "'A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05'. Repeatable.",
+)
+@click.option(
+    "--patients-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV/TSV/Parquet of typings: two columns per locus (A_1, A_2, ...), one per locus (A: "
+    "'A*24:02+A*02:01') or a 'typing' column; an optional 'id' column names patients. A bad row is "
+    "an error for that row only; a third allele column (A_3) or a repeated column name, for the file.",
+)
 @line_options
 @loci_option("Default: the loci the lines are typed at; with --top alone, the table loci the patients are typed at.")
-@resolution_option("Default: the coarsest resolution the lines are typed at (the table's for --top lines). A patient "
-                   "typed coarser is reported as not assessable.")
+@resolution_option(
+    "Default: the coarsest resolution the lines are typed at (the table's for --top lines). A patient "
+    "typed coarser is reported as not assessable."
+)
 @rule_options
 @table_options
 @click.option("--all-lines", is_flag=True, help="List every line for each patient, not only those that match.")
 @compute_options
 @output_options
 @library_call
-def command(patients, patients_file, lines, lines_file, top, loci, resolution, max_mismatches, require_match,
-            allow_mismatch, homozygous_count, direction, table, table_format, sum_tolerance, population, weights,
-            all_lines, threads, quiet, fmt) -> None:
+def command(
+    patients,
+    patients_file,
+    lines,
+    lines_file,
+    top,
+    loci,
+    resolution,
+    max_mismatches,
+    require_match,
+    allow_mismatch,
+    homozygous_count,
+    direction,
+    table,
+    table_format,
+    sum_tolerance,
+    population,
+    weights,
+    all_lines,
+    threads,
+    quiet,
+    fmt,
+) -> None:
     """Which bank lines suit each patient (genotype level), best first.
 
     Each patient's unphased typing is compared with every line under the match rules; the
@@ -72,8 +98,11 @@ def command(patients, patients_file, lines, lines_file, top, loci, resolution, m
     from hlamatch.results.matching import ERROR
 
     if not top:
-        refuse(TABLE_PARAMS, "without --top (the lines are given; no table is read)",
-               "add --top N to take lines from the table")
+        refuse(
+            TABLE_PARAMS,
+            "without --top (the lines are given; no table is read)",
+            "add --top N to take lines from the table",
+        )
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
     loci_list = split_list(loci)
     typings = [parse_typing(text, str(i + 1), f"--patient {i + 1}") for i, text in enumerate(patients)]
@@ -84,17 +113,29 @@ def command(patients, patients_file, lines, lines_file, top, loci, resolution, m
     tab = lazy_table(table, table_format, sum_tolerance)
     if top and loci_list is None:
         loci_list = patient_loci(typings, tab())
-    bank = bank_lines(lines, lines_file, top, table=tab, populations=parse_populations(population, weights),
-                      loci=loci_list, resolution=resolution)
+    bank = bank_lines(
+        lines,
+        lines_file,
+        top,
+        table=tab,
+        populations=parse_populations(population, weights),
+        loci=loci_list,
+        resolution=resolution,
+    )
     with numba_threads(threads):
-        results, used, res, rules = match_patients(typings, bank, loci=loci_list, resolution=resolution,
-                                                   rules=rules, details="all" if all_lines else "matched")
+        results, used, res, rules = match_patients(
+            typings, bank, loci=loci_list, resolution=resolution, rules=rules, details="all" if all_lines else "matched"
+        )
     for r in results:
         if r.status == ERROR:
             echo_error(r.reason)
     context = {"loci": "~".join(used), "resolution": res, "rule": rules.describe(used)}
-    emit([r.to_dict() for r in results], fmt, csv_rows=lambda rows: csv_rows(rows, context),
-         text=lambda rows: match_text(rows, used, res, rules.describe(used)))
+    emit(
+        [r.to_dict() for r in results],
+        fmt,
+        csv_rows=lambda rows: csv_rows(rows, context),
+        text=lambda rows: match_text(rows, used, res, rules.describe(used)),
+    )
     if any(r.status == ERROR for r in results):
         raise SystemExit(1)
 
@@ -108,10 +149,16 @@ def csv_rows(rows: list[dict[str, Any]], context: dict[str, Any] | None = None) 
         if not r["lines"]:
             flat.append({**base, "line": "", "matched": "", "mismatches": "", "mismatched_alleles": ""})
         for m in r["lines"]:
-            flat.append({**base, "line": m["line"], **({"name": m["name"]} if "name" in m else {}),
-                         "matched": m["matched"], "mismatches": m["mismatches"],
-                         "mismatched_alleles": "; ".join(f"{k}: {','.join(v)}"
-                                                         for k, v in m["mismatched_alleles"].items())})
+            flat.append(
+                {
+                    **base,
+                    "line": m["line"],
+                    **({"name": m["name"]} if "name" in m else {}),
+                    "matched": m["matched"],
+                    "mismatches": m["mismatches"],
+                    "mismatched_alleles": "; ".join(f"{k}: {','.join(v)}" for k, v in m["mismatched_alleles"].items()),
+                }
+            )
     return flat
 
 

@@ -31,25 +31,41 @@ Nothing here imports numba or polars at module level: ``hlamatch --help`` must s
 from __future__ import annotations
 
 import contextlib
-import functools
-import math
-from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 import click
 from click.core import ParameterSource
 
+from hlamatch.cli.types import Float, Int
 from hlamatch.constants import ALL_RESOLUTIONS, DEFAULT_SUM_TOLERANCE, DIRECTIONS, FORMATS, TABLE_FORMATS
-from hlamatch.cli.types import INT64_MAX, Float, Int, ascii_count
 from hlamatch.errors import OptionError
 
 __all__ = [
-    "Command", "output_options", "table_file_options", "nomenclature_options", "apply_settings", "strict_names",
-    "population_options", "table_options", "line_options", "loci_option", "resolution_option", "rule_options",
-    "threads_option", "quiet_option", "compute_options", "engine_options", "use_engine_options",
-    "given", "refuse", "TABLE_PARAMS", "RULE_PARAMS", "SingleUse",
-    "split_list", "parse_counts", "parse_populations", "read_weights_file", "lazy_table", "bank_lines",
-    "make_rules", "numba_threads", "patient_loci",
+    "Command",
+    "output_options",
+    "table_file_options",
+    "nomenclature_options",
+    "apply_settings",
+    "strict_names",
+    "population_options",
+    "table_options",
+    "line_options",
+    "loci_option",
+    "resolution_option",
+    "rule_options",
+    "threads_option",
+    "quiet_option",
+    "compute_options",
+    "engine_options",
+    "use_engine_options",
+    "given",
+    "refuse",
+    "TABLE_PARAMS",
+    "RULE_PARAMS",
+    "SingleUse",
+    "numba_threads",
 ]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -83,7 +99,9 @@ class SingleUse(click.Option):
             if len(value) > 1:
                 raise click.UsageError(
                     f"{max(self.opts, key=len)} is given {len(value)} times ({', '.join(map(repr, value))}); "
-                    "it takes one value: give it once", ctx)
+                    "it takes one value: give it once",
+                    ctx,
+                )
             value = value[0]
         return super().type_cast_value(ctx, value)
 
@@ -97,8 +115,13 @@ class Command(click.Command):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         for param in self.params:
-            if (not isinstance(param, click.Option) or isinstance(param, SingleUse) or param.is_flag
-                    or param.count or param.multiple):
+            if (
+                not isinstance(param, click.Option)
+                or isinstance(param, SingleUse)
+                or param.is_flag
+                or param.count
+                or param.multiple
+            ):
                 continue
             if type(param) is not click.Option:  # another subclass: it must say how it is counted
                 raise TypeError(f"option {param.name!r} of {self.name!r}: derive {type(param).__name__} from SingleUse")
@@ -111,7 +134,11 @@ class Command(click.Command):
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--format`` (parameter ``fmt``): text, json or csv; see :func:`hlamatch.cli.output.emit`."""
     return click.option(
-        "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
         help="text for people; json (an array of objects) or csv (flat columns) for machines.",
     )(fn)
 
@@ -127,15 +154,34 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 #: reach the command through ``ctx.meta`` and are applied by :func:`apply_settings`, which
 #: :func:`~.output.library_call` calls, so their errors are ``Error:`` lines too).
 nomenclature_options = _stack(
-    click.option("--nomenclature", type=click.Path(), default=None, metavar="DIR", expose_value=False,
-                 callback=_remember,
-                 help="Folder of the IPD-IMGT/HLA WMDA files (rel_dna_ser.txt, rel_ser_ser.txt, hla_nom_g.txt, "
-                      "hla_nom_p.txt, Allelelist.txt), for --resolution G/P/antigen/broad and name checks "
-                      "(default: $HLAMATCH_NOMENCLATURE)."),
-    click.option("--mac", type=click.Path(dir_okay=False), default=None, metavar="FILE", expose_value=False,
-                 callback=_remember, help="NMDP multiple-allele code list (numer.v3.txt) to expand codes like A*24:AB."),
-    click.option("--strict", is_flag=True, default=False, expose_value=False, callback=_remember,
-                 help="Allele names the nomenclature does not know in a table are an error, not a warning."),
+    click.option(
+        "--nomenclature",
+        type=click.Path(),
+        default=None,
+        metavar="DIR",
+        expose_value=False,
+        callback=_remember,
+        help="Folder of the IPD-IMGT/HLA WMDA files (rel_dna_ser.txt, rel_ser_ser.txt, hla_nom_g.txt, "
+        "hla_nom_p.txt, Allelelist.txt), for --resolution G/P/antigen/broad and name checks "
+        "(default: $HLAMATCH_NOMENCLATURE).",
+    ),
+    click.option(
+        "--mac",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="FILE",
+        expose_value=False,
+        callback=_remember,
+        help="NMDP multiple-allele code list (numer.v3.txt) to expand codes like A*24:AB.",
+    ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        default=False,
+        expose_value=False,
+        callback=_remember,
+        help="Allele names the nomenclature does not know in a table are an error, not a warning.",
+    ),
 )
 
 
@@ -185,31 +231,56 @@ def _resolution(ctx: click.Context, param: click.Parameter, values: Sequence[str
 
 #: ``--table-format`` and ``--sum-tolerance`` (parameters ``table_format``, ``sum_tolerance``).
 table_file_options = _stack(
-    click.option("--table-format", type=click.Choice(TABLE_FORMATS), default="auto", show_default=True,
-                 help="Format of a table file (auto detects NMDP, GRIMM, NMDP 2007, HFX, PyPop and wide "
-                      "CSV/Parquet)."),
-    click.option("--sum-tolerance", type=Float(min=0), default=DEFAULT_SUM_TOLERANCE,
-                 show_default=True,
-                 help="A population summing to at most 1 + this is scaled to 1 with a warning; above, rejected."),
+    click.option(
+        "--table-format",
+        type=click.Choice(TABLE_FORMATS),
+        default="auto",
+        show_default=True,
+        help="Format of a table file (auto detects NMDP, GRIMM, NMDP 2007, HFX, PyPop and wide CSV/Parquet).",
+    ),
+    click.option(
+        "--sum-tolerance",
+        type=Float(min=0),
+        default=DEFAULT_SUM_TOLERANCE,
+        show_default=True,
+        help="A population summing to at most 1 + this is scaled to 1 with a warning; above, rejected.",
+    ),
     nomenclature_options,
 )
 
 #: ``--population/-p`` and ``--weights`` (parameters ``population``, ``weights``); parse them
 #: with :func:`parse_populations`.
 population_options = _stack(
-    click.option("--population", "-p", "population", multiple=True, metavar="NAME[=W]",
-                 help="Population(s) of the table (default: all). Repeatable or comma-separated (-p EUR,AFA); "
-                      "NAME=W weights a mix (-p JAPI=0.8 -p KORI=0.2, normalised to sum 1)."),
-    click.option("--weights", "weights", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-                 help="CSV/TSV/Parquet with columns 'population' and 'weight': a weighted mix "
-                      "(instead of NAME=W)."),
+    click.option(
+        "--population",
+        "-p",
+        "population",
+        multiple=True,
+        metavar="NAME[=W]",
+        help="Population(s) of the table (default: all). Repeatable or comma-separated (-p EUR,AFA); "
+        "NAME=W weights a mix (-p JAPI=0.8 -p KORI=0.2, normalised to sum 1).",
+    ),
+    click.option(
+        "--weights",
+        "weights",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help="CSV/TSV/Parquet with columns 'population' and 'weight': a weighted mix (instead of NAME=W).",
+    ),
 )
 
 #: ``--table/-t`` (parameter ``table``), the table-file options and the population options.
 table_options = _stack(
-    click.option("--table", "-t", "table", multiple=True, metavar="NAME|PATH",
-                 help="Bundled table name (see 'hlamatch tables') or a file; default: the bundled Japanese table. "
-                      "Repeat to combine tables of different populations (-t japanese -t korean)."),
+    click.option(
+        "--table",
+        "-t",
+        "table",
+        multiple=True,
+        metavar="NAME|PATH",
+        help="Bundled table name (see 'hlamatch tables') or a file; default: the bundled Japanese table. "
+        "Repeat to combine tables of different populations (-t japanese -t korean).",
+    ),
     table_file_options,
     population_options,
 )
@@ -217,22 +288,38 @@ table_options = _stack(
 #: ``--line/-l``, ``--lines-file``, ``--top`` (parameters ``lines``, ``lines_file``, ``top``);
 #: parse them with :func:`bank_lines`.
 line_options = _stack(
-    click.option("--line", "-l", "lines", multiple=True, metavar="HAP[/HAP]",
-                 help="A donor line: one haplotype (homozygous) or two joined by '/'. Repeatable."),
-    click.option("--lines-file", type=click.Path(dir_okay=False),
-                 help="CSV (comma, semicolon or tab), TSV or Parquet with a 'haplotype' column, or "
-                      "'haplotype1','haplotype2' (empty haplotype2: homozygous), or per-locus columns "
-                      "A_1,A_2,B_1,...; an optional 'name' column names the lines."),
-    click.option("--top", type=Int(min=1), default=None, metavar="N",
-                 help="Add the N most frequent haplotypes of the table (at the loci and resolution compared; by "
-                      "weighted frequency for a weighted mix) as homozygous lines."),
+    click.option(
+        "--line",
+        "-l",
+        "lines",
+        multiple=True,
+        metavar="HAP[/HAP]",
+        help="A donor line: one haplotype (homozygous) or two joined by '/'. Repeatable.",
+    ),
+    click.option(
+        "--lines-file",
+        type=click.Path(dir_okay=False),
+        help="CSV (comma, semicolon or tab), TSV or Parquet with a 'haplotype' column, or "
+        "'haplotype1','haplotype2' (empty haplotype2: homozygous), or per-locus columns "
+        "A_1,A_2,B_1,...; an optional 'name' column names the lines.",
+    ),
+    click.option(
+        "--top",
+        type=Int(min=1),
+        default=None,
+        metavar="N",
+        help="Add the N most frequent haplotypes of the table (at the loci and resolution compared; by "
+        "weighted frequency for a weighted mix) as homozygous lines.",
+    ),
 )
 
 #: ``--loci`` help, before the command's default.
 LOCI_HELP = "Loci to compare, comma-separated or repeated (--loci A,B,DRB1 or --loci A --loci B). "
 #: The default loci of the commands on a table (coverage, rank, plan).
-TABLE_LOCI_DEFAULT = ("Default: the loci the lines are typed at; every locus of the table when all lines come from it "
-                      "(--top, default candidates).")
+TABLE_LOCI_DEFAULT = (
+    "Default: the loci the lines are typed at; every locus of the table when all lines come from it "
+    "(--top, default candidates)."
+)
 
 
 def loci_option(default_help: str = TABLE_LOCI_DEFAULT) -> Decorator:
@@ -241,12 +328,16 @@ def loci_option(default_help: str = TABLE_LOCI_DEFAULT) -> Decorator:
 
 
 #: ``--resolution`` help, before the command's default.
-RESOLUTION_HELP = ("Matching resolution: " + ", ".join(ALL_RESOLUTIONS) + " (G/P groups, serologic split antigens "
-                   "and broads need --nomenclature). ")
+RESOLUTION_HELP = (
+    "Matching resolution: " + ", ".join(ALL_RESOLUTIONS) + " (G/P groups, serologic split antigens "
+    "and broads need --nomenclature). "
+)
 #: The default resolution of the commands on a table.
-TABLE_RESOLUTION_DEFAULT = ("Default: the table's own; lines typed finer are brought to it, and a line typed coarser "
-                            "(A*24 on a two-field table) is an error: pass --resolution 1-field (the line's "
-                            "resolution).")
+TABLE_RESOLUTION_DEFAULT = (
+    "Default: the table's own; lines typed finer are brought to it, and a line typed coarser "
+    "(A*24 on a two-field table) is an error: pass --resolution 1-field (the line's "
+    "resolution)."
+)
 
 
 class _ResolutionOption(click.Option):
@@ -260,43 +351,85 @@ def resolution_option(default_help: str = TABLE_RESOLUTION_DEFAULT, many: bool =
 
     ``many``: several resolutions (comma list or repeated option) are allowed (``coverage``).
     """
-    return click.option("--resolution", cls=_ResolutionOption, many=many, multiple=True, callback=_resolution,
-                        metavar="RES", help=RESOLUTION_HELP + default_help)
+    return click.option(
+        "--resolution",
+        cls=_ResolutionOption,
+        many=many,
+        multiple=True,
+        callback=_resolution,
+        metavar="RES",
+        help=RESOLUTION_HELP + default_help,
+    )
 
 
 #: Match-rule options (parameters ``max_mismatches``, ``require_match``, ``allow_mismatch``,
 #: ``homozygous_count``, ``direction``); parse them with :func:`make_rules`.
 rule_options = _stack(
-    click.option("--max-mismatches", "-k", type=Int(min=0), default=0, show_default=True,
-                 help="Most mismatches in total over the loci."),
-    click.option("--require-match", multiple=True, metavar="LOCI",
-                 help="Loci that must match, e.g. DRB1 (comma-separated or repeated)."),
-    click.option("--allow-mismatch", multiple=True, metavar="LOCI",
-                 help="Allow mismatches only at these loci, e.g. A,B (comma-separated or repeated); all others "
-                      "must match."),
-    click.option("--homozygous-count", type=click.Choice(["1", "2"]), default="1", show_default=True,
-                 help="What a missing homozygous allele counts (2010 consensus: 1; 2016: 2)."),
-    click.option("--direction", type=click.Choice(DIRECTIONS, case_sensitive=False), default="HvG",
-                 show_default=True, help="HvG (host-versus-graft), GvH, or bidirectional (per-locus max)."),
+    click.option(
+        "--max-mismatches",
+        "-k",
+        type=Int(min=0),
+        default=0,
+        show_default=True,
+        help="Most mismatches in total over the loci.",
+    ),
+    click.option(
+        "--require-match",
+        multiple=True,
+        metavar="LOCI",
+        help="Loci that must match, e.g. DRB1 (comma-separated or repeated).",
+    ),
+    click.option(
+        "--allow-mismatch",
+        multiple=True,
+        metavar="LOCI",
+        help="Allow mismatches only at these loci, e.g. A,B (comma-separated or repeated); all others must match.",
+    ),
+    click.option(
+        "--homozygous-count",
+        type=click.Choice(["1", "2"]),
+        default="1",
+        show_default=True,
+        help="What a missing homozygous allele counts (2010 consensus: 1; 2016: 2).",
+    ),
+    click.option(
+        "--direction",
+        type=click.Choice(DIRECTIONS, case_sensitive=False),
+        default="HvG",
+        show_default=True,
+        help="HvG (host-versus-graft), GvH, or bidirectional (per-locus max).",
+    ),
 )
 
 
 def threads_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--threads`` (parameter ``threads``): numba threads for the call."""
-    return click.option("--threads", type=Int(min=1, max=4096), default=None,
-                        help="Numba threads (default: all cores).")(fn)
+    return click.option(
+        "--threads", type=Int(min=1, max=4096), default=None, help="Numba threads (default: all cores)."
+    )(fn)
 
 
 #: ``--engine`` and ``--scheduler``: a process setting, not command parameters (kept in ``ctx.meta``
 #: like the nomenclature options); the command body applies them with :func:`use_engine_options`.
 engine_options = _stack(
-    click.option("--engine", type=click.Choice(["local", "dask"]), default=None, expose_value=False,
-                 callback=_remember,
-                 help="Where the pair work runs: local (this process, default) or dask (a Dask cluster; needs "
-                      "pip install \"hlamatch[distributed]\"). Results are identical."),
-    click.option("--scheduler", default=None, metavar="ADDRESS", expose_value=False, callback=_remember,
-                 help="Dask scheduler address (tcp://HOST:8786); implies --engine dask. Default with --engine "
-                      "dask: a local cluster of two worker processes."),
+    click.option(
+        "--engine",
+        type=click.Choice(["local", "dask"]),
+        default=None,
+        expose_value=False,
+        callback=_remember,
+        help="Where the pair work runs: local (this process, default) or dask (a Dask cluster; needs "
+        'pip install "hlamatch[distributed]"). Results are identical.',
+    ),
+    click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        expose_value=False,
+        callback=_remember,
+        help="Dask scheduler address (tcp://HOST:8786); implies --engine dask. Default with --engine "
+        "dask: a local cluster of two worker processes.",
+    ),
 )
 
 
@@ -328,14 +461,23 @@ PLANNING_TOLERANCE_HELP = (
 def refuse_exact_tolerance(rules: Any) -> None:
     """``--tolerance`` of rank and plan under the default rule, which they compute exactly: an error."""
     if rules.is_default:
-        refuse(("tolerance",), "under the default rule (zero HvG mismatches), which is always computed exactly",
-               "give a rule it applies to (e.g. -k 1)")
+        refuse(
+            ("tolerance",),
+            "under the default rule (zero HvG mismatches), which is always computed exactly",
+            "give a rule it applies to (e.g. -k 1)",
+        )
 
 
 def tolerance_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--tolerance EPS`` (parameter ``tolerance``, 0 = exact) with the command's own help."""
-    return click.option("--tolerance", type=Float(min=0, max=1, max_open=True), default=0.0,
-                        show_default=True, metavar="EPS", help=help_text)
+    return click.option(
+        "--tolerance",
+        type=Float(min=0, max=1, max_open=True),
+        default=0.0,
+        show_default=True,
+        metavar="EPS",
+        help=help_text,
+    )
 
 
 def quiet_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -347,7 +489,7 @@ def quiet_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 compute_options = _stack(threads_option, quiet_option)
 
 
-def numba_threads(threads: int | None) -> ContextManager[Any]:
+def numba_threads(threads: int | None) -> AbstractContextManager[Any]:
     """A context running kernels with ``threads`` numba threads (nothing, and no numba import, for None).
 
     Raises
@@ -360,6 +502,11 @@ def numba_threads(threads: int | None) -> ContextManager[Any]:
     from hlamatch._jit import num_threads
 
     return num_threads(threads)
+
+
+def _flat(values: Sequence[str]) -> list[str]:
+    """Repeated and comma-separated values as one list."""
+    return [v.strip() for x in values for v in x.split(",") if v.strip()]
 
 
 # ============================================================================ options that cannot apply
@@ -375,8 +522,11 @@ def given(name: str) -> bool:
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return False
-    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT,
-                                              ParameterSource.PROMPT)
+    return ctx.get_parameter_source(name) in (
+        ParameterSource.COMMANDLINE,
+        ParameterSource.ENVIRONMENT,
+        ParameterSource.PROMPT,
+    )
 
 
 def _flag(ctx: click.Context, name: str) -> str:
@@ -407,290 +557,48 @@ def refuse(names: Iterable[str], why: str, instead: str | None = None) -> None:
     if not flags:
         return
     one = len(flags) == 1
-    raise OptionError(f"{_and(flags)} {'does' if one else 'do'} not apply {why}: leave {'it' if one else 'them'} out"
-                      + (f", or {instead}" if instead else ""))
-
-
-# ============================================================================ parsers
-
-
-def split_list(values: str | Sequence[str] | None, option: str = "--loci") -> list[str] | None:
-    """Comma lists and repeated values as one list: ``("A, B", "DRB1")`` → ``["A", "B", "DRB1"]``.
-
-    Nothing given (None or an empty sequence) is None.
-
-    Raises
-    ------
-    OptionError
-        The values name nothing (``--loci ""``).
-    """
-    if values is None:
-        return None
-    raw = [values] if isinstance(values, str) else list(values)
-    if not raw:
-        return None
-    items = _flat(raw)
-    if not items:
-        raise OptionError(f"{option} {raw[0]!r} names nothing: give a comma-separated list (e.g. {option} A,B,DRB1) "
-                          f"or leave {option} out")
-    return items
-
-
-def _flat(values: Sequence[str]) -> list[str]:
-    """Repeated and comma-separated values as one list."""
-    return [v.strip() for x in values for v in x.split(",") if v.strip()]
-
-
-def parse_counts(values: Sequence[str], option: str) -> list[int]:
-    """Whole numbers ≥ 1 from comma lists and repeated values (``-R 15000,24000 -R 160000``).
-
-    Raises
-    ------
-    OptionError
-        A value that is not a whole number ≥ 1, or a value given twice.
-    """
-    out: list[int] = []
-    for item in _flat(values):
-        n = ascii_count(item)  # ASCII digits only ('²'.isdigit() is True), at most int64
-        if n is None:
-            big = ascii_count(item, hi=10**len(item)) is not None
-            raise OptionError(f"{option} {item[:40]!r} is not a whole number ≥ 1"
-                              + (f" and ≤ {INT64_MAX}" if big else ""))
-        if n in out:
-            raise OptionError(f"{option} {n} is given twice")
-        out.append(n)
-    if values and not out:
-        raise OptionError(f"{option} {values[0]!r} names no number: give whole numbers (e.g. {option} 15000,24000)")
-    return out
-
-
-def patient_loci(typings: Sequence[Any], table: Any) -> list[str]:
-    """The loci of ``table`` that some patient typing is typed at, in table order: where ``--top``
-    compares typed patients when ``--loci`` is not given (a cohort typed at A, B and DRB1 is not
-    compared at every locus of a five-locus table).
-
-    Raises
-    ------
-    OptionError
-        No patient is typed at a locus of the table.
-    """
-    from hlamatch.hla.alleles import locus_key
-
-    typed = {locus_key(locus) for t in typings if t.alleles for locus in t.alleles}
-    loci = [locus for locus in table.loci if locus_key(locus) in typed]
-    if not loci:
-        raise OptionError(
-            f"the patients are typed at none of the loci of table {table.source} ({', '.join(table.loci)}): "
-            "pass --loci to choose the loci to compare"
-        )
-    return loci
-
-
-def _weight(text: str, where: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise OptionError(f"{where}: weight {text.strip()!r} is not a number") from None
-
-
-def _positive_weight(text: str, where: str) -> float:
-    w = _weight(text, where)
-    if not math.isfinite(w) or w <= 0:
-        raise OptionError(f"{where}: weight {text.strip()!r} must be a positive number")
-    return w
-
-
-def parse_populations(values: Sequence[str] = (), weights_file: str | None = None
-                      ) -> list[str] | dict[str, float] | None:
-    """The ``populations`` argument of the library from ``--population`` values and ``--weights``.
-
-    Parameters
-    ----------
-    values : sequence of str
-        ``--population`` values: names (``EUR``), comma lists (``EUR,AFA``) or weighted names
-        (``JAPI=0.8``, also in comma lists).
-    weights_file : str, optional
-        ``--weights`` file (see :func:`read_weights_file`).
-
-    Returns
-    -------
-    None (every population), a list of names, or a dict name → weight (a weighted mix; the
-    library checks the names and that the weights are positive, and normalises them).
-
-    Raises
-    ------
-    OptionError
-        Weighted and unweighted names mixed, a weight that is not a number, an empty name, a
-        population weighted twice, or both ``--population`` and ``--weights``.
-    """
-    items = _flat(values)
-    if values and not items:
-        raise OptionError(
-            f"--population {values[0]!r} names no population: give a name (NAME or NAME=W); "
-            "'hlamatch tables NAME' lists a table's populations"
-        )
-    if weights_file is not None:
-        if items:
-            raise OptionError("give the populations either with --population or with --weights, not both")
-        return read_weights_file(weights_file)
-    if not items:
-        return None
-    weighted = [x for x in items if "=" in x]
-    if weighted and len(weighted) != len(items):
-        plain = [x for x in items if "=" not in x]
-        raise OptionError(
-            f"--population mixes weighted and unweighted populations ({weighted[0]} and {plain[0]}): "
-            "give every population a weight (NAME=W) or none"
-        )
-    if not weighted:
-        return items
-    out: dict[str, float] = {}
-    for item in items:
-        name, _, w = (s.strip() for s in item.partition("="))
-        if not name:
-            raise OptionError(f"--population {item!r}: the population name is missing (write NAME=W)")
-        if name in out:
-            raise OptionError(f"population {name!r} is given twice")
-        out[name] = _weight(w, f"--population {item}")
-    return out
-
-
-def read_weights_file(path: str | Path) -> dict[str, float]:
-    """Population weights from a CSV/TSV/Parquet file with columns ``population`` and ``weight``.
-
-    Raises
-    ------
-    OptionError
-        Missing or unreadable file, missing columns, an unreadable row, an empty name, a weight
-        that is not a positive finite number (NaN, inf, 0 and negative weights are refused, naming
-        the row), a population listed twice, or no rows.
-    """
-    from hlamatch.io.text import read_rows
-
-    p = Path(path)
-    tab = read_rows(p, "weights file", OptionError)
-    pop_col, weight_col = tab.index(("population",)), tab.index(("weight",))
-    if pop_col is None or weight_col is None:
-        raise OptionError(
-            f"weights file {p}: expected columns 'population' and 'weight', found {', '.join(tab.columns)}"
-        )
-    out: dict[str, float] = {}
-    for row in tab.rows:
-        where = f"weights file {p} row {row.number}"
-        if row.problem:
-            raise OptionError(f"{where}: {row.problem}")
-        name, w = row.cells[pop_col], row.cells[weight_col]
-        if not name:
-            raise OptionError(f"{where}: the population name is empty")
-        if name in out:
-            raise OptionError(f"{where}: population {name!r} is given twice")
-        if w is None:
-            raise OptionError(f"{where}: the weight of population {name!r} is empty")
-        out[name] = _positive_weight(w, where)
-    if not out:
-        raise OptionError(f"weights file {p} holds no weights: add rows 'population,weight' below the header")
-    return out
-
-
-def lazy_table(table: str | Sequence[str] | None, table_format: str = "auto",
-               sum_tolerance: float = DEFAULT_SUM_TOLERANCE) -> Callable[[], Any]:
-    """A zero-argument function returning the table of ``--table`` (loaded once, on first call).
-
-    Several ``--table`` values are combined into one table of all their populations.  Commands
-    that may not need the table (``match`` without ``--top``) never load it.
-    """
-    if not isinstance(table, str) and table is not None:
-        table = None if len(table) == 0 else table[0] if len(table) == 1 else list(table)
-
-    strict = strict_names()
-
-    @functools.cache
-    def load():
-        from hlamatch.io.bundled import resolve_table
-
-        return resolve_table(table, format=table_format, sum_tolerance=sum_tolerance, strict=strict)
-
-    return load
-
-
-def bank_lines(lines: Sequence[str], lines_file: str | None, top: int | None, *,
-               table: Callable[[], Any] | None = None, populations: Any = None,
-               loci: Sequence[str] | None = None, resolution: str | None = None,
-               required: bool = True) -> list[Any]:
-    """The donor lines of ``--line``, ``--lines-file`` and ``--top``, in that order.
-
-    Parameters
-    ----------
-    lines, lines_file, top
-        The raw option values.
-    table : callable, optional
-        Returns the table (see :func:`lazy_table`); called only for ``--top``.
-    populations, loci, resolution
-        Passed to :func:`hlamatch.compute.candidates.top_lines` for ``--top``: with several populations it
-        needs weights (the library says so otherwise).
-
-    Raises
-    ------
-    HlamatchError
-        A malformed line or lines file, ``--top`` on several unweighted populations, or no lines
-        (when ``required``: rank and plan accept an empty bank).
-    """
-    from hlamatch.compute.candidates import top_lines
-    from hlamatch.hla.lines import as_lines
-    from hlamatch.io.lines import read_lines_file
-
-    bank = as_lines(lines)
-    if lines_file:
-        bank += read_lines_file(lines_file)
-    if top:
-        if table is None:
-            raise OptionError("--top needs a table")
-        # Donor lines are chosen for the antigens they express: haplotypes with a null allele are
-        # skipped (top_lines' default).
-        bank += top_lines(table(), top, populations=populations, loci=loci, resolution=resolution)
-    if not bank and required:
-        raise OptionError("no lines given: pass --line, --lines-file or --top")
-    return bank
-
-
-def make_rules(max_mismatches: int = 0, require_match: Sequence[str] = (), allow_mismatch: Sequence[str] = (),
-               homozygous_count: str | int = 1, direction: str = "HvG"):
-    """The :class:`~hlamatch.hla.rules.MatchRules` of the rule options (loci comma-separated or repeated)."""
-    from hlamatch.hla.rules import MatchRules
-
-    for option, values in (("--require-match", require_match), ("--allow-mismatch", allow_mismatch)):
-        if values and not _flat(values):
-            raise OptionError(f"{option} {values[0]!r} names no locus: give locus names (e.g. {option} DRB1) or "
-                              f"leave {option} out")
-    return MatchRules(
-        max_mismatches=max_mismatches,
-        direction=direction,
-        homozygous_count=int(homozygous_count),
-        require_match=tuple(_flat(require_match)),
-        allow_mismatch=tuple(_flat(allow_mismatch)) if allow_mismatch else None,
+    raise OptionError(
+        f"{_and(flags)} {'does' if one else 'do'} not apply {why}: leave {'it' if one else 'them'} out"
+        + (f", or {instead}" if instead else "")
     )
 
 
 #: ``--candidates FILE`` (parameter ``candidates_file``; read it with :func:`read_candidates`).
 candidates_option = click.option(
-    "--candidates", "candidates_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+    "--candidates",
+    "candidates_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
     help="CSV/TSV/Parquet of candidate lines: a 'haplotype' column (homozygous), or 'haplotype1'/'haplotype2' "
-         "(heterozygous), optional 'name'. Default: the most frequent haplotypes as homozygous lines.")
+    "(heterozygous), optional 'name'. Default: the most frequent haplotypes as homozygous lines.",
+)
 
 
 def n_candidates_option(default: int) -> Decorator:
     """``--n-candidates/-n`` (parameter ``n_candidates``): how many default candidates."""
-    return click.option("--n-candidates", "-n", type=Int(min=1), default=default, show_default=True,
-                        metavar="N", help="Without --candidates: how many of the most frequent haplotypes are "
-                                          "candidates.")
+    return click.option(
+        "--n-candidates",
+        "-n",
+        type=Int(min=1),
+        default=default,
+        show_default=True,
+        metavar="N",
+        help="Without --candidates: how many of the most frequent haplotypes are candidates.",
+    )
 
 
 #: Options of rank and plan: the candidate lines and the level.
 candidate_options = _stack(
     candidates_option,
     n_candidates_option(100),
-    click.option("--level", type=click.Choice(["genotype", "haplotype"]), default="genotype", show_default=True,
-                 help="Coverage level the gains are measured at: genotype (unphased) or haplotype (phase-aware)."),
+    click.option(
+        "--level",
+        type=click.Choice(["genotype", "haplotype"]),
+        default="genotype",
+        show_default=True,
+        help="Coverage level the gains are measured at: genotype (unphased) or haplotype (phase-aware).",
+    ),
 )
 
 
@@ -704,8 +612,9 @@ def read_candidates(path: str | None):
     """
     if path is None:
         return None
-    refuse(("n_candidates",), "with --candidates (it counts the default candidates; the file's lines are the "
-                              "candidates)")
+    refuse(
+        ("n_candidates",), "with --candidates (it counts the default candidates; the file's lines are the candidates)"
+    )
     from hlamatch.io.lines import read_lines_file
 
     return read_lines_file(path)

@@ -28,13 +28,26 @@ import math
 import sys
 import time
 import warnings
-from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TextIO
 
 import click
 
 __all__ = [
-    "emit", "write_output", "finite", "flatten_rows", "csv_text", "number_text", "plain_text", "pct", "echo_error",
-    "listed_lines", "progress_display", "ProgressDisplay", "progress_line", "library_call",
+    "emit",
+    "write_output",
+    "finite",
+    "flatten_rows",
+    "csv_text",
+    "number_text",
+    "plain_text",
+    "pct",
+    "echo_error",
+    "listed_lines",
+    "progress_display",
+    "ProgressDisplay",
+    "progress_line",
+    "library_call",
     "SIGNIFICANT_DIGITS",
 ]
 
@@ -48,8 +61,14 @@ LINES_SHOWN = 10
 # ============================================================================ emit
 
 
-def emit(data: Sequence[Row] | Row, fmt: str, *, text: Callable[[Any], str] | None = None,
-         csv_rows: Callable[[Any], Sequence[Row]] | None = None, order: bool = True) -> None:
+def emit(
+    data: Sequence[Row] | Row,
+    fmt: str,
+    *,
+    text: Callable[[Any], str] | None = None,
+    csv_rows: Callable[[Any], Sequence[Row]] | None = None,
+    order: bool = True,
+) -> None:
     """Write a command's result to standard output in format ``fmt``.
 
     Parameters
@@ -101,8 +120,9 @@ def finite(value: Any) -> Any:
     >>> finite({"coverage": float("nan"), "lines": [1.0, float("inf")]})
     {'coverage': None, 'lines': [1.0, None]}
     """
-    if isinstance(value, float) or (hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0
-                                    and getattr(value.dtype, "kind", "") == "f"):
+    if isinstance(value, float) or (
+        hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and getattr(value.dtype, "kind", "") == "f"
+    ):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, Mapping):
         return {k: finite(v) for k, v in value.items()}
@@ -246,8 +266,9 @@ class ProgressDisplay:
         self._shown = 0 if done else len(line)
 
 
-def progress_display(quiet: bool = False, file: TextIO | None = None,
-                     clock: Callable[[], float] = time.monotonic) -> ProgressDisplay | None:
+def progress_display(
+    quiet: bool = False, file: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+) -> ProgressDisplay | None:
     """The progress callback for a command: None when ``quiet`` or ``file`` (default standard
     error) is not a terminal, so nothing is drawn into pipes, files or test runners."""
     file = sys.stderr if file is None else file
@@ -275,8 +296,10 @@ def tolerance_note(row: dict[str, Any]) -> list[str]:
     eps = row.get("tolerance") or 0.0
     if eps <= 0:
         return []
-    return [f"tolerance {eps:g}: patient genotypes weighing at most {eps:g} in all (the least frequent) were left "
-            "out; they count in upper bounds only"]
+    return [
+        f"tolerance {eps:g}: patient genotypes weighing at most {eps:g} in all (the least frequent) were left "
+        "out; they count in upper bounds only"
+    ]
 
 
 def library_call(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,25 +6,21 @@ from typing import Any
 
 import click
 
+from hlamatch.cli.inputs import bank_lines, lazy_table, make_rules, parse_populations, split_list
 from hlamatch.cli.options import (
     PLANNING_TOLERANCE_HELP,
     Command,
-    bank_lines,
     candidate_options,
     compute_options,
     engine_options,
-    lazy_table,
     line_options,
     loci_option,
-    make_rules,
     output_options,
-    parse_populations,
     read_candidates,
     refuse,
     refuse_exact_tolerance,
     resolution_option,
     rule_options,
-    split_list,
     table_options,
     tolerance_option,
     use_engine_options,
@@ -35,10 +31,21 @@ from hlamatch.cli.types import Float, Int
 
 def supply_options(fn):
     """``--registry-size`` and ``--inbreeding`` (the donor figures of each candidate)."""
-    fn = click.option("--inbreeding", type=Float(0, 1), default=0.0, show_default=True, metavar="F",
-                      help="Excess homozygosity: P(homozygous for h) = (1-F)·f² + F·f.")(fn)
-    fn = click.option("--registry-size", type=Int(min=1), default=None, metavar="R",
-                      help="Also give the probability that a registry of R typed people holds each donor.")(fn)
+    fn = click.option(
+        "--inbreeding",
+        type=Float(0, 1),
+        default=0.0,
+        show_default=True,
+        metavar="F",
+        help="Excess homozygosity: P(homozygous for h) = (1-F)·f² + F·f.",
+    )(fn)
+    fn = click.option(
+        "--registry-size",
+        type=Int(min=1),
+        default=None,
+        metavar="R",
+        help="Also give the probability that a registry of R typed people holds each donor.",
+    )(fn)
     return fn
 
 
@@ -50,17 +57,48 @@ def supply_options(fn):
 @candidate_options
 @rule_options
 @supply_options
-@click.option("--show", type=Int(min=1), default=20, show_default=True, metavar="N",
-              help="Text output: show the N best candidates (JSON and CSV always hold all).")
+@click.option(
+    "--show",
+    type=Int(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="Text output: show the N best candidates (JSON and CSV always hold all).",
+)
 @click.option("--all-lines", "--all", "show_all", is_flag=True, help="Text output: show every candidate.")
 @tolerance_option(PLANNING_TOLERANCE_HELP)
 @compute_options
 @engine_options
 @output_options
 @library_call
-def command(table, table_format, sum_tolerance, population, weights, lines, lines_file, top, loci, resolution,
-            candidates_file, n_candidates, level, max_mismatches, require_match, allow_mismatch, homozygous_count,
-            direction, registry_size, inbreeding, show, show_all, tolerance, threads, quiet, fmt) -> None:
+def command(
+    table,
+    table_format,
+    sum_tolerance,
+    population,
+    weights,
+    lines,
+    lines_file,
+    top,
+    loci,
+    resolution,
+    candidates_file,
+    n_candidates,
+    level,
+    max_mismatches,
+    require_match,
+    allow_mismatch,
+    homozygous_count,
+    direction,
+    registry_size,
+    inbreeding,
+    show,
+    show_all,
+    tolerance,
+    threads,
+    quiet,
+    fmt,
+) -> None:
     """Rank candidate lines by the coverage each would add to the bank.
 
     The gain of a candidate is coverage(bank + candidate) - coverage(bank) (lower bound), for
@@ -88,12 +126,32 @@ def command(table, table_format, sum_tolerance, population, weights, lines, line
     loci_list = split_list(loci)
     candidates = read_candidates(candidates_file)
     tab = lazy_table(table, table_format, sum_tolerance)
-    bank = bank_lines(lines, lines_file, top, table=tab, populations=populations, loci=loci_list,
-                      resolution=resolution, required=False)
-    report = rank_candidates(tab(), candidates, bank=bank, n_candidates=n_candidates,
-                             level=level, loci=loci_list, resolution=resolution, populations=populations,
-                             rules=rules, registry_size=registry_size, inbreeding=inbreeding, threads=threads,
-                             progress=progress_display(quiet), tolerance=tolerance)
+    bank = bank_lines(
+        lines,
+        lines_file,
+        top,
+        table=tab,
+        populations=populations,
+        loci=loci_list,
+        resolution=resolution,
+        required=False,
+    )
+    report = rank_candidates(
+        tab(),
+        candidates,
+        bank=bank,
+        n_candidates=n_candidates,
+        level=level,
+        loci=loci_list,
+        resolution=resolution,
+        populations=populations,
+        rules=rules,
+        registry_size=registry_size,
+        inbreeding=inbreeding,
+        threads=threads,
+        progress=progress_display(quiet),
+        tolerance=tolerance,
+    )
     emit(report.to_dicts(), fmt, text=lambda rows: rank_text(rows, None if show_all else show))
 
 
@@ -103,12 +161,13 @@ def _people(x: float) -> str:
 
 def rank_text(rows: list[dict[str, Any]], show: int | None) -> str:
     r0 = rows[0]
-    out = [f"Candidates ranked by coverage gain — table {r0['table']}",
-           f"loci {'~'.join(r0['loci'])} · resolution {r0['resolution']} · level {r0['level']} · rule: {r0['rule']}"]
+    out = [
+        f"Candidates ranked by coverage gain — table {r0['table']}",
+        f"loci {'~'.join(r0['loci'])} · resolution {r0['resolution']} · level {r0['level']} · rule: {r0['rule']}",
+    ]
     out += tolerance_note(r0)
     if r0.get("weights"):
-        out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items())
-                   + " (normalised to sum 1)")
+        out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items()) + " (normalised to sum 1)")
     reg = r0["registry_size"]
     for pop in dict.fromkeys(r["population"] for r in rows):
         block = [r for r in rows if r["population"] == pop]
@@ -124,15 +183,21 @@ def rank_text(rows: list[dict[str, Any]], show: int | None) -> str:
         for r in block[: show or len(block)]:
             freq = "" if r["frequency"] is None else f"{r['frequency']:.5f}"
             label = line_label(r["line"], r["name"])
-            line = f"{r['rank']:>4}  {label:<40}{pct(r['gain']):>9}{pct(r['coverage']):>10}{pct(r['upper']):>9}" \
-                   f"{freq:>11}{_people(r['people_per_donor']):>13}"
+            line = (
+                f"{r['rank']:>4}  {label:<40}{pct(r['gain']):>9}{pct(r['coverage']):>10}{pct(r['upper']):>9}"
+                f"{freq:>11}{_people(r['people_per_donor']):>13}"
+            )
             if reg:
                 line += f"{pct(r['p_in_registry']):>14}"
             out.append(line)
         if show and len(block) > show:
             out.append(f"  … {len(block) - show} more (--all-lines shows every candidate; JSON/CSV hold all)")
-    out += ["", f"{r0['definition']}.",
-            "upper: coverage after adding the line with unlisted chromosomes matching whenever possible; "
-            "typed/donor: people to type per donor with the line's genotype (HWE"
-            + (f", inbreeding F={r0['inbreeding']:g}" if r0["inbreeding"] else "") + ")."]
+    out += [
+        "",
+        f"{r0['definition']}.",
+        "upper: coverage after adding the line with unlisted chromosomes matching whenever possible; "
+        "typed/donor: people to type per donor with the line's genotype (HWE"
+        + (f", inbreeding F={r0['inbreeding']:g}" if r0["inbreeding"] else "")
+        + ").",
+    ]
     return "\n".join(out)

@@ -3,20 +3,19 @@ list its most frequent haplotypes (``--top N``: the lines ``--top N`` of the oth
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
+from hlamatch.cli.inputs import lazy_table, parse_populations, split_list
 from hlamatch.cli.options import (
     Command,
-    lazy_table,
     loci_option,
     output_options,
-    parse_populations,
     population_options,
     refuse,
     resolution_option,
-    split_list,
     table_file_options,
 )
 from hlamatch.cli.output import emit, library_call, pct
@@ -30,10 +29,15 @@ TOP_PARAMS = ("loci", "resolution", "population", "weights")
 @click.command("tables", cls=Command)
 @click.argument("name", required=False, metavar="[NAME|PATH]")
 @table_file_options
-@click.option("--top", type=Int(min=1), default=None, metavar="N",
-              help="List the table's N most frequent haplotypes per population, with their frequencies: the lines "
-                   "'--top N' of coverage, rank, plan and match takes (same --loci, --resolution and --population; "
-                   "haplotypes with a null allele are left out, as there).")
+@click.option(
+    "--top",
+    type=Int(min=1),
+    default=None,
+    metavar="N",
+    help="List the table's N most frequent haplotypes per population, with their frequencies: the lines "
+    "'--top N' of coverage, rank, plan and match takes (same --loci, --resolution and --population; "
+    "haplotypes with a null allele are left out, as there).",
+)
 @population_options
 @loci_option("Default: every locus of the table. Only with --top.")
 @resolution_option("Default: the table's own. Only with --top.")
@@ -59,15 +63,23 @@ def command(name, table_format, sum_tolerance, top, population, weights, loci, r
     if top is None:
         refuse(TOP_PARAMS, "without --top", "add --top N to list the most frequent haplotypes")
     if name is None:
-        refuse(("table_format", "sum_tolerance"), "without a table NAME (the bundled tables are listed)",
-               "give a table's name or path")
+        refuse(
+            ("table_format", "sum_tolerance"),
+            "without a table NAME (the bundled tables are listed)",
+            "give a table's name or path",
+        )
         if top is not None:
             raise OptionError("--top needs a table: give its name or path, e.g. 'hlamatch tables japanese --top 10'")
         emit(bundled_overview(), fmt, text=tables_text, order=False)
         return
     if top is not None:
-        rows = top_haplotypes(lazy_table(name, table_format, sum_tolerance)(), top,
-                              parse_populations(population, weights), split_list(loci), resolution)
+        rows = top_haplotypes(
+            lazy_table(name, table_format, sum_tolerance)(),
+            top,
+            parse_populations(population, weights),
+            split_list(loci),
+            resolution,
+        )
         emit(rows, fmt, text=lambda r: top_text(r, top))
         return
     desc = lazy_table(name, table_format, sum_tolerance)().describe()
@@ -80,12 +92,15 @@ def command(name, table_format, sum_tolerance, top, population, weights, loci, r
 
 def population_rows(desc: dict[str, Any]) -> list[dict[str, Any]]:
     """CSV of a described table: one row per population (its source in column ``table``)."""
-    return [{**p, "table": desc["source"], "loci": desc["loci"], "resolution": desc["resolution"]}
-            for p in desc["populations"]]
+    return [
+        {**p, "table": desc["source"], "loci": desc["loci"], "resolution": desc["resolution"]}
+        for p in desc["populations"]
+    ]
 
 
-def top_haplotypes(table: Any, n: int, populations: Any = None, loci: Sequence[str] | None = None,
-                   resolution: str | None = None) -> list[dict[str, Any]]:
+def top_haplotypes(
+    table: Any, n: int, populations: Any = None, loci: Sequence[str] | None = None, resolution: str | None = None
+) -> list[dict[str, Any]]:
     """Rows of ``tables NAME --top N``: per population (or for a weighted mix), the haplotypes
     :func:`hlamatch.compute.candidates.top_lines` takes, most frequent first.
 
@@ -115,8 +130,14 @@ def top_haplotypes(table: Any, n: int, populations: Any = None, loci: Sequence[s
             key = np.array([codes[l][a] for l, (_, a) in enumerate(line.haplotypes[0])], dtype=tab.codes.dtype)
             f = tab.freqs[index[key.tobytes()], cols]
             cumulative += float(f @ w)
-            row = {"population": WEIGHTED if isinstance(group, dict) else group[0], **context, "rank": rank,
-                   "haplotype": line.name, "frequency": float(f @ w), "cumulative": cumulative}
+            row = {
+                "population": WEIGHTED if isinstance(group, dict) else group[0],
+                **context,
+                "rank": rank,
+                "haplotype": line.name,
+                "frequency": float(f @ w),
+                "cumulative": cumulative,
+            }
             if isinstance(group, dict):
                 row["weights"] = dict(group)
                 row["frequencies"] = {p: float(x) for p, x in zip(group, f)}
@@ -130,12 +151,17 @@ def top_text(rows: list[dict[str, Any]], n: int) -> str:
         return "(no haplotype with a positive frequency)"
     r0 = rows[0]
     width = max(len(r["haplotype"]) for r in rows) + 2
-    out = [f"Most frequent haplotypes — table {r0['table']}",
-           f"loci {'~'.join(r0['loci'])} · resolution {r0['resolution']} · the lines '--top {n}' takes "
-           "(haplotypes with a null allele left out)"]
+    out = [
+        f"Most frequent haplotypes — table {r0['table']}",
+        f"loci {'~'.join(r0['loci'])} · resolution {r0['resolution']} · the lines '--top {n}' takes "
+        "(haplotypes with a null allele left out)",
+    ]
     if r0.get("weights"):
-        out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items())
-                   + " (normalised to sum 1; ranked by weighted frequency)")
+        out.append(
+            "weights: "
+            + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items())
+            + " (normalised to sum 1; ranked by weighted frequency)"
+        )
     for pop in dict.fromkeys(r["population"] for r in rows):
         out += ["", f"population {pop}", f"{'rank':>4}  {'haplotype':<{width}}{'frequency':>10}{'cumulative':>12}"]
         for r in (r for r in rows if r["population"] == pop):
@@ -147,8 +173,10 @@ def tables_text(rows: list[dict[str, Any]]) -> str:
     out = [f"{'name':<10}{'population':<12}{'loci':<22}{'resolution':<11}{'unlisted':>9}  description"]
     for r in rows:
         name = r["name"] + ("*" if r["default"] else "")
-        out.append(f"{name:<10}{r['population']:<12}{'~'.join(r['loci']):<22}{r['resolution']:<11}"
-                   f"{pct(r['unlisted_mass']):>9}  {r['description']}")
+        out.append(
+            f"{name:<10}{r['population']:<12}{'~'.join(r['loci']):<22}{r['resolution']:<11}"
+            f"{pct(r['unlisted_mass']):>9}  {r['description']}"
+        )
     out.append("* default table.  'hlamatch tables NAME' describes one, with its source and citation.")
     return "\n".join(out)
 
@@ -158,10 +186,16 @@ def describe_text(d: dict[str, Any]) -> str:
     for key in ("description", "provenance", "citation"):
         if key in d:
             out.append(f"{key:<12}{d[key]}")
-    out += [f"loci        {'~'.join(d['loci'])}", f"resolution  {d['resolution']}",
-            f"haplotypes  {d['haplotypes']}", "",
-            f"{'population':<12}{'haplotypes':>11}{'listed mass':>13}{'unlisted':>10}{'scaled by':>11}"]
+    out += [
+        f"loci        {'~'.join(d['loci'])}",
+        f"resolution  {d['resolution']}",
+        f"haplotypes  {d['haplotypes']}",
+        "",
+        f"{'population':<12}{'haplotypes':>11}{'listed mass':>13}{'unlisted':>10}{'scaled by':>11}",
+    ]
     for p in d["populations"]:
-        out.append(f"{p['population']:<12}{p['haplotypes']:>11}{p['listed_mass']:>13.5f}"
-                   f"{pct(p['unlisted_mass']):>10}{p['scaled_by']:>11.5f}")
+        out.append(
+            f"{p['population']:<12}{p['haplotypes']:>11}{p['listed_mass']:>13.5f}"
+            f"{pct(p['unlisted_mass']):>10}{p['scaled_by']:>11.5f}"
+        )
     return "\n".join(out)

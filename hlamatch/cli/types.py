@@ -43,8 +43,9 @@ class Int(click.IntRange):
     """click's ``IntRange`` (same help text and messages) that reads ASCII digits only and refuses
     what does not fit int64."""
 
-    def __init__(self, min: int | None = None, max: int | None = None, min_open: bool = False,
-                 max_open: bool = False) -> None:
+    def __init__(
+        self, min: int | None = None, max: int | None = None, min_open: bool = False, max_open: bool = False
+    ) -> None:
         super().__init__(min=min, max=max, min_open=min_open, max_open=max_open)
 
     def convert(self, value: Any, param: Any, ctx: Any) -> int:
@@ -54,7 +55,9 @@ class Int(click.IntRange):
                 self.fail(f"{_shown(value)} is not a valid {self.name}", param, ctx)
         n = super().convert(value, param, ctx)
         if not -INT64_MAX - 1 <= n <= INT64_MAX:
-            self.fail(f"{n} is not in the range " + (f"x<={INT64_MAX}" if n > 0 else f"x>={-INT64_MAX - 1}"), param, ctx)
+            self.fail(
+                f"{n} is not in the range " + (f"x<={INT64_MAX}" if n > 0 else f"x>={-INT64_MAX - 1}"), param, ctx
+            )
         return n
 
 
@@ -62,8 +65,9 @@ class Float(click.FloatRange):
     """click's ``FloatRange`` (same help text and messages) that reads ASCII only and refuses what
     is not finite (``nan``, ``inf``, ``1e309``)."""
 
-    def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False,
-                 max_open: bool = False) -> None:
+    def __init__(
+        self, min: float | None = None, max: float | None = None, min_open: bool = False, max_open: bool = False
+    ) -> None:
         super().__init__(min=min, max=max, min_open=min_open, max_open=max_open)
 
     def convert(self, value: Any, param: Any, ctx: Any) -> float:
@@ -80,4 +84,3 @@ class Float(click.FloatRange):
 def _shown(value: Any) -> str:
     text = str(value)
     return repr(text if len(text) <= _MAX_CHARS else text[:_MAX_CHARS] + "…")
-

@@ -1,18 +1,18 @@
-"""Validation of the arguments every computation shares (loci, resolutions, tolerance).
-"""
+"""Validation of the arguments every computation shares (loci, resolutions, tolerance)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from hlamatch.constants import INT64_MAX
 from hlamatch.errors import OptionError
 
-__all__ = ['loci_argument', 'check_tolerance', 'resolutions_argument', 'check_whole', 'check_rules']
+__all__ = ["loci_argument", "check_tolerance", "resolutions_argument", "check_whole", "check_rules"]
+
 
 def loci_argument(loci: Sequence[str] | str | None) -> list[str] | None:
     """The ``loci`` argument of the API as a list (``"A,B,DRB1"`` and ``"A~B~DRB1"`` are split).
@@ -24,15 +24,19 @@ def loci_argument(loci: Sequence[str] | str | None) -> list[str] | None:
     """
     if loci is None:
         return None
-    items = (loci.replace("~", ",").split(",") if isinstance(loci, str)
-             else list(loci) if isinstance(loci, Iterable) and not isinstance(loci, (bytes, Mapping)) else None)
+    items = (
+        loci.replace("~", ",").split(",")
+        if isinstance(loci, str)
+        else list(loci)
+        if isinstance(loci, Iterable) and not isinstance(loci, (bytes, Mapping))
+        else None
+    )
     if items is None or not all(isinstance(x, str) for x in items):
         raise OptionError(f"loci must be a list of locus names like ['A', 'B', 'DRB1'], got {loci!r}")
     out = [x.strip() for x in items if x.strip()]
     if not out:
         raise OptionError("loci is empty: give the loci to compare, e.g. ['A', 'B', 'DRB1'] (or leave loci out)")
     return out
-
 
 
 def check_tolerance(tolerance: Any) -> float:
@@ -61,8 +65,13 @@ def resolutions_argument(resolution: str | Sequence[str] | None) -> list[str | N
     """
     if resolution is None:
         return [None]
-    items = resolution.split(",") if isinstance(resolution, str) else list(resolution) if isinstance(
-        resolution, (list, tuple)) else None
+    items = (
+        resolution.split(",")
+        if isinstance(resolution, str)
+        else list(resolution)
+        if isinstance(resolution, (list, tuple))
+        else None
+    )
     if items is None or not all(isinstance(x, str) for x in items):
         raise OptionError(f"resolution must be a name like '2-field' or a list of them, got {resolution!r}")
     out = [x.strip() for x in items if x.strip()]
@@ -100,6 +109,8 @@ def check_rules(rules: Any) -> Any:
     from hlamatch.hla.rules import MatchRules
 
     if rules is not None and not isinstance(rules, MatchRules):
-        raise TypeError(f"rules must be a hlamatch.MatchRules (e.g. MatchRules(max_mismatches=1)) or None, got "
-                        f"{type(rules).__name__}")
+        raise TypeError(
+            f"rules must be a hlamatch.MatchRules (e.g. MatchRules(max_mismatches=1)) or None, got "
+            f"{type(rules).__name__}"
+        )
     return rules

@@ -1,5 +1,4 @@
-"""A growing bank's coverage and every line's gain in one population (the state of rank and plan).
-"""
+"""A growing bank's coverage and every line's gain in one population (the state of rank and plan)."""
 
 from __future__ import annotations
 
@@ -72,8 +71,16 @@ class BankState:
         float64 (n_lines,): mass of listed pairs each line would newly cover.
     """
 
-    def __init__(self, problem: Problem, pa: PopulationArrays, level: str, chosen: np.ndarray,
-                 progress: Progress | None = None, merge: bool = True, tolerance: float = 0.0):
+    def __init__(
+        self,
+        problem: Problem,
+        pa: PopulationArrays,
+        level: str,
+        chosen: np.ndarray,
+        progress: Progress | None = None,
+        merge: bool = True,
+        tolerance: float = 0.0,
+    ):
         from hlamatch.compute.encode import flat_layout, line_bitsets, merged_bitsets, recode_for_lines, word_count
         from hlamatch.kernels.common import NOVEL_A, NOVEL_B, WILDCARD
         from hlamatch.kernels.planning import line_masses, rule_gain_folds
@@ -107,8 +114,15 @@ class BankState:
             self.ww = np.ones(self.n_lines, dtype=np.bool_)
             # Each line's mass on its own (mask compression), then the bank's lines added one by
             # one: each removes the pairs it covers from every gain (the greedy step itself).
-            self.listed_gain = line_masses(self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs,
-                                            np.arange(self.n_lines, dtype=np.int64))
+            self.listed_gain = line_masses(
+                self.b1,
+                self.b2,
+                self.het,
+                self.n_words,
+                self.n_loci,
+                self.freqs,
+                np.arange(self.n_lines, dtype=np.int64),
+            )
             self.listed = 0.0
             bank = np.flatnonzero(self.chosen)
             self.chosen[:] = False
@@ -126,17 +140,30 @@ class BankState:
             self.n_head, self.unvisited = _head(freqs, tolerance)
             self.codes, self.nulls, self.freqs = codes, nulls, freqs
             self.rule_args = (lc, ln)
-            self.rule_tail = RuleTail(rules.homozygous_count == 2, rules.direction_code, level == "haplotype",
-                                      problem.limits, rules.max_mismatches)
+            self.rule_tail = RuleTail(
+                rules.homozygous_count == 2,
+                rules.direction_code,
+                level == "haplotype",
+                problem.limits,
+                rules.max_mismatches,
+            )
             counts, k1 = self.rule_tail.counts, rules.max_mismatches + 1
-            self.nn = np.array([line_count(codes, nulls, NOVEL_A, NOVEL_B, lc, ln, t, *counts, k1) >= 0
-                                for t in range(self.n_lines)], dtype=np.bool_)
-            self.ww = np.array([line_count(codes, nulls, WILDCARD, WILDCARD, lc, ln, t, *counts, k1) >= 0
-                                for t in range(self.n_lines)], dtype=np.bool_)
+            self.nn = np.array(
+                [line_count(codes, nulls, NOVEL_A, NOVEL_B, lc, ln, t, *counts, k1) >= 0 for t in range(self.n_lines)],
+                dtype=np.bool_,
+            )
+            self.ww = np.array(
+                [
+                    line_count(codes, nulls, WILDCARD, WILDCARD, lc, ln, t, *counts, k1) >= 0
+                    for t in range(self.n_lines)
+                ],
+                dtype=np.bool_,
+            )
             if level == "genotype" and homozygous_hvg(rules, lc, ln):
                 # HvG with homozygous lines: the bit-plane kernels on merged bitset rows.
-                self.hom_args = hom_gain_arrays(pa.codes, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
-                                           tolerance)
+                self.hom_args = hom_gain_arrays(
+                    pa.codes, pa.freqs, lc, ln, problem.sizes, rules, problem.limits, tolerance
+                )
                 self.unvisited = _head(self.hom_args.freqs, tolerance)[1]
                 totals = self._hom_pass(-1, progress, label)
             else:
@@ -156,8 +183,9 @@ class BankState:
         for u in np.flatnonzero(self.chosen):
             chosen[u // 64] |= np.uint64(1) << np.uint64(u % 64)
         arrays = (h.b, h.n_words, h.n_loci, h.req, h.wmask, h.cstar, chosen, t, h.n_head, h.freqs, self.n_lines)
-        return exact_sum(run_ranges(hom_gain_folds, arrays, fold_ranges(h.freqs.shape[0], h.n_words * h.n_loci / 4),
-                                    progress, label))
+        return exact_sum(
+            run_ranges(hom_gain_folds, arrays, fold_ranges(h.freqs.shape[0], h.n_words * h.n_loci / 4), progress, label)
+        )
 
     def _words(self) -> np.ndarray:
         words = np.zeros(self.n_words, dtype=np.uint64)
@@ -177,12 +205,20 @@ class BankState:
         out = []
         for wildcard in (False, True):
             if self.bitsets:
-                r = partner_gains(self.b1, self.b2, self.hom, self.n_words, self.n_loci, self.freqs,
-                                   self._words(), wildcard)
+                r = partner_gains(
+                    self.b1, self.b2, self.hom, self.n_words, self.n_loci, self.freqs, self._words(), wildcard
+                )
                 out.append((float(r[64 * self.n_words]), r[: self.n_lines]))
             else:
-                r = rule_partner_gains(self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen,
-                                        *self.rule_tail, WILDCARD if wildcard else NOVEL_A)
+                r = rule_partner_gains(
+                    self.codes,
+                    self.nulls,
+                    self.freqs,
+                    *self.rule_args,
+                    self.chosen,
+                    *self.rule_tail,
+                    WILDCARD if wildcard else NOVEL_A,
+                )
                 out.append((float(r[self.n_lines]), r[: self.n_lines]))
         (self.novel, self.novel_gain), (self.wild, self.wild_gain) = out
 
@@ -199,10 +235,14 @@ class BankState:
         u = self.unlisted
         lower, upper = self.bounds()
         has_nn, has_ww = self.nn[self.chosen].any(), self.ww[self.chosen].any()
-        lo = (self.listed + self.listed_gain + 2 * u * (self.novel + self.novel_gain)
-              + u * u * (has_nn | self.nn))
-        hi = (self.listed + self.unvisited + self.listed_gain + 2 * u * (self.wild + self.wild_gain)
-              + u * u * (has_ww | self.ww))
+        lo = self.listed + self.listed_gain + 2 * u * (self.novel + self.novel_gain) + u * u * (has_nn | self.nn)
+        hi = (
+            self.listed
+            + self.unvisited
+            + self.listed_gain
+            + 2 * u * (self.wild + self.wild_gain)
+            + u * u * (has_ww | self.ww)
+        )
         lo, hi = np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
         lo[self.chosen], hi[self.chosen] = lower, upper
         return lo, hi
@@ -216,16 +256,26 @@ class BankState:
         if self.bitsets:
             gains = np.zeros(64 * self.n_words + 1)
             gains[: self.n_lines] = self.listed_gain
-            newly = pick_update(self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs,
-                                 self._words(), t, gains)
+            newly = pick_update(
+                self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs, self._words(), t, gains
+            )
             self.listed_gain = gains[: self.n_lines]
         elif self.hom_args is not None:
             update = self._hom_pass(t)
             self.listed_gain = self.listed_gain + update[: self.n_lines]
             newly = float(update[self.n_lines])
         else:
-            newly = rule_pick_update(self.codes, self.nulls, self.freqs, *self.rule_args, self.chosen, t,
-                                      *self.rule_tail, self.n_head, self.listed_gain)
+            newly = rule_pick_update(
+                self.codes,
+                self.nulls,
+                self.freqs,
+                *self.rule_args,
+                self.chosen,
+                t,
+                *self.rule_tail,
+                self.n_head,
+                self.listed_gain,
+            )
         self.listed += newly
         self.chosen[t] = True
         self.listed_gain[t] = 0.0
@@ -294,8 +344,11 @@ class BankState:
         rng = np.random.default_rng(0)
         i, j = rng.integers(0, m, size=size), rng.integers(0, m - 1, size=size)
         j = np.where(j >= i, j + 1, j)  # uniform over ordered pairs of distinct rows
-        hits = int(sampled_cover_count(self.b1, self.b2, self.het, self.n_words, self.n_loci, m, words,
-                                       np.minimum(i, j), np.maximum(i, j)))
+        hits = int(
+            sampled_cover_count(
+                self.b1, self.b2, self.het, self.n_words, self.n_loci, m, words, np.minimum(i, j), np.maximum(i, j)
+            )
+        )
         low = max(0.0, hits - 5.0 * math.sqrt(hits)) / max(size, 1)  # about 5 standard deviations below the estimate
         if size and low * total > max_pairs:
             _check_size(int(hits / size * total), max_pairs, at_least=False, sampled=size)
@@ -316,8 +369,16 @@ class BankState:
             return out
         lc, ln = self.rule_args
         counts, cap = self.rule_tail.counts, self.rule_tail.k + 1
-        return np.array([[line_count(self.codes, self.nulls, i, NOVEL_A, lc, ln, t, *counts, cap) >= 0
-                          for t in range(self.n_lines)] for i in range(self.freqs.shape[0])], dtype=np.bool_)
+        return np.array(
+            [
+                [
+                    line_count(self.codes, self.nulls, i, NOVEL_A, lc, ln, t, *counts, cap) >= 0
+                    for t in range(self.n_lines)
+                ]
+                for i in range(self.freqs.shape[0])
+            ],
+            dtype=np.bool_,
+        )
 
 
 def _head(freqs: np.ndarray, tolerance: float) -> tuple[int, float]:
@@ -328,12 +389,20 @@ def _head(freqs: np.ndarray, tolerance: float) -> tuple[int, float]:
     if tolerance <= 0:
         return n, 0.0
     tails = np.append(np.cumsum(freqs[::-1])[::-1], 0.0)
-    n_head = int(np.argmax(tails ** 2 <= tolerance))
+    n_head = int(np.argmax(tails**2 <= tolerance))
     return n_head, float(tails[n_head] ** 2)
 
 
-def hom_gain_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
-                    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, tolerance: float) -> HomGainArrays:
+def hom_gain_arrays(
+    codes: np.ndarray,
+    freqs: np.ndarray,
+    line_codes: np.ndarray,
+    line_nulls: np.ndarray,
+    n_alleles: list[int],
+    rules: MatchRules,
+    limits: np.ndarray,
+    tolerance: float,
+) -> HomGainArrays:
     """What :func:`hlamatch.kernels.hom_gain_folds` takes of a population (:class:`HomGainArrays`).
 
     Rows are the zero-mismatch bitsets merged by signature (most frequent first with a
@@ -348,8 +417,9 @@ def hom_gain_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray
     n_loci, n_words = codes.shape[1], word_count(line_codes.shape[0])
     step, req = hom_step(rules, limits)
     cstar = max(0, n_loci - rules.max_mismatches // step)
-    return HomGainArrays(merged.b1, n_words, n_loci, req, word_masks(line_codes.shape[0]), cstar, f,
-                         _head(f, tolerance)[0])
+    return HomGainArrays(
+        merged.b1, n_words, n_loci, req, word_masks(line_codes.shape[0]), cstar, f, _head(f, tolerance)[0]
+    )
 
 
 def _check_size(n: int, max_pairs: int, at_least: bool = False, sampled: int = 0) -> None:
@@ -365,8 +435,11 @@ def _check_size(n: int, max_pairs: int, at_least: bool = False, sampled: int = 0
 def _check_class_bytes(n: int, per_pair: int) -> None:
     from hlamatch.compute.budget import check_bytes
 
-    check_bytes(n * per_pair, f"the exact plan's {n:,} patient pairs", "fewer candidates (n_candidates, -n), "
-                "fewer loci, or the greedy plan without --exact")
+    check_bytes(
+        n * per_pair,
+        f"the exact plan's {n:,} patient pairs",
+        "fewer candidates (n_candidates, -n), fewer loci, or the greedy plan without --exact",
+    )
 
 
 def _clip(x: float) -> float:

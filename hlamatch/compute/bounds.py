@@ -1,5 +1,4 @@
-"""Coverage bounds of any bank of a prepared problem (shared by coverage and supply).
-"""
+"""Coverage bounds of any bank of a prepared problem (shared by coverage and supply)."""
 
 from __future__ import annotations
 
@@ -13,10 +12,16 @@ from hlamatch.compute.zero_bounds import level_arrays, uses_bitsets, zero_mismat
 from hlamatch.engine.setting import Progress
 
 
-def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: np.ndarray | None = None,
-                line_nulls: np.ndarray | None = None, distribution: bool = False,
-                progress: Progress | None = None,
-                tolerance: float = 0.0) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
+def bank_bounds(
+    problem: Problem,
+    pa: PopulationArrays,
+    level: str,
+    line_codes: np.ndarray | None = None,
+    line_nulls: np.ndarray | None = None,
+    distribution: bool = False,
+    progress: Progress | None = None,
+    tolerance: float = 0.0,
+) -> tuple[float, float, np.ndarray | None, np.ndarray | None]:
     """Lower and upper coverage of a bank in one population at one level, under the problem's rules.
 
     Parameters
@@ -47,28 +52,67 @@ def bank_bounds(problem: Problem, pa: PopulationArrays, level: str, line_codes: 
     label = f"{pa.population} {level}"
     if uses_bitsets(rules, level, ln, distribution):
         c, lcodes, n_al = level_arrays(pa, lc, problem.sizes, level)
-        lower, upper = zero_mismatch_bounds(c, pa.freqs, lcodes, n_al, pa.unlisted,
-                                            ln if level == "genotype" else None, progress=progress, label=label,
-                                            tolerance=tolerance if level == "genotype" else 0.0)
+        lower, upper = zero_mismatch_bounds(
+            c,
+            pa.freqs,
+            lcodes,
+            n_al,
+            pa.unlisted,
+            ln if level == "genotype" else None,
+            progress=progress,
+            label=label,
+            tolerance=tolerance if level == "genotype" else 0.0,
+        )
         return lower, upper, None, None
-    if (level == "haplotype" and rules.is_default and not distribution and bool(ln.any())
-            and np.array_equal(lc[:, 0], lc[:, 1]) and np.array_equal(ln[:, 0], ln[:, 1])):
+    if (
+        level == "haplotype"
+        and rules.is_default
+        and not distribution
+        and bool(ln.any())
+        and np.array_equal(lc[:, 0], lc[:, 1])
+        and np.array_equal(ln[:, 0], ln[:, 1])
+    ):
         # Homozygous lines with null alleles (DRBX*NNNN) at haplotype level, default rule: the
         # bitset kernels on one pseudo-locus "equal at every expressed locus" (exact, and far
         # faster than the general kernel).
         from hlamatch.compute.encode import masked_identity_bitsets
 
         bits = masked_identity_bitsets(pa.codes, lc, ln)
-        lower, upper = zero_mismatch_bounds(pa.codes, pa.freqs, lc, [0], pa.unlisted, ln, progress=progress,
-                                            label=label, bitsets=bits)
+        lower, upper = zero_mismatch_bounds(
+            pa.codes, pa.freqs, lc, [0], pa.unlisted, ln, progress=progress, label=label, bitsets=bits
+        )
         return lower, upper, None, None
     if level == "genotype" and homozygous_hvg(rules, lc, ln):
-        lo, hi = hom_rule_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
-                                     pa.unlisted, progress=progress, label=label, tolerance=tolerance)
+        lo, hi = hom_rule_histograms(
+            pa.codes,
+            pa.nulls,
+            pa.freqs,
+            lc,
+            ln,
+            problem.sizes,
+            rules,
+            problem.limits,
+            pa.unlisted,
+            progress=progress,
+            label=label,
+            tolerance=tolerance,
+        )
     else:
-        lo, hi = mismatch_histograms(pa.codes, pa.nulls, pa.freqs, lc, ln, problem.sizes, rules, problem.limits,
-                                     level == "haplotype", pa.unlisted, progress=progress, label=label,
-                                     tolerance=tolerance)
+        lo, hi = mismatch_histograms(
+            pa.codes,
+            pa.nulls,
+            pa.freqs,
+            lc,
+            ln,
+            problem.sizes,
+            rules,
+            problem.limits,
+            level == "haplotype",
+            pa.unlisted,
+            progress=progress,
+            label=label,
+            tolerance=tolerance,
+        )
     k = min(rules.max_mismatches, lo.shape[0] - 2)
     lower = min(1.0, max(0.0, math.fsum(lo[: k + 1])))
     upper = min(1.0, max(0.0, math.fsum(hi[: k + 1])))

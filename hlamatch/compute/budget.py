@@ -18,8 +18,17 @@ import os
 
 from hlamatch.errors import OptionError
 
-__all__ = ["ENV", "TIME_ENV", "budget_bytes", "check_bytes", "bitset_bytes", "check_top_lines", "describe",
-           "time_budget", "check_seconds"]
+__all__ = [
+    "ENV",
+    "TIME_ENV",
+    "budget_bytes",
+    "check_bytes",
+    "bitset_bytes",
+    "check_top_lines",
+    "describe",
+    "time_budget",
+    "check_seconds",
+]
 
 #: Environment variable that sets the budget (bytes, or a number with K, M, G or T).
 ENV = "HLAMATCH_MEMORY_BUDGET"
@@ -85,8 +94,9 @@ def check_bytes(estimate: float, what: str, change: str) -> None:
     """
     budget, source = budget_bytes()
     if estimate > budget:
-        raise OptionError(f"{what} would need about {describe(estimate)} (memory budget {describe(budget)}, "
-                          f"{source}): use {change}")
+        raise OptionError(
+            f"{what} would need about {describe(estimate)} (memory budget {describe(budget)}, {source}): use {change}"
+        )
 
 
 def bitset_bytes(n_rows: int, n_loci: int, n_lines: int) -> int:
@@ -106,8 +116,11 @@ def check_top_lines(n_lines: int, n_rows: int) -> None:
     """
     k = min(int(n_lines), int(n_rows)) + 1
     words = -(-max(int(n_lines), 1) // 64)
-    check_bytes(2 * k * words * 8, f"the bitsets of the top {n_lines:,} haplotypes as lines over {n_rows:,} "
-                f"table rows", "fewer lines (top, --top), or --level haplotype")
+    check_bytes(
+        2 * k * words * 8,
+        f"the bitsets of the top {n_lines:,} haplotypes as lines over {n_rows:,} table rows",
+        "fewer lines (top, --top), or --level haplotype",
+    )
 
 
 def time_budget() -> tuple[float, str]:
@@ -141,5 +154,7 @@ def check_seconds(estimate: float, what: str, change: str) -> None:
     """Refuse work projected (from its first steps) to take longer than the time budget."""
     budget, source = time_budget()
     if estimate > budget:
-        raise OptionError(f"{what} would take about {seconds_text(estimate)} (time budget {seconds_text(budget)}, "
-                          f"{source}): use {change}")
+        raise OptionError(
+            f"{what} would take about {seconds_text(estimate)} (time budget {seconds_text(budget)}, "
+            f"{source}): use {change}"
+        )

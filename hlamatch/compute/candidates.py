@@ -1,19 +1,24 @@
-"""The default candidates: the most frequent haplotypes of a table as homozygous lines.
-"""
+"""The default candidates: the most frequent haplotypes of a table as homozygous lines."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from hlamatch.hla.alleles import is_null
 from hlamatch.hla.lines import Line, parse_line
 
-__all__ = ['top_lines']
+__all__ = ["top_lines"]
+
 
 def top_lines(
-    table, n: int, *, populations=None, loci: Sequence[str] | None = None, resolution: str | None = None,
+    table,
+    n: int,
+    *,
+    populations=None,
+    loci: Sequence[str] | None = None,
+    resolution: str | None = None,
     expressed_only: bool = True,
 ) -> list[Line]:
     """The ``n`` most frequent haplotypes of a table, as homozygous lines (the default candidates).

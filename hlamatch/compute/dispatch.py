@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hlamatch._settings import current, using
 
-__all__ = ['small_pairs', 'small_rule_work', 'hash_grouping_rows', 'kernels_only', 'numpy_twins']
+__all__ = ["small_pairs", "small_rule_work", "hash_grouping_rows", "kernels_only", "numpy_twins"]
 
 # The thresholds are settings (fields of :class:`hlamatch._settings.Settings`, with their defaults
 # there), read where a problem takes its path, never copied: a block changes them with

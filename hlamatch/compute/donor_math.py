@@ -1,5 +1,4 @@
-"""Donor-supply formulas: P(donor), people to type, registry probabilities, expected distinct lines.
-"""
+"""Donor-supply formulas: P(donor), people to type, registry probabilities, expected distinct lines."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import numpy as np
 
 from hlamatch.errors import OptionError
 
-__all__ = ['donor_probability', 'people_per_donor', 'registry_probability', 'expected_distinct']
+__all__ = ["donor_probability", "people_per_donor", "registry_probability", "expected_distinct"]
 
 # ====================================================================== pure functions
 

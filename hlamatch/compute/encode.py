@@ -15,7 +15,23 @@ from hlamatch.compute import dispatch
 from hlamatch.compute.budget import check_bytes
 from hlamatch.table.rows import group_sums, key_groups, row_groups
 
-__all__ = ["MergedBitsets", "OtherClasses", "line_bitsets", "word_count", "allele_classes", "merged_bitsets", "pattern_runs", "collapse", "flat_layout", "identity_codes", "allele_nulls", "recode_for_lines", "other_classes", "rule_bitsets", "masked_identity_bitsets"]
+__all__ = [
+    "MergedBitsets",
+    "OtherClasses",
+    "line_bitsets",
+    "word_count",
+    "allele_classes",
+    "merged_bitsets",
+    "pattern_runs",
+    "collapse",
+    "flat_layout",
+    "identity_codes",
+    "allele_nulls",
+    "recode_for_lines",
+    "other_classes",
+    "rule_bitsets",
+    "masked_identity_bitsets",
+]
 
 
 def line_bitsets(
@@ -45,8 +61,10 @@ def line_bitsets(
         uint64 array of shape (n_loci, n_words): lines homozygous at each locus.
     """
     classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls, rows=codes.shape[0])
-    _check_bitset_bytes((1 if slot2 is slot1 else 2) * codes.shape[0] * codes.shape[1] * slot1[0].shape[1] * 8,
-                        f"the bitsets of {line_codes.shape[0]:,} lines over {codes.shape[0]:,} table rows")
+    _check_bitset_bytes(
+        (1 if slot2 is slot1 else 2) * codes.shape[0] * codes.shape[1] * slot1[0].shape[1] * 8,
+        f"the bitsets of {line_codes.shape[0]:,} lines over {codes.shape[0]:,} table rows",
+    )
     b1 = _class_bitsets(codes, classes, slot1)
     return b1, b1 if slot2 is slot1 else _class_bitsets(codes, classes, slot2), hom
 
@@ -56,8 +74,9 @@ def word_count(n_lines: int) -> int:
     return max(1, (n_lines + 63) // 64)
 
 
-def allele_classes(line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.ndarray | None = None,
-                   rows: int = 0) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+def allele_classes(
+    line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.ndarray | None = None, rows: int = 0
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
     """Alleles grouped by the line bitsets they give (see :func:`line_bitsets`), per locus.
 
     Class 0 holds every allele no line carries; each allele some line carries is a class of its
@@ -95,22 +114,24 @@ def allele_classes(line_codes: np.ndarray, n_alleles: list[int], line_nulls: np.
     before = running[aoff]  # carried alleles at the loci before each one (and in all, last)
     cls = running[1:] - np.repeat(before[:-1], sizes)
     cls[~seen] = 0  # class k ≥ 1: the k-th allele of its locus some line carries; 0: every other allele
-    classes = [cls[aoff[l]:aoff[l + 1]] for l in range(n_loci)]
+    classes = [cls[aoff[l] : aoff[l + 1]] for l in range(n_loci)]
     offset = np.zeros(n_loci + 1, dtype=np.int64)
     offset[1:] = np.cumsum(np.diff(before) + 1)
     # the bitsets of every class of every locus (rows), one bit per line, set in place: a bit per
     # (class, line), not a byte, so many lines cost 1/8 of a dense membership matrix
     n_words = width // 64
     merged = min(rows, math.prod(int(x) for x in np.diff(offset)))
-    _check_bitset_bytes(both * (int(offset[-1]) + merged * n_loci) * n_words * 8,
-                        f"the bitsets of {n_lines:,} lines" + (f" over {rows:,} table rows" if rows else ""))
+    _check_bitset_bytes(
+        both * (int(offset[-1]) + merged * n_loci) * n_words * 8,
+        f"the bitsets of {n_lines:,} lines" + (f" over {rows:,} table rows" if rows else ""),
+    )
     words = np.zeros((both, int(offset[-1]), n_words), dtype=np.uint64)
     for h in range(both):
         t, l = np.nonzero(listed[:, h, :])
         _set_bits(words[h], offset[l] + cls[flat[t, h, l]], t)
         for t, l in zip(*np.nonzero(nulls[:, h, :])):  # a null line allele: every class (rare)
-            words[h, offset[l]:offset[l + 1], t // 64] |= np.uint64(1) << np.uint64(t % 64)
-    slots = [[words[h, offset[l]:offset[l + 1]] for l in range(n_loci)] for h in range(both)]
+            words[h, offset[l] : offset[l + 1], t // 64] |= np.uint64(1) << np.uint64(t % 64)
+    slots = [[words[h, offset[l] : offset[l + 1]] for l in range(n_loci)] for h in range(both)]
     same = np.zeros((n_loci, width), dtype=np.bool_)
     same[:, :n_lines] = (line_codes[:, 0] == line_codes[:, 1]).T
     hom = _words(same)
@@ -166,9 +187,15 @@ class MergedBitsets(NamedTuple):
     patterns: np.ndarray
 
 
-def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int],
-                   line_nulls: np.ndarray | None = None, by_frequency: bool = False, by_pattern: bool = False
-                   ) -> MergedBitsets:
+def merged_bitsets(
+    codes: np.ndarray,
+    freqs: np.ndarray,
+    line_codes: np.ndarray,
+    n_alleles: list[int],
+    line_nulls: np.ndarray | None = None,
+    by_frequency: bool = False,
+    by_pattern: bool = False,
+) -> MergedBitsets:
     """:func:`line_bitsets` then :func:`collapse`, without building a bitset per table row.
 
     Rows are grouped by the classes of their alleles (:func:`allele_classes`), which give equal
@@ -195,16 +222,20 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
     classes, slot1, slot2, hom = allele_classes(line_codes, n_alleles, line_nulls, rows=codes.shape[0])
     n, n_loci = codes.shape
     sizes = [t.shape[0] for t in slot1]
-    fits = math.prod(sizes) < 2 ** 62  # one mixed-radix integer key per row
+    fits = math.prod(sizes) < 2**62  # one mixed-radix integer key per row
     most = min(n, math.prod(sizes))  # merged rows at most
     if fits and n >= dispatch.hash_grouping_rows() and most * (most + 1) // 2 > dispatch.small_pairs():
         # large tables whose merged rows may need the kernels anyway: one hash pass in numba
         from hlamatch.kernels.grouping import class_groups
 
         offsets = np.concatenate([[0], np.cumsum([c.shape[0] for c in classes])]).astype(np.int64)
-        rep, inverse, f = class_groups(np.ascontiguousarray(codes, dtype=np.int32),
-                                        np.concatenate(classes).astype(np.int64), offsets,
-                                        np.asarray(sizes, dtype=np.int64), np.ascontiguousarray(freqs))
+        rep, inverse, f = class_groups(
+            np.ascontiguousarray(codes, dtype=np.int32),
+            np.concatenate(classes).astype(np.int64),
+            offsets,
+            np.asarray(sizes, dtype=np.int64),
+            np.ascontiguousarray(freqs),
+        )
     else:
         row_classes = np.empty((n, n_loci), dtype=np.int64)
         for l in range(n_loci):
@@ -227,8 +258,10 @@ def merged_bitsets(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
     if order is not None:
         rep, f, patterns = rep[order], f[order], patterns[order]
     het = slot2 is not slot1 and not all(np.array_equal(a, b) for a, b in zip(slot1, slot2))
-    _check_bitset_bytes((2 if het else 1) * rep.shape[0] * n_loci * slot1[0].shape[1] * 8,
-                        f"the bitsets of {line_codes.shape[0]:,} lines over {rep.shape[0]:,} merged table rows")
+    _check_bitset_bytes(
+        (2 if het else 1) * rep.shape[0] * n_loci * slot1[0].shape[1] * 8,
+        f"the bitsets of {line_codes.shape[0]:,} lines over {rep.shape[0]:,} merged table rows",
+    )
     b1 = _class_flat(rep, slot1)
     return MergedBitsets(b1, _class_flat(rep, slot2) if het else b1, np.ascontiguousarray(f), hom, het, patterns)
 
@@ -243,8 +276,9 @@ def _class_flat(row_classes: np.ndarray, tables: list[np.ndarray]) -> np.ndarray
     return out.reshape(-1)
 
 
-def pattern_runs(patterns: np.ndarray | None, n_loci: int, m: int | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pattern_runs(
+    patterns: np.ndarray | None, n_loci: int, m: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For rows sorted by decreasing pattern: (row_class, run_first, runs) as
     :func:`hlamatch.kernels.pairs.pair_mass_folds` takes them.
 
@@ -271,8 +305,9 @@ def pattern_runs(patterns: np.ndarray | None, n_loci: int, m: int | None = None
     return np.repeat(np.arange(kinds.shape[0], dtype=np.int32), counts), run_first, runs
 
 
-def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray,
-             by_frequency: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def collapse(
+    b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray, by_frequency: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge haplotypes with identical bitsets, summing their frequencies; lay out for the kernel.
 
     Haplotypes that carry the same line alleles at every locus are interchangeable for the
@@ -300,8 +335,11 @@ def collapse(b1: np.ndarray, b2: np.ndarray, freqs: np.ndarray,
     """
     n = b1.shape[0]
     # Homozygous lines only: b2 equals b1, and the signature need not hold it twice.
-    sig = b1.reshape(n, -1) if b1 is b2 or np.array_equal(b1, b2) else np.concatenate(
-        [b1.reshape(n, -1), b2.reshape(n, -1)], axis=1)
+    sig = (
+        b1.reshape(n, -1)
+        if b1 is b2 or np.array_equal(b1, b2)
+        else np.concatenate([b1.reshape(n, -1), b2.reshape(n, -1)], axis=1)
+    )
     with np.errstate(over="ignore"):
         h = np.zeros(n, dtype=np.uint64)
         for c in range(sig.shape[1]):
@@ -427,8 +465,9 @@ def _other_codes(codes: np.ndarray, nulls: np.ndarray, line_codes: np.ndarray, n
     return out
 
 
-def _recode(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
-            n_alleles: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _recode(
+    codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`recode_for_lines`, plus the class of every input row (int64 (n,)); classes in the
     lexicographic order of (recoded codes, null flags)."""
     out = _other_codes(codes, nulls, line_codes, n_alleles)
@@ -463,8 +502,9 @@ class OtherClasses(NamedTuple):
         return self.row_ptr, self.row_grp, self.row_mass, self.grp_ptr, self.grp_cls, self.grp_mass
 
 
-def other_classes(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
-                  n_alleles: list[int]) -> OtherClasses:
+def other_classes(
+    codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int]
+) -> OtherClasses:
     """The merge of :func:`recode_for_lines`, with what GvH counts need to stay exact when a missing
     homozygous allele counts once: per locus subset, how each class's mass splits over the
     original alleles it merged.
@@ -524,8 +564,18 @@ def other_classes(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_
     mass = np.concatenate([r[2] for r in rows]) if rows else np.zeros(0)
     order = np.lexsort((cls, grp))
     grp_ptr = np.searchsorted(grp[order], np.arange(n_groups + 1)).astype(np.int64)
-    return OtherClasses(ccodes, cnulls, f, oth, row_ptr, grp, np.ascontiguousarray(mass, dtype=np.float64), grp_ptr,
-                        np.ascontiguousarray(cls[order]), np.ascontiguousarray(mass[order], dtype=np.float64))
+    return OtherClasses(
+        ccodes,
+        cnulls,
+        f,
+        oth,
+        row_ptr,
+        grp,
+        np.ascontiguousarray(mass, dtype=np.float64),
+        grp_ptr,
+        np.ascontiguousarray(cls[order]),
+        np.ascontiguousarray(mass[order], dtype=np.float64),
+    )
 
 
 def rule_bitsets(
@@ -595,14 +645,16 @@ def rule_bitsets(
         if gvh:
             carried[:, l, :] = pack((c == d1[None, :]) | (c == d2[None, :]))
     masks[4, 0] = line_word(np.ones(n_lines, dtype=np.bool_))
+
     def rows(x: np.ndarray) -> np.ndarray:  # (n_words, n_loci, n) → flat (n, n_words, n_loci)
         return np.ascontiguousarray(x.transpose(2, 0, 1)).reshape(-1) if x.ndim == 3 else x
 
     return rows(a1), rows(a2), rows(carried), masks
 
 
-def masked_identity_bitsets(codes: np.ndarray, line_codes: np.ndarray,
-                            line_nulls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def masked_identity_bitsets(
+    codes: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Haplotype-level bitsets when lines carry null alleles (zero-mismatch rule, homozygous lines).
 
     One pseudo-locus: bit ``t`` of ``b1[i, 0]`` is set when haplotype ``i`` equals line ``t``'s

@@ -1,11 +1,11 @@
-"""The one line encoder: donor lines as allele codes of a table (used by coverage, rank, plan, supply and match).
-"""
+"""The one line encoder: donor lines as allele codes of a table (used by coverage, rank, plan, supply and match)."""
 
 from __future__ import annotations
 
 import functools
 import warnings
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,7 +15,8 @@ from hlamatch.hla.alleles import at_resolution, is_null, locus_key, mac_alleles,
 from hlamatch.hla.lines import Line
 from hlamatch.hla.nomenclature import SEROLOGY_PREFIX, NomenclatureError, current_nomenclature
 
-__all__ = ['encode_lines', 'EncodedLines']
+__all__ = ["encode_lines", "EncodedLines"]
+
 
 class EncodedLines(NamedTuple):
     """Lines as arrays: allele codes, null flags, and the code of every name used.
@@ -43,8 +44,12 @@ def _vocab(alleles: tuple[str, ...]) -> dict[str, int]:
 
 
 def encode_lines(
-    lines: Sequence[Line], loci: Sequence[str], resolution: str,
-    alleles: Sequence[Sequence[str]], table_name: str | None, table_resolution: str | None = None,
+    lines: Sequence[Line],
+    loci: Sequence[str],
+    resolution: str,
+    alleles: Sequence[Sequence[str]],
+    table_name: str | None,
+    table_resolution: str | None = None,
 ) -> EncodedLines:
     """Allele codes of every line at ``loci``, reduced to ``resolution``: the one line encoder.
 
@@ -168,7 +173,7 @@ def _antigen_guess(name: str | None) -> str | None:
 def _antigen_example(line: Line, loci: Sequence[str]) -> str:
     """`` (e.g. A2~B44~DR4 …)``: the line with antigen labels guessed from first fields, or ``""``."""
     haps = []
-    for h in ((0,) if line.homozygous else (0, 1)):
+    for h in (0,) if line.homozygous else (0, 1):
         names = [_antigen_guess(line.by_locus[h].get(locus_key(locus))) for locus in loci]
         if None in names:
             return ""
@@ -180,9 +185,11 @@ def _needs_nomenclature(line: Line, name: str, loci: Sequence[str], resolution: 
     """The message for an allele name in a line compared at a serologic level without WMDA files."""
     if resolution not in (ANTIGEN, BROAD):
         return f"{line.label}: {error}"
-    return (f"{line.label}: {name} is an allele name and the computation is at {resolution} level (an antigen "
-            f"table): type the line with antigen labels as the table names them{_antigen_example(line, loci)}, "
-            f"or have hlamatch bring its alleles to antigens: {error}")
+    return (
+        f"{line.label}: {name} is an allele name and the computation is at {resolution} level (an antigen "
+        f"table): type the line with antigen labels as the table names them{_antigen_example(line, loci)}, "
+        f"or have hlamatch bring its alleles to antigens: {error}"
+    )
 
 
 def _resolution_fix(name: str, resolution: str, table_resolution: str | None) -> str:
@@ -204,13 +211,18 @@ def _resolution_fix(name: str, resolution: str, table_resolution: str | None) ->
             guess = _antigen_guess(name)
             return f"type the line with its antigen label instead{f' (e.g. {guess})' if guess else ''}"
         return f"type the line at the computation's {resolution} resolution, or pass a coarser --resolution"
-    options = [r for r in ALL_RESOLUTIONS if r != resolution and not unreachable(own, r)
-               and (table_resolution is None or not unreachable(table_resolution, r))]
+    options = [
+        r
+        for r in ALL_RESOLUTIONS
+        if r != resolution
+        and not unreachable(own, r)
+        and (table_resolution is None or not unreachable(table_resolution, r))
+    ]
     if serologic:
         guess = _antigen_guess(name)
-        fix = (f"type it with its antigen label{f' (e.g. {guess})' if guess else ''}, or at two fields"
-               + (" (with --nomenclature DIR, which brings alleles to antigens)" if current_nomenclature() is None
-                  else ""))
+        fix = f"type it with its antigen label{f' (e.g. {guess})' if guess else ''}, or at two fields" + (
+            " (with --nomenclature DIR, which brings alleles to antigens)" if current_nomenclature() is None else ""
+        )
     else:
         fix = f"type the line at the computation's {resolution} resolution"
     if options:

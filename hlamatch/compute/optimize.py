@@ -102,9 +102,7 @@ class _Instance:
             )
         if cov.dtype != np.bool_:
             if cov.dtype.kind not in "biuf" or not np.isin(cov, (0, 1)).all():
-                raise OptionError(
-                    f"cover must hold booleans (or 0/1), found dtype {cov.dtype} with other values"
-                )
+                raise OptionError(f"cover must hold booleans (or 0/1), found dtype {cov.dtype} with other values")
             cov = cov.astype(np.bool_)
         self.cover = np.ascontiguousarray(cov)
         self.n_classes, self.n_candidates = self.cover.shape
@@ -334,8 +332,7 @@ class _Program:
         if time_limit is not None:
             options["time_limit"] = time_limit
         constraints = [self.LinearConstraint(self.link, -np.inf, 0.0), *extra]
-        res = self.milp(c, integrality=self.integrality, bounds=self.bounds, constraints=constraints,
-                        options=options)
+        res = self.milp(c, integrality=self.integrality, bounds=self.bounds, constraints=constraints, options=options)
         if res.status not in (0, 1):
             raise HlamatchError(f"the HiGHS solver failed (status {res.status}): {res.message}")
         if res.x is None:

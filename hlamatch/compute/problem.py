@@ -11,10 +11,9 @@ copy of this preparation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 import numpy as np
 
@@ -26,7 +25,8 @@ from hlamatch.hla.rules import MatchRules
 from hlamatch.table.model import HaplotypeTable
 from hlamatch.table.populations import Populations, resolve_populations
 
-__all__ = ['PopulationArrays', 'Problem', 'prepare']
+__all__ = ["PopulationArrays", "Problem", "prepare"]
+
 
 @dataclass(frozen=True, eq=False)
 class PopulationArrays:
@@ -189,8 +189,10 @@ def prepare(
 
     tab = resolve_table(table)
     if rules is not None and not isinstance(rules, MatchRules):
-        raise TypeError(f"rules must be a hlamatch.MatchRules (e.g. MatchRules(max_mismatches=1)) or None, got "
-                        f"{type(rules).__name__}")
+        raise TypeError(
+            f"rules must be a hlamatch.MatchRules (e.g. MatchRules(max_mismatches=1)) or None, got "
+            f"{type(rules).__name__}"
+        )
     rules = rules if rules is not None else MatchRules()
     given = as_lines(candidates, "candidates")
     kept_bank, kept_cands = unique_lines(as_lines(lines), given)
@@ -215,16 +217,25 @@ def prepare(
     pops = []
     for pop in names:
         rows = sel.population_rows(pop)
-        pops.append(PopulationArrays(
-            population=pop,
-            codes=np.ascontiguousarray(sel.codes[rows]),
-            freqs=np.ascontiguousarray(sel.freqs[rows, sel.population_index(pop)]),
-            unlisted=sel.unlisted_mass(pop),
-            alleles=sel.alleles,
-        ))
+        pops.append(
+            PopulationArrays(
+                population=pop,
+                codes=np.ascontiguousarray(sel.codes[rows]),
+                freqs=np.ascontiguousarray(sel.freqs[rows, sel.population_index(pop)]),
+                unlisted=sel.unlisted_mass(pop),
+                alleles=sel.alleles,
+            )
+        )
     return Problem(
-        table=sel, source=tab.source, lines=bank, candidates=cands,
-        line_codes=encoded.codes, line_nulls=encoded.nulls,
+        table=sel,
+        source=tab.source,
+        lines=bank,
+        candidates=cands,
+        line_codes=encoded.codes,
+        line_nulls=encoded.nulls,
         line_names=tuple(ln.text(sel.loci, sel.resolution) for ln in every),
-        rules=rules, limits=limits, populations=tuple(pops), weights=weights,
+        rules=rules,
+        limits=limits,
+        populations=tuple(pops),
+        weights=weights,
     )

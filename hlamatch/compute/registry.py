@@ -1,12 +1,11 @@
-"""Registry models of donor supply: exact (haplotype level) and seeded Monte Carlo.
-"""
+"""Registry models of donor supply: exact (haplotype level) and seeded Monte Carlo."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -59,15 +58,26 @@ def registry_models(problem: Problem, F: float) -> list[_Registry]:
     for pa in problem.populations:
         rows = np.asarray(tab.population_rows(pa.population), dtype=np.int64)
         f = tab.freqs[rows, tab.population_index(pa.population)]
-        out.append(_Registry(pa.population, rows, np.asarray(donor_probability(f, inbreeding=F), dtype=np.float64),
-                             np.ascontiguousarray(f[:, None]), (pa,), np.ones(1)))
+        out.append(
+            _Registry(
+                pa.population,
+                rows,
+                np.asarray(donor_probability(f, inbreeding=F), dtype=np.float64),
+                np.ascontiguousarray(f[:, None]),
+                (pa,),
+                np.ones(1),
+            )
+        )
     if problem.weights is not None:
         cols = [tab.population_index(pa.population) for pa in problem.populations]
         w = np.asarray(problem.weights, dtype=np.float64)
         p_all = np.asarray(donor_probability(tab.freqs[:, cols], inbreeding=F)) @ w
         rows = np.flatnonzero(p_all > 0)
-        out.append(_Registry(WEIGHTED, rows, p_all[rows], np.ascontiguousarray(tab.freqs[np.ix_(rows, cols)]),
-                             problem.populations, w))
+        out.append(
+            _Registry(
+                WEIGHTED, rows, p_all[rows], np.ascontiguousarray(tab.freqs[np.ix_(rows, cols)]), problem.populations, w
+            )
+        )
     return out
 
 
@@ -123,9 +133,12 @@ def _matcher_structure(codes: np.ndarray, nulls: np.ndarray, p: np.ndarray):
                 q[members] += p[d]
                 if members.size > 1:
                     n_pairs += members.size * (members.size - 1)
-                    check_bytes(48 * n_pairs, f"the exact supply model's {n_pairs:,} pairs of haplotypes that "
-                                "lines with null alleles match together", "fewer loci (loci, --loci) or method "
-                                "'monte-carlo'")
+                    check_bytes(
+                        48 * n_pairs,
+                        f"the exact supply model's {n_pairs:,} pairs of haplotypes that "
+                        "lines with null alleles match together",
+                        "fewer loci (loci, --loci) or method 'monte-carlo'",
+                    )
                     hh, gg = np.meshgrid(members, members, indexing="ij")
                     off = hh != gg
                     hs.append(hh[off])
@@ -188,9 +201,9 @@ def _dense_sums(z: float, q: np.ndarray, f: np.ndarray, R: int) -> list[list[flo
         lg_r = math.lgamma(R + 1)
         for kk in range(R + 1):
             log_m = (kk * lu if kk else 0.0) + (R - kk) * l1
-            m = np.exp(log_m) @ fs                                                 # M_k per column
+            m = np.exp(log_m) @ fs  # M_k per column
             lc = lg_r - math.lgamma(kk + 1) - math.lgamma(R - kk + 1)
-            binom = np.exp(lc + log_m) @ fs                                        # C(R, k)·M_k ≤ 1
+            binom = np.exp(lc + log_m) @ fs  # C(R, k)·M_k ≤ 1
             term = (binom * m) * (scale if kk % 2 == 0 else -scale)
             for j in range(k):
                 out[j].append(float(term[j]))
@@ -206,8 +219,8 @@ def _dense_sums(z: float, q: np.ndarray, f: np.ndarray, R: int) -> list[list[flo
         # Σ_{h big, g any} twice, less Σ_{h, g big} (counted twice), so every pair with a big row once.
         step = max(1, _CHUNK_ELEMENTS // n)
         for start in range(0, rows.size, step):
-            hb = rows[start:start + step]
-            x = np.exp(R * _log1m(z + q[hb, None] + q[None, :]))           # (chunk, n)
+            hb = rows[start : start + step]
+            x = np.exp(R * _log1m(z + q[hb, None] + q[None, :]))  # (chunk, n)
             whole = np.einsum("ck,ck->k", f[hb], x @ f)
             both = np.einsum("ck,ck->k", f[hb], x[:, rows] @ f[rows])
             for j in range(k):
@@ -215,8 +228,9 @@ def _dense_sums(z: float, q: np.ndarray, f: np.ndarray, R: int) -> list[list[flo
     return out
 
 
-def _exact_haplotype(reg: _Registry, nulls: np.ndarray, codes: np.ndarray, sizes: Sequence[int],
-                     progress: Progress | None) -> tuple[np.ndarray, np.ndarray]:
+def _exact_haplotype(
+    reg: _Registry, nulls: np.ndarray, codes: np.ndarray, sizes: Sequence[int], progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact E[lower] and E[upper] haplotype-level coverage of a registry's bank (default rule).
 
     Parameters
@@ -248,17 +262,18 @@ def _exact_haplotype(reg: _Registry, nulls: np.ndarray, codes: np.ndarray, sizes
     unlisted = np.array([pa.unlisted for pa in reg.pops])
     total_p = math.fsum(reg.p.tolist())
     for i, R in enumerate(sizes):
-        a = np.exp(R * _log1m(z + q))                                  # P(h unmatched)
-        e_diag = np.exp(R * _log1m(z + 2.0 * q))                       # dense's h = g term
-        e_pair = np.exp(R * _log1m(z + q[ph] + q[pg]))                 # dense's term for shared pairs
-        b_pair = np.exp(R * _log1m(z + q[ph] + q[pg] - shared))        # P(h and g unmatched)
+        a = np.exp(R * _log1m(z + q))  # P(h unmatched)
+        e_diag = np.exp(R * _log1m(z + 2.0 * q))  # dense's h = g term
+        e_pair = np.exp(R * _log1m(z + q[ph] + q[pg]))  # dense's term for shared pairs
+        b_pair = np.exp(R * _log1m(z + q[ph] + q[pg] - shared))  # P(h and g unmatched)
         p_empty = float(np.exp(R * _log1m(np.float64(total_p))))
-        p_novel = float(np.exp(R * _log1m(np.float64(z))))             # P(an unlisted chromosome unmatched)
+        p_novel = float(np.exp(R * _log1m(np.float64(z))))  # P(an unlisted chromosome unmatched)
         for j in range(k):
             fj = f[:, j]
-            t2 = math.fsum(dense[i][j] + (fj * fj * (a - e_diag)).tolist()
-                           + (fj[ph] * fj[pg] * (b_pair - e_pair)).tolist())      # E[T²]
-            ta = math.fsum((fj * a).tolist())                                      # E[T]
+            t2 = math.fsum(
+                dense[i][j] + (fj * fj * (a - e_diag)).tolist() + (fj[ph] * fj[pg] * (b_pair - e_pair)).tolist()
+            )  # E[T²]
+            ta = math.fsum((fj * a).tolist())  # E[T]
             U = float(unlisted[j])
             lower[i, j] = 1.0 - (t2 + 2.0 * U * ta + U * U * p_novel)
             upper[i, j] = 1.0 - t2 - p_empty * (1.0 - (1.0 - U) ** 2)
@@ -272,8 +287,17 @@ def _exact_haplotype(reg: _Registry, nulls: np.ndarray, codes: np.ndarray, sizes
 _SEEN_MAX = 100_000
 
 
-def _monte_carlo(problem: Problem, reg: _Registry, codes: np.ndarray, nulls: np.ndarray, R: int, levels: Sequence[str],
-                 samples: int, seed: int, progress: Progress | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _monte_carlo(
+    problem: Problem,
+    reg: _Registry,
+    codes: np.ndarray,
+    nulls: np.ndarray,
+    R: int,
+    levels: Sequence[str],
+    samples: int,
+    seed: int,
+    progress: Progress | None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Weighted lower and upper coverage of ``samples`` registries' banks, per level.
 
     Returns
@@ -296,9 +320,11 @@ def _monte_carlo(problem: Problem, reg: _Registry, codes: np.ndarray, nulls: np.
         elif not checked and s > 1 and (time.perf_counter() - start > 1.0 or s == 65):
             # project the whole run from its first draws (new banks cost the most: an over-estimate)
             checked = True
-            check_seconds((time.perf_counter() - start) / (s - 1) * samples,
-                          f"Monte Carlo with {samples:,} samples (R={R:,}; measured over {s - 1} draws)",
-                          "fewer samples (samples, --samples)")
+            check_seconds(
+                (time.perf_counter() - start) / (s - 1) * samples,
+                f"Monte Carlo with {samples:,} samples (R={R:,}; measured over {s - 1} draws)",
+                "fewer samples (samples, --samples)",
+            )
         if len(seen) >= _SEEN_MAX:  # memory O(n + _SEEN_MAX), whatever the number of samples
             seen.clear()
         # One draw at a time (memory O(n)); the stream is the same as one call with size=samples.
@@ -327,16 +353,29 @@ def _summary(level: str, lower: np.ndarray, upper: np.ndarray, method: str) -> L
     mean = float(np.mean(lower))
     se = float(np.std(lower, ddof=1) / math.sqrt(lower.shape[0])) if lower.shape[0] > 1 else math.nan
     lo, hi = (mean - _Z95 * se, mean + _Z95 * se) if math.isfinite(se) else (math.nan, math.nan)
-    return LevelSupply(level=level, expected_coverage=mean, expected_upper=float(np.mean(upper)), standard_error=se,
-                       ci_low=max(0.0, lo) if math.isfinite(lo) else lo, ci_high=min(1.0, hi) if math.isfinite(hi) else hi,
-                       method=method)
+    return LevelSupply(
+        level=level,
+        expected_coverage=mean,
+        expected_upper=float(np.mean(upper)),
+        standard_error=se,
+        ci_low=max(0.0, lo) if math.isfinite(lo) else lo,
+        ci_high=min(1.0, hi) if math.isfinite(hi) else hi,
+        method=method,
+    )
 
 
 # ====================================================================== candidates
 
 
-def candidate_rows(problem: Problem, reg_pops: Sequence[PopulationArrays], weights: np.ndarray, label: str,
-                    which: Sequence[int], sizes: Sequence[int], F: float) -> list[CandidateSupply]:
+def candidate_rows(
+    problem: Problem,
+    reg_pops: Sequence[PopulationArrays],
+    weights: np.ndarray,
+    label: str,
+    which: Sequence[int],
+    sizes: Sequence[int],
+    F: float,
+) -> list[CandidateSupply]:
     tab = problem.table
     index = {tuple(c): r for r, c in enumerate(tab.codes.tolist())}
     cols = [tab.population_index(pa.population) for pa in reg_pops]
@@ -349,19 +388,32 @@ def candidate_rows(problem: Problem, reg_pops: Sequence[PopulationArrays], weigh
         f2 = np.array([tab.freqs[index[h2], col] if h2 in index else 0.0 for col in cols])
         p = donor_probability(f1, None if homozygous else f2, inbreeding=F)
         p_mix = float(np.dot(weights, p))
-        out.append(CandidateSupply(
-            population=label, line=problem.line_names[t], homozygous=homozygous,
-            frequency=float(np.dot(weights, f1)), frequency_2=None if homozygous else float(np.dot(weights, f2)),
-            p_donor=p_mix, people_per_donor=float(people_per_donor(p_mix)),
-            p_in_registry=tuple(float(registry_probability(p_mix, R)) for R in sizes),
-            name=problem.names[t] if problem.named else None,
-        ))
+        out.append(
+            CandidateSupply(
+                population=label,
+                line=problem.line_names[t],
+                homozygous=homozygous,
+                frequency=float(np.dot(weights, f1)),
+                frequency_2=None if homozygous else float(np.dot(weights, f2)),
+                p_donor=p_mix,
+                people_per_donor=float(people_per_donor(p_mix)),
+                p_in_registry=tuple(float(registry_probability(p_mix, R)) for R in sizes),
+                name=problem.names[t] if problem.named else None,
+            )
+        )
     return out
 
 
-def registry_rows(problem: Problem, reg: _Registry, sizes: Sequence[int], levels: Sequence[str],
-                   exact_levels: Sequence[str], samples: int, seed: int,
-                   progress: Progress | None) -> list[RegistrySupply]:
+def registry_rows(
+    problem: Problem,
+    reg: _Registry,
+    sizes: Sequence[int],
+    levels: Sequence[str],
+    exact_levels: Sequence[str],
+    samples: int,
+    seed: int,
+    progress: Progress | None,
+) -> list[RegistrySupply]:
     """Expected distinct lines and bank coverage of one registry model, per registry size."""
     from hlamatch.compute.encode import allele_nulls
 
@@ -381,8 +433,13 @@ def registry_rows(problem: Problem, reg: _Registry, sizes: Sequence[int], levels
             draws = _monte_carlo(problem, reg, codes, nulls, R, mc_levels, samples, seed, progress)
             for lev, (lo_s, hi_s) in draws.items():
                 results[(R, lev)] = _summary(lev, lo_s, hi_s, f"monte carlo ({samples} samples, seed {seed})")
-        out.append(RegistrySupply(
-            population=reg.label, registry_size=R, expected_distinct_lines=expected_distinct(reg.p, R),
-            p_no_line=float(np.exp(R * _log1m(p_total))), levels=tuple(results[(R, lev)] for lev in levels),
-        ))
+        out.append(
+            RegistrySupply(
+                population=reg.label,
+                registry_size=R,
+                expected_distinct_lines=expected_distinct(reg.p, R),
+                p_no_line=float(np.exp(R * _log1m(p_total))),
+                levels=tuple(results[(R, lev)] for lev in levels),
+            )
+        )
     return out

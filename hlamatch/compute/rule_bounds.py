@@ -19,9 +19,19 @@ from hlamatch.kernels import rules_numpy
 
 
 def mismatch_histograms(
-    codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
-    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, haplo: bool, unlisted: float,
-    progress: Progress | None = None, label: str = "", tolerance: float = 0.0,
+    codes: np.ndarray,
+    nulls: np.ndarray,
+    freqs: np.ndarray,
+    line_codes: np.ndarray,
+    line_nulls: np.ndarray,
+    n_alleles: list[int],
+    rules: MatchRules,
+    limits: np.ndarray,
+    haplo: bool,
+    unlisted: float,
+    progress: Progress | None = None,
+    label: str = "",
+    tolerance: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mass of patient genotypes by the best line's mismatch count, lower and upper scenario.
 
@@ -55,8 +65,12 @@ def mismatch_histograms(
     from hlamatch.compute.encode import other_classes, recode_for_lines, rule_bitsets
     from hlamatch.engine.setting import current_engine
 
-    if haplo and rules.direction == "GvH" and np.array_equal(line_codes[:, 0], line_codes[:, 1]) \
-            and np.array_equal(line_nulls[:, 0], line_nulls[:, 1]):
+    if (
+        haplo
+        and rules.direction == "GvH"
+        and np.array_equal(line_codes[:, 0], line_codes[:, 1])
+        and np.array_equal(line_nulls[:, 0], line_nulls[:, 1])
+    ):
         # A homozygous line's two haplotypes are the same, so which patient copy is compared with
         # which does not change the GvH count: phase-aware equals unphased (checked exhaustively
         # against the naive counts, nulls and limits included), and the fast kernel applies.
@@ -67,17 +81,38 @@ def mismatch_histograms(
     # no line has two different expressed alleles at a locus where both patient alleles are
     # "other" (always for GvH; for bidirectional, lines with ≤ 1 expressed allele per locus), see
     # kernels.other_merge_folds.
-    merged = d != 0 and rules.homozygous_count == 1 and tolerance == 0 and (d == 1 or not (
-        ~line_nulls[:, 0] & ~line_nulls[:, 1] & (line_codes[:, 0] != line_codes[:, 1])).any())
+    merged = (
+        d != 0
+        and rules.homozygous_count == 1
+        and tolerance == 0
+        and (d == 1 or not (~line_nulls[:, 0] & ~line_nulls[:, 1] & (line_codes[:, 0] != line_codes[:, 1])).any())
+    )
     if merged:
         classes = other_classes(codes, nulls, freqs, line_codes, n_alleles)
         allow = int(sum(1 << l for l in range(codes.shape[1]) if limits[l] >= 2))
         m = classes.freqs.shape[0]
-        if (m * (m + 1) // 2 * line_codes.shape[0] * (16 if haplo and d == 2 else 4 if haplo else 1)
-                <= dispatch.small_rule_work() and current_engine().name == "local"):
+        if (
+            m * (m + 1) // 2 * line_codes.shape[0] * (16 if haplo and d == 2 else 4 if haplo else 1)
+            <= dispatch.small_rule_work()
+            and current_engine().name == "local"
+        ):
             return rules_numpy.other_merge_histograms(
-                classes.codes, classes.nulls, classes.freqs, classes.oth, classes.row_ptr, classes.row_grp,
-                classes.row_mass, line_codes, line_nulls, d, haplo, limits, allow, n_bins, unlisted)
+                classes.codes,
+                classes.nulls,
+                classes.freqs,
+                classes.oth,
+                classes.row_ptr,
+                classes.row_grp,
+                classes.row_mass,
+                line_codes,
+                line_nulls,
+                d,
+                haplo,
+                limits,
+                allow,
+                n_bins,
+                unlisted,
+            )
         codes, nulls, freqs = classes.codes, classes.nulls, classes.freqs
     from hlamatch.kernels.geno_rule import geno_rule_folds
     from hlamatch.kernels.other_merge import other_merge_folds
@@ -92,19 +127,47 @@ def mismatch_histograms(
     unvisited = 0.0
     if merged:
         if haplo:
-            bits = (np.zeros(1, np.uint64), np.zeros(1, np.uint64), np.zeros(1, np.uint64),
-                    np.zeros((5, 1, 1), np.uint64))
+            bits = (
+                np.zeros(1, np.uint64),
+                np.zeros(1, np.uint64),
+                np.zeros(1, np.uint64),
+                np.zeros((5, 1, 1), np.uint64),
+            )
         else:
             bits = rule_bitsets(codes, nulls, line_codes, line_nulls, d)
         work = line_codes.shape[0] * (16 if haplo else 1) + 2 ** codes.shape[1]
-        listed = run_pairs(other_merge_folds, (codes, nulls, freqs, classes.oth, allow, *classes.masses, *bits,
-                                                line_codes, line_nulls, d, haplo, np.ascontiguousarray(
-                                                    limits, dtype=np.int64), n_bins),
-                           freqs.shape[0], work, progress, label)
+        listed = run_pairs(
+            other_merge_folds,
+            (
+                codes,
+                nulls,
+                freqs,
+                classes.oth,
+                allow,
+                *classes.masses,
+                *bits,
+                line_codes,
+                line_nulls,
+                d,
+                haplo,
+                np.ascontiguousarray(limits, dtype=np.int64),
+                n_bins,
+            ),
+            freqs.shape[0],
+            work,
+            progress,
+            label,
+        )
         listed = np.maximum(listed, 0.0)  # inclusion–exclusion leaves ~1e-19 of rounding in empty bins
     elif haplo:
-        listed = run_pairs(mismatch_hist_folds, (codes, nulls, freqs, *args, n_bins), freqs.shape[0],
-                           line_codes.shape[0] * 16, progress, label)
+        listed = run_pairs(
+            mismatch_hist_folds,
+            (codes, nulls, freqs, *args, n_bins),
+            freqs.shape[0],
+            line_codes.shape[0] * 16,
+            progress,
+            label,
+        )
     else:
         garr = geno_rule_arrays(codes, nulls, freqs, line_codes, line_nulls, rules, limits, n_bins)
         codes, nulls, freqs = garr.codes, garr.pnull, garr.freqs  # reordered (settled rows last)
@@ -115,14 +178,18 @@ def mismatch_histograms(
             listed, unvisited = _rule_until(geno_rule_rows, garr, n_bins, tolerance, work, progress, label)
         else:
             listed = run_pairs(geno_rule_folds, garr, freqs.shape[0], work, progress, label)
-    return _with_unlisted(listed, unvisited, codes, nulls, freqs, line_codes, line_nulls, rules, limits, haplo,
-                          n_bins, unlisted)
+    return _with_unlisted(
+        listed, unvisited, codes, nulls, freqs, line_codes, line_nulls, rules, limits, haplo, n_bins, unlisted
+    )
 
 
 def homozygous_hvg(rules: MatchRules, line_codes: np.ndarray, line_nulls: np.ndarray) -> bool:
     """Whether :func:`hom_rule_histograms` applies: HvG counts and every line homozygous at every locus."""
-    return (rules.direction == "HvG" and np.array_equal(line_codes[:, 0], line_codes[:, 1])
-            and np.array_equal(line_nulls[:, 0], line_nulls[:, 1]))
+    return (
+        rules.direction == "HvG"
+        and np.array_equal(line_codes[:, 0], line_codes[:, 1])
+        and np.array_equal(line_nulls[:, 0], line_nulls[:, 1])
+    )
 
 
 def word_masks(n_lines: int) -> np.ndarray:
@@ -173,8 +240,16 @@ class GenoRuleArrays(NamedTuple):
     n_bins: int
 
 
-def hom_rule_arrays(codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
-                    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, n_bins: int) -> HomRuleArrays:
+def hom_rule_arrays(
+    codes: np.ndarray,
+    freqs: np.ndarray,
+    line_codes: np.ndarray,
+    line_nulls: np.ndarray,
+    n_alleles: list[int],
+    rules: MatchRules,
+    limits: np.ndarray,
+    n_bins: int,
+) -> HomRuleArrays:
     """Arguments of :func:`hlamatch.kernels.hom_rule_folds` (before the fold range).
 
     Rows are the zero-mismatch bitsets merged by signature (exact: with homozygous lines an HvG
@@ -207,9 +282,18 @@ def hom_step(rules: MatchRules, limits: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def hom_rule_histograms(
-    codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, line_nulls: np.ndarray,
-    n_alleles: list[int], rules: MatchRules, limits: np.ndarray, unlisted: float,
-    progress: Progress | None = None, label: str = "", tolerance: float = 0.0,
+    codes: np.ndarray,
+    nulls: np.ndarray,
+    freqs: np.ndarray,
+    line_codes: np.ndarray,
+    line_nulls: np.ndarray,
+    n_alleles: list[int],
+    rules: MatchRules,
+    limits: np.ndarray,
+    unlisted: float,
+    progress: Progress | None = None,
+    label: str = "",
+    tolerance: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`mismatch_histograms` at genotype level for HvG counts and homozygous lines.
 
@@ -228,13 +312,25 @@ def hom_rule_histograms(
     else:
         listed = run_pairs(hom_rule_folds, harr, harr.freqs.shape[0], work, progress, label)
     codes, nulls, freqs = recode_for_lines(codes, nulls, freqs, line_codes, n_alleles)
-    return _with_unlisted(listed, unvisited, codes, nulls, freqs, line_codes, line_nulls, rules, limits, False,
-                          n_bins, unlisted)
+    return _with_unlisted(
+        listed, unvisited, codes, nulls, freqs, line_codes, line_nulls, rules, limits, False, n_bins, unlisted
+    )
 
 
-def _with_unlisted(listed: np.ndarray, unvisited: float, codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray,
-                   line_codes: np.ndarray, line_nulls: np.ndarray, rules: MatchRules, limits: np.ndarray,
-                   haplo: bool, n_bins: int, unlisted: float) -> tuple[np.ndarray, np.ndarray]:
+def _with_unlisted(
+    listed: np.ndarray,
+    unvisited: float,
+    codes: np.ndarray,
+    nulls: np.ndarray,
+    freqs: np.ndarray,
+    line_codes: np.ndarray,
+    line_nulls: np.ndarray,
+    rules: MatchRules,
+    limits: np.ndarray,
+    haplo: bool,
+    n_bins: int,
+    unlisted: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) histograms: listed pairs, pairs not visited (tolerance) and unlisted-mass terms."""
     from hlamatch.kernels.common import NOVEL_A, NOVEL_B, WILDCARD
     from hlamatch.kernels.rules import mismatch_hist_partner, pair_best
@@ -251,8 +347,15 @@ def _with_unlisted(listed: np.ndarray, unvisited: float, codes: np.ndarray, null
     return lo, hi
 
 
-def _rule_until(kernel, arrays: HomRuleArrays | GenoRuleArrays, n_bins: int, tolerance: float, work: float,
-                progress: Progress | None, label: str) -> tuple[np.ndarray, float]:
+def _rule_until(
+    kernel,
+    arrays: HomRuleArrays | GenoRuleArrays,
+    n_bins: int,
+    tolerance: float,
+    work: float,
+    progress: Progress | None,
+    label: str,
+) -> tuple[np.ndarray, float]:
     """Tolerance-bounded histogram of a row kernel whose rows from ``arrays.n_open`` on are settled
     (best count 0 with anyone): (listed histogram, mass of the pairs not visited)."""
     n_open, tails, freqs = arrays.n_open, arrays.tails, arrays.freqs
@@ -270,8 +373,16 @@ def _rule_until(kernel, arrays: HomRuleArrays | GenoRuleArrays, n_bins: int, tol
     return hist, left_out
 
 
-def geno_rule_arrays(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray,
-                     line_nulls: np.ndarray, rules: MatchRules, limits: np.ndarray, n_bins: int) -> GenoRuleArrays:
+def geno_rule_arrays(
+    codes: np.ndarray,
+    nulls: np.ndarray,
+    freqs: np.ndarray,
+    line_codes: np.ndarray,
+    line_nulls: np.ndarray,
+    rules: MatchRules,
+    limits: np.ndarray,
+    n_bins: int,
+) -> GenoRuleArrays:
     """Arguments of :func:`hlamatch.kernels.geno_rule_folds` (before the fold range)."""
     from hlamatch.compute.encode import rule_bitsets
 
@@ -297,6 +408,18 @@ def geno_rule_arrays(codes: np.ndarray, nulls: np.ndarray, freqs: np.ndarray, li
         a2 = np.ascontiguousarray(a2.reshape(n, -1)[order]).reshape(-1)
         n_open = int(n - settled.sum())
     tails = np.ascontiguousarray(np.append(np.cumsum(freqs[::-1])[::-1], 0.0))
-    return GenoRuleArrays(a1, a2, carried, np.ascontiguousarray(masks), np.ascontiguousarray(codes),
-                          np.ascontiguousarray(nulls), n_open, tails, np.ascontiguousarray(freqs),
-                          rules.homozygous_count == 2, d, np.ascontiguousarray(limits, dtype=np.int64), n_bins)
+    return GenoRuleArrays(
+        a1,
+        a2,
+        carried,
+        np.ascontiguousarray(masks),
+        np.ascontiguousarray(codes),
+        np.ascontiguousarray(nulls),
+        n_open,
+        tails,
+        np.ascontiguousarray(freqs),
+        rules.homozygous_count == 2,
+        d,
+        np.ascontiguousarray(limits, dtype=np.int64),
+        n_bins,
+    )

@@ -1,5 +1,4 @@
-"""Zero-mismatch coverage: the line sweep or the bitset pair loop, exact or bounded, kernel or twin.
-"""
+"""Zero-mismatch coverage: the line sweep or the bitset pair loop, exact or bounded, kernel or twin."""
 
 from __future__ import annotations
 
@@ -43,9 +42,19 @@ def level_arrays(pa: PopulationArrays, line_codes: np.ndarray, sizes: list[int],
 SWEEP_MARGIN = 2.0
 
 
-def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n_loci: int, f: np.ndarray,
-                      patterns: np.ndarray | None, n_lines: int, progress: Progress | None = None,
-                      label: str = "", work: np.ndarray | None = None) -> float:
+def exact_listed_mass(
+    b1: np.ndarray,
+    b2: np.ndarray,
+    het: bool,
+    n_words: int,
+    n_loci: int,
+    f: np.ndarray,
+    patterns: np.ndarray | None,
+    n_lines: int,
+    progress: Progress | None = None,
+    label: str = "",
+    work: np.ndarray | None = None,
+) -> float:
     """Exact listed covered mass under the zero-mismatch HvG rule, by the faster of two kernels.
 
     * The line sweep (:func:`hlamatch.kernels.line_sweep`): per line, only the pairs it covers,
@@ -73,14 +82,17 @@ def exact_listed_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n
         work = np.full(n_lines, 4 * m * n_loci, dtype=np.int64)  # only to split the lines into ranges
     if work is None:
         classes = pattern_runs(patterns, n_loci, m)
-        return float(run_pairs(pair_mass_folds, (b1, b2, het, n_words, n_loci, f, *classes), m,
-                               n_words / 8, progress, label))
-    return float(exact_sum(run_ranges(line_sweep, (b1, b2, het, n_words, n_loci, f), line_ranges(work),
-                                      progress, label)))
+        return float(
+            run_pairs(pair_mass_folds, (b1, b2, het, n_words, n_loci, f, *classes), m, n_words / 8, progress, label)
+        )
+    return float(
+        exact_sum(run_ranges(line_sweep, (b1, b2, het, n_words, n_loci, f), line_ranges(work), progress, label))
+    )
 
 
-def cheaper_sweep(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n_loci: int, n_lines: int, m: int,
-                  rival_pairs: float) -> np.ndarray | None:
+def cheaper_sweep(
+    b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n_loci: int, n_lines: int, m: int, rival_pairs: float
+) -> np.ndarray | None:
     """The line sweep's work per line (:func:`hlamatch.kernels.line_sweep_work`) when the sweep
     takes the bank and is cheaper than a pair run visiting ``rival_pairs`` pairs of ``n_words``
     words (by :data:`SWEEP_MARGIN`); else None.  The work is measured only when its floor (each
@@ -103,9 +115,16 @@ def sweep_fits(het: bool, n_loci: int) -> bool:
 
 
 def zero_mismatch_bounds(
-    codes: np.ndarray, freqs: np.ndarray, line_codes: np.ndarray, n_alleles: list[int], unlisted: float,
-    line_nulls: np.ndarray | None = None, progress: Progress | None = None, label: str = "",
-    tolerance: float = 0.0, bitsets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    codes: np.ndarray,
+    freqs: np.ndarray,
+    line_codes: np.ndarray,
+    n_alleles: list[int],
+    unlisted: float,
+    line_nulls: np.ndarray | None = None,
+    progress: Progress | None = None,
+    label: str = "",
+    tolerance: float = 0.0,
+    bitsets: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, float]:
     """Lower and upper covered mass under the zero-mismatch HvG rule.
 
@@ -146,8 +165,9 @@ def zero_mismatch_bounds(
     if bitsets is None:
         # exact runs: rows by pattern, so that the pair loop (when it is the one that runs) skips
         # the pairs no line can cover in runs
-        b1, b2, f, hom, het, patterns = merged_bitsets(codes, freqs, line_codes, n_alleles, line_nulls,
-                                                       by_frequency=tolerance > 0, by_pattern=tolerance == 0)
+        b1, b2, f, hom, het, patterns = merged_bitsets(
+            codes, freqs, line_codes, n_alleles, line_nulls, by_frequency=tolerance > 0, by_pattern=tolerance == 0
+        )
         n_loci, n_words = codes.shape[1], word_count(line_codes.shape[0])
     else:
         b1, b2, hom = bitsets
@@ -172,12 +192,22 @@ def zero_mismatch_bounds(
         work = cheaper_sweep(b1, b2, het, n_words, n_loci, line_codes.shape[0], n, visited)
         if work is not None:
             # the exact line sweep does less work than the bounded run: exact, upper − lower = 0 ≤ ε
-            listed = exact_listed_mass(b1, b2, het, n_words, n_loci, f, None, line_codes.shape[0], progress, label,
-                                       work=work)
+            listed = exact_listed_mass(
+                b1, b2, het, n_words, n_loci, f, None, line_codes.shape[0], progress, label, work=work
+            )
             lower, upper = listed, listed
         else:
-            parts = run_ranges(pair_mass_rows, (b1, b2, het, n_words, n_loci, f, stops),
-                               row_ranges(n_visit, n_words / 8), progress, label) if n_visit else np.zeros(0)
+            parts = (
+                run_ranges(
+                    pair_mass_rows,
+                    (b1, b2, het, n_words, n_loci, f, stops),
+                    row_ranges(n_visit, n_words / 8),
+                    progress,
+                    label,
+                )
+                if n_visit
+                else np.zeros(0)
+            )
             listed = float(exact_sum(parts)) if parts.shape[0] else 0.0
             lower, upper = listed, listed + left_out
     else:

@@ -1,5 +1,4 @@
-"""The engine: independent ranges of pair or line work, run locally or on Dask, summed exactly.
-"""
+"""The engine: independent ranges of pair or line work, run locally or on Dask, summed exactly."""
 
 from hlamatch.engine.dask import close_clusters
 from hlamatch.engine.setting import ENGINES, EngineSetting, SchedulerError, current_engine, set_engine, use_engine

@@ -1,18 +1,18 @@
-"""The Dask engine: ranges as tasks on a ``distributed`` cluster, workers checked to run the same code.
-"""
+"""The Dask engine: ranges as tasks on a ``distributed`` cluster, workers checked to run the same code."""
 
 from __future__ import annotations
 
 import atexit
 import os
+from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from hlamatch.engine.setting import LOCAL_WORKERS, Progress, SchedulerError, _import_distributed
 
-__all__ = ['close_clusters']
+__all__ = ["close_clusters"]
 
 # ====================================================================== the Dask engine
 
@@ -73,7 +73,7 @@ def _probe(distributed: Any, address: str, seconds: float) -> None:
     pool = ThreadPoolExecutor(1, thread_name_prefix="hlamatch-probe")
     try:
         pool.submit(asyncio.run, handshake()).result(timeout=seconds + 6)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         raise fail(f"no answer as a Dask scheduler within {seconds:g} s (something else may listen there)") from None
     except (OSError, ValueError, TypeError) as e:
         raise fail(" ".join(str(e).split()) or type(e).__name__) from None
@@ -114,8 +114,9 @@ def _dask_client(scheduler: str | None) -> Any:
         env = {}
         if "NUMBA_NUM_THREADS" not in os.environ:  # share the cores between the worker processes
             env["NUMBA_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // LOCAL_WORKERS))
-        cluster = distributed.LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", env=env)
+        cluster = distributed.LocalCluster(
+            n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True, dashboard_address=":0", env=env
+        )
         client = distributed.Client(cluster, set_as_default=False)
     else:
         deadline = min(timeouts["distributed.comm.timeouts.connect"], SCHEDULER_TIMEOUT)
@@ -134,8 +135,10 @@ def _dask_client(scheduler: str | None) -> Any:
         try:
             client.wait_for_workers(1, timeout=timeout)
         except TimeoutError:
-            raise SchedulerError(f"no Dask worker joined the scheduler at {address} within {timeout:g} s: "
-                                 f"start workers with 'dask worker {address}'") from None
+            raise SchedulerError(
+                f"no Dask worker joined the scheduler at {address} within {timeout:g} s: "
+                f"start workers with 'dask worker {address}'"
+            ) from None
         _check_workers(client, address or "the local cluster")
     except SchedulerError:
         _close(scheduler)
@@ -171,8 +174,11 @@ def _check_workers(client: Any, where: str) -> None:
             )
         if not isinstance(answer, tuple) or answer != here:
             version = answer[0] if isinstance(answer, tuple) else answer
-            what = (f"hlamatch {version}, this process {__version__}" if version != __version__ else
-                    f"other hlamatch kernel code than this process (both version {__version__})")
+            what = (
+                f"hlamatch {version}, this process {__version__}"
+                if version != __version__
+                else f"other hlamatch kernel code than this process (both version {__version__})"
+            )
             raise SchedulerError(
                 f"Dask worker {worker} of {where} runs {what}: install the same hlamatch everywhere and "
                 "restart the workers (they keep the code they imported)"
@@ -229,8 +235,14 @@ def _lost(future: Any) -> str | None:
     return f"lost (task status {future.status!r})"
 
 
-def _run_dask(client: Any, kernel: Callable[..., np.ndarray], arrays: Sequence[Any],
-              ranges: Sequence[tuple[int, int]], progress: Progress | None, label: str) -> list[np.ndarray]:
+def _run_dask(
+    client: Any,
+    kernel: Callable[..., np.ndarray],
+    arrays: Sequence[Any],
+    ranges: Sequence[tuple[int, int]],
+    progress: Progress | None,
+    label: str,
+) -> list[np.ndarray]:
     """Every range as a task on ``client``'s cluster; the parts in range order.
 
     A range whose task is lost (its worker died more often than Dask allows, or the task was
@@ -258,8 +270,10 @@ def _run_dask(client: Any, kernel: Callable[..., np.ndarray], arrays: Sequence[A
     def fail(what: str) -> SchedulerError:
         where = getattr(client, "scheduler", None)
         where = getattr(where, "address", None) or "the Dask scheduler"
-        return SchedulerError(f"a Dask run ({label or 'ranges'}) failed on {where}: {what}; check the "
-                              "workers' logs, their memory and the network, then run again")
+        return SchedulerError(
+            f"a Dask run ({label or 'ranges'}) failed on {where}: {what}; check the "
+            "workers' logs, their memory and the network, then run again"
+        )
 
     try:
         sent = scatter()
@@ -287,8 +301,9 @@ def _run_dask(client: Any, kernel: Callable[..., np.ndarray], arrays: Sequence[A
                 if tries[r] > RANGE_RETRIES:
                     raise fail(f"the range {a}..{b} was {why}, {tries[r]} times")
                 if client.status != "running":
-                    raise fail(f"the range {a}..{b} was {why}, and the client lost the scheduler "
-                               f"(status {client.status!r})")
+                    raise fail(
+                        f"the range {a}..{b} was {why}, and the client lost the scheduler (status {client.status!r})"
+                    )
                 if any(getattr(x, "status", "finished") != "finished" for x in sent):
                     sent = scatter()  # the scattered arrays went with the workers that held them
                 finished.add(submit(r))

@@ -1,5 +1,4 @@
-"""How pair and line work is split into independent ranges (the same split on every engine).
-"""
+"""How pair and line work is split into independent ranges (the same split on every engine)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import numpy as np
 
 from hlamatch.engine.setting import current_engine
 
-__all__ = ['fold_ranges', 'line_ranges', 'row_ranges', 'stair_stops']
+__all__ = ["fold_ranges", "line_ranges", "row_ranges", "stair_stops"]
 
 #: Pair evaluations (times the per-pair work factor) per range.
 PAIRS_PER_RANGE = 20_000_000

@@ -29,7 +29,8 @@ on it without an argument being threaded through each layer.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from hlamatch.engine.dask import _dask_client, _run_dask
 from hlamatch.engine.ranges import fold_ranges
 from hlamatch.engine.setting import Progress, current_engine
 
-__all__ = ['run_ranges', 'exact_sum', 'run_pairs']
+__all__ = ["run_ranges", "exact_sum", "run_pairs"]
 
 # ====================================================================== running
 

@@ -1,17 +1,17 @@
-"""The engine setting of the process: local, or Dask (with its scheduler).
-"""
+"""The engine setting of the process: local, or Dask (with its scheduler)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from hlamatch._settings import current, set_defaults, using
 from hlamatch.errors import HlamatchError, MissingExtraError, OptionError
 
-__all__ = ['Progress', 'ENGINES', 'EngineSetting', 'set_engine', 'use_engine', 'current_engine', 'SchedulerError']
+__all__ = ["Progress", "ENGINES", "EngineSetting", "set_engine", "use_engine", "current_engine", "SchedulerError"]
 
 #: Progress callback: ``progress(label, fraction_done)``, fraction in [0, 1].
 Progress = Callable[[str, float], None]
@@ -71,17 +71,20 @@ def _checked(engine: Any, scheduler: Any, min_ranges: Any) -> EngineSetting:
         raise OptionError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "local" and scheduler is not None:
         raise OptionError(f"a scheduler ({scheduler}) needs the dask engine, not {engine!r}")
-    if min_ranges is not None and (isinstance(min_ranges, (bool, np.bool_))
-                                   or not isinstance(min_ranges, (int, np.integer)) or min_ranges < 1):
+    if min_ranges is not None and (
+        isinstance(min_ranges, (bool, np.bool_)) or not isinstance(min_ranges, (int, np.integer)) or min_ranges < 1
+    ):
         raise OptionError(f"min_ranges must be a whole number >= 1 (or None), got {min_ranges!r}")
     if engine == "dask":
         _import_distributed()
-    return EngineSetting(engine, scheduler.strip() if scheduler else None,
-                         None if min_ranges is None else int(min_ranges))
+    return EngineSetting(
+        engine, scheduler.strip() if scheduler else None, None if min_ranges is None else int(min_ranges)
+    )
 
 
-def set_engine(engine: str | None = "local", scheduler: str | None = None, *,
-               min_ranges: int | None = None) -> EngineSetting:
+def set_engine(
+    engine: str | None = "local", scheduler: str | None = None, *, min_ranges: int | None = None
+) -> EngineSetting:
     """Set where every later computation of this process runs its pair ranges.
 
     Parameters
@@ -134,12 +137,11 @@ class use_engine(using):
     True
     """
 
-    def __init__(self, engine: str | None = "local", scheduler: str | None = None, *,
-                 min_ranges: int | None = None):
+    def __init__(self, engine: str | None = "local", scheduler: str | None = None, *, min_ranges: int | None = None):
         self.setting = _checked(engine, scheduler, min_ranges)
         super().__init__(engine=self.setting)
 
-    def __enter__(self) -> "use_engine":
+    def __enter__(self) -> use_engine:
         super().__enter__()
         return self
 

@@ -96,7 +96,9 @@ def parse_allele(text: str) -> Allele:
         return Allele("DRB345", "DRBX*NNNN", 0)
     m = _MAC.match(s)
     if m and m.group("gene") != "DRBX" and _gene_to_locus(m.group("gene")) in MOLECULAR_LOCI:
-        return Allele(_gene_to_locus(m.group("gene")), f"{m.group('gene')}*{m.group('first').zfill(2)}:{m.group('code')}", 2)
+        return Allele(
+            _gene_to_locus(m.group("gene")), f"{m.group('gene')}*{m.group('first').zfill(2)}:{m.group('code')}", 2
+        )
     m = _MOLECULAR.match(s)
     if m:
         gene = m.group("gene")
@@ -149,9 +151,7 @@ def normalise_in_column(value: str, locus: str) -> Allele:
         s = f"{locus}*{s}" if locus in MOLECULAR_LOCI and locus != "DRB345" else f"{locus}{s}"
     allele = parse_allele(s)
     if allele.locus != locus:
-        raise AlleleNameError(
-            f"value {value!r} in column {locus!r} is an allele of locus {allele.locus!r}"
-        )
+        raise AlleleNameError(f"value {value!r} in column {locus!r} is an allele of locus {allele.locus!r}")
     return allele
 
 
@@ -324,8 +324,10 @@ def _mac_at(name: str, resolution: str) -> tuple[str | None, str | None]:
             return None, f"{name} (= {'/'.join(alleles)}): {why}"
         there.add(x)
     if len(there) > 1:
-        return None, (f"{name} stands for {'/'.join(alleles)}, which differ at {resolution} level "
-                      f"({', '.join(sorted(there))}); it cannot be used without guessing")
+        return None, (
+            f"{name} stands for {'/'.join(alleles)}, which differ at {resolution} level "
+            f"({', '.join(sorted(there))}); it cannot be used without guessing"
+        )
     return there.pop(), None
 
 
@@ -369,6 +371,5 @@ def canonical_locus(text: str, known: tuple[str, ...]) -> str:
             if candidate is not None and locus.upper() == candidate:
                 return locus
     raise UnknownLocusError(
-        f"unknown locus {text!r}: the table has loci {', '.join(known)}; "
-        "pass --loci with a subset of these"
+        f"unknown locus {text!r}: the table has loci {', '.join(known)}; pass --loci with a subset of these"
     )

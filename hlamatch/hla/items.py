@@ -10,8 +10,15 @@ from hlamatch.errors import HlamatchError
 T = TypeVar("T")
 
 
-def parsed_items(value: Any, kind: type[T], parse: Callable[[str, int], T], error: type[HlamatchError],
-                 what: str, example: str, also: str) -> list[T]:
+def parsed_items(
+    value: Any,
+    kind: type[T],
+    parse: Callable[[str, int], T],
+    error: type[HlamatchError],
+    what: str,
+    example: str,
+    also: str,
+) -> list[T]:
     """``value`` as a list of ``kind``: strings go through ``parse(text, index)``, ``kind`` objects pass.
 
     A single string or ``kind`` object is one item.  ``what`` names the argument, ``example`` shows
@@ -34,6 +41,7 @@ def parsed_items(value: Any, kind: type[T], parse: Callable[[str, int], T], erro
         elif isinstance(item, str):
             out.append(parse(item, k))
         else:
-            raise error(f"{what}[{k}] is {type(item).__name__} {item!r}: each item is a text like {example!r}, "
-                        f"or one of {also}")
+            raise error(
+                f"{what}[{k}] is {type(item).__name__} {item!r}: each item is a text like {example!r}, or one of {also}"
+            )
     return out

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from hlamatch.constants import NOMENCLATURE_RESOLUTIONS
 from hlamatch.errors import AlleleNameError, HlamatchError, HlamatchWarning, LineError
 from hlamatch.hla.alleles import at_resolution, is_mac, locus_key, parse_allele
 from hlamatch.hla.items import parsed_items
 
-__all__ = ['Line', 'parse_line', 'as_lines', 'unique_lines', 'own_names', 'line_label', 'line_labels', 'line_loci']
+__all__ = ["Line", "parse_line", "as_lines", "unique_lines", "own_names", "line_label", "line_labels", "line_loci"]
+
 
 @dataclass(frozen=True)
 class Line:
@@ -100,6 +100,7 @@ class Line:
             d = self.by_locus[h]
             keep = loci if loci is not None else [locus for locus, _ in self.haplotypes[h]]
             return "~".join(_reduce(d[locus_key(locus)], resolution) for locus in keep)
+
         a = fmt(0)
         if self.homozygous:
             return a
@@ -179,8 +180,15 @@ def as_lines(lines: Iterable[str | Line] | str | Line | None, what: str = "lines
     LineError
         ``lines`` is None or not iterable, or holds something that is neither a string nor a Line.
     """
-    return parsed_items(lines, Line, lambda text, _k: _parse_text(text), LineError, what,
-                        "A*24:02~B*52:01~DRB1*15:02", "hlamatch.Line objects")
+    return parsed_items(
+        lines,
+        Line,
+        lambda text, _k: _parse_text(text),
+        LineError,
+        what,
+        "A*24:02~B*52:01~DRB1*15:02",
+        "hlamatch.Line objects",
+    )
 
 
 def unique_lines(lines: Sequence[Line], candidates: Sequence[Line] = ()) -> tuple[list[Line], list[Line]]:

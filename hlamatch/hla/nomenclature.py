@@ -45,9 +45,20 @@ from hlamatch._settings import current, set_defaults
 from hlamatch.errors import HlamatchError
 
 __all__ = [
-    "ENV", "FILES", "NULL_LABEL", "SEROLOGY_PREFIX", "NomenclatureError", "Nomenclature",
-    "use_nomenclature", "current_nomenclature", "MacCodes", "read_mac_file", "is_null_label",
-    "use_mac_file", "current_mac", "MAX_FILE_BYTES",
+    "ENV",
+    "FILES",
+    "NULL_LABEL",
+    "SEROLOGY_PREFIX",
+    "NomenclatureError",
+    "Nomenclature",
+    "use_nomenclature",
+    "current_nomenclature",
+    "MacCodes",
+    "read_mac_file",
+    "is_null_label",
+    "use_mac_file",
+    "current_mac",
+    "MAX_FILE_BYTES",
 ]
 
 #: Environment variable naming the nomenclature folder.
@@ -114,8 +125,10 @@ def _read_text(path: Path, what: str, kind: str = "nomenclature file", how: str 
         return data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise NomenclatureError(f"cannot read {kind} {path}: line {line} is not UTF-8 text"
-                                + (f"; {how}" if how else "; save it as UTF-8 text")) from None
+        raise NomenclatureError(
+            f"cannot read {kind} {path}: line {line} is not UTF-8 text"
+            + (f"; {how}" if how else "; save it as UTF-8 text")
+        ) from None
 
 
 def _comments_and_rows(path: Path, what: str) -> tuple[str | None, list[tuple[int, str]]]:
@@ -172,7 +185,7 @@ class Nomenclature:
     _release: str | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, directory: str | Path, origin: str = "--nomenclature") -> "Nomenclature":
+    def open(cls, directory: str | Path, origin: str = "--nomenclature") -> Nomenclature:
         """Check that ``directory`` exists and holds the files (read later, on first need).
 
         Raises
@@ -234,9 +247,13 @@ class Nomenclature:
     @cached_property
     def _serology(self) -> tuple[dict[str, str], set[str]]:
         """Name (every field count ≥ 2, suffix kept) → antigen label; and every label named."""
-        return _cached("nomenclature-serology", [_identity(self.path("serology"))], self._read_serology,
-                       lambda v: ({"names": v[0], "labels": sorted(v[1])}, {}),
-                       lambda m, a: (json_str_dict(m["names"]), set(json_str_list(m["labels"]))))
+        return _cached(
+            "nomenclature-serology",
+            [_identity(self.path("serology"))],
+            self._read_serology,
+            lambda v: ({"names": v[0], "labels": sorted(v[1])}, {}),
+            lambda m, a: (json_str_dict(m["names"]), set(json_str_list(m["labels"]))),
+        )
 
     def _read_serology(self) -> tuple[dict[str, str], set[str]]:
         _, rows = _comments_and_rows(self.path("serology"), "allele → serology")
@@ -257,7 +274,9 @@ class Nomenclature:
             _, fields, expr = _split_name(f"{gene}*{parts[1]}")
             value = _pick_serology(parts[2].strip(), parts[3].strip(), parts[4].strip(), parts[5].strip())
             if value is None or value == "?":
-                label = f"{prefix}{_number(fields[0], path, number, '2 (Allele)', 'an allele name such as 01:01:01:01')}"
+                label = (
+                    f"{prefix}{_number(fields[0], path, number, '2 (Allele)', 'an allele name such as 01:01:01:01')}"
+                )
             elif value == "0":
                 label = NULL_LABEL.format(prefix=prefix)
             else:
@@ -276,9 +295,13 @@ class Nomenclature:
     @cached_property
     def _broads(self) -> tuple[dict[str, str], dict[str, str]]:
         """(split → broad, associated → parent) from ``rel_ser_ser.txt``."""
-        return _cached("nomenclature-broads", [_identity(self.path("broads"))], self._read_broads,
-                       lambda v: ({"splits": v[0], "associated": v[1]}, {}),
-                       lambda m, a: (json_str_dict(m["splits"]), json_str_dict(m["associated"])))
+        return _cached(
+            "nomenclature-broads",
+            [_identity(self.path("broads"))],
+            self._read_broads,
+            lambda v: ({"splits": v[0], "associated": v[1]}, {}),
+            lambda m, a: (json_str_dict(m["splits"]), json_str_dict(m["associated"])),
+        )
 
     def _read_broads(self) -> tuple[dict[str, str], dict[str, str]]:
         _, rows = _comments_and_rows(self.path("broads"), "broad and split antigens")
@@ -306,7 +329,9 @@ class Nomenclature:
     def antigen_labels(self) -> frozenset[str]:
         """Every antigen label the serology files name (splits, broads, associated antigens)."""
         split_of, assoc_of = self._broads
-        return frozenset(self._serology[1] | set(split_of) | set(split_of.values()) | set(assoc_of) | set(assoc_of.values()))
+        return frozenset(
+            self._serology[1] | set(split_of) | set(split_of.values()) | set(assoc_of) | set(assoc_of.values())
+        )
 
     def antigen(self, name: str) -> str | None:
         """The antigen label of a molecular name of at least two fields, or None if unknown.
@@ -326,9 +351,13 @@ class Nomenclature:
         """(name at every field count ≥ 2 → group name or itself, group → its first allele)."""
         memo = self.__dict__.setdefault("_group_memo", {})
         if kind not in memo:
-            memo[kind] = _cached(f"nomenclature-{kind}", [_identity(self.path(kind))], lambda: self._read_groups(kind),
-                                 lambda v: ({"groups": v[0], "first": v[1]}, {}),
-                                 lambda m, a: (json_str_dict(m["groups"]), json_str_dict(m["first"])))
+            memo[kind] = _cached(
+                f"nomenclature-{kind}",
+                [_identity(self.path(kind))],
+                lambda: self._read_groups(kind),
+                lambda v: ({"groups": v[0], "first": v[1]}, {}),
+                lambda m, a: (json_str_dict(m["groups"]), json_str_dict(m["first"])),
+            )
         return memo[kind]
 
     def _read_groups(self, kind: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -364,9 +393,13 @@ class Nomenclature:
     @cached_property
     def _known(self) -> frozenset[str]:
         """Every field prefix (without expression suffix) of every allele in ``Allelelist.txt``."""
-        return _cached("nomenclature-alleles", [_identity(self.path("alleles"))], self._read_known,
-                       lambda v: ({"known": sorted(v)}, {}),
-                       lambda m, a: frozenset(json_str_list(m["known"])))
+        return _cached(
+            "nomenclature-alleles",
+            [_identity(self.path("alleles"))],
+            self._read_known,
+            lambda v: ({"known": sorted(v)}, {}),
+            lambda m, a: frozenset(json_str_list(m["known"])),
+        )
 
     def _read_known(self) -> frozenset[str]:
         _, rows = _comments_and_rows(self.path("alleles"), "the list of named alleles")
@@ -424,7 +457,9 @@ def _pick_serology(unamb: str, possible: str, assumed: str, expert: str) -> str 
 # block of one thread with ``hlamatch._settings.using(nomenclature=..., mac=...)``.
 
 
-def use_nomenclature(directory: str | Path | Nomenclature | None, origin: str = "use_nomenclature") -> Nomenclature | None:
+def use_nomenclature(
+    directory: str | Path | Nomenclature | None, origin: str = "use_nomenclature"
+) -> Nomenclature | None:
     """Set the nomenclature every later computation of this process uses (None: back to the default).
 
     The default is the folder named by ``HLAMATCH_NOMENCLATURE``, or none.  A process setting, seen
@@ -547,8 +582,10 @@ def read_mac_file(path: str | Path) -> MacCodes:
         parts = line.replace("*", " ").split()
         if not parts or line.lstrip().startswith('"') or parts == ["CODE", "SUBTYPE"]:
             continue
-        if len(parts) != 2 or not re.fullmatch(r"[A-Z]{2,5}", parts[0]) or not re.fullmatch(
-            r"[0-9]{2,4}(?::[0-9]{2,4})?(?:/[0-9]{2,4}(?::[0-9]{2,4})?)*", parts[1]
+        if (
+            len(parts) != 2
+            or not re.fullmatch(r"[A-Z]{2,5}", parts[0])
+            or not re.fullmatch(r"[0-9]{2,4}(?::[0-9]{2,4})?(?:/[0-9]{2,4}(?::[0-9]{2,4})?)*", parts[1])
         ):
             raise NomenclatureError(
                 f"MAC file {p} line {number}: {line.strip()!r} is not 'CODE<TAB>SUBTYPES' "

@@ -13,8 +13,9 @@ A patient is matched by a line when the total mismatch count over the loci is at
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -78,18 +79,20 @@ class MatchRules:
         object.__setattr__(self, "direction", d)
         h = self.homozygous_count
         if isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, np.integer)) or h not in HOMOZYGOUS_COUNTS:
-            raise OptionError(
-                f"homozygous_count must be one of {', '.join(map(str, HOMOZYGOUS_COUNTS))}, got {h!r}"
-            )
+            raise OptionError(f"homozygous_count must be one of {', '.join(map(str, HOMOZYGOUS_COUNTS))}, got {h!r}")
         object.__setattr__(self, "homozygous_count", int(h))
         object.__setattr__(self, "require_match", _loci_tuple(self.require_match, "require_match"))
         if self.allow_mismatch is not None:
             object.__setattr__(self, "allow_mismatch", _loci_tuple(self.allow_mismatch, "allow_mismatch"))
-            both = sorted({x.upper() for x in self.require_match} & {x.upper() for x in self.allow_mismatch},
-                          key=lambda x: [y.upper() for y in self.require_match].index(x))
+            both = sorted(
+                {x.upper() for x in self.require_match} & {x.upper() for x in self.allow_mismatch},
+                key=lambda x: [y.upper() for y in self.require_match].index(x),
+            )
             if both:
-                raise OptionError(f"contradictory rules: locus {', '.join(both)} is both in require_match (must match) "
-                                  f"and in allow_mismatch (may mismatch); name each locus in one of them")
+                raise OptionError(
+                    f"contradictory rules: locus {', '.join(both)} is both in require_match (must match) "
+                    f"and in allow_mismatch (may mismatch); name each locus in one of them"
+                )
 
     @property
     def is_default(self) -> bool:
@@ -115,11 +118,12 @@ class MatchRules:
                     canonical_locus(raw, tuple(loci))
                 except UnknownLocusError:
                     raise UnknownLocusError(
-                        f"--{name} names locus {raw!r}, which the computation does not use "
-                        f"(loci {'~'.join(loci)})"
+                        f"--{name} names locus {raw!r}, which the computation does not use (loci {'~'.join(loci)})"
                     ) from None
         required = {canonical_locus(x, tuple(loci)) for x in self.require_match}
-        allowed = None if self.allow_mismatch is None else {canonical_locus(x, tuple(loci)) for x in self.allow_mismatch}
+        allowed = (
+            None if self.allow_mismatch is None else {canonical_locus(x, tuple(loci)) for x in self.allow_mismatch}
+        )
         for l, locus in enumerate(loci):
             if locus in required or (allowed is not None and locus not in allowed):
                 limits[l] = 0
@@ -130,8 +134,10 @@ class MatchRules:
         parts = [f"{self.direction} mismatches {'= 0' if self.max_mismatches == 0 else f'≤ {self.max_mismatches}'}"]
         if self.max_mismatches > 0 and loci and not self.locus_limits(loci).any():
             # Every locus the computation uses must match: the result is the zero-mismatch one; say so.
-            parts[0] = (f"{self.direction} mismatches = 0 (≤ {self.max_mismatches} asked, but no locus of "
-                        f"{'~'.join(loci)} may mismatch)")
+            parts[0] = (
+                f"{self.direction} mismatches = 0 (≤ {self.max_mismatches} asked, but no locus of "
+                f"{'~'.join(loci)} may mismatch)"
+            )
         if self.max_mismatches > 0 or self.require_match or self.allow_mismatch is not None:
             if self.require_match:
                 parts.append(f"{','.join(self.require_match)} must match")
@@ -149,7 +155,6 @@ class MatchRules:
             "require_match": list(self.require_match),
             "allow_mismatch": None if self.allow_mismatch is None else list(self.allow_mismatch),
         }
-
 
 
 def rules_from(rules: MatchRules | None, rule_options: dict[str, Any]) -> MatchRules:

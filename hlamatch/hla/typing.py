@@ -1,5 +1,4 @@
-"""Patient typings: GL-string-like text parsed into per-locus allele pairs.
-"""
+"""Patient typings: GL-string-like text parsed into per-locus allele pairs."""
 
 from __future__ import annotations
 
@@ -8,7 +7,8 @@ from dataclasses import dataclass
 from hlamatch.errors import AlleleNameError, HlamatchError, TypingError
 from hlamatch.hla.alleles import parse_allele
 
-__all__ = ['Typing', 'parse_typing']
+__all__ = ["Typing", "parse_typing"]
+
 
 @dataclass(frozen=True)
 class Typing:
@@ -37,8 +37,11 @@ def parse_typing(text: str, id: str = "patient", where: str | None = None) -> Ty
     where = where or f"typing {text!r}"
     try:
         if not isinstance(text, str) or not text.strip():
-            raise TypingError("empty typing" if isinstance(text, str) or text is None else
-                              f"expected a typing text, got {type(text).__name__} {text!r}")
+            raise TypingError(
+                "empty typing"
+                if isinstance(text, str) or text is None
+                else f"expected a typing text, got {type(text).__name__} {text!r}"
+            )
         alleles: dict[str, tuple[str, str]] = {}
         for part in text.strip().split("^"):
             if not part.strip():
@@ -52,7 +55,9 @@ def parse_typing(text: str, id: str = "patient", where: str | None = None) -> Ty
         return Typing(id, where, None, f"{where} (patient {id}): {e}")
 
 
-def add_locus(alleles: dict[str, tuple[str, str]], names: list[str], shown: str, column_locus: str | None = None) -> None:
+def add_locus(
+    alleles: dict[str, tuple[str, str]], names: list[str], shown: str, column_locus: str | None = None
+) -> None:
     names = [n for n in names if n]
     if len(names) > 2:
         raise TypingError(f"{len(names)} alleles at one locus ({shown!r}); a typing has at most two per locus")

@@ -16,7 +16,12 @@ from typing import Any
 from hlamatch.errors import HlamatchError, OptionError, TableFormatError
 
 __all__ = [
-    "available_tables", "default_table", "table_info", "bundled_overview", "load_bundled", "tables_root",
+    "available_tables",
+    "default_table",
+    "table_info",
+    "bundled_overview",
+    "load_bundled",
+    "tables_root",
     "resolve_table",
 ]
 
@@ -74,11 +79,17 @@ def bundled_overview() -> list[dict[str, Any]]:
     rows = []
     for name in available_tables():
         info = table_info(name)
-        rows.append({
-            "name": name, "default": name == default_table(), "population": info["population"],
-            "loci": info["loci"], "resolution": info["resolution"],
-            "unlisted_mass": info["unlisted_mass"], "description": info["description"],
-        })
+        rows.append(
+            {
+                "name": name,
+                "default": name == default_table(),
+                "population": info["population"],
+                "loci": info["loci"],
+                "resolution": info["resolution"],
+                "unlisted_mass": info["unlisted_mass"],
+                "description": info["description"],
+            }
+        )
     return rows
 
 
@@ -114,8 +125,9 @@ def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | No
     if isinstance(table, HaplotypeTable):
         return table
     if isinstance(table, (list, tuple)):
-        return combine_tables([resolve_table(t, format=format, sum_tolerance=sum_tolerance, strict=strict)
-                               for t in table])
+        return combine_tables(
+            [resolve_table(t, format=format, sum_tolerance=sum_tolerance, strict=strict) for t in table]
+        )
     from hlamatch.constants import DEFAULT_SUM_TOLERANCE
 
     text = default_table() if table is None else str(table)

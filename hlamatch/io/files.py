@@ -1,5 +1,4 @@
-"""Reading the bytes and text of a file the user names, with errors that name the file.
-"""
+"""Reading the bytes and text of a file the user names, with errors that name the file."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""One reader per haplotype frequency table format (NMDP, GRIMM, NMDP 2007, HFX, PyPop, wide/Parquet).
-"""
+"""One reader per haplotype frequency table format (NMDP, GRIMM, NMDP 2007, HFX, PyPop, wide/Parquet)."""
 
 from __future__ import annotations
 
@@ -35,7 +34,7 @@ def _population_from_name(p: Path) -> str:
             name = name[: -len(suffix)]
     for prefix in ("freqs.", "freqs_"):
         if name.lower().startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
     return name or p.name
 
 
@@ -147,8 +146,7 @@ def _read_grimm(p: Path, population: str | None) -> RawTable:
             f"{p}: GRIMM rows need 'haplotype,count,freq' (or 'haplotype,freq'); found {df.width} columns"
         )
     pop = population or _population_from_name(p)
-    return RawTable(str(p), df[:, 0], None, {pop: df[:, df.width - 1]}, lines,
-                freq_column=f"column {df.width} (freq)")
+    return RawTable(str(p), df[:, 0], None, {pop: df[:, df.width - 1]}, lines, freq_column=f"column {df.width} (freq)")
 
 
 def _read_nmdp2007(p: Path, population: str | None) -> RawTable:
@@ -156,8 +154,7 @@ def _read_nmdp2007(p: Path, population: str | None) -> RawTable:
     if df.width < 3:
         raise TableSchemaError(f"{p}: NMDP 2007 rows need 'pop,haplotype,freq[,rank]'; found {df.width} columns")
     pop_rows = _keep_population(_population_rows(df[:, 0], str(p), "1", lines), population, str(p))
-    return RawTable(str(p), df[:, 1], None, {"__long__": df[:, 2]}, lines, pop_rows,
-                freq_column="column 3 (freq)")
+    return RawTable(str(p), df[:, 1], None, {"__long__": df[:, 2]}, lines, pop_rows, freq_column="column 3 (freq)")
 
 
 def _read_hfx(p: Path, population: str | None) -> RawTable:
@@ -268,19 +265,23 @@ def _read_pypop(p: Path, population: str | None) -> RawTable:
         values = parts.list.get(k).str.strip_chars()
         # PyPop writes alleles without the locus prefix: "02:10" under A is A*02:10.
         prefixed = pl.DataFrame({"v": values}).select(
-            pl.when(pl.col("v").str.contains("*", literal=True)).then(pl.col("v"))
+            pl.when(pl.col("v").str.contains("*", literal=True))
+            .then(pl.col("v"))
             .otherwise(pl.lit(f"{name}*") + pl.col("v"))
         )
         columns[name] = prefixed.to_series()
     pop_rows = _keep_population(_population_rows(df["popname"], where, "'popname'", lines), population, where)
-    return RawTable(where, None, columns, {"__long__": df["haplotype.freq"]}, lines, pop_rows,
-                freq_column="haplotype.freq")
+    return RawTable(
+        where, None, columns, {"__long__": df["haplotype.freq"]}, lines, pop_rows, freq_column="haplotype.freq"
+    )
 
 
 def _read_wide(p: Path, population: str | None) -> RawTable:
     name = p.name.lower()
-    kind = "Parquet" if name.endswith((".parquet", ".pq")) else (
-        "Arrow IPC" if name.endswith((".arrow", ".feather", ".ipc")) else None
+    kind = (
+        "Parquet"
+        if name.endswith((".parquet", ".pq"))
+        else ("Arrow IPC" if name.endswith((".arrow", ".feather", ".ipc")) else None)
     )
     if kind is None:
         df, lines = _csv(_open_text(p), str(p), has_header=True)
@@ -313,8 +314,13 @@ def _read_arrow_file(p: Path, kind: str) -> pl.DataFrame:
         table.validate(full=True)  # e.g. text that is not UTF-8, which polars would take on trust
         frame = pl.from_arrow(table)
     except (
-        pa.ArrowException, OSError, ValueError, MemoryError, IndexError,
-        pl.exceptions.PolarsError, pl.exceptions.PanicException,
+        pa.ArrowException,
+        OSError,
+        ValueError,
+        MemoryError,
+        IndexError,
+        pl.exceptions.PolarsError,
+        pl.exceptions.PanicException,
     ) as e:
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise TableFormatError(f"cannot read {p}: not a valid {kind} file ({reason}); re-export the table") from e

@@ -1,5 +1,4 @@
-"""A table's columns as read from any source (a polars frame): locus, frequency and population columns.
-"""
+"""A table's columns as read from any source (a polars frame): locus, frequency and population columns."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from hlamatch.hla.alleles import canonical_locus
 from hlamatch.table.build import RawTable, build_table
 from hlamatch.table.model import HaplotypeTable
 
-__all__ = ['table_from_frame']
+__all__ = ["table_from_frame"]
 
 _FREQ_NAMES = ("freq", "frequency", "hf", "haplotype_frequency")
 
@@ -48,8 +47,10 @@ def table_from_frame(
         (a list column, dates ...) is a :class:`TableSchemaError`.
     """
     if not isinstance(frame, pl.DataFrame):
-        hint = " (collect it first: frame.collect())" if isinstance(frame, pl.LazyFrame) else (
-            ": build one with polars.DataFrame(data), or polars.from_pandas(df) for a pandas frame"
+        hint = (
+            " (collect it first: frame.collect())"
+            if isinstance(frame, pl.LazyFrame)
+            else (": build one with polars.DataFrame(data), or polars.from_pandas(df) for a pandas frame")
         )
         raise OptionError(f"table_from_frame needs a polars DataFrame, got {type(frame).__name__}{hint}")
     _check_options(population, sum_tolerance)
@@ -164,8 +165,9 @@ def _raw_from_frame(
         _require_kind(df, freq, where, "frequency")
     if hap is not None and freq is not None:
         _require_kind(df, hap, where, "haplotype")
-        return RawTable(where, df[hap].cast(pl.String), None, {population or default_name: df[freq]}, lines,
-                    freq_column=freq)
+        return RawTable(
+            where, df[hap].cast(pl.String), None, {population or default_name: df[freq]}, lines, freq_column=freq
+        )
     # A 'population'/'pop' column (any case) holds labels of a long layout, unless it holds
     # numbers: then it is the frequency column of a population named so.
     pop_col = next((low[k] for k in _POP_NAMES if k in low), None)

@@ -1,17 +1,16 @@
-"""Lines files: one donor line per row (haplotype text, two haplotype columns or per-locus columns).
-"""
+"""Lines files: one donor line per row (haplotype text, two haplotype columns or per-locus columns)."""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from hlamatch.errors import HlamatchError, HlamatchWarning, LineError
 from hlamatch.hla.lines import Line, parse_line
 from hlamatch.io.text import read_rows
 
-__all__ = ['read_lines_file']
+__all__ = ["read_lines_file"]
 
 _HEADERLESS = ("haplotype",)
 
@@ -46,8 +45,9 @@ def read_lines_file(path: str | Path) -> list[Line]:
         an empty or malformed line, three alleles at a locus).
     """
     p = Path(path)
-    tab = read_rows(p, "lines file", LineError,
-                    headerless=lambda first: _HEADERLESS if ("*" in first or "~" in first) else None)
+    tab = read_rows(
+        p, "lines file", LineError, headerless=lambda first: _HEADERLESS if ("*" in first or "~" in first) else None
+    )
     name_col = tab.index(("name", "id", "line_id"))
     pair = (tab.index(("haplotype1",)), tab.index(("haplotype2",)))
     col = tab.index(("haplotype", "line", "haplo"))
@@ -111,8 +111,9 @@ def _per_locus_text(cells: Sequence[str | None], loci: dict[str, list[int]], whe
         values = [v for v in (cells[c] for c in cols) if v]
         if values:
             try:
-                add_locus(alleles, [x.strip() for v in values for x in v.split("+")], "+".join(values),
-                           column_locus=locus)
+                add_locus(
+                    alleles, [x.strip() for v in values for x in v.split("+")], "+".join(values), column_locus=locus
+                )
             except HlamatchError as e:
                 raise LineError(f"{where}: {e}") from None
     if not alleles:

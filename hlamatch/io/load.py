@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from hlamatch.constants import DEFAULT_SUM_TOLERANCE, TABLE_FORMATS
 from hlamatch.errors import HlamatchWarning, OptionError, TableFormatError
@@ -53,7 +54,8 @@ from hlamatch.io.frame import _check_options
 from hlamatch.table.build import build_table
 from hlamatch.table.model import HaplotypeTable
 
-__all__ = ['load_table']
+__all__ = ["load_table"]
+
 
 def load_table(
     path: str | Path,
@@ -134,8 +136,9 @@ def load_table(
     return table.select(loci, resolution) if (loci is not None or resolution is not None) else table
 
 
-def _load_cached(p: Path, fmt: str, reader: Any, population: str | None, sum_tolerance: float,
-                 strict: bool) -> HaplotypeTable:
+def _load_cached(
+    p: Path, fmt: str, reader: Any, population: str | None, sum_tolerance: float, strict: bool
+) -> HaplotypeTable:
     """Read and build a table once per file version: the built table (and the warnings its
     building gave, shown again on every load) is cached on disk (:mod:`hlamatch._cache`, as NumPy
     arrays and JSON, never pickles), keyed by the file's content fingerprint, by every option that
@@ -148,8 +151,15 @@ def _load_cached(p: Path, fmt: str, reader: Any, population: str | None, sum_tol
 
     nom = current_nomenclature()
     # The path as given is part of the key: the table and its messages name the file that way.
-    key = [str(p), fmt, repr(population), repr(sum_tolerance), repr(strict), identity(p),
-           nom.identity() if nom is not None else "no nomenclature"]
+    key = [
+        str(p),
+        fmt,
+        repr(population),
+        repr(sum_tolerance),
+        repr(strict),
+        identity(p),
+        nom.identity() if nom is not None else "no nomenclature",
+    ]
 
     def build() -> tuple[HaplotypeTable, list[str]]:
         with warnings.catch_warnings(record=True) as caught:

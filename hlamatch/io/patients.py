@@ -1,24 +1,28 @@
-"""Patients files: one typing per row (GL-string-like text or two columns per locus).
-"""
+"""Patients files: one typing per row (GL-string-like text or two columns per locus)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from hlamatch.constants import DRB345_GENES, KNOWN_LOCI
 from hlamatch.errors import HlamatchError, TypingError, UnknownLocusError
 from hlamatch.hla.alleles import canonical_locus
 from hlamatch.hla.typing import Typing, add_locus, parse_typing
 
-__all__ = ['read_patients']
+__all__ = ["read_patients"]
 
 _COLUMN = re.compile(r"^(?P<locus>.+?)[_.\- ]?(?P<k>\d)$")
 
 
-def _typing_columns(p: Path, columns: Sequence[str], skip: set[int], what: str = "patients file",
-                    error: type[HlamatchError] = TypingError) -> dict[str, list[int]]:
+def _typing_columns(
+    p: Path,
+    columns: Sequence[str],
+    skip: set[int],
+    what: str = "patients file",
+    error: type[HlamatchError] = TypingError,
+) -> dict[str, list[int]]:
     """Locus → indices of its allele columns, in allele order (first, second; or one column).
 
     A column named after a locus (``A``, ``DRB1``) holds the locus's typing (``A*24:02+A*02:01``);
@@ -45,8 +49,9 @@ def _typing_columns(p: Path, columns: Sequence[str], skip: set[int], what: str =
             continue
         m = _COLUMN.match(c)
         gene = c.upper().removeprefix("HLA-")
-        if gene in DRB345_GENES or (m and m.group("k") in "12" and
-                                    m.group("locus").upper().removeprefix("HLA-") in DRB345_GENES):
+        if gene in DRB345_GENES or (
+            m and m.group("k") in "12" and m.group("locus").upper().removeprefix("HLA-") in DRB345_GENES
+        ):
             genes.append(i)
             continue
         try:
@@ -83,10 +88,7 @@ def _typing_columns(p: Path, columns: Sequence[str], skip: set[int], what: str =
         for k, cols in names.items():
             if len(cols) > 1:
                 held = "the typing" if k == 0 else ("the first", "the second")[k - 1] + " allele"
-                raise error(
-                    f"{what} {p}: columns {' and '.join(cols)} both hold {held} of locus {locus}; "
-                    "keep one"
-                )
+                raise error(f"{what} {p}: columns {' and '.join(cols)} both hold {held} of locus {locus}; keep one")
         if 0 in ks and len(ks) > 1:
             raise error(
                 f"{what} {p}: locus {locus} has both a typing column ({names[0][0]}) and allele columns "
@@ -155,8 +157,9 @@ def read_patients(path: str | Path) -> list[Typing]:
                 if hit is None:
                     one: dict[str, tuple[str, str]] = {}
                     try:
-                        add_locus(one, [x.strip() for v in values for x in v.split("+")], "+".join(values),
-                                   column_locus=locus)
+                        add_locus(
+                            one, [x.strip() for v in values for x in v.split("+")], "+".join(values), column_locus=locus
+                        )
                         hit = one[locus]
                     except HlamatchError as e:
                         hit = str(e)

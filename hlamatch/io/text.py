@@ -24,9 +24,9 @@ repeated column names, a Parquet file that is not Parquet) raise the caller's er
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from hlamatch.errors import HlamatchError
 from hlamatch.io.files import without_bom
@@ -105,8 +105,9 @@ def _decode(raw: bytes) -> tuple[str | None, str | None]:
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as e:
-        return None, (f"byte 0x{raw[e.start]:02x} (byte {e.start + 1} of the row) is not UTF-8 text; "
-                      "save the file as UTF-8")
+        return None, (
+            f"byte 0x{raw[e.start]:02x} (byte {e.start + 1} of the row) is not UTF-8 text; save the file as UTF-8"
+        )
 
 
 def _split(text: str, sep: str) -> tuple[list[str] | None, str | None]:
@@ -117,7 +118,7 @@ def _split(text: str, sep: str) -> tuple[list[str] | None, str | None]:
     except csv.Error as e:
         if "unexpected end of data" in str(e):
             return None, "a quote opens a field that does not close on this row; close the quote or remove it"
-        return None, f"malformed quoting ({e}); quote whole fields only, e.g. \"A*24:02\""
+        return None, f'malformed quoting ({e}); quote whole fields only, e.g. "A*24:02"'
     except StopIteration:  # pragma: no cover - csv yields one record for any line
         return [], None
 
@@ -127,8 +128,10 @@ def _cells(fields: Sequence[str | None], n: int) -> tuple[tuple[str | None, ...]
     values = [(f or "").strip() or None for f in fields]
     problem = None
     if len(values) > n and any(v is not None for v in values[n:]):
-        problem = (f"the row has {len(values)} fields but the header has {n} column{'s' if n != 1 else ''}; "
-                   "remove the extra field(s), or quote a value that holds the separator")
+        problem = (
+            f"the row has {len(values)} fields but the header has {n} column{'s' if n != 1 else ''}; "
+            "remove the extra field(s), or quote a value that holds the separator"
+        )
     return tuple(values[:n] + [None] * (n - len(values))), problem
 
 
@@ -157,7 +160,9 @@ def _check_header(p: Path, what: str, error: type[HlamatchError], columns: Seque
 
 
 def read_rows(
-    path: str | Path, what: str, error: type[HlamatchError],
+    path: str | Path,
+    what: str,
+    error: type[HlamatchError],
     headerless: Callable[[str], Sequence[str] | None] | None = None,
 ) -> TextTable:
     """Read a CSV/TSV or Parquet file as text.
@@ -266,20 +271,24 @@ def _read_parquet(p: Path, what: str, error: type[HlamatchError]) -> TextTable:
         table = pq.ParquetFile(p, pre_buffer=False).read(use_threads=False)
     except (pa.ArrowException, OSError, ValueError, MemoryError, IndexError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise error(f"cannot read {what} {p} as Parquet ({first}); give a Parquet file, or a CSV/TSV "
-                    "file with a .csv/.tsv name") from e
+        raise error(
+            f"cannot read {what} {p} as Parquet ({first}); give a Parquet file, or a CSV/TSV file with a .csv/.tsv name"
+        ) from e
     nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
     if nested:
-        raise error(f"{what} {p}: column(s) {', '.join(nested)} hold lists or structs; every column must hold "
-                    "text or numbers")
+        raise error(
+            f"{what} {p}: column(s) {', '.join(nested)} hold lists or structs; every column must hold text or numbers"
+        )
     columns = tuple(str(name) for name in table.column_names)
     _check_header(p, what, error, columns)
     try:
         values = [[_parquet_text(v) for v in col.to_pylist()] for col in table.columns]
     except (pa.ArrowException, UnicodeDecodeError, ValueError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise error(f"cannot read {what} {p} as Parquet: its data is damaged ({first}); give a valid "
-                    "Parquet file, or a CSV/TSV file") from e
+        raise error(
+            f"cannot read {what} {p} as Parquet: its data is damaged ({first}); give a valid "
+            "Parquet file, or a CSV/TSV file"
+        ) from e
     rows = []
     for k, row in enumerate(zip(*values), start=1):
         cells, _ = _cells(row, len(columns))

@@ -1,5 +1,4 @@
-"""Constants and small helpers shared by the kernel families.
-"""
+"""Constants and small helpers shared by the kernel families."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ HOM_BLOCK = 512
 #: round(f / FIXED_UNIT).  Each is off by at most FIXED_UNIT / 2 (about 2e-19), so a row's sum over
 #: n partners is within n · 2e-19 of the float sum, and a covered mass within n · 2e-19 in all
 #: (under 1e-13 for a million haplotypes).  Sums stay below 2**63 for any total mass up to 4.
-FIXED_UNIT = 2.0 ** -61
+FIXED_UNIT = 2.0**-61
 
 
 @jit()
@@ -63,6 +62,7 @@ WILDCARD = -3
 # already in the bank: a pair any chosen line covers counts towards the bank's coverage; any
 # other pair adds its mass to the gain of every line that covers it.
 # ---------------------------------------------------------------------------------------------
+
 
 @jit()
 def _bit_index(low):

@@ -1,5 +1,4 @@
-"""The genotype-level rule kernel on line-allele bitsets (HvG, GvH and bidirectional).
-"""
+"""The genotype-level rule kernel on line-allele bitsets (HvG, GvH and bidirectional)."""
 
 from __future__ import annotations
 
@@ -143,8 +142,9 @@ def _geno_rule_row(a1, a2, carried, masks, codes, pnull, freqs, hom2, direction,
 
 
 @jit(parallel=True)
-def geno_rule_folds(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, hom2, direction, limits,
-                     n_bins, fold_start, fold_stop):
+def geno_rule_folds(
+    a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, hom2, direction, limits, n_bins, fold_start, fold_stop
+):
     """Best-line mismatch histogram of listed patient genotypes at genotype level, per fold.
 
     The bit-sliced equivalent of :func:`mismatch_hist_folds` with ``haplo=False`` (same
@@ -177,8 +177,24 @@ def geno_rule_folds(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, 
 
 
 @jit(parallel=True)
-def geno_rule_rows(a1, a2, carried, masks, codes, pnull, n_open, tails, freqs, hom2, direction, limits,
-                    n_bins, stops, row_start, row_stop):
+def geno_rule_rows(
+    a1,
+    a2,
+    carried,
+    masks,
+    codes,
+    pnull,
+    n_open,
+    tails,
+    freqs,
+    hom2,
+    direction,
+    limits,
+    n_bins,
+    stops,
+    row_start,
+    row_stop,
+):
     """Histogram of the pairs (i, i ≤ j < stops[i]) of open rows ``row_start .. row_stop`` (< ``n_open``),
     and of their pairs with the settled rows; the row-ordered twin of :func:`geno_rule_folds`.
 

@@ -1,5 +1,4 @@
-"""Grouping kernels: rows by allele-class key (hash pass), masks by counting.
-"""
+"""Grouping kernels: rows by allele-class key (hash pass), masks by counting."""
 
 from __future__ import annotations
 

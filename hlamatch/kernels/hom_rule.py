@@ -1,5 +1,4 @@
-"""The bit-sliced rule kernel for homozygous HvG banks: mismatch histograms and planning gains.
-"""
+"""The bit-sliced rule kernel for homozygous HvG banks: mismatch histograms and planning gains."""
 
 from __future__ import annotations
 
@@ -40,7 +39,7 @@ def _hom_planes(b, n_loci, req, wmask, w, i, lo, je, p0, p1, p2, p3, v):
     for l in range(n_loci):
         base = (w * n_loci + l) * n
         xi = b[base + i]
-        col = b[base + lo: base + je]
+        col = b[base + lo : base + je]
         for j in range(m):
             x = xi | col[j]
             c = p0[j] & x
@@ -56,8 +55,7 @@ def _hom_planes(b, n_loci, req, wmask, w, i, lo, je, p0, p1, p2, p3, v):
 
 
 @jit()
-def _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, je, step, n_bins, s0, s1, s2, s3, valid, best,
-               hist):
+def _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, je, step, n_bins, s0, s1, s2, s3, valid, best, hist):
     """Add to ``hist`` the ordered-pair mass of rows (i, j), j in ``max(i, jb) .. je``, by the
     best line's HvG count (homozygous lines; ``step`` = 1 or 2 per missing allele).
 
@@ -118,8 +116,7 @@ def _hom_scratch():
 
 
 @jit()
-def _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, first, k0, k1, folded, stops,
-               out):
+def _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, first, k0, k1, folded, stops, out):
     """Histograms ``out[k]`` (k in ``k0 .. k1``) of row ``first + k`` — and, when ``folded``,
     of row ``n - 1 - (first + k)`` — over all its pairs (i, j ≥ i), or (i, i ≤ j < stops[i]) when
     ``stops`` is not empty, blocked over columns as in :func:`_chunk_mass`.  Rows from ``n_open``
@@ -142,12 +139,14 @@ def _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bin
             i = np.int64(first) + np.int64(k)
             if i < n_open:
                 ie = je if stops.shape[0] == 0 else min(je, stops[i])
-                _hom_block(b, n_words, n_loci, req, wmask, freqs, i, jb, ie, step, n_bins, s0, s1, s2, s3,
-                           valid, best, out[k])
+                _hom_block(
+                    b, n_words, n_loci, req, wmask, freqs, i, jb, ie, step, n_bins, s0, s1, s2, s3, valid, best, out[k]
+                )
             i2 = np.int64(n - 1) - i
             if folded and i2 != i and i2 < n_open:
-                _hom_block(b, n_words, n_loci, req, wmask, freqs, i2, jb, je, step, n_bins, s0, s1, s2, s3,
-                           valid, best, out[k])
+                _hom_block(
+                    b, n_words, n_loci, req, wmask, freqs, i2, jb, je, step, n_bins, s0, s1, s2, s3, valid, best, out[k]
+                )
 
 
 @jit(parallel=True)
@@ -164,8 +163,24 @@ def hom_rule_folds(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n
     out = np.zeros((n_out, n_bins))
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
-        _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, fold_start,
-                   c * n_out // n_chunks, (c + 1) * n_out // n_chunks, True, np.zeros(0, dtype=np.int64), out)
+        _hom_chunk(
+            b,
+            n_words,
+            n_loci,
+            req,
+            wmask,
+            n_open,
+            tails,
+            freqs,
+            step,
+            n_bins,
+            fold_start,
+            c * n_out // n_chunks,
+            (c + 1) * n_out // n_chunks,
+            True,
+            np.zeros(0, dtype=np.int64),
+            out,
+        )
     return out
 
 
@@ -183,8 +198,24 @@ def hom_rule_rows(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_
     out = np.zeros((n_out, n_bins))
     n_chunks = min(n_out, 64)
     for c in prange(n_chunks):
-        _hom_chunk(b, n_words, n_loci, req, wmask, n_open, tails, freqs, step, n_bins, row_start,
-                   c * n_out // n_chunks, (c + 1) * n_out // n_chunks, False, stops, out)
+        _hom_chunk(
+            b,
+            n_words,
+            n_loci,
+            req,
+            wmask,
+            n_open,
+            tails,
+            freqs,
+            step,
+            n_bins,
+            row_start,
+            c * n_out // n_chunks,
+            (c + 1) * n_out // n_chunks,
+            False,
+            stops,
+            out,
+        )
     return out
 
 
@@ -243,8 +274,9 @@ def _hom_gain_chunk(b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, fr
                     continue
                 if t >= 0:
                     # only blocks where line t is within the rule for some pair need the other words
-                    _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, tw, tw + 1, s0, s1, s2, s3,
-                                  valid, okw)
+                    _hom_ok_words(
+                        b, n_words, n_loci, req, wmask, cstar, i, lo, je, tw, tw + 1, s0, s1, s2, s3, valid, okw
+                    )
                     any_t = False
                     for j in range(m):
                         if okw[tw * HOM_BLOCK + j] & tbit:
@@ -253,11 +285,13 @@ def _hom_gain_chunk(b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, fr
                     if not any_t:
                         continue
                     _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, 0, tw, s0, s1, s2, s3, valid, okw)
-                    _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, tw + 1, n_words, s0, s1, s2, s3,
-                                  valid, okw)
+                    _hom_ok_words(
+                        b, n_words, n_loci, req, wmask, cstar, i, lo, je, tw + 1, n_words, s0, s1, s2, s3, valid, okw
+                    )
                 else:
-                    _hom_ok_words(b, n_words, n_loci, req, wmask, cstar, i, lo, je, 0, n_words, s0, s1, s2, s3,
-                                  valid, okw)
+                    _hom_ok_words(
+                        b, n_words, n_loci, req, wmask, cstar, i, lo, je, 0, n_words, s0, s1, s2, s3, valid, okw
+                    )
                 fi = freqs[i]
                 for j in range(m):
                     if t >= 0 and not (okw[tw * HOM_BLOCK + j] & tbit):
@@ -296,6 +330,20 @@ def hom_gain_folds(b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, fre
     n_chunks = max(1, min(n_out, 64))
     out = np.zeros((n_chunks, n_lines + 1))
     for c in prange(n_chunks):
-        _hom_gain_chunk(b, n_words, n_loci, req, wmask, cstar, chosen, t, n_head, freqs, fold_start,
-                        c * n_out // n_chunks, (c + 1) * n_out // n_chunks, out[c])
+        _hom_gain_chunk(
+            b,
+            n_words,
+            n_loci,
+            req,
+            wmask,
+            cstar,
+            chosen,
+            t,
+            n_head,
+            freqs,
+            fold_start,
+            c * n_out // n_chunks,
+            (c + 1) * n_out // n_chunks,
+            out[c],
+        )
     return out

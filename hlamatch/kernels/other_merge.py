@@ -60,8 +60,32 @@ def _het_poly(o, allow, fij, buf, j, n_loci, coef):
 
 
 @jit()
-def _other_row(i, codes, pnull, freqs, oth, allow, row_ptr, row_grp, row_mass, grp_ptr, grp_cls, grp_mass,
-               a1, a2, carried, masks, lc, ln, direction, haplo, limits, buf, coef, hist):
+def _other_row(
+    i,
+    codes,
+    pnull,
+    freqs,
+    oth,
+    allow,
+    row_ptr,
+    row_grp,
+    row_mass,
+    grp_ptr,
+    grp_cls,
+    grp_mass,
+    a1,
+    a2,
+    carried,
+    masks,
+    lc,
+    ln,
+    direction,
+    haplo,
+    limits,
+    buf,
+    coef,
+    hist,
+):
     """Add to ``hist`` the mass of the class pairs (i, j ≥ i) by the best line's mismatch count."""
     n = freqs.shape[0]
     n_loci = codes.shape[1]
@@ -102,8 +126,31 @@ def _other_row(i, codes, pnull, freqs, oth, allow, row_ptr, row_grp, row_mass, g
 
 
 @jit(parallel=True)
-def other_merge_folds(codes, pnull, freqs, oth, allow, row_ptr, row_grp, row_mass, grp_ptr, grp_cls, grp_mass,
-                       a1, a2, carried, masks, lc, ln, direction, haplo, limits, n_bins, fold_start, fold_stop):
+def other_merge_folds(
+    codes,
+    pnull,
+    freqs,
+    oth,
+    allow,
+    row_ptr,
+    row_grp,
+    row_mass,
+    grp_ptr,
+    grp_cls,
+    grp_mass,
+    a1,
+    a2,
+    carried,
+    masks,
+    lc,
+    ln,
+    direction,
+    haplo,
+    limits,
+    n_bins,
+    fold_start,
+    fold_stop,
+):
     """Best-line mismatch histogram of listed patients on merged classes (GvH or bidirectional,
     a missing homozygous allele counting once), per fold.
 
@@ -155,6 +202,30 @@ def other_merge_folds(codes, pnull, freqs, oth, allow, row_ptr, row_grp, row_mas
                 i = i0 if r == 0 else n - 1 - i0
                 if r == 1 and i == i0:
                     break
-                _other_row(i, codes, pnull, freqs, oth, allow, row_ptr, row_grp, row_mass, grp_ptr, grp_cls,
-                           grp_mass, a1, a2, carried, masks, lc, ln, direction, haplo, limits, buf, coef, out[k])
+                _other_row(
+                    i,
+                    codes,
+                    pnull,
+                    freqs,
+                    oth,
+                    allow,
+                    row_ptr,
+                    row_grp,
+                    row_mass,
+                    grp_ptr,
+                    grp_cls,
+                    grp_mass,
+                    a1,
+                    a2,
+                    carried,
+                    masks,
+                    lc,
+                    ln,
+                    direction,
+                    haplo,
+                    limits,
+                    buf,
+                    coef,
+                    out[k],
+                )
     return out

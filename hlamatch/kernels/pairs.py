@@ -1,5 +1,4 @@
-"""The zero-mismatch bitset pair loop: covered pair mass, by folds or by row ranges, and unlisted partners.
-"""
+"""The zero-mismatch bitset pair loop: covered pair mass, by folds or by row ranges, and unlisted partners."""
 
 from __future__ import annotations
 
@@ -65,9 +64,9 @@ def _covered_words(b1, b2, het, n_words, n_loci, n, i, lo, j1, word, any_):
         if het:
             for l in range(n_loci):
                 base = (w * n_loci + l) * n
-                c1 = b1[base + lo: base + j1]
+                c1 = b1[base + lo : base + j1]
                 x1 = b1[base + i]
-                c2 = b2[base + lo: base + j1]
+                c2 = b2[base + lo : base + j1]
                 x2 = b2[base + i]
                 if l == 0:
                     for j in range(m):
@@ -95,18 +94,18 @@ def _hom_fused(b1, n, n_words, n_loci, i, lo, j1, qv):
     oa, ob, oc = 0, min(1, last) * n, min(2, last) * n
     od, oe, of = min(3, last) * n, min(4, last) * n, min(5, last) * n
     s = np.int64(0)
-    a0 = b1[oa + lo: oa + j1]
-    b0 = b1[ob + lo: ob + j1]
-    c0 = b1[oc + lo: oc + j1]
+    a0 = b1[oa + lo : oa + j1]
+    b0 = b1[ob + lo : ob + j1]
+    c0 = b1[oc + lo : oc + j1]
     xa, xb, xc = b1[oa + i], b1[ob + i], b1[oc + i]
     if n_words == 1 and n_loci <= 3:
         for j in range(m):
             v = (xa | a0[j]) & (xb | b0[j]) & (xc | c0[j])
             s += qv[j] if v != 0 else np.int64(0)
         return s, ((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0])) != 0
-    d0 = b1[od + lo: od + j1]
-    e0 = b1[oe + lo: oe + j1]
-    f0 = b1[of + lo: of + j1]
+    d0 = b1[od + lo : od + j1]
+    e0 = b1[oe + lo : oe + j1]
+    f0 = b1[of + lo : of + j1]
     xd, xe, xf = b1[od + i], b1[oe + i], b1[of + i]
     if n_words == 1 and n_loci <= 5:  # five loci (A, C, B, DRB1, DQB1) is the usual typing
         for j in range(m):
@@ -119,27 +118,31 @@ def _hom_fused(b1, n, n_words, n_loci, i, lo, j1, qv):
             s += qv[j] if v != 0 else np.int64(0)
         return s, ((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0]) & (xd | d0[0]) & (xe | e0[0]) & (xf | f0[0])) != 0
     w1 = n_loci * n
-    a1 = b1[w1 + oa + lo: w1 + oa + j1]
-    b1_ = b1[w1 + ob + lo: w1 + ob + j1]
-    c1 = b1[w1 + oc + lo: w1 + oc + j1]
+    a1 = b1[w1 + oa + lo : w1 + oa + j1]
+    b1_ = b1[w1 + ob + lo : w1 + ob + j1]
+    c1 = b1[w1 + oc + lo : w1 + oc + j1]
     ya, yb, yc = b1[w1 + oa + i], b1[w1 + ob + i], b1[w1 + oc + i]
     if n_loci <= 3:
         for j in range(m):
             v = ((xa | a0[j]) & (xb | b0[j]) & (xc | c0[j])) | ((ya | a1[j]) & (yb | b1_[j]) & (yc | c1[j]))
             s += qv[j] if v != 0 else np.int64(0)
-        return s, (((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0]))
-                   | ((ya | a1[0]) & (yb | b1_[0]) & (yc | c1[0]))) != 0
-    d1 = b1[w1 + od + lo: w1 + od + j1]
-    e1 = b1[w1 + oe + lo: w1 + oe + j1]
-    f1 = b1[w1 + of + lo: w1 + of + j1]
+        return s, (((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0])) | ((ya | a1[0]) & (yb | b1_[0]) & (yc | c1[0]))) != 0
+    d1 = b1[w1 + od + lo : w1 + od + j1]
+    e1 = b1[w1 + oe + lo : w1 + oe + j1]
+    f1 = b1[w1 + of + lo : w1 + of + j1]
     yd, ye, yf = b1[w1 + od + i], b1[w1 + oe + i], b1[w1 + of + i]
     for j in range(m):
-        v = (((xa | a0[j]) & (xb | b0[j]) & (xc | c0[j]) & (xd | d0[j]) & (xe | e0[j]) & (xf | f0[j]))
-             | ((ya | a1[j]) & (yb | b1_[j]) & (yc | c1[j]) & (yd | d1[j]) & (ye | e1[j]) & (yf | f1[j])))
+        v = ((xa | a0[j]) & (xb | b0[j]) & (xc | c0[j]) & (xd | d0[j]) & (xe | e0[j]) & (xf | f0[j])) | (
+            (ya | a1[j]) & (yb | b1_[j]) & (yc | c1[j]) & (yd | d1[j]) & (ye | e1[j]) & (yf | f1[j])
+        )
         s += qv[j] if v != 0 else np.int64(0)
-    return s, ((((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0]) & (xd | d0[0]) & (xe | e0[0]) & (xf | f0[0]))
-                | ((ya | a1[0]) & (yb | b1_[0]) & (yc | c1[0]) & (yd | d1[0]) & (ye | e1[0]) & (yf | f1[0])))
-               != 0)
+    return s, (
+        (
+            ((xa | a0[0]) & (xb | b0[0]) & (xc | c0[0]) & (xd | d0[0]) & (xe | e0[0]) & (xf | f0[0]))
+            | ((ya | a1[0]) & (yb | b1_[0]) & (yc | c1[0]) & (yd | d1[0]) & (ye | e1[0]) & (yf | f1[0]))
+        )
+        != 0
+    )
 
 
 @jit()
@@ -147,7 +150,7 @@ def _hom_pass(b1, n, ba, i, lo, j1, k, init, wv):
     """AND into ``wv`` (or, when ``init``, set it to) the covered-line words of loci ``l .. l + k``
     (k ≤ 3; ``ba`` is the flat offset of locus l) for row i against columns ``lo .. j1``."""
     m = j1 - lo
-    ca = b1[ba + lo: ba + j1]
+    ca = b1[ba + lo : ba + j1]
     xa = b1[ba + i]
     if k == 1:
         if init:
@@ -157,7 +160,7 @@ def _hom_pass(b1, n, ba, i, lo, j1, k, init, wv):
             for j in range(m):
                 wv[j] &= xa | ca[j]
         return
-    cb = b1[ba + n + lo: ba + n + j1]
+    cb = b1[ba + n + lo : ba + n + j1]
     xb = b1[ba + n + i]
     if k == 2:
         if init:
@@ -167,7 +170,7 @@ def _hom_pass(b1, n, ba, i, lo, j1, k, init, wv):
             for j in range(m):
                 wv[j] &= (xa | ca[j]) & (xb | cb[j])
         return
-    cc = b1[ba + 2 * n + lo: ba + 2 * n + j1]
+    cc = b1[ba + 2 * n + lo : ba + 2 * n + j1]
     xc = b1[ba + 2 * n + i]
     if init:
         for j in range(m):
@@ -197,8 +200,9 @@ def _class_mass(b1, b2, het, n_words, n_loci, freqs, q, i, j0, j1, word, any_, r
 
 
 @jit()
-def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, first, k0, k1, step, folded, stops, out,
-                row_class, run_first, runs):
+def _chunk_mass(
+    b1, b2, het, n_words, n_loci, freqs, q, first, k0, k1, step, folded, stops, out, row_class, run_first, runs
+):
     """Add to ``out[k]`` (k in ``range(k0, k1, step)``) the covered mass of row ``first + k`` — and, when
     ``folded``, of row ``n - 1 - (first + k)`` too (a fold) — over all its pairs (i, j ≥ i), or,
     when ``stops`` (int64, one per row) is not empty, over its pairs (i, i ≤ j < stops[i]).
@@ -220,12 +224,14 @@ def _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, first, k0, k1, step, fol
         for k in range(k0, k1, step):
             i = np.int64(first) + np.int64(k)
             ie = je if stops.shape[0] == 0 else min(je, stops[i])
-            out[k] += _class_mass(b1, b2, het, n_words, n_loci, freqs, q, i, jb, ie, word, any_, row_class,
-                                  run_first, runs)
+            out[k] += _class_mass(
+                b1, b2, het, n_words, n_loci, freqs, q, i, jb, ie, word, any_, row_class, run_first, runs
+            )
             i2 = np.int64(n - 1) - i
             if folded and i2 != i:
-                out[k] += _class_mass(b1, b2, het, n_words, n_loci, freqs, q, i2, jb, je, word, any_, row_class,
-                                      run_first, runs)
+                out[k] += _class_mass(
+                    b1, b2, het, n_words, n_loci, freqs, q, i2, jb, je, word, any_, row_class, run_first, runs
+                )
 
 
 @jit(parallel=True)
@@ -262,7 +268,6 @@ def pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, row_class, run_first, r
         float64 array of shape (fold_stop - fold_start,): covered ordered-pair mass per fold
         (sum over ``j`` of ``f_i f_j [pair covered]`` for the fold's rows ``i``).
     """
-    n = freqs.shape[0]
     n_out = fold_stop - fold_start
     out = np.zeros(n_out)
     # A fixed number of contiguous chunks (not one task per fold): scratch arrays are allocated
@@ -270,9 +275,25 @@ def pair_mass_folds(b1, b2, het, n_words, n_loci, freqs, row_class, run_first, r
     n_chunks = min(n_out, 64)
     q = _fixed_point(freqs)
     for c in prange(n_chunks):
-        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, fold_start, c * n_out // n_chunks,
-                    (c + 1) * n_out // n_chunks, 1, True, np.zeros(0, dtype=np.int64), out, row_class,
-                    run_first, runs)
+        _chunk_mass(
+            b1,
+            b2,
+            het,
+            n_words,
+            n_loci,
+            freqs,
+            q,
+            fold_start,
+            c * n_out // n_chunks,
+            (c + 1) * n_out // n_chunks,
+            1,
+            True,
+            np.zeros(0, dtype=np.int64),
+            out,
+            row_class,
+            run_first,
+            runs,
+        )
     return out
 
 
@@ -296,8 +317,25 @@ def pair_mass_rows(b1, b2, het, n_words, n_loci, freqs, stops, row_start, row_st
     q = _fixed_point(freqs)
     for c in prange(n_chunks):
         # rows c, c + n_chunks, …: each chunk gets heavy (early) and light (late) rows alike
-        _chunk_mass(b1, b2, het, n_words, n_loci, freqs, q, row_start, c, n_out, n_chunks, False, stops, out,
-                    np.zeros(n, dtype=np.int32), np.array([0, 1], dtype=np.int64), np.array([[0, n]], dtype=np.int64))
+        _chunk_mass(
+            b1,
+            b2,
+            het,
+            n_words,
+            n_loci,
+            freqs,
+            q,
+            row_start,
+            c,
+            n_out,
+            n_chunks,
+            False,
+            stops,
+            out,
+            np.zeros(n, dtype=np.int32),
+            np.array([0, 1], dtype=np.int64),
+            np.array([[0, n]], dtype=np.int64),
+        )
     return out
 
 

@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-__all__ = ['pair_mass', 'unlisted_partner_mass']
+__all__ = ["pair_mass", "unlisted_partner_mass"]
+
 
 def _rows(b: np.ndarray, n_words: int, n_loci: int, n: int) -> np.ndarray:
     """Flat struct-of-arrays bitsets (index ``(w * n_loci + l) * n + j``) as (n, n_words, n_loci)."""
@@ -35,8 +36,9 @@ def pair_mass(b1: np.ndarray, b2: np.ndarray, het: bool, n_words: int, n_loci: i
     return math.fsum(freqs * row)
 
 
-def unlisted_partner_mass(b1: np.ndarray, b2: np.ndarray, hom: np.ndarray, n_words: int, n_loci: int,
-                          freqs: np.ndarray, wildcard: bool) -> float:
+def unlisted_partner_mass(
+    b1: np.ndarray, b2: np.ndarray, hom: np.ndarray, n_words: int, n_loci: int, freqs: np.ndarray, wildcard: bool
+) -> float:
     """Mass of listed haplotypes whose pairing with an unlisted chromosome (novel or wildcard) is covered."""
     n = freqs.shape[0]
     r1 = _rows(b1, n_words, n_loci, n)

@@ -1,5 +1,4 @@
-"""Per-line kernels of planning: line masses, a pick's update, partner gains, covered rows (zero mismatch and rules).
-"""
+"""Per-line kernels of planning: line masses, a pick's update, partner gains, covered rows (zero mismatch and rules)."""
 
 from __future__ import annotations
 
@@ -176,8 +175,9 @@ def sampled_cover_count(b1, b2, het, n_words, n_loci, n, chosen, rows_i, rows_j)
     cover = np.empty(n_words, dtype=np.uint64)
     q = 0
     for s in range(rows_i.shape[0]):
-        if _pair_cover(b1, b2, het, n_words, n_loci, n, rows_i[s], rows_j[s], cover) and \
-                not _hits(cover, chosen, n_words):
+        if _pair_cover(b1, b2, het, n_words, n_loci, n, rows_i[s], rows_j[s], cover) and not _hits(
+            cover, chosen, n_words
+        ):
             q += 1
     return q
 
@@ -197,13 +197,15 @@ def _slot_cover(codes, pnull, s1, s2, lc, ln, chosen, hom2, direction, haplo, li
                 return 1
     for t in range(lc.shape[0]):
         cover[t] = (not chosen[t]) and line_count(
-            codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits, k + 1) >= 0
+            codes, pnull, s1, s2, lc, ln, t, hom2, direction, haplo, limits, k + 1
+        ) >= 0
     return 0
 
 
 @jit(parallel=True)
-def rule_gain_folds(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, n_head, fold_start,
-                     fold_stop):
+def rule_gain_folds(
+    codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, n_head, fold_start, fold_stop
+):
     """Rule-aware twin of :func:`_gain_folds`: chosen-covered mass and every line's gain, per chunk.
 
     A line covers a patient pair when its mismatch count is at most ``k`` within the per-locus
@@ -293,8 +295,9 @@ def rule_pick_update(codes, pnull, freqs, lc, ln, chosen, t, hom2, direction, ha
 
 
 @jit()
-def rule_cover_rows(codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, n_head, count_only,
-                     out_cover, out_weight):
+def rule_cover_rows(
+    codes, pnull, freqs, lc, ln, chosen, hom2, direction, haplo, limits, k, n_head, count_only, out_cover, out_weight
+):
     """Rule-aware twin of :func:`cover_rows` (pairs with i < ``n_head``); ``out_cover`` is bool (n_pairs, n_lines)."""
     n = freqs.shape[0]
     n_lines = lc.shape[0]

@@ -1,5 +1,4 @@
-"""The general rule kernel: best-line mismatch counts per patient pair, histograms, typings.
-"""
+"""The general rule kernel: best-line mismatch counts per patient pair, histograms, typings."""
 
 from __future__ import annotations
 

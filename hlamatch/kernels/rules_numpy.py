@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-__all__ = ['pair_best', 'other_merge_histograms']
+__all__ = ["pair_best", "other_merge_histograms"]
 
 # ---- general rules on merged classes (GvH / bidirectional, a missing homozygous allele counting once)
 
@@ -42,8 +42,11 @@ def _combos(direction: int, haplo: bool, hom_line: bool) -> list[tuple[int, int]
     """Phase assignments (sigma: donor copies → patient haplotypes, tau: patient copies → donor
     copies) that :func:`hlamatch.kernels.line_count` tries; a homozygous line needs fewer."""
     sigmas = (0, 1, 3) if hom_line else (0, 1, 2, 3)
-    return [(sg, ta) for sg in (sigmas if haplo and direction != 1 else (0,))
-            for ta in ((0, 1, 2, 3) if haplo and direction != 0 and not hom_line else (0,))]
+    return [
+        (sg, ta)
+        for sg in (sigmas if haplo and direction != 1 else (0,))
+        for ta in ((0, 1, 2, 3) if haplo and direction != 0 and not hom_line else (0,))
+    ]
 
 
 def _locus_table(side1, side2, d1, e1, d2, e2, hom2: bool, direction: int, haplo: bool, combos) -> np.ndarray:
@@ -53,12 +56,14 @@ def _locus_table(side1, side2, d1, e1, d2, e2, hom2: bool, direction: int, haplo
     allele gives the fewest mismatches (the minimum is per locus, as in the kernel).
     """
     d1, e1, d2, e2 = (x[:, None, None] for x in (d1, e1, d2, e2))
+
     def cands(side, axis):
         codes, nulls, wild = side
         if wild:
             return [(d1, e1), (d2, e2)]
         shape = (1, -1, 1) if axis == 1 else (1, 1, -1)
         return [(codes.reshape(shape), nulls.reshape(shape))]
+
     out = []
     for sg, ta in combos:
         c = None
@@ -79,15 +84,27 @@ def _locus_table(side1, side2, d1, e1, d2, e2, hom2: bool, direction: int, haplo
                         hv = _absent(d1, e1, d2, e2, a, an, b, bn, hom2)
                     if direction != 0:
                         gv = _absent(a, an, b, bn, d1, e1, d2, e2, hom2)
-                cc = np.broadcast_to(hv if direction == 0 else gv if direction == 1 else np.maximum(hv, gv),
-                                     (d1.shape[0], len(side1[0]), len(side2[0])))
+                cc = np.broadcast_to(
+                    hv if direction == 0 else gv if direction == 1 else np.maximum(hv, gv),
+                    (d1.shape[0], len(side1[0]), len(side2[0])),
+                )
                 c = cc if c is None else np.minimum(c, cc)
         out.append(c.astype(np.int16))
     return np.stack(out)
 
 
-def pair_best(side1: list, idx1: np.ndarray, side2: list, idx2: np.ndarray, lc: np.ndarray, ln: np.ndarray,
-              hom2: bool, direction: int, haplo: bool, limits: np.ndarray) -> np.ndarray:
+def pair_best(
+    side1: list,
+    idx1: np.ndarray,
+    side2: list,
+    idx2: np.ndarray,
+    lc: np.ndarray,
+    ln: np.ndarray,
+    hom2: bool,
+    direction: int,
+    haplo: bool,
+    limits: np.ndarray,
+) -> np.ndarray:
     """Best line's mismatch count for each patient; -1 where no line is within the limits.
 
     The NumPy twin of :func:`hlamatch.kernels.pair_best`, over P patients at once.  A patient's
@@ -113,8 +130,18 @@ def pair_best(side1: list, idx1: np.ndarray, side2: list, idx2: np.ndarray, lc: 
         lcg, lng = lc[group], ln[group]
         total = np.zeros((len(combos), int(group.sum()), n_pat), dtype=np.int16)
         for l in range(n_loci):
-            tab = _locus_table(side1[l], side2[l], lcg[:, 0, l], lng[:, 0, l], lcg[:, 1, l], lng[:, 1, l], hom2,
-                               direction, haplo, combos)
+            tab = _locus_table(
+                side1[l],
+                side2[l],
+                lcg[:, 0, l],
+                lng[:, 0, l],
+                lcg[:, 1, l],
+                lng[:, 1, l],
+                hom2,
+                direction,
+                haplo,
+                combos,
+            )
             tab = np.where(tab > limits[l], _OVER, tab)
             s2 = tab.shape[3]
             total += tab.reshape(tab.shape[0], tab.shape[1], -1)[:, :, idx1[:, l] * s2 + idx2[:, l]]
@@ -131,10 +158,23 @@ def _states(codes: np.ndarray, nulls: np.ndarray) -> tuple[list, np.ndarray]:
     return sides, idx
 
 
-def other_merge_histograms(codes: np.ndarray, nulls: np.ndarray, f: np.ndarray, oth: np.ndarray,
-                           row_ptr: np.ndarray, row_grp: np.ndarray, row_mass: np.ndarray, lc: np.ndarray,
-                           ln: np.ndarray, direction: int, haplo: bool, limits: np.ndarray, allow: int, n_bins: int,
-                           unlisted: float) -> tuple[np.ndarray, np.ndarray]:
+def other_merge_histograms(
+    codes: np.ndarray,
+    nulls: np.ndarray,
+    f: np.ndarray,
+    oth: np.ndarray,
+    row_ptr: np.ndarray,
+    row_grp: np.ndarray,
+    row_mass: np.ndarray,
+    lc: np.ndarray,
+    ln: np.ndarray,
+    direction: int,
+    haplo: bool,
+    limits: np.ndarray,
+    allow: int,
+    n_bins: int,
+    unlisted: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """NumPy twin of :func:`hlamatch.kernels.other_merge_folds` plus the unlisted-mass terms of
     :func:`hlamatch.compute.rule_bounds.mismatch_histograms`: (lower, upper) histograms.
 

@@ -1,5 +1,4 @@
-"""The zero-mismatch line sweep: per line only the pairs it covers, each counted for its first covering line.
-"""
+"""The zero-mismatch line sweep: per line only the pairs it covers, each counted for its first covering line."""
 
 from __future__ import annotations
 
@@ -48,12 +47,12 @@ def _line_masks(b1, b2, het, n_words, n_loci, n, t):
     per = 2 if het else 1
     for l in range(n_loci):
         off = (w * n_loci + l) * n
-        c1 = b1[off: off + n]
+        c1 = b1[off : off + n]
         s1 = np.uint64(per * l)
         for i in range(n):  # branch-free: LLVM vectorises it
             masks[i] |= np.int64(((c1[i] >> shift) & one) << s1)
         if het:
-            c2 = b2[off: off + n]
+            c2 = b2[off : off + n]
             s2 = np.uint64(2 * l + 1)
             for i in range(n):
                 masks[i] |= np.int64(((c2[i] >> shift) & one) << s2)
@@ -122,7 +121,7 @@ def _first_line_mass(b1, b2, het, n_words, n_loci, freqs, q, t):
     rows = np.empty(k, dtype=np.int64)
     for g in range(n_groups):
         if part[g]:
-            rows[gstart[g]:gstart[g + 1]] = order[starts[g]:starts[g + 1]]
+            rows[gstart[g] : gstart[g + 1]] = order[starts[g] : starts[g + 1]]
     nw = t // 64 + 1  # the words that hold lines 0 .. t
     low = (np.uint64(1) << np.uint64(t % 64)) - np.uint64(1)
     g1 = np.empty(nw * n_loci * k, dtype=np.uint64)

@@ -1,12 +1,12 @@
-"""Coverage results: one per population and level, and the report that holds them.
-"""
+"""Coverage results: one per population and level, and the report that holds them."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +14,8 @@ from hlamatch.constants import MASS_EPSILON
 from hlamatch.errors import OptionError
 from hlamatch.results.definitions import WEIGHTED, Definition
 
-__all__ = ['CoverageResult', 'CoverageReport']
+__all__ = ["CoverageResult", "CoverageReport"]
+
 
 @dataclass(frozen=True)
 class CoverageResult:
@@ -136,8 +137,9 @@ class CoverageReport(Sequence[CoverageResult]):
         several = [k for k in ("population", "resolution") if len(choices(hits, k)) > 1]
         which = " and ".join(f"a {k} ({', '.join(choices(hits, k))})" for k in several)
         example = ", ".join([repr(level)] + [f"{k}={choices(hits, k)[0]!r}" for k in several])
-        raise OptionError(f"the report holds {len(hits)} results for level {level!r}: choose {which}, "
-                          f"e.g. report.get({example})")
+        raise OptionError(
+            f"the report holds {len(hits)} results for level {level!r}: choose {which}, e.g. report.get({example})"
+        )
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per result (:meth:`CoverageResult.to_dict`): full precision, the
@@ -169,8 +171,9 @@ class CoverageReport(Sequence[CoverageResult]):
         return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def weighted_results(results: Sequence[CoverageResult], weights: dict[str, float],
-                     levels: Sequence[str]) -> list[CoverageResult]:
+def weighted_results(
+    results: Sequence[CoverageResult], weights: dict[str, float], levels: Sequence[str]
+) -> list[CoverageResult]:
     """Per level, the weighted mix of per-population results (population ``"weighted"``).
 
     Coverage, bounds, unlisted mass and distributions of the mix are the weighted sums of the
@@ -181,23 +184,31 @@ def weighted_results(results: Sequence[CoverageResult], weights: dict[str, float
         rows = [r for r in results if r.level == lev and r.population in weights]
         w = [weights[r.population] for r in rows]
 
-        def mix(get):
+        def mix(get, w=w, rows=rows):
             return math.fsum(wi * get(r) for wi, r in zip(w, rows))
 
-        def mix_dist(key):
+        def mix_dist(key, rows=rows):
             if any(getattr(r, key) is None for r in rows):
                 return None
             bins = dict.fromkeys(k for r in rows for k in getattr(r, key))
-            return {b: mix(lambda r: getattr(r, key).get(b, 0.0)) for b in bins}
+            return {b: mix(lambda r, b=b: getattr(r, key).get(b, 0.0)) for b in bins}
 
         r0 = rows[0]
         lower, upper = mix(lambda r: r.lower), mix(lambda r: r.upper)
-        out.append(dataclasses.replace(
-            r0, population=WEIGHTED, coverage=lower, lower=lower, upper=upper,
-            unlisted_mass=mix(lambda r: r.unlisted_mass), weights=dict(weights),
-            distribution=mix_dist("distribution"), distribution_upper=mix_dist("distribution_upper"),
-            definition=r0.definition.mixed(),
-        ))
+        out.append(
+            dataclasses.replace(
+                r0,
+                population=WEIGHTED,
+                coverage=lower,
+                lower=lower,
+                upper=upper,
+                unlisted_mass=mix(lambda r: r.unlisted_mass),
+                weights=dict(weights),
+                distribution=mix_dist("distribution"),
+                distribution_upper=mix_dist("distribution_upper"),
+                definition=r0.definition.mixed(),
+            )
+        )
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ['Definition', 'DEFINITIONS', 'DEFINITION_NAMES', 'definition_name', 'WEIGHTED', 'WEIGHTED_DEFINITION']
+__all__ = ["Definition", "DEFINITIONS", "DEFINITION_NAMES", "definition_name", "WEIGHTED", "WEIGHTED_DEFINITION"]
 
 #: Population label of a weighted mix's results.
 WEIGHTED = "weighted"
@@ -25,8 +25,10 @@ WEIGHTED_DEFINITION = "; weighted mix of populations: sum of w_p × coverage_p"
 _GAIN = "gain = coverage(bank + line) − coverage(bank), lower bound; coverage at "
 #: What a weighted mix's rank and plan rows add to their definition.
 _GAIN_WEIGHTED = "; weighted mix: sum of w_p × coverage_p"
-_COHORT = ("empirical cohort coverage (genotype level): share of typed patients whose alleles meet the rules for "
-           "some line; not-assessable patients bound it")
+_COHORT = (
+    "empirical cohort coverage (genotype level): share of typed patients whose alleles meet the rules for "
+    "some line; not-assessable patients bound it"
+)
 
 
 class Definition(str, enum.Enum):
@@ -63,7 +65,7 @@ class Definition(str, enum.Enum):
     level: str
     short_name: str
 
-    def __new__(cls, level: str, short_name: str, text: str) -> "Definition":
+    def __new__(cls, level: str, short_name: str, text: str) -> Definition:
         member = str.__new__(cls, text)
         member._value_ = text
         member.level = level
@@ -100,12 +102,12 @@ class Definition(str, enum.Enum):
         return self.short_name.startswith("gain-")
 
     @classmethod
-    def of(cls, level: str, *, gain: bool = False, weighted: bool = False) -> "Definition":
+    def of(cls, level: str, *, gain: bool = False, weighted: bool = False) -> Definition:
         """The HWE definition at ``level`` (``"haplotype"``, ``"genotype"``): of coverage, or of a
         rank/plan gain; of one population, or of the weighted mix."""
         return cls[("GAIN_" if gain else "") + level.upper() + ("_WEIGHTED" if weighted else "")]
 
-    def mixed(self) -> "Definition":
+    def mixed(self) -> Definition:
         """The same definition for the weighted mix of populations."""
         return self if self.weighted else Definition.of(self.level, gain=self.gain, weighted=True)
 

@@ -28,7 +28,8 @@ Numbers keep full precision here; the CLI rounds them when it writes CSV
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 __all__ = ["flat_rows", "LEADING", "TRAILING", "BINS", "DICT_FIELDS"]
 

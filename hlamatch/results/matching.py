@@ -1,12 +1,11 @@
-"""Results of patient look-up: per line and per patient.
-"""
+"""Results of patient look-up: per line and per patient."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ['PatientMatch', 'LineMatch', 'ASSESSABLE', 'NOT_ASSESSABLE', 'ERROR']
+__all__ = ["PatientMatch", "LineMatch", "ASSESSABLE", "NOT_ASSESSABLE", "ERROR"]
 
 ASSESSABLE = "assessed"
 
@@ -86,9 +85,14 @@ class PatientMatch:
             "matching_lines": self.n_matched if self.status == ASSESSABLE else None,
             "best_mismatches": self.best,
             "lines": [
-                {"line": m.line, **({"name": m.name} if m.name is not None else {}),
-                 "matched": m.matched, "mismatches": m.mismatches,
-                 "per_locus": m.per_locus, "mismatched_alleles": m.mismatched}
+                {
+                    "line": m.line,
+                    **({"name": m.name} if m.name is not None else {}),
+                    "matched": m.matched,
+                    "mismatches": m.mismatches,
+                    "per_locus": m.per_locus,
+                    "mismatched_alleles": m.mismatched,
+                }
                 for m in self.lines
             ],
         }

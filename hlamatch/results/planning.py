@@ -1,5 +1,4 @@
-"""Results of rank and plan: ranked candidates, plan steps and their reports.
-"""
+"""Results of rank and plan: ranked candidates, plan steps and their reports."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from typing import Any
 from hlamatch.errors import OptionError
 from hlamatch.results.definitions import Definition
 
-__all__ = ['RankedCandidate', 'RankReport', 'PlanStep', 'PlanReport']
+__all__ = ["RankedCandidate", "RankReport", "PlanStep", "PlanReport"]
 
 # ====================================================================== results
 
@@ -123,10 +122,20 @@ class RankReport(_Rows):
         rows = []
         for c in self.candidates:
             base = self.base[c.population]
-            rows.append({**asdict(c), "bank_coverage": base[0], "bank_upper": base[1],
-                         "registry_size": self.registry_size, "inbreeding": self.inbreeding,
-                         **{k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.items()
-                            if k != "bank_names" or v is not None}})
+            rows.append(
+                {
+                    **asdict(c),
+                    "bank_coverage": base[0],
+                    "bank_upper": base[1],
+                    "registry_size": self.registry_size,
+                    "inbreeding": self.inbreeding,
+                    **{
+                        k: (list(v) if isinstance(v, tuple) else v)
+                        for k, v in ctx.items()
+                        if k != "bank_names" or v is not None
+                    },
+                }
+            )
         return rows
 
 
@@ -194,7 +203,15 @@ class PlanReport(_Rows):
 
     def to_dicts(self) -> list[dict[str, Any]]:
         ctx = asdict(self.context)
-        return [{**asdict(s), "target": self.target,
-                 **{k: (list(v) if isinstance(v, tuple) else v) for k, v in ctx.items()
-                    if k not in ("bank", "bank_names")}}
-                for s in self.steps]
+        return [
+            {
+                **asdict(s),
+                "target": self.target,
+                **{
+                    k: (list(v) if isinstance(v, tuple) else v)
+                    for k, v in ctx.items()
+                    if k not in ("bank", "bank_names")
+                },
+            }
+            for s in self.steps
+        ]

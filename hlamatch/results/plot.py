@@ -75,9 +75,14 @@ def _curves(steps: Any) -> tuple[list[int], list[float], list[float], list[float
         for key, value in row.items():
             # A nested value (e.g. a ``coverage_by_population`` dict) is not a curve; a column with
             # no value at all (only None) draws nothing.
-            if (isinstance(key, str) and key.startswith(_POP_PREFIX) and len(key) > len(_POP_PREFIX)
-                    and value is not None and not isinstance(value, Mapping)):
-                pop = key[len(_POP_PREFIX):]
+            if (
+                isinstance(key, str)
+                and key.startswith(_POP_PREFIX)
+                and len(key) > len(_POP_PREFIX)
+                and value is not None
+                and not isinstance(value, Mapping)
+            ):
+                pop = key[len(_POP_PREFIX) :]
                 if pop not in pops:
                     pops.append(pop)
                 per_pop[pop] = _fraction(value, key, i)
@@ -225,8 +230,7 @@ def plot_plan(
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     if any(hi > lo for lo, hi in zip(lower, upper)):
-        ax.fill_between(x, lower, upper, color="C0", alpha=0.2, linewidth=0,
-                        label="bounds (unlisted haplotype mass)")
+        ax.fill_between(x, lower, upper, color="C0", alpha=0.2, linewidth=0, label="bounds (unlisted haplotype mass)")
     ax.plot(x, cov, color="C0", marker="o", linewidth=2.2, label="all populations" if pops else "coverage")
     for j, pop in enumerate(pops):
         ax.plot(x, per_pop[pop], color=f"C{(j + 1) % 10}", marker=".", linewidth=1.2, label=pop)

@@ -1,5 +1,4 @@
-"""Results of donor supply: per candidate, per level and per registry size.
-"""
+"""Results of donor supply: per candidate, per level and per registry size."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from typing import Any
 from hlamatch.errors import OptionError
 from hlamatch.results.definitions import WEIGHTED, Definition
 
-__all__ = ['SUPPLY_DEFINITIONS', 'CandidateSupply', 'LevelSupply', 'RegistrySupply', 'SupplyReport']
+__all__ = ["SUPPLY_DEFINITIONS", "CandidateSupply", "LevelSupply", "RegistrySupply", "SupplyReport"]
 
 SUPPLY_DEFINITIONS: dict[str, str] = {
     "p_donor": (
@@ -223,15 +222,23 @@ class SupplyReport:
 
     def registry(self, registry_size: int, population: str | None = None) -> RegistrySupply:
         """The figures for one registry size (and population, needed when there are several)."""
-        hits = [r for r in self.registries
-                if r.registry_size == registry_size and (population is None or r.population == population)]
+        hits = [
+            r
+            for r in self.registries
+            if r.registry_size == registry_size and (population is None or r.population == population)
+        ]
         if len(hits) != 1:
             raise OptionError(f"no single result for registry_size={registry_size!r}, population={population!r}")
         return hits[0]
 
     def _context(self) -> dict[str, Any]:
-        return {"loci": list(self.loci), "resolution": self.resolution, "rule": self.rule, "table": self.table,
-                "inbreeding": self.inbreeding}
+        return {
+            "loci": list(self.loci),
+            "resolution": self.resolution,
+            "rule": self.rule,
+            "table": self.table,
+            "inbreeding": self.inbreeding,
+        }
 
     def to_dicts(self, part: str = "registry") -> list[dict[str, Any]]:
         """Flat JSON-ready rows (NaN and infinities as None).
@@ -254,18 +261,28 @@ class SupplyReport:
         if part == "registry":
             for r in self.registries:
                 for lv in r.levels:
-                    row = {"population": r.population, "registry_size": r.registry_size,
-                           "expected_distinct_lines": r.expected_distinct_lines, "p_no_line": r.p_no_line}
+                    row = {
+                        "population": r.population,
+                        "registry_size": r.registry_size,
+                        "expected_distinct_lines": r.expected_distinct_lines,
+                        "p_no_line": r.p_no_line,
+                    }
                     row.update({k: (_json_float(v) if isinstance(v, float) else v) for k, v in asdict(lv).items()})
                     # which definition (``definitions`` of to_dict holds the texts): the expected HWE coverage
                     row["definition"] = lv.definition_name
                     rows.append({**row, **ctx})
         elif part == "candidates":
             for c in self.candidates:
-                row = {"population": c.population, "line": c.line,
-                       **({"name": c.name} if c.name is not None else {}), "homozygous": c.homozygous,
-                       "frequency": c.frequency, "frequency_2": _json_float(c.frequency_2),
-                       "p_donor": c.p_donor, "people_per_donor": _json_float(c.people_per_donor)}
+                row = {
+                    "population": c.population,
+                    "line": c.line,
+                    **({"name": c.name} if c.name is not None else {}),
+                    "homozygous": c.homozygous,
+                    "frequency": c.frequency,
+                    "frequency_2": _json_float(c.frequency_2),
+                    "p_donor": c.p_donor,
+                    "people_per_donor": _json_float(c.people_per_donor),
+                }
                 row.update({f"p_in_registry_{R}": p for R, p in zip(self.registry_sizes, c.p_in_registry)})
                 row["definition"] = c.definition_name
                 rows.append({**row, **ctx})
@@ -276,11 +293,22 @@ class SupplyReport:
     def to_dict(self) -> dict[str, Any]:
         """The whole report as one JSON-ready document: settings, definitions and both row lists."""
         return {
-            "table": self.table, "loci": list(self.loci), "resolution": self.resolution, "rule": self.rule,
-            "rules": self.rules, "inbreeding": self.inbreeding, "registry_sizes": list(self.registry_sizes),
-            "levels": list(self.levels), "method": self.method, "samples": self.samples, "seed": self.seed,
-            "weights": self.weights, "unlisted_mass": dict(self.unlisted_mass), "definitions": dict(self.definitions),
-            "candidates": self.to_dicts("candidates"), "registry": self.to_dicts("registry"),
+            "table": self.table,
+            "loci": list(self.loci),
+            "resolution": self.resolution,
+            "rule": self.rule,
+            "rules": self.rules,
+            "inbreeding": self.inbreeding,
+            "registry_sizes": list(self.registry_sizes),
+            "levels": list(self.levels),
+            "method": self.method,
+            "samples": self.samples,
+            "seed": self.seed,
+            "weights": self.weights,
+            "unlisted_mass": dict(self.unlisted_mass),
+            "definitions": dict(self.definitions),
+            "candidates": self.to_dicts("candidates"),
+            "registry": self.to_dicts("registry"),
         }
 
     def to_polars(self, part: str = "registry"):

@@ -1,5 +1,4 @@
-"""Building a :class:`HaplotypeTable` from read columns: frequencies, allele encoding, validation.
-"""
+"""Building a :class:`HaplotypeTable` from read columns: frequencies, allele encoding, validation."""
 
 from __future__ import annotations
 
@@ -72,8 +71,7 @@ def _parse_freqs(values: pl.Series, where: str, column: str, lines: np.ndarray) 
         x = float(arr[i])
         what = "not finite" if not math.isfinite(x) else "negative" if x < 0 else "above 1"
         raise FrequencyError(
-            f"{where} line {lines[i]}: frequency {x!r} in column {column!r} is {what}; "
-            "frequencies must lie in [0, 1]"
+            f"{where} line {lines[i]}: frequency {x!r} in column {column!r} is {what}; frequencies must lie in [0, 1]"
         )
     return arr
 
@@ -219,8 +217,7 @@ def build_table(raw: RawTable, sum_tolerance: float, source: str, strict: bool =
             axis=1,
         )
         uniq, inverse = unique_rows(code_matrix, [len(v) for v in alleles])
-        _check_duplicates(inverse, np.arange(n), raw, pops[0] if len(pops) == 1 else None,
-                          code_matrix, loci, alleles)
+        _check_duplicates(inverse, np.arange(n), raw, pops[0] if len(pops) == 1 else None, code_matrix, loci, alleles)
 
     seen: dict[str, str] = {}
     for pop in pops:
@@ -234,20 +231,20 @@ def build_table(raw: RawTable, sum_tolerance: float, source: str, strict: bool =
     for p, pop in enumerate(pops):
         total = math.fsum(freqs[:, p])
         if total <= 0:
-            raise EmptyTableError(
-                f"population {pop!r} of {raw.where} has no haplotype with positive frequency"
-            )
+            raise EmptyTableError(f"population {pop!r} of {raw.where} has no haplotype with positive frequency")
         if total > 1 + sum_tolerance:
             raise FrequencyError(
                 f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}, above 1 by more "
                 f"than the tolerance {sum_tolerance:g}; fix the table or raise --sum-tolerance"
             )
         if total > 1 + MASS_EPSILON:  # said when the population is used (HaplotypeTable.population_index)
-            pending.append(_PendingWarning(
-                str(pop).strip(),
-                f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}; scaled down by "
-                f"{(1 - 1 / total) * 100:.3g}% to sum to 1 (rounding excess within tolerance {sum_tolerance:g})",
-            ))
+            pending.append(
+                _PendingWarning(
+                    str(pop).strip(),
+                    f"frequencies for population {pop!r} in {raw.where} sum to {total:.6g}; scaled down by "
+                    f"{(1 - 1 / total) * 100:.3g}% to sum to 1 (rounding excess within tolerance {sum_tolerance:g})",
+                )
+            )
         if total > 1:  # within MASS_EPSILON: floating-point noise, scaled silently
             freqs[:, p] /= total
             scaled.append(1 / total)
@@ -310,8 +307,10 @@ def _validate_names(table: HaplotypeTable, where: str, strict: bool) -> None:
         return
     mass = ", ".join(f"{pop} {math.fsum(table.freqs[hit, p]):.3g}" for p, pop in enumerate(table.populations))
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-    what = (f"{where}: {len(names)} allele name(s) are not in {nom.release} ({shown}); haplotypes carrying "
-            f"them have total frequency {mass}")
+    what = (
+        f"{where}: {len(names)} allele name(s) are not in {nom.release} ({shown}); haplotypes carrying "
+        f"them have total frequency {mass}"
+    )
     if strict:
         from hlamatch.errors import UnknownAlleleError
 
@@ -320,8 +319,13 @@ def _validate_names(table: HaplotypeTable, where: str, strict: bool) -> None:
 
 
 def _check_duplicates(
-    groups: np.ndarray, rows: np.ndarray, raw: RawTable, pop: str | None,
-    codes: np.ndarray, loci: list[str], alleles: list[tuple[str, ...]],
+    groups: np.ndarray,
+    rows: np.ndarray,
+    raw: RawTable,
+    pop: str | None,
+    codes: np.ndarray,
+    loci: list[str],
+    alleles: list[tuple[str, ...]],
 ) -> None:
     order = np.argsort(groups, kind="stable")
     g = groups[order]

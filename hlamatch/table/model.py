@@ -1,13 +1,12 @@
-"""The haplotype frequency table model: :class:`HaplotypeTable`, projection, resolution reduction, combination.
-"""
+"""The haplotype frequency table model: :class:`HaplotypeTable`, projection, resolution reduction, combination."""
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +16,8 @@ from hlamatch.errors import HlamatchWarning, OptionError, TableSchemaError, Unkn
 from hlamatch.hla.alleles import at_resolution, canonical_locus, locus_at, reduce_name, unreachable
 from hlamatch.table.rows import frequency_order, group_sums, unique_rows
 
-__all__ = ['HaplotypeTable', 'PopulationWarning', 'combine_tables']
+__all__ = ["HaplotypeTable", "PopulationWarning", "combine_tables"]
+
 
 class PopulationWarning(HlamatchWarning):
     """A warning about one population of a table (e.g. its rounding excess scaled away).
@@ -100,9 +100,11 @@ class HaplotypeTable:
     def __repr__(self) -> str:
         """One line: ``<HaplotypeTable 'bundled:japanese': loci A~C~B~DRB1~DQB1, 2-field, population JAPI,
         100 rows>`` (the arrays are left out)."""
-        return (f"<HaplotypeTable {self.source!r}: loci {'~'.join(self.loci)}, {self.resolution}, "
-                f"population{'s' if len(self.populations) != 1 else ''} {', '.join(self.populations)}, "
-                f"{self.n_haplotypes} rows>")
+        return (
+            f"<HaplotypeTable {self.source!r}: loci {'~'.join(self.loci)}, {self.resolution}, "
+            f"population{'s' if len(self.populations) != 1 else ''} {', '.join(self.populations)}, "
+            f"{self.n_haplotypes} rows>"
+        )
 
     # ------------------------------------------------------------------ basic facts
     @property
@@ -125,15 +127,13 @@ class HaplotypeTable:
             if len(self.populations) == 1:
                 return self._used(0)
             raise OptionError(
-                f"table {self.source} holds populations {', '.join(self.populations)}: "
-                "choose one with --population"
+                f"table {self.source} holds populations {', '.join(self.populations)}: choose one with --population"
             )
         for i, p in enumerate(self.populations):
             if p.upper() == population.strip().upper():
                 return self._used(i)
         raise OptionError(
-            f"population {population!r} is not in table {self.source} "
-            f"(it has {', '.join(self.populations)})"
+            f"population {population!r} is not in table {self.source} (it has {', '.join(self.populations)})"
         )
 
     def _used(self, p: int) -> int:
@@ -227,7 +227,8 @@ class HaplotypeTable:
             if why:
                 raise OptionError(
                     f"table {self.source} is at {self.resolution} resolution and cannot give {res} results: "
-                    f"{why}" + (f" (choose --resolution {self.resolution} or a coarser one)" if res in RESOLUTIONS else "")
+                    f"{why}"
+                    + (f" (choose --resolution {self.resolution} or a coarser one)" if res in RESOLUTIONS else "")
                 )
         if idx == list(range(len(self.loci))) and same and not self._finer_than(res):
             return self
@@ -244,9 +245,7 @@ class HaplotypeTable:
                     there, why = at_resolution(a, res)
                     if there is None:
                         if "locus" in why:  # a locus without serology: the whole column cannot go there
-                            raise OptionError(
-                                f"table {self.source}: {why}; leave locus {self.loci[l]} out with --loci"
-                            )
+                            raise OptionError(f"table {self.source}: {why}; leave locus {self.loci[l]} out with --loci")
                         unmapped.append((l, c, a))
                         there = a
                     reduced.append(there)
@@ -309,8 +308,10 @@ class HaplotypeTable:
         if isinstance(loci, str):  # "A,B,DRB1" or "A~B~DRB1"; never one letter per locus
             loci = [x.strip() for x in loci.replace("~", ",").split(",") if x.strip()]
         elif isinstance(loci, (bytes, Mapping)) or not isinstance(loci, Iterable):
-            raise TypeError(f"loci must be a list of locus names like ['A', 'B', 'DRB1'] or a text 'A,B,DRB1', "
-                            f"got {type(loci).__name__}")
+            raise TypeError(
+                f"loci must be a list of locus names like ['A', 'B', 'DRB1'] or a text 'A,B,DRB1', "
+                f"got {type(loci).__name__}"
+            )
         else:
             loci = list(loci)
             for x in loci:
@@ -377,16 +378,22 @@ def combine_tables(tables: Sequence[HaplotypeTable]) -> HaplotypeTable:
     OptionError
         Two tables hold a population of the same name, or no table is given.
     """
-    if isinstance(tables, (str, bytes, HaplotypeTable)) or not isinstance(tables, Iterable) or isinstance(tables, Mapping):
-        raise TypeError(f"tables must be a sequence of HaplotypeTable (e.g. [table1, table2]), got "
-                        f"{type(tables).__name__}")
+    if (
+        isinstance(tables, (str, bytes, HaplotypeTable))
+        or not isinstance(tables, Iterable)
+        or isinstance(tables, Mapping)
+    ):
+        raise TypeError(
+            f"tables must be a sequence of HaplotypeTable (e.g. [table1, table2]), got {type(tables).__name__}"
+        )
     tables = list(tables)
     if not tables:
         raise OptionError("no table given to combine")
     for i, t in enumerate(tables):
         if not isinstance(t, HaplotypeTable):
-            raise TypeError(f"tables[{i}] must be a HaplotypeTable (from load_table, bundled_table ...), got "
-                            f"{type(t).__name__}")
+            raise TypeError(
+                f"tables[{i}] must be a HaplotypeTable (from load_table, bundled_table ...), got {type(t).__name__}"
+            )
     if len(tables) == 1:
         return tables[0]
     first = tables[0]
@@ -418,11 +425,15 @@ def combine_tables(tables: Sequence[HaplotypeTable]) -> HaplotypeTable:
     row = col = 0
     for t in tables:
         n, k = t.freqs.shape
-        freqs[inverse[row: row + n], col: col + k] = t.freqs
+        freqs[inverse[row : row + n], col : col + k] = t.freqs
         row, col = row + n, col + k
     return HaplotypeTable(
-        loci=first.loci, alleles=tuple(vocab), codes=np.ascontiguousarray(uniq, dtype=np.int32),
-        freqs=np.ascontiguousarray(freqs), populations=tuple(pops), resolution=first.resolution,
+        loci=first.loci,
+        alleles=tuple(vocab),
+        codes=np.ascontiguousarray(uniq, dtype=np.int32),
+        freqs=np.ascontiguousarray(freqs),
+        populations=tuple(pops),
+        resolution=first.resolution,
         source="+".join(t.source for t in tables),
         scaled_by=tuple(x for t in tables for x in (t.scaled_by or (1.0,) * len(t.populations))),
         population_warnings=tuple(w for t in tables for w in t.population_warnings),

@@ -1,21 +1,22 @@
-"""The populations of a table: names, comma lists and weighted mixes.
-"""
+"""The populations of a table: names, comma lists and weighted mixes."""
 
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from hlamatch.errors import OptionError
 from hlamatch.table.model import HaplotypeTable
 
-__all__ = ['resolve_populations', 'Populations']
+__all__ = ["resolve_populations", "Populations"]
 
 #: Populations as the API takes them: names, or names with weights for a weighted mix.
 Populations = Sequence[str] | Mapping[str, float] | str | None
 
 
-def resolve_populations(table: HaplotypeTable, populations: Populations) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
+def resolve_populations(
+    table: HaplotypeTable, populations: Populations
+) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
     """Population names of ``table`` and, for a weighted mix, their weights (normalised to sum 1).
 
     Parameters

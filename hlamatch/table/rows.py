@@ -11,7 +11,7 @@ group rows with :func:`row_groups` (or :func:`key_groups` for one key per row) a
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from hlamatch._deps import pl
 __all__ = ["key_groups", "row_groups", "group_sums", "unique_rows", "frequency_order", "POLARS_SORT_ROWS"]
 
 #: Largest mixed-radix key (product of the radices) :func:`row_groups` packs into one int64.
-_KEY_LIMIT = 2 ** 62
+_KEY_LIMIT = 2**62
 
 
 def _row_keys(codes: np.ndarray, sizes: Sequence[int]) -> np.ndarray | None:
@@ -28,7 +28,7 @@ def _row_keys(codes: np.ndarray, sizes: Sequence[int]) -> np.ndarray | None:
     or None when the codes do not fit in one (then sort by the columns)."""
     n, k = codes.shape
     radix = [max(int(x), 1) for x in sizes]
-    if n == 0 or k == 0 or math.prod(radix) >= 2 ** 62 or codes.min() < 0 or bool(np.any(codes.max(axis=0) >= radix)):
+    if n == 0 or k == 0 or math.prod(radix) >= 2**62 or codes.min() < 0 or bool(np.any(codes.max(axis=0) >= radix)):
         return None
     key = np.zeros(n, dtype=np.int64)
     for l in range(k):
@@ -86,7 +86,7 @@ def row_groups(codes: np.ndarray, sizes: Sequence[int] | None = None) -> tuple[n
     if n == 0 or k == 0 or codes.dtype.kind not in "iu" or int(codes.min()) < 0:
         return _numpy_groups(codes)
     top = codes.max(axis=0)
-    if int(top.max()) >= 2 ** 31:
+    if int(top.max()) >= 2**31:
         return _numpy_groups(codes)
     if sizes is None or len(sizes) != k:
         sizes = [0] * k

@@ -18,8 +18,17 @@ from hlamatch.table.model import HaplotypeTable, _PendingWarning
 __all__ = ["table_parts", "table_from_parts"]
 
 #: The fields :func:`table_parts` stores; a table with any other field set is not cached.
-_STORED = {"loci", "alleles", "codes", "freqs", "populations", "resolution", "source", "scaled_by",
-           "population_warnings"}
+_STORED = {
+    "loci",
+    "alleles",
+    "codes",
+    "freqs",
+    "populations",
+    "resolution",
+    "source",
+    "scaled_by",
+    "population_warnings",
+}
 
 
 def table_parts(table: HaplotypeTable) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -71,14 +80,16 @@ def table_from_parts(meta: Any, arrays: dict[str, np.ndarray]) -> HaplotypeTable
     if resolution not in ALL_RESOLUTIONS or not isinstance(source, str):
         raise ValueError("bad resolution or source")
     scaled_by = meta.get("scaled_by")
-    if not isinstance(scaled_by, list) or len(scaled_by) not in (0, len(populations)) or not all(
-        type(x) in (int, float) and math.isfinite(x) and x > 0 for x in scaled_by
+    if (
+        not isinstance(scaled_by, list)
+        or len(scaled_by) not in (0, len(populations))
+        or not all(type(x) in (int, float) and math.isfinite(x) and x > 0 for x in scaled_by)
     ):
         raise ValueError("bad scaled_by")
     notes = meta.get("population_warnings")
     if not isinstance(notes, list) or not all(
-        isinstance(n, list) and len(n) == 2 and isinstance(n[0], str) and isinstance(n[1], str)
-        and n[0] in populations for n in notes
+        isinstance(n, list) and len(n) == 2 and isinstance(n[0], str) and isinstance(n[1], str) and n[0] in populations
+        for n in notes
     ):
         raise ValueError("bad population warnings")
     codes, freqs = arrays["codes"], arrays["freqs"]

@@ -41,8 +41,10 @@ def coverage_json(*args: str) -> tuple[list[dict], list[str]]:
 
 
 def p1_warning(path: Path) -> str:
-    return (f"frequencies for population 'P1' in {path} sum to 1.004; scaled down by 0.398% to sum to 1 "
-            "(rounding excess within tolerance 0.01)")
+    return (
+        f"frequencies for population 'P1' in {path} sum to 1.004; scaled down by 0.398% to sum to 1 "
+        "(rounding excess within tolerance 0.01)"
+    )
 
 
 @pytest.fixture
@@ -62,7 +64,8 @@ def test_table_repr_is_one_short_line():
     assert repr(t) == expected
     assert str(t) == expected
     assert repr(t.select(["A", "B", "DRB1"], "1-field")).startswith(
-        "<HaplotypeTable 'bundled:japanese': loci A~B~DRB1, 1-field, population JAPI, ")
+        "<HaplotypeTable 'bundled:japanese': loci A~B~DRB1, 1-field, population JAPI, "
+    )
 
 
 def test_table_repr_names_every_population(two_pops):
@@ -90,8 +93,14 @@ def test_dir_lists_the_public_api_only():
     assert [n for n in names if n.startswith("_") and n != "__version__"] == []
     for helper in ("Any", "import_module", "annotations", "tables", "errors", "warmup_"):
         assert helper not in names
-    assert {"match_patients", "MatchRules", "PopulationWarning", "use_nomenclature", "use_engine",
-            "HaplotypeTable"} <= set(names)
+    assert {
+        "match_patients",
+        "MatchRules",
+        "PopulationWarning",
+        "use_nomenclature",
+        "use_engine",
+        "HaplotypeTable",
+    } <= set(names)
 
 
 def _resolve(dotted: str) -> object:
@@ -119,18 +128,27 @@ def test_names_the_readme_uses_are_exported():
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],
-                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return set(out.stdout.split())
 
 
-@pytest.mark.parametrize("code", [
-    "import hlamatch",
-    "import hlamatch; dir(hlamatch); hlamatch.__all__",
-    "from hlamatch.cli import cli; from click.testing import CliRunner; CliRunner().invoke(cli, ['--help'])",
-    "from hlamatch.cli import cli; from click.testing import CliRunner; CliRunner().invoke(cli, ['coverage', '--help'])",
-], ids=["import", "dir", "help", "coverage-help"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import hlamatch",
+        "import hlamatch; dir(hlamatch); hlamatch.__all__",
+        "from hlamatch.cli import cli; from click.testing import CliRunner; CliRunner().invoke(cli, ['--help'])",
+        "from hlamatch.cli import cli; from click.testing import CliRunner; CliRunner().invoke(cli, ['coverage', '--help'])",
+    ],
+    ids=["import", "dir", "help", "coverage-help"],
+)
 def test_import_and_help_stay_cheap(code):
     loaded = _modules_after(code)
     assert "numba" not in loaded and "polars" not in loaded
@@ -173,12 +191,15 @@ def test_combined_tables_keep_each_population_warning(tmp_path, two_pops):
     assert warnings_of(lambda: both.population_index("P1")) == [p1_warning(two_pops)]
 
 
-@pytest.mark.parametrize("options, shown", [
-    (["-p", "P2"], False),
-    (["-p", "P1"], True),
-    (["-p", "P1=0.5", "-p", "P2=0.5"], True),
-    ([], True),  # every population used
-])
+@pytest.mark.parametrize(
+    "options, shown",
+    [
+        (["-p", "P2"], False),
+        (["-p", "P1"], True),
+        (["-p", "P1=0.5", "-p", "P2=0.5"], True),
+        ([], True),  # every population used
+    ],
+)
 def test_cli_warns_only_for_the_populations_asked(two_pops, options, shown):
     _, said = coverage_json("-t", str(two_pops), "--line", LINE, *options)
     assert said == ([f"Warning: {p1_warning(two_pops)}"] if shown else [])
@@ -191,18 +212,23 @@ def test_cli_tables_describes_every_population_so_warns(two_pops):
 
 
 @pytest.mark.real_data
-@pytest.mark.parametrize("options, shown", [
-    (["-p", "EUR"], []),
-    (["-p", "AFA"], ["AFA"]),
-    (["-p", "EUR=0.6", "-p", "HIS=0.4"], ["HIS"]),
-])
+@pytest.mark.parametrize(
+    "options, shown",
+    [
+        (["-p", "EUR"], []),
+        (["-p", "AFA"], ["AFA"]),
+        (["-p", "EUR=0.6", "-p", "HIS=0.4"], ["HIS"]),
+    ],
+)
 def test_real_nmdp2007_warns_only_for_the_populations_asked(options, shown):
     p = shared_path(NMDP2007)
     sums = {"AFA": ("1.00389", "0.387%"), "HIS": ("1.00394", "0.392%")}
     _, said = coverage_json("-t", str(p), "--top", "3", "--loci", "A,B,DRB1", "--level", "genotype", *options)
     assert said == [
         f"Warning: frequencies for population '{pop}' in {p} sum to {sums[pop][0]}; scaled down by "
-        f"{sums[pop][1]} to sum to 1 (rounding excess within tolerance 0.01)" for pop in shown]
+        f"{sums[pop][1]} to sum to 1 (rounding excess within tolerance 0.01)"
+        for pop in shown
+    ]
 
 
 # ============================================================================ a table's own resolution
@@ -213,9 +239,15 @@ def test_every_resolution_reaches_itself(resolution):
     assert unreachable(resolution, resolution) is None
 
 
-@pytest.mark.parametrize("name, resolution", [
-    ("A*01:01:01G", "G"), ("A*01:01P", "P"), ("A24", "antigen"), ("Cw7", "antigen"),
-])
+@pytest.mark.parametrize(
+    "name, resolution",
+    [
+        ("A*01:01:01G", "G"),
+        ("A*01:01P", "P"),
+        ("A24", "antigen"),
+        ("Cw7", "antigen"),
+    ],
+)
 def test_a_name_at_its_own_resolution_needs_no_files(name, resolution):
     assert at_resolution(name, resolution) == (name, None)  # no nomenclature in use (conftest)
 
@@ -239,8 +271,9 @@ def test_real_antigen_table_at_antigen_resolution():
     t = load_table(path, population="CAU")
     assert t.resolution == "antigen"
     assert t.select(None, "antigen") is t
-    rows, said = coverage_json("-t", str(path), "-p", "CAU", "--top", "3", "--loci", "A,B,DR", "--resolution",
-                               "antigen", "--level", "genotype")
+    rows, said = coverage_json(
+        "-t", str(path), "-p", "CAU", "--top", "3", "--loci", "A,B,DR", "--resolution", "antigen", "--level", "genotype"
+    )
     assert said == []
     assert rows[0]["resolution"] == "antigen" and rows[0]["coverage"] > 0
 
@@ -298,9 +331,14 @@ class _Terminal(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize("quiet, file, shown", [
-    (False, _Terminal, True), (True, _Terminal, False), (False, io.StringIO, False),
-])
+@pytest.mark.parametrize(
+    "quiet, file, shown",
+    [
+        (False, _Terminal, True),
+        (True, _Terminal, False),
+        (False, io.StringIO, False),
+    ],
+)
 def test_cli_prints_the_notice_on_a_terminal_only(monkeypatch, quiet, file, shown):
     _settings.set_defaults(compile_announced=False, on_compile=None)
     out = file()
@@ -317,8 +355,16 @@ def test_fresh_cache_first_command_says_it_compiles(tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "HLAMATCH_CACHE_DIR": str(tmp_path / "cache")}
     for name in ("HLAMATCH_NUMBA_CACHE", "NUMBA_DISABLE_JIT"):
         env.pop(name, None)
-    cmd = [sys.executable, "-m", "hlamatch", "match", "--patient",
-           "A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05", "--line", "A*24:02~B*52:01~DRB1*15:02"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hlamatch",
+        "match",
+        "--patient",
+        "A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05",
+        "--line",
+        "A*24:02~B*52:01~DRB1*15:02",
+    ]
 
     def stderr_lines() -> list[str]:
         master, slave = pty.openpty()

@@ -32,8 +32,13 @@ def misuse_calls(name, table):
     base = {}
     for q in params:
         if q.default is q.empty:
-            base[q.name] = [table, table] if q.name == "tables" else table if q.name == "table" else (
-                [L1] if q.name in ("lines", "bank") else L1)
+            base[q.name] = (
+                [table, table]
+                if q.name == "tables"
+                else table
+                if q.name == "table"
+                else ([L1] if q.name in ("lines", "bank") else L1)
+            )
     for p in params:
         for bad in BAD:
             yield p.name, bad, {**base, p.name: bad}

@@ -57,22 +57,24 @@ def by_id(results):
 def test_parse_typing_gl_string():
     t = parse_typing("A*24:02+A*02:01^B*52:01+B*07:02^DRB1*15:02+DRB1*04:05", "x")
     assert t.error is None and t.id == "x"
-    assert t.alleles == {"A": ("A*24:02", "A*02:01"), "B": ("B*52:01", "B*07:02"),
-                         "DRB1": ("DRB1*15:02", "DRB1*04:05")}
+    assert t.alleles == {"A": ("A*24:02", "A*02:01"), "B": ("B*52:01", "B*07:02"), "DRB1": ("DRB1*15:02", "DRB1*04:05")}
     # One allele at a locus means homozygous; the HLA- prefix and spaces are accepted.
     t = parse_typing(" HLA-A*24:02 ^ B*52:01+B*52:01 ", "y")
     assert t.alleles == {"A": ("A*24:02", "A*24:02"), "B": ("B*52:01", "B*52:01")}
 
 
-@pytest.mark.parametrize("text, words", [
-    ("A*24:0X+A*02:01^B*52:01", ["A*24:0X"]),                    # malformed allele
-    ("A*24:02+A*02:01+A*11:01^B*52:01", ["3 alleles"]),          # three alleles at a locus
-    ("A*24:02^ZZ*01:01", ["ZZ"]),                                 # unknown gene
-    ("A*24:02^^B*52:01", ["empty"]),                              # empty locus
-    ("A*24:02+B*52:01", ["different loci"]),                      # two loci joined by '+'
-    ("A*24:02^A*02:01", ["twice"]),                               # locus typed twice
-    ("", ["empty"]),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("A*24:0X+A*02:01^B*52:01", ["A*24:0X"]),  # malformed allele
+        ("A*24:02+A*02:01+A*11:01^B*52:01", ["3 alleles"]),  # three alleles at a locus
+        ("A*24:02^ZZ*01:01", ["ZZ"]),  # unknown gene
+        ("A*24:02^^B*52:01", ["empty"]),  # empty locus
+        ("A*24:02+B*52:01", ["different loci"]),  # two loci joined by '+'
+        ("A*24:02^A*02:01", ["twice"]),  # locus typed twice
+        ("", ["empty"]),
+    ],
+)
 def test_parse_typing_errors_never_raise(text, words):
     t = parse_typing(text, "bad")
     assert t.alleles is None and t.error
@@ -82,14 +84,20 @@ def test_parse_typing_errors_never_raise(text, words):
 
 
 def test_read_patients_csv_two_columns_empty_second_is_homozygous(write):
-    p = write("cohort.csv", "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
-                            "p1,A*24:02,A*02:01,B*52:01,B*07:02,DRB1*15:02,DRB1*04:05\n"
-                            "p2,A*24:02,,B*52:01,,DRB1*15:02,\n")
+    p = write(
+        "cohort.csv",
+        "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
+        "p1,A*24:02,A*02:01,B*52:01,B*07:02,DRB1*15:02,DRB1*04:05\n"
+        "p2,A*24:02,,B*52:01,,DRB1*15:02,\n",
+    )
     t1, t2 = read_patients(p)
     assert (t1.id, t2.id) == ("p1", "p2")
     assert t1.alleles["DRB1"] == ("DRB1*15:02", "DRB1*04:05")
-    assert t2.alleles == {"A": ("A*24:02", "A*24:02"), "B": ("B*52:01", "B*52:01"),
-                          "DRB1": ("DRB1*15:02", "DRB1*15:02")}
+    assert t2.alleles == {
+        "A": ("A*24:02", "A*24:02"),
+        "B": ("B*52:01", "B*52:01"),
+        "DRB1": ("DRB1*15:02", "DRB1*15:02"),
+    }
     assert t1.where.endswith("cohort.csv row 2") and t2.where.endswith("cohort.csv row 3")
 
 
@@ -102,27 +110,41 @@ def test_read_patients_tsv_typing_column(write):
 
 def test_read_patients_parquet_and_default_ids(tmp_path):
     p = tmp_path / "cohort.parquet"
-    pl.DataFrame({
-        "A_1": ["A*24:02", "A*02:01"], "A_2": [None, "A*11:01"],
-        "B_1": ["B*52:01", "B*07:02"], "B_2": ["B*52:01", None],
-        "DRB1_1": ["DRB1*15:02", "DRB1*04:05"], "DRB1_2": [None, None],
-    }).write_parquet(p)
+    pl.DataFrame(
+        {
+            "A_1": ["A*24:02", "A*02:01"],
+            "A_2": [None, "A*11:01"],
+            "B_1": ["B*52:01", "B*07:02"],
+            "B_2": ["B*52:01", None],
+            "DRB1_1": ["DRB1*15:02", "DRB1*04:05"],
+            "DRB1_2": [None, None],
+        }
+    ).write_parquet(p)
     r1, r2 = read_patients(p)
     assert (r1.id, r2.id) == ("1", "2")  # no id column: row numbers
-    assert r1.alleles == {"A": ("A*24:02", "A*24:02"), "B": ("B*52:01", "B*52:01"),
-                          "DRB1": ("DRB1*15:02", "DRB1*15:02")}
-    assert r2.alleles == {"A": ("A*02:01", "A*11:01"), "B": ("B*07:02", "B*07:02"),
-                          "DRB1": ("DRB1*04:05", "DRB1*04:05")}
+    assert r1.alleles == {
+        "A": ("A*24:02", "A*24:02"),
+        "B": ("B*52:01", "B*52:01"),
+        "DRB1": ("DRB1*15:02", "DRB1*15:02"),
+    }
+    assert r2.alleles == {
+        "A": ("A*02:01", "A*11:01"),
+        "B": ("B*07:02", "B*07:02"),
+        "DRB1": ("DRB1*04:05", "DRB1*04:05"),
+    }
 
 
 def test_read_patients_bad_rows_are_reported_and_the_rest_kept(write):
-    p = write("bad.csv", "id,A_1,A_2,B_1,B_2\n"
-                         "ok1,A*24:02,,B*52:01,\n"
-                         "bad1,A*24:0X,,B*52:01,\n"               # malformed allele
-                         "bad2,A*24:02+A*02:01,A*11:01,B*52:01,\n"  # three alleles at A
-                         "bad3,B*07:02,,B*52:01,\n"               # B allele in the A columns
-                         "bad4,ZZ*01:01,,B*52:01,\n"              # unknown gene
-                         "ok2,A*02:01,A*11:01,B*07:02,\n")
+    p = write(
+        "bad.csv",
+        "id,A_1,A_2,B_1,B_2\n"
+        "ok1,A*24:02,,B*52:01,\n"
+        "bad1,A*24:0X,,B*52:01,\n"  # malformed allele
+        "bad2,A*24:02+A*02:01,A*11:01,B*52:01,\n"  # three alleles at A
+        "bad3,B*07:02,,B*52:01,\n"  # B allele in the A columns
+        "bad4,ZZ*01:01,,B*52:01,\n"  # unknown gene
+        "ok2,A*02:01,A*11:01,B*07:02,\n",
+    )
     rows = read_patients(p)
     assert [t.id for t in rows] == ["ok1", "bad1", "bad2", "bad3", "bad4", "ok2"]
     assert [t.error is None for t in rows] == [True, False, False, False, False, True]
@@ -197,11 +219,14 @@ def test_match_patients_rules_and_directions():
 
 
 def test_match_patients_not_assessable_cases():
-    results, *_ = match_patients([
-        "A*24^B*52^DRB1*15",                         # one-field vs two-field lines
-        "A*24:02+A*02:01^B*52:01+B*07:02",           # no DRB1
-        "A*24:02:01:01^B*52:01:01^DRB1*15:02:01",   # finer than the lines: reduced, assessed
-    ], [L1])
+    results, *_ = match_patients(
+        [
+            "A*24^B*52^DRB1*15",  # one-field vs two-field lines
+            "A*24:02+A*02:01^B*52:01+B*07:02",  # no DRB1
+            "A*24:02:01:01^B*52:01:01^DRB1*15:02:01",  # finer than the lines: reduced, assessed
+        ],
+        [L1],
+    )
     a, b, c = results
     assert a.status == NOT_ASSESSABLE and "A*24" in a.reason and "1-field" in a.reason
     assert b.status == NOT_ASSESSABLE and "DRB1" in b.reason
@@ -214,16 +239,20 @@ def test_match_patients_not_assessable_cases():
 def test_match_patients_null_alleles():
     # A patient with a null allele: A*24:02 + A*01:11N.  The line's A*24:02 is carried -> 0.
     # A patient A*02:01 (homozygous) lacks L1's A*24:02 -> 1.
-    results, *_ = match_patients(["A*24:02+A*01:11N^B*52:01^DRB1*15:02", "A*02:01^B*52:01^DRB1*15:02"],
-                                 [L1], details="all")
+    results, *_ = match_patients(
+        ["A*24:02+A*01:11N^B*52:01^DRB1*15:02", "A*02:01^B*52:01^DRB1*15:02"], [L1], details="all"
+    )
     p, q = results
     assert [m.mismatches for m in p.lines] == [0]
     assert {m.line: m.mismatches for m in q.lines} == {L1: 1}
     # A null allele in a LINE is refused: a donor line is typed at the alleles it expresses.
     # (It used to count as "nothing expressed at A": 0 mismatches there for anyone.)
-    with pytest.raises(LineError, match=r"^line A\*01:11N~B\*52:01~DRB1\*15:02: donor lines are chosen for the "
-                                        r"antigens they express: null allele A\*01:11N cannot be part of a line; "
-                                        r"give the expressed allele$"):
+    with pytest.raises(
+        LineError,
+        match=r"^line A\*01:11N~B\*52:01~DRB1\*15:02: donor lines are chosen for the "
+        r"antigens they express: null allele A\*01:11N cannot be part of a line; "
+        r"give the expressed allele$",
+    ):
         match_patients(["A*02:01^B*52:01^DRB1*15:02"], [L1, "A*01:11N~B*52:01~DRB1*15:02"])
 
 
@@ -268,12 +297,15 @@ def invoke(args):
 
 def cohort_csv(write, name="cohort.csv"):
     # Rows (file line numbers): p1 line 2, p2 line 3, bad1 line 4, p3 line 5, bad2 line 6.
-    return write(name, "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
-                       "p1,A*24:02,A*02:01,B*52:01,B*07:02,DRB1*15:02,DRB1*04:05\n"
-                       "p2,A*24:02,,B*52:01,,DRB1*15:02,\n"
-                       "bad1,A*24:0X,,B*52:01,,DRB1*15:02,\n"
-                       "p3,A*33:03,A*11:01,B*44:03,B*54:01,DRB1*13:02,DRB1*04:05\n"
-                       "bad2,A*24:02+A*02:01,A*11:01,B*52:01,,DRB1*15:02,\n")
+    return write(
+        name,
+        "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
+        "p1,A*24:02,A*02:01,B*52:01,B*07:02,DRB1*15:02,DRB1*04:05\n"
+        "p2,A*24:02,,B*52:01,,DRB1*15:02,\n"
+        "bad1,A*24:0X,,B*52:01,,DRB1*15:02,\n"
+        "p3,A*33:03,A*11:01,B*44:03,B*54:01,DRB1*13:02,DRB1*04:05\n"
+        "bad2,A*24:02+A*02:01,A*11:01,B*52:01,,DRB1*15:02,\n",
+    )
 
 
 def test_cli_match_text_names_mismatched_alleles():
@@ -299,7 +331,11 @@ def test_cli_match_json_and_csv():
     res = invoke(args + ["--format", "csv", "--all-lines"])
     assert res.exit_code == 0
     table = list(csv.DictReader(io.StringIO(res.stdout)))
-    assert [(r["patient"], r["line"], r["mismatches"]) for r in table] == [("1", L1, "0"), ("1", L2, "2"), ("2", "", "")]
+    assert [(r["patient"], r["line"], r["mismatches"]) for r in table] == [
+        ("1", L1, "0"),
+        ("1", L2, "2"),
+        ("2", "", ""),
+    ]
     assert table[1]["mismatched_alleles"] == "A: A*02:01; B: B*07:02"
     assert table[2]["status"] == "not assessable"
 
@@ -357,16 +393,24 @@ def test_cli_coverage_cohort_json(write):
 
 
 def test_cli_coverage_rules_json_has_rules_and_distribution():
-    res = invoke(["coverage", "--top", "10", "--loci", "A,B,DRB1", "-k", "1", "--require-match", "DRB1",
-                  "--format", "json"])
+    res = invoke(
+        ["coverage", "--top", "10", "--loci", "A,B,DRB1", "-k", "1", "--require-match", "DRB1", "--format", "json"]
+    )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     assert {r["level"] for r in rows} == {"haplotype", "genotype"}
-    k0 = {r["level"]: r for r in json.loads(invoke(["coverage", "--top", "10", "--loci", "A,B,DRB1",
-                                                          "--format", "json"]).stdout)}
+    k0 = {
+        r["level"]: r
+        for r in json.loads(invoke(["coverage", "--top", "10", "--loci", "A,B,DRB1", "--format", "json"]).stdout)
+    }
     for r in rows:
-        assert r["rules"] == {"max_mismatches": 1, "direction": "HvG", "homozygous_count": 1,
-                              "require_match": ["DRB1"], "allow_mismatch": None}
+        assert r["rules"] == {
+            "max_mismatches": 1,
+            "direction": "HvG",
+            "homozygous_count": 1,
+            "require_match": ["DRB1"],
+            "allow_mismatch": None,
+        }
         assert "DRB1 must match" in r["rule"]
         d = r["distribution"]
         assert set(d) == {"0", "1", "2", "3", "4", "5", "6", "unmatched"}

@@ -33,8 +33,10 @@ from hlamatch.io.patients import read_patients
 L1 = "A*24:02~B*52:01~DRB1*15:02"
 HEADER = "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
 GOOD = "p1,A*24:02,A*02:01,B*52:01,B*07:02,DRB1*15:02,DRB1*04:05\n"
-NULL_LINE_REASON = ("donor lines are chosen for the antigens they express: null allele A*24:02N cannot be part "
-                    "of a line; give the expressed allele")
+NULL_LINE_REASON = (
+    "donor lines are chosen for the antigens they express: null allele A*24:02N cannot be part "
+    "of a line; give the expressed allele"
+)
 USAGE_HINT = "(see 'hlamatch coverage --help')"
 
 
@@ -55,8 +57,10 @@ def one_error(result, expected: str, code: int = 1) -> None:
 
 def strict_json(text: str):
     """json.loads that refuses NaN/Infinity (strict JSON)."""
+
     def refuse(name):
         raise ValueError(f"not JSON: {name}")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -66,12 +70,13 @@ def strict_json(text: str):
 @pytest.mark.parametrize("command", ["match", "cohort"])
 def test_third_allele_column_is_a_file_error(write, command):
     # Before: A_3 was ignored and the patient reported as a full match on A_1 and A_2.
-    p = write("third.csv", "id,A_1,A_2,A_3,B_1,B_2,DRB1_1,DRB1_2\n"
-                           "p1,A*24:02,A*02:01,A*11:01,B*52:01,,DRB1*15:02,\n")
+    p = write("third.csv", "id,A_1,A_2,A_3,B_1,B_2,DRB1_1,DRB1_2\np1,A*24:02,A*02:01,A*11:01,B*52:01,,DRB1*15:02,\n")
     args = (["match", "--patients-file", p] if command == "match" else ["coverage", "--cohort", p]) + ["--line", L1]
-    one_error(invoke(*args),
-              f"Error: patients file {p}: column(s) A_3 would hold a third allele of a locus, but a typing has two "
-              "alleles per locus, in columns numbered 1 and 2 (A_1, A_2, B_1, ...); drop or rename them")
+    one_error(
+        invoke(*args),
+        f"Error: patients file {p}: column(s) A_3 would hold a third allele of a locus, but a typing has two "
+        "alleles per locus, in columns numbered 1 and 2 (A_1, A_2, B_1, ...); drop or rename them",
+    )
 
 
 def test_zero_numbered_column_is_refused_too(write):
@@ -80,15 +85,18 @@ def test_zero_numbered_column_is_refused_too(write):
         read_patients(p)
     assert str(e.value) == (
         f"patients file {p}: column(s) A_0, B_0 would hold a third allele of a locus, but a typing has two alleles "
-        "per locus, in columns numbered 1 and 2 (A_1, A_2, B_1, ...); drop or rename them")
+        "per locus, in columns numbered 1 and 2 (A_1, A_2, B_1, ...); drop or rename them"
+    )
 
 
 def test_duplicated_column_name_is_a_file_error(write):
     # Before: polars renamed the second A_1 to A_1_duplicated_0, and its allele was dropped.
     p = write("dup.csv", "id,A_1,A_1,B_1,B_2,DRB1_1,DRB1_2\np1,A*24:02,A*02:01,B*52:01,,DRB1*15:02,\n")
-    one_error(invoke("match", "--patients-file", p, "--line", L1),
-              f"Error: patients file {p}: column 'A_1' appears twice in the header (columns 2 and 3); every column "
-              "needs its own name")
+    one_error(
+        invoke("match", "--patients-file", p, "--line", L1),
+        f"Error: patients file {p}: column 'A_1' appears twice in the header (columns 2 and 3); every column "
+        "needs its own name",
+    )
 
 
 def test_other_numbered_columns_are_ignored(write):
@@ -107,18 +115,22 @@ def test_two_spellings_of_one_allele_column(write):
 def test_one_column_per_locus_named_after_it(write):
     p = write("wide.csv", "id,A,B,DRB1\nq1,A*24:02+A*02:01,B*52:01,DRB1*15:02+DRB1*04:05\n")
     (t,) = read_patients(p)
-    assert t.alleles == {"A": ("A*24:02", "A*02:01"), "B": ("B*52:01", "B*52:01"),
-                         "DRB1": ("DRB1*15:02", "DRB1*04:05")}
+    assert t.alleles == {"A": ("A*24:02", "A*02:01"), "B": ("B*52:01", "B*52:01"), "DRB1": ("DRB1*15:02", "DRB1*04:05")}
 
 
 def test_drb345_gene_columns_feed_one_locus(write):
-    p = write("drb.csv", "id,DRB1_1,DRB1_2,DRB3,DRB4_1,DRB5\n"
-                         "p1,DRB1*15:02,DRB1*04:05,,DRB4*01:03,DRB5*01:01\n"
-                         "p2,DRB1*15:02,,DRB3*01:01,DRB4*01:03,DRB5*01:01\n")
+    p = write(
+        "drb.csv",
+        "id,DRB1_1,DRB1_2,DRB3,DRB4_1,DRB5\n"
+        "p1,DRB1*15:02,DRB1*04:05,,DRB4*01:03,DRB5*01:01\n"
+        "p2,DRB1*15:02,,DRB3*01:01,DRB4*01:03,DRB5*01:01\n",
+    )
     t1, t2 = read_patients(p)
     assert t1.alleles["DRB345"] == ("DRB4*01:03", "DRB5*01:01")
-    assert t2.error == (f"patients file {p} row 3 (patient p2): 3 alleles at one locus "
-                        "('DRB3*01:01+DRB4*01:03+DRB5*01:01'); a typing has at most two per locus")
+    assert t2.error == (
+        f"patients file {p} row 3 (patient p2): 3 alleles at one locus "
+        "('DRB3*01:01+DRB4*01:03+DRB5*01:01'); a typing has at most two per locus"
+    )
 
 
 # ============================================================================ patients: bad rows
@@ -127,16 +139,19 @@ def test_drb345_gene_columns_feed_one_locus(write):
 def _mixed_batch(tmp_path):
     """Good rows around an extra field, an unclosed quote, a non-UTF-8 byte and blank lines."""
     p = tmp_path / "batch.csv"
-    p.write_bytes((
-        HEADER
-        + GOOD                                                                  # row 2
-        + "p2,A*24:02,,B*52:01,,DRB1*15:02,,EXTRA\n"                            # row 3: extra field
-        + 'p3,"A*24:02,,B*52:01,,DRB1*15:02,\n'                                 # row 4: unclosed quote
-        + "\n"                                                                  # row 5: blank
-        + "p4,A*24:02,,B*52:01,,DRB1*15:02,\n"                                  # row 6
-        + ",,,,,,\n"                                                            # row 7: empty fields only
-    ).encode() + "p5,A*24:02\xff,,B*52:01,,DRB1*15:02,\n".encode("latin-1")    # row 8: byte 0xff
-               + b"p6,A*02:01,,B*07:02,,DRB1*04:05,\r\n\r\n\n")                 # row 9, CRLF, trailing blanks
+    p.write_bytes(
+        (
+            HEADER
+            + GOOD  # row 2
+            + "p2,A*24:02,,B*52:01,,DRB1*15:02,,EXTRA\n"  # row 3: extra field
+            + 'p3,"A*24:02,,B*52:01,,DRB1*15:02,\n'  # row 4: unclosed quote
+            + "\n"  # row 5: blank
+            + "p4,A*24:02,,B*52:01,,DRB1*15:02,\n"  # row 6
+            + ",,,,,,\n"  # row 7: empty fields only
+        ).encode()
+        + "p5,A*24:02\xff,,B*52:01,,DRB1*15:02,\n".encode("latin-1")  # row 8: byte 0xff
+        + b"p6,A*02:01,,B*07:02,,DRB1*04:05,\r\n\r\n\n"
+    )  # row 9, CRLF, trailing blanks
     return p
 
 
@@ -175,8 +190,11 @@ def test_cohort_coverage_keeps_the_batch(tmp_path):
 def test_read_patients_row_numbers_are_file_lines(tmp_path):
     rows = read_patients(_mixed_batch(tmp_path))
     assert [t.where.rsplit(" ", 1)[1] for t in rows] == ["2", "3", "4", "6", "8", "9"]
-    assert rows[3].alleles == {"A": ("A*24:02", "A*24:02"), "B": ("B*52:01", "B*52:01"),
-                               "DRB1": ("DRB1*15:02", "DRB1*15:02")}
+    assert rows[3].alleles == {
+        "A": ("A*24:02", "A*24:02"),
+        "B": ("B*52:01", "B*52:01"),
+        "DRB1": ("DRB1*15:02", "DRB1*15:02"),
+    }
 
 
 def test_trailing_blank_lines_are_not_patients(write):
@@ -194,23 +212,35 @@ def test_semicolons_bom_and_tsv(tmp_path):
     assert t.id == "q1" and t.alleles["A"] == ("A*24:02", "A*24:02")
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "is empty: expected a header row and one row per entry"),
-    ("\n  \n\n", "is empty: expected a header row and one row per entry"),
-    ("id,A_1,A_2\n", "holds no patients: add one row per patient below the header"),
-    ("id,A_1,A_2\n\n,,\n", "holds no patients: add one row per patient below the header"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "is empty: expected a header row and one row per entry"),
+        ("\n  \n\n", "is empty: expected a header row and one row per entry"),
+        ("id,A_1,A_2\n", "holds no patients: add one row per patient below the header"),
+        ("id,A_1,A_2\n\n,,\n", "holds no patients: add one row per patient below the header"),
+    ],
+)
 def test_empty_patients_files(write, content, message):
     p = write("cohort.csv", content)
     one_error(invoke("match", "--patients-file", p, "--line", L1), f"Error: patients file {p} {message}")
     one_error(invoke("coverage", "--cohort", p, "--line", L1), f"Error: patients file {p} {message}")
 
 
-@pytest.mark.parametrize("data, message", [
-    ("id,A_1\np1,A*24:02\n".encode("utf-16"), "is UTF-16 text; save it as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet)"),
-    (b"PK\x03\x04\x14\x00\x00\x00", "is a ZIP archive or a spreadsheet workbook, not text; save it as CSV (UTF-8)"),
-    (b"id,A_1\x00\x01\x02\n", "is not a text file (it holds NUL bytes); give a CSV/TSV text file or a Parquet file"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            "id,A_1\np1,A*24:02\n".encode("utf-16"),
+            "is UTF-16 text; save it as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet)",
+        ),
+        (b"PK\x03\x04\x14\x00\x00\x00", "is a ZIP archive or a spreadsheet workbook, not text; save it as CSV (UTF-8)"),
+        (
+            b"id,A_1\x00\x01\x02\n",
+            "is not a text file (it holds NUL bytes); give a CSV/TSV text file or a Parquet file",
+        ),
+    ],
+)
 def test_files_that_are_not_csv_text(tmp_path, data, message):
     p = tmp_path / "cohort.csv"
     p.write_bytes(data)
@@ -236,15 +266,19 @@ def test_parquet_by_content_whatever_its_name(tmp_path):
 def test_header_that_cannot_be_read(tmp_path):
     p = tmp_path / "h.csv"
     p.write_bytes(b'id,"A_1\np1,A*24:02\n')
-    one_error(invoke("match", "--patients-file", p, "--line", L1),
-              f"Error: patients file {p} line 1: cannot read the header: a quote opens a field that does not close "
-              "on this row; close the quote or remove it")
+    one_error(
+        invoke("match", "--patients-file", p, "--line", L1),
+        f"Error: patients file {p} line 1: cannot read the header: a quote opens a field that does not close "
+        "on this row; close the quote or remove it",
+    )
 
 
 def test_patients_folder_is_one_usage_line(tmp_path):
-    one_error(invoke("match", "--patients-file", tmp_path, "--line", L1),
-              f"Error: Invalid value for '--patients-file': File '{tmp_path}' is a directory "
-              "(see 'hlamatch match --help')", code=2)
+    one_error(
+        invoke("match", "--patients-file", tmp_path, "--line", L1),
+        f"Error: Invalid value for '--patients-file': File '{tmp_path}' is a directory (see 'hlamatch match --help')",
+        code=2,
+    )
     with pytest.raises(TypingError) as e:
         read_patients(tmp_path)
     assert str(e.value) == f"patients file {tmp_path} is a folder; give a CSV/TSV or Parquet file"
@@ -253,19 +287,28 @@ def test_patients_folder_is_one_usage_line(tmp_path):
 # ============================================================================ lines files
 
 
-@pytest.mark.parametrize("body, message", [
-    (f"haplotype,name\n{L1},L1\n{L1},L2,extra\n",
-     "row 3: the row has 3 fields but the header has 2 columns; remove the extra field(s), or quote a value "
-     "that holds the separator"),
-    (f'haplotype,name\n{L1},L1\n"{L1},L2\n',
-     "row 3: a quote opens a field that does not close on this row; close the quote or remove it"),
-    (f"haplotype,name\n{L1},L1\n,L2\n", "row 3: empty haplotype"),
-    (f"haplotype1,haplotype2\n,{L1}\n", f"row 2: empty haplotype1 (haplotype2 is '{L1}')"),
-    (f"{L1}\n{L1},A*02:01~B*07:02~DRB1*04:05\n",  # headerless, two haplotypes by comma
-     "row 2: the row has 2 fields but the header has 1 column; remove the extra field(s), or quote a value "
-     "that holds the separator"),
-    ("haplotype,name\n", "holds no lines: add one haplotype (or 'hap1/hap2') per row"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            f"haplotype,name\n{L1},L1\n{L1},L2,extra\n",
+            "row 3: the row has 3 fields but the header has 2 columns; remove the extra field(s), or quote a value "
+            "that holds the separator",
+        ),
+        (
+            f'haplotype,name\n{L1},L1\n"{L1},L2\n',
+            "row 3: a quote opens a field that does not close on this row; close the quote or remove it",
+        ),
+        (f"haplotype,name\n{L1},L1\n,L2\n", "row 3: empty haplotype"),
+        (f"haplotype1,haplotype2\n,{L1}\n", f"row 2: empty haplotype1 (haplotype2 is '{L1}')"),
+        (
+            f"{L1}\n{L1},A*02:01~B*07:02~DRB1*04:05\n",  # headerless, two haplotypes by comma
+            "row 2: the row has 2 fields but the header has 1 column; remove the extra field(s), or quote a value "
+            "that holds the separator",
+        ),
+        ("haplotype,name\n", "holds no lines: add one haplotype (or 'hap1/hap2') per row"),
+    ],
+)
 @pytest.mark.parametrize("option", ["--lines-file", "--candidates"])
 def test_bad_lines_file_rows_name_file_and_row(write, body, message, option):
     p = write("bank.csv", body)
@@ -276,23 +319,31 @@ def test_bad_lines_file_rows_name_file_and_row(write, body, message, option):
 def test_lines_file_bad_utf8_row(tmp_path):
     p = tmp_path / "bank.csv"
     p.write_bytes(f"haplotype\n{L1}\n".encode() + "A*02:01~B*07:02~DRB1*04:05 é\n".encode("latin-1"))
-    one_error(invoke("coverage", "--lines-file", p),
-              f"Error: lines file {p} row 3: byte 0xe9 (byte 28 of the row) is not UTF-8 text; save the file as UTF-8")
+    one_error(
+        invoke("coverage", "--lines-file", p),
+        f"Error: lines file {p} row 3: byte 0xe9 (byte 28 of the row) is not UTF-8 text; save the file as UTF-8",
+    )
 
 
 def test_errors_about_a_read_line_name_file_and_row(write):
     # Errors raised later, by the one line encoder, still name where the line came from.
     p = write("bank.csv", f"name,haplotype\nL1,{L1}\nL2,A*24~B*52~DRB1*15\n")
-    one_error(invoke("coverage", "--lines-file", p),
-              f"Error: lines file {p} row 3 (line L2): A*24 is 1-field, coarser than 2-field; type the line at the "
-              "computation's 2-field resolution, or pass --resolution 1-field")
-    one_error(invoke("coverage", "--lines-file", p, "--loci", "A,C,B,DRB1", "--resolution", "1-field"),
-              f"Error: lines file {p} row 2 (line L1) is not typed at C, which the computation uses (loci A~C~B~DRB1); "
-              "pass --loci to leave C out")
+    one_error(
+        invoke("coverage", "--lines-file", p),
+        f"Error: lines file {p} row 3 (line L2): A*24 is 1-field, coarser than 2-field; type the line at the "
+        "computation's 2-field resolution, or pass --resolution 1-field",
+    )
+    one_error(
+        invoke("coverage", "--lines-file", p, "--loci", "A,C,B,DRB1", "--resolution", "1-field"),
+        f"Error: lines file {p} row 2 (line L1) is not typed at C, which the computation uses (loci A~C~B~DRB1); "
+        "pass --loci to leave C out",
+    )
     q = write("cands.csv", "haplotype\nA*24:02~B*52:01~DPB1*05:01\n")
-    one_error(invoke("rank", "--candidates", q),
-              f"Error: lines file {q} row 2 (line A*24:02~B*52:01~DPB1*05:01) is typed at DPB1, which table "
-              "bundled:japanese lacks (table loci: A, C, B, DRB1, DQB1); pass --loci to use a subset")
+    one_error(
+        invoke("rank", "--candidates", q),
+        f"Error: lines file {q} row 2 (line A*24:02~B*52:01~DPB1*05:01) is typed at DPB1, which table "
+        "bundled:japanese lacks (table loci: A, C, B, DRB1, DQB1); pass --loci to use a subset",
+    )
 
 
 def test_lines_file_blank_lines_and_where(write):
@@ -306,11 +357,16 @@ def test_lines_file_blank_lines_and_where(write):
 
 
 def test_lines_file_is_a_folder_or_missing(tmp_path):
-    one_error(invoke("coverage", "--lines-file", tmp_path),
-              f"Error: Invalid value for '--lines-file': File '{tmp_path}' is a directory {USAGE_HINT}", code=2)
+    one_error(
+        invoke("coverage", "--lines-file", tmp_path),
+        f"Error: Invalid value for '--lines-file': File '{tmp_path}' is a directory {USAGE_HINT}",
+        code=2,
+    )
     missing = tmp_path / "nothere.csv"
-    one_error(invoke("coverage", "--lines-file", missing),
-              f"Error: lines file {str(missing)!r} does not exist or is not a file")
+    one_error(
+        invoke("coverage", "--lines-file", missing),
+        f"Error: lines file {str(missing)!r} does not exist or is not a file",
+    )
 
 
 # ============================================================================ null alleles in lines
@@ -330,9 +386,14 @@ def test_null_allele_line_refused_by_every_command(write):
     p = write("bank.csv", "name,haplotype\nN1,A*24:02N~B*52:01~DRB1*15:02\n")
     expected = f"Error: lines file {p} row 2 (line N1): {NULL_LINE_REASON}"
     patient = "A*24:02^B*52:01^DRB1*15:02"
-    for args in (["coverage", "--lines-file", p], ["rank", "--candidates", p], ["plan", "--candidates", p, "--lines", "1"],
-                 ["supply", "--candidates", p], ["match", "--patient", patient, "--lines-file", p],
-                 ["rank", "--lines-file", p, "--loci", "A,B,DRB1"]):
+    for args in (
+        ["coverage", "--lines-file", p],
+        ["rank", "--candidates", p],
+        ["plan", "--candidates", p, "--lines", "1"],
+        ["supply", "--candidates", p],
+        ["match", "--patient", patient, "--lines-file", p],
+        ["rank", "--lines-file", p, "--loci", "A,B,DRB1"],
+    ):
         one_error(invoke(*args), expected)
     het = "A*02:01~B*07:02~DRB1*04:05/A*24:02N~B*52:01~DRB1*15:02"
     with pytest.raises(LineError, match="null allele A\\*24:02N cannot be part of a line"):
@@ -361,8 +422,10 @@ def test_top_skips_haplotypes_with_a_null_allele(write):
 @pytest.mark.parametrize("weight", ["nan", "inf", "-1", "0"])
 def test_weights_file_refuses_non_positive_or_non_finite(write, weight):
     w = write("w.csv", f"population,weight\nJAPI,{weight}\n")
-    one_error(invoke("coverage", "--line", L1, "--weights", w),
-              f"Error: weights file {w} row 2: weight '{weight}' must be a positive number")
+    one_error(
+        invoke("coverage", "--line", L1, "--weights", w),
+        f"Error: weights file {w} row 2: weight '{weight}' must be a positive number",
+    )
 
 
 def test_weights_file_rows(write):
@@ -370,40 +433,55 @@ def test_weights_file_rows(write):
     r = invoke("coverage", "--line", L1, "--weights", w, "--format", "json")
     assert r.exit_code == 0 and {x["population"] for x in strict_json(r.stdout)} == {"JAPI", "weighted"}
     e = write("e.csv", "population,weight\nJAPI,\n")
-    one_error(invoke("coverage", "--line", L1, "--weights", e),
-              f"Error: weights file {e} row 2: the weight of population 'JAPI' is empty")
+    one_error(
+        invoke("coverage", "--line", L1, "--weights", e),
+        f"Error: weights file {e} row 2: the weight of population 'JAPI' is empty",
+    )
     x = write("x.csv", "population,weight\nJAPI,1,2\n")
-    one_error(invoke("coverage", "--line", L1, "--weights", x),
-              f"Error: weights file {x} row 2: the row has 3 fields but the header has 2 columns; remove the extra "
-              "field(s), or quote a value that holds the separator")
+    one_error(
+        invoke("coverage", "--line", L1, "--weights", x),
+        f"Error: weights file {x} row 2: the row has 3 fields but the header has 2 columns; remove the extra "
+        "field(s), or quote a value that holds the separator",
+    )
 
 
 @pytest.mark.parametrize("value", ["", ",", " , "])
 def test_empty_population_option(value):
-    one_error(invoke("coverage", "--line", L1, "-p", value),
-              f"Error: --population {value!r} names no population: give a name (NAME or NAME=W); "
-              "'hlamatch tables NAME' lists a table's populations")
+    one_error(
+        invoke("coverage", "--line", L1, "-p", value),
+        f"Error: --population {value!r} names no population: give a name (NAME or NAME=W); "
+        "'hlamatch tables NAME' lists a table's populations",
+    )
 
 
 def test_empty_loci_option():
-    one_error(invoke("coverage", "--line", L1, "--loci", ""),
-              "Error: --loci '' names nothing: give a comma-separated list (e.g. --loci A,B,DRB1) or leave --loci out")
+    one_error(
+        invoke("coverage", "--line", L1, "--loci", ""),
+        "Error: --loci '' names nothing: give a comma-separated list (e.g. --loci A,B,DRB1) or leave --loci out",
+    )
 
 
 # ============================================================================ usage errors: one line, exit 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (["coverage", "--top", "0"], f"Invalid value for '--top': 0 is not in the range x>=1 {USAGE_HINT}"),
-    (["coverage", "--top", "x"], f"Invalid value for '--top': 'x' is not a valid integer range {USAGE_HINT}"),
-    (["coverage", "--format", "xml"],
-     f"Invalid value for '--format': 'xml' is not one of 'text', 'json', 'csv' {USAGE_HINT}"),
-    (["coverage", "--top"], f"Option '--top' requires an argument {USAGE_HINT}"),
-    (["coverage", "--threads", "1.5"],
-     f"Invalid value for '--threads': '1.5' is not a valid integer range {USAGE_HINT}"),
-    (["nosuch"], "No such command 'nosuch' (see 'hlamatch --help')"),
-    (["tables", "a", "b"], "Got unexpected extra argument (b) (see 'hlamatch tables --help')"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["coverage", "--top", "0"], f"Invalid value for '--top': 0 is not in the range x>=1 {USAGE_HINT}"),
+        (["coverage", "--top", "x"], f"Invalid value for '--top': 'x' is not a valid integer range {USAGE_HINT}"),
+        (
+            ["coverage", "--format", "xml"],
+            f"Invalid value for '--format': 'xml' is not one of 'text', 'json', 'csv' {USAGE_HINT}",
+        ),
+        (["coverage", "--top"], f"Option '--top' requires an argument {USAGE_HINT}"),
+        (
+            ["coverage", "--threads", "1.5"],
+            f"Invalid value for '--threads': '1.5' is not a valid integer range {USAGE_HINT}",
+        ),
+        (["nosuch"], "No such command 'nosuch' (see 'hlamatch --help')"),
+        (["tables", "a", "b"], "Got unexpected extra argument (b) (see 'hlamatch tables --help')"),
+    ],
+)
 def test_usage_errors_are_one_line(args, message):
     one_error(invoke(*args), f"Error: {message}", code=2)
 
@@ -451,15 +529,17 @@ def test_emit_maps_non_finite_numbers():
 def test_api_lines_argument():
     with pytest.raises(LineError) as e:
         hlamatch.coverage("japanese", None)
-    assert str(e.value) == ("lines must be a list of texts like ['A*24:02~B*52:01~DRB1*15:02'] (or hlamatch.Line "
-                            "objects), got None")
+    assert str(e.value) == (
+        "lines must be a list of texts like ['A*24:02~B*52:01~DRB1*15:02'] (or hlamatch.Line objects), got None"
+    )
     with pytest.raises(LineError) as e:
         hlamatch.coverage("japanese", 5)
     assert str(e.value).endswith("got int 5")
     with pytest.raises(LineError) as e:
         hlamatch.coverage("japanese", [L1, 5])
-    assert str(e.value) == ("lines[1] is int 5: each item is a text like 'A*24:02~B*52:01~DRB1*15:02', "
-                            "or one of hlamatch.Line objects")
+    assert str(e.value) == (
+        "lines[1] is int 5: each item is a text like 'A*24:02~B*52:01~DRB1*15:02', or one of hlamatch.Line objects"
+    )
     # A single string is one line (not a sequence of one-character lines).
     one = hlamatch.coverage("japanese", L1, level="haplotype")
     assert one[0].lines == (L1,)
@@ -471,26 +551,34 @@ def test_api_lines_argument():
 @pytest.mark.parametrize("threads", [1.5, "2", True, 0, -1])
 def test_api_threads_is_checked_in_one_place(threads):
     limit = numba.config.NUMBA_NUM_THREADS
-    for call in (lambda: hlamatch.coverage("japanese", [L1], threads=threads),
-                 lambda: hlamatch.rank_candidates("japanese", [L1], threads=threads)):
+    for call in (
+        lambda: hlamatch.coverage("japanese", [L1], threads=threads),
+        lambda: hlamatch.rank_candidates("japanese", [L1], threads=threads),
+    ):
         with pytest.raises(OptionError) as e:
             call()
         if isinstance(threads, int) and not isinstance(threads, bool):
             assert str(e.value) == f"threads must be between 1 and {limit} on this machine, got {threads}"
         else:
-            assert str(e.value) == (f"threads must be a whole number between 1 and {limit} on this machine "
-                                    f"(or None for all cores), got {type(threads).__name__} {threads!r}")
+            assert str(e.value) == (
+                f"threads must be a whole number between 1 and {limit} on this machine "
+                f"(or None for all cores), got {type(threads).__name__} {threads!r}"
+            )
 
 
 RULE_KEYWORDS = "max_mismatches, direction, homozygous_count, require_match, allow_mismatch"
 
 
-@pytest.mark.parametrize("call", [
-    lambda: hlamatch.coverage("japanese", [L1], foo=1),
-    lambda: hlamatch.rank_candidates("japanese", [L1], foo=1),
-    lambda: hlamatch.plan_bank("japanese", [L1], n_lines=1, foo=1),
-    lambda: hlamatch.match_patients(["A*24:02^B*52:01^DRB1*15:02"], [L1], foo=1),
-], ids=["coverage", "rank_candidates", "plan_bank", "match_patients"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: hlamatch.coverage("japanese", [L1], foo=1),
+        lambda: hlamatch.rank_candidates("japanese", [L1], foo=1),
+        lambda: hlamatch.plan_bank("japanese", [L1], n_lines=1, foo=1),
+        lambda: hlamatch.match_patients(["A*24:02^B*52:01^DRB1*15:02"], [L1], foo=1),
+    ],
+    ids=["coverage", "rank_candidates", "plan_bank", "match_patients"],
+)
 def test_api_unknown_keyword(call):
     # Before: a raw TypeError from MatchRules(**kw).
     with pytest.raises(OptionError) as e:
@@ -595,9 +683,11 @@ def test_real_numba_without_any_cache_folder_still_computes():
     out = proc.stdout.splitlines()
     assert out[0] == "0"
     warnings_ = [ln for ln in out if ln.startswith("Warning: ")]
-    assert warnings_ == ["Warning: numba cannot cache compiled kernels (no writable cache folder was found); running "
-                         "without a cache, so each new process compiles again (set NUMBA_CACHE_DIR to a writable "
-                         "folder, or HLAMATCH_NUMBA_CACHE=0 to skip caching)"]
+    assert warnings_ == [
+        "Warning: numba cannot cache compiled kernels (no writable cache folder was found); running "
+        "without a cache, so each new process compiles again (set NUMBA_CACHE_DIR to a writable "
+        "folder, or HLAMATCH_NUMBA_CACHE=0 to skip caching)"
+    ]
     rows = strict_json("\n".join(ln for ln in out[1:] if not ln.startswith("Warning: ")))
     expected = hlamatch.coverage("japanese", [L1], level="haplotype", max_mismatches=1)[0].coverage
     assert rows[0]["coverage"] == pytest.approx(expected, abs=1e-12)

@@ -115,8 +115,8 @@ def test_registry_probability_tiny_p_large_r():
 
 def test_inbreeding_edges():
     f = np.array([0.0, 0.1, 0.5, 1.0])
-    np.testing.assert_array_equal(donor_probability(f), f * f)              # F = 0: HWE
-    np.testing.assert_array_equal(donor_probability(f, inbreeding=1), f)    # F = 1: p_h = f_h
+    np.testing.assert_array_equal(donor_probability(f), f * f)  # F = 0: HWE
+    np.testing.assert_array_equal(donor_probability(f, inbreeding=1), f)  # F = 1: p_h = f_h
     np.testing.assert_array_equal(donor_probability(f, f, inbreeding=1), 0 * f)  # nobody heterozygous
     assert float(donor_probability(0.2, inbreeding=0.5)) == pytest.approx(0.5 * 0.04 + 0.5 * 0.2, abs=1e-16)
     assert people_per_donor(0.0) == math.inf
@@ -124,8 +124,11 @@ def test_inbreeding_edges():
 
 
 @settings(max_examples=40, **HYPOTHESIS)
-@given(freqs=st.lists(st.floats(0, 0.2), min_size=1, max_size=30), R=st.integers(1, 200_000),
-       F=st.sampled_from([0.0, 0.01, 1.0]))
+@given(
+    freqs=st.lists(st.floats(0, 0.2), min_size=1, max_size=30),
+    R=st.integers(1, 200_000),
+    F=st.sampled_from([0.0, 0.01, 1.0]),
+)
 def test_expected_distinct_is_the_term_by_term_sum(freqs, R, F):
     p = donor_probability(np.array(freqs), inbreeding=F)
     # Up to 30 terms, each off by <= R·eps in the plain power (see above).
@@ -133,15 +136,24 @@ def test_expected_distinct_is_the_term_by_term_sum(freqs, R, F):
     assert 0 <= expected_distinct(p, R) <= sum(1 for x in freqs if x > 0)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: donor_probability(0.1, inbreeding=1.5), "the inbreeding coefficient must be a number in [0, 1], got 1.5"),
-    (lambda: donor_probability(0.1, inbreeding="x"), "the inbreeding coefficient must be a number in [0, 1], got 'x'"),
-    (lambda: donor_probability(1.5), "haplotype frequencies must lie in [0, 1], got 1.5"),
-    (lambda: people_per_donor(-0.1), "donor probabilities must lie in [0, 1], got -0.1"),
-    (lambda: registry_probability(0.1, 0), "registry sizes must be whole numbers ≥ 1, got 0"),
-    (lambda: registry_probability(0.1, 2.5), "registry sizes must be whole numbers ≥ 1, got 2.5"),
-    (lambda: expected_distinct([0.1], True), "registry sizes must be whole numbers ≥ 1, got True"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: donor_probability(0.1, inbreeding=1.5),
+            "the inbreeding coefficient must be a number in [0, 1], got 1.5",
+        ),
+        (
+            lambda: donor_probability(0.1, inbreeding="x"),
+            "the inbreeding coefficient must be a number in [0, 1], got 'x'",
+        ),
+        (lambda: donor_probability(1.5), "haplotype frequencies must lie in [0, 1], got 1.5"),
+        (lambda: people_per_donor(-0.1), "donor probabilities must lie in [0, 1], got -0.1"),
+        (lambda: registry_probability(0.1, 0), "registry sizes must be whole numbers ≥ 1, got 0"),
+        (lambda: registry_probability(0.1, 2.5), "registry sizes must be whole numbers ≥ 1, got 2.5"),
+        (lambda: expected_distinct([0.1], True), "registry sizes must be whole numbers ≥ 1, got True"),
+    ],
+)
 def test_pure_function_errors(call, message):
     with pytest.raises(OptionError) as e:
         call()
@@ -194,8 +206,9 @@ def test_heterozygous_and_absent_candidates():
     # a=A1~B8 (.5), b=A2~B7 (.25), U=.25, F=.5.  Line a/b: 2·(1−F)·.5·.25 = .125.
     # Line A1~B7: not listed: frequency 0, never found (people_per_donor inf → None in JSON).
     t = make_table(("A", "B"), [(A1, B8), (A2, B7)], {"JPN": [0.5, 0.25]})
-    rep = run_supply(t, ["A*01:01~B*08:01/A*02:01~B*07:02", "A*01:01~B*07:02"], registry_sizes=[2],
-                     inbreeding=0.5, level="haplotype")
+    rep = run_supply(
+        t, ["A*01:01~B*08:01/A*02:01~B*07:02", "A*01:01~B*07:02"], registry_sizes=[2], inbreeding=0.5, level="haplotype"
+    )
     het, absent = rep.candidates
     assert (het.homozygous, het.frequency, het.frequency_2, het.p_donor) == (False, 0.5, 0.25, 0.125)
     assert het.p_in_registry == pytest.approx((1 - 0.875**2,), abs=ATOL)
@@ -204,8 +217,7 @@ def test_heterozygous_and_absent_candidates():
     assert rows[1]["people_per_donor"] is None and rows[0]["p_in_registry_2"] == het.p_in_registry[0]
     json.dumps(rep.to_dict(), allow_nan=False)
     # Inbreeding raises homozygosity: p_a = .5·.25 + .5·.5 = .375, p_b = .5·.0625 + .5·.25 = .15625.
-    assert rep.registry(2).expected_distinct_lines == pytest.approx(
-        (1 - 0.625**2) + (1 - 0.84375**2), abs=ATOL)
+    assert rep.registry(2).expected_distinct_lines == pytest.approx((1 - 0.625**2) + (1 - 0.84375**2), abs=ATOL)
 
 
 # ====================================================================== exact vs enumeration
@@ -237,18 +249,24 @@ def _check_against_enumeration(loci, haps, pop_freqs, R, F, weights):
         assert hap.expected_upper == pytest.approx(hi, abs=ATOL)
         assert r.expected_distinct_lines == pytest.approx(naive_expected_distinct(f, R, F), abs=ATOL)
     if weights:
-        lo, hi = naive_registry_coverage(haps, list(pop_freqs.values()), R, "haplotype", weights=weights,
-                                         inbreeding=F)
+        lo, hi = naive_registry_coverage(haps, list(pop_freqs.values()), R, "haplotype", weights=weights, inbreeding=F)
         mix = rep.registry(R, "weighted").level("haplotype")
         assert (mix.expected_coverage, mix.expected_upper) == pytest.approx((lo, hi), abs=ATOL)
 
 
 @settings(max_examples=60, **HYPOTHESIS)
-@given(problem=small_tables(), R=st.integers(1, 3), F=st.sampled_from([0.0, 0.3, 1.0]),
-       weights=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
+@given(
+    problem=small_tables(),
+    R=st.integers(1, 3),
+    F=st.sampled_from([0.0, 0.3, 1.0]),
+    weights=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))),
+)
 @example(  # an all-null haplotype: its line matches every chromosome, unlisted ones included
     problem=(("A", "B"), [("A*04:11N", "B*04:11N"), (A1, B8), (A2, B8)], {"JPN": [0.25, 0.25, 0.25]}),
-    R=2, F=0.0, weights=None)
+    R=2,
+    F=0.0,
+    weights=None,
+)
 def test_exact_haplotype_expectation_equals_enumeration(problem, R, F, weights):
     loci, haps, pop_freqs = problem
     weights = list(weights[: len(pop_freqs)]) if weights and len(pop_freqs) > 1 else None
@@ -268,20 +286,25 @@ def test_weighted_mix_equals_weighted_sum_when_registry_probabilities_agree():
         parts = [rep.registry(R, p) for p in ("JPN", "KOR")]
         assert mix.level("haplotype").expected_coverage == pytest.approx(
             0.75 * parts[0].level("haplotype").expected_coverage + 0.25 * parts[1].level("haplotype").expected_coverage,
-            abs=ATOL)
+            abs=ATOL,
+        )
         assert mix.expected_distinct_lines == pytest.approx(parts[0].expected_distinct_lines, abs=ATOL)
     assert rep.weights == {"JPN": 0.75, "KOR": 0.25}
 
 
 def test_weighted_mix_with_different_populations_equals_enumeration():
     haps = [(A1, B8), (A2, B7), (A1, B7), (A2, B8)]
-    _check_against_enumeration(("A", "B"), haps, {"JPN": [0.5, 0.25, 0.125, 0.0], "KOR": [0.0, 0.25, 0.25, 0.375]},
-                               3, 0.0, [2, 1])
+    _check_against_enumeration(
+        ("A", "B"), haps, {"JPN": [0.5, 0.25, 0.125, 0.0], "KOR": [0.0, 0.25, 0.25, 0.375]}, 3, 0.0, [2, 1]
+    )
 
 
 @settings(max_examples=25, **HYPOTHESIS)
-@given(problem=small_tables(max_haps=12, n_pops=(1, 1)), sizes=st.lists(st.integers(1, 5000), min_size=2,
-       max_size=4, unique=True), F=st.sampled_from([0.0, 0.5]))
+@given(
+    problem=small_tables(max_haps=12, n_pops=(1, 1)),
+    sizes=st.lists(st.integers(1, 5000), min_size=2, max_size=4, unique=True),
+    F=st.sampled_from([0.0, 0.5]),
+)
 def test_expectations_are_monotone_bounded_and_ordered(problem, sizes, F):
     loci, haps, pop_freqs = problem
     sizes = sorted(sizes)
@@ -344,9 +367,11 @@ def test_monte_carlo_with_rules_and_a_mix():
     rules = MatchRules(max_mismatches=1)
     rep = run_supply(t, registry_sizes=[2], rules=rules, populations={"JPN": 1, "KOR": 1}, samples=3000, seed=3)
     for lev in LEVELS:
-        for pop, f, w in (("JPN", [[0.5, 0.25, 0.25]], None),
-                          ("KOR", [[0.25, 0.5, 0.125]], None),
-                          ("weighted", [[0.5, 0.25, 0.25], [0.25, 0.5, 0.125]], [1, 1])):
+        for pop, f, w in (
+            ("JPN", [[0.5, 0.25, 0.25]], None),
+            ("KOR", [[0.25, 0.5, 0.125]], None),
+            ("weighted", [[0.5, 0.25, 0.25], [0.25, 0.5, 0.125]], [1, 1]),
+        ):
             got = rep.registry(2, pop).level(lev)
             assert got.method.startswith("monte carlo")
             lo, _ = naive_registry_coverage(haps, f, 2, lev, weights=w, k=1)
@@ -379,7 +404,11 @@ def test_report_rows_and_default_candidates():
     assert [(c.population, c.line) for c in rep.candidates] == [("JPN", "A*01:01~B*08:01"), ("KOR", "A*01:01~B*07:02")]
     rows = rep.to_dicts()
     assert [(r["population"], r["registry_size"], r["level"]) for r in rows] == [
-        ("JPN", 10, "haplotype"), ("JPN", 100, "haplotype"), ("KOR", 10, "haplotype"), ("KOR", 100, "haplotype")]
+        ("JPN", 10, "haplotype"),
+        ("JPN", 100, "haplotype"),
+        ("KOR", 10, "haplotype"),
+        ("KOR", 100, "haplotype"),
+    ]
     assert rows[0]["loci"] == ["A", "B"] and rows[0]["rule"] == "HvG mismatches = 0" and rows[0]["table"] == "t"
     doc = rep.to_dict()
     json.dumps(doc, allow_nan=False)
@@ -388,7 +417,10 @@ def test_report_rows_and_default_candidates():
     # Weighted: one candidate list, by weighted frequency (JPN .75·.5 + .25·.125 for A1~B8).
     mix = run_supply(t, top=1, registry_sizes=[10], level="haplotype", populations={"JPN": 3, "KOR": 1})
     assert [(c.population, c.line) for c in mix.candidates] == [
-        ("JPN", "A*01:01~B*08:01"), ("KOR", "A*01:01~B*08:01"), ("weighted", "A*01:01~B*08:01")]
+        ("JPN", "A*01:01~B*08:01"),
+        ("KOR", "A*01:01~B*08:01"),
+        ("weighted", "A*01:01~B*08:01"),
+    ]
     w = mix.candidates[-1]
     assert w.frequency == pytest.approx(0.75 * 0.5 + 0.25 * 0.125, abs=ATOL)
     assert w.p_donor == pytest.approx(0.75 * 0.25 + 0.25 * 0.125**2, abs=ATOL)  # a mix of p, not p of the mix
@@ -400,25 +432,32 @@ def test_report_rows_and_default_candidates():
 T = make_table(("A", "B"), [(A1, B8), (A2, B7)], {"JPN": [0.5, 0.25]})
 
 
-@pytest.mark.parametrize("kw, message", [
-    (dict(registry_sizes=[0]), "registry sizes must be whole numbers ≥ 1, got 0"),
-    (dict(registry_sizes=[1.5]), "registry sizes must be whole numbers ≥ 1, got 1.5"),
-    (dict(registry_sizes=["10"]), "registry sizes must be whole numbers ≥ 1, got '10'"),
-    (dict(registry_sizes=[10, 10]), "registry size 10 is given twice"),
-    (dict(samples=0), "samples must be a whole number ≥ 1, got 0"),
-    (dict(seed=-1), "seed must be a whole number ≥ 0, got -1"),
-    (dict(top=0), "the number of top haplotypes must be a whole number ≥ 1, got 0"),
-    (dict(inbreeding=-0.1), "the inbreeding coefficient must be a number in [0, 1], got -0.1"),
-    (dict(level="both!"), "unknown level 'both!' (choose from haplotype, genotype, both)"),
-    (dict(method="mc"), "unknown method 'mc' (choose from auto, exact, monte-carlo)"),
-    (dict(method="exact", registry_sizes=[5]),
-     "the exact method covers the haplotype level under the default rule (zero HvG mismatches) only; "
-     "use method 'auto' or 'monte-carlo' for level 'both' with rule 'HvG mismatches = 0'"),
-    (dict(method="exact", level="haplotype", rules=MatchRules(max_mismatches=1)),
-     "the exact method covers the haplotype level under the default rule (zero HvG mismatches) only; "
-     "use method 'auto' or 'monte-carlo' for level 'haplotype' with rule 'HvG mismatches ≤ 1; "
-     "homozygous mismatch counts 1'"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(registry_sizes=[0]), "registry sizes must be whole numbers ≥ 1, got 0"),
+        (dict(registry_sizes=[1.5]), "registry sizes must be whole numbers ≥ 1, got 1.5"),
+        (dict(registry_sizes=["10"]), "registry sizes must be whole numbers ≥ 1, got '10'"),
+        (dict(registry_sizes=[10, 10]), "registry size 10 is given twice"),
+        (dict(samples=0), "samples must be a whole number ≥ 1, got 0"),
+        (dict(seed=-1), "seed must be a whole number ≥ 0, got -1"),
+        (dict(top=0), "the number of top haplotypes must be a whole number ≥ 1, got 0"),
+        (dict(inbreeding=-0.1), "the inbreeding coefficient must be a number in [0, 1], got -0.1"),
+        (dict(level="both!"), "unknown level 'both!' (choose from haplotype, genotype, both)"),
+        (dict(method="mc"), "unknown method 'mc' (choose from auto, exact, monte-carlo)"),
+        (
+            dict(method="exact", registry_sizes=[5]),
+            "the exact method covers the haplotype level under the default rule (zero HvG mismatches) only; "
+            "use method 'auto' or 'monte-carlo' for level 'both' with rule 'HvG mismatches = 0'",
+        ),
+        (
+            dict(method="exact", level="haplotype", rules=MatchRules(max_mismatches=1)),
+            "the exact method covers the haplotype level under the default rule (zero HvG mismatches) only; "
+            "use method 'auto' or 'monte-carlo' for level 'haplotype' with rule 'HvG mismatches ≤ 1; "
+            "homozygous mismatch counts 1'",
+        ),
+    ],
+)
 def test_bad_arguments(kw, message):
     with pytest.raises(OptionError) as e:
         supply(T, **kw)

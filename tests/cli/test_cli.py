@@ -75,8 +75,17 @@ def test_coverage_json():
     assert isinstance(rows, list) and len(rows) == 2
     assert [r["level"] for r in rows] == ["haplotype", "genotype"]
     for r in rows:
-        assert {"population", "level", "loci", "resolution", "lines", "coverage", "lower", "upper",
-                "unlisted_mass"} <= set(r)
+        assert {
+            "population",
+            "level",
+            "loci",
+            "resolution",
+            "lines",
+            "coverage",
+            "lower",
+            "upper",
+            "unlisted_mass",
+        } <= set(r)
         assert r["population"] == "JAPI"
         assert r["loci"] == ["A", "B", "DRB1"]
         assert r["resolution"] == "2-field"
@@ -106,7 +115,8 @@ def test_coverage_csv():
     for row in rows:
         # CSV rounds to 6 significant digits; JSON keeps full precision.
         assert tuple(float(row[k]) for k in NUMBER_KEYS) == tuple(
-            float(number_text(v)) for v in as_json[(row["population"], row["level"])])
+            float(number_text(v)) for v in as_json[(row["population"], row["level"])]
+        )
 
 
 def test_coverage_top_loci_resolution():
@@ -371,9 +381,7 @@ def test_error_in_lines_file(tmp_path):
     p = tmp_path / "bank.csv"
     p.write_text(f"haplotype\n{LINE}\nA*33:03~B*4X:03~DRB1*13:02\n")
     r = invoke("coverage", "--lines-file", str(p))
-    assert_one_error_line(
-        r, f"Error: lines file {p} row 3: malformed allele name 'B*4X:03': {MALFORMED_HINT}"
-    )
+    assert_one_error_line(r, f"Error: lines file {p} row 3: malformed allele name 'B*4X:03': {MALFORMED_HINT}")
 
 
 def test_error_on_tables_command(tmp_path):
@@ -452,8 +460,7 @@ def test_real_nmdp2007_warns_once_per_scaled_population():
     from conftest import shared_path
 
     p = shared_path("raw/ImmunogeneticDataTools/std/NMDP_2007_FiveLocus_Freqs.csv")
-    r = invoke("coverage", "-t", str(p), "--line", "A*01:01~C*07:01~B*08:01~DRB1*03:01~DQB1*02:01",
-               "--format", "json")
+    r = invoke("coverage", "-t", str(p), "--line", "A*01:01~C*07:01~B*08:01~DRB1*03:01~DQB1*02:01", "--format", "json")
     assert r.exit_code == 0, all_output(r)
     warnings_ = r.stderr.splitlines()
     assert len(warnings_) == 2 and all(w.startswith("Warning: ") and "scaled down by" in w for w in warnings_)
@@ -491,11 +498,7 @@ def test_error_antigen_line_against_allele_table():
 # ============================================================================ populations and weights
 
 TWO_POPS = (
-    "A,B,EUR,AFA\n"
-    "A*01:01,B*08:01,0.5,0.1\n"
-    "A*02:01,B*07:02,0.3,0.2\n"
-    "A*03:01,B*07:02,0.1,0.3\n"
-    "A*24:02,B*52:01,0.1,0.4\n"
+    "A,B,EUR,AFA\nA*01:01,B*08:01,0.5,0.1\nA*02:01,B*07:02,0.3,0.2\nA*03:01,B*07:02,0.1,0.3\nA*24:02,B*52:01,0.1,0.4\n"
 )
 EUR_TOP, AFA_TOP = "A*01:01~B*08:01", "A*24:02~B*52:01"
 
@@ -514,7 +517,11 @@ def test_population_comma_list_equals_repeated_option(two_pops):
     comma = json_rows(*base, "-p", "EUR,AFA")
     repeated = json_rows(*base, "-p", "EUR", "-p", "AFA")
     assert [(r["population"], r["level"]) for r in comma] == [
-        ("EUR", "haplotype"), ("EUR", "genotype"), ("AFA", "haplotype"), ("AFA", "genotype")]
+        ("EUR", "haplotype"),
+        ("EUR", "genotype"),
+        ("AFA", "haplotype"),
+        ("AFA", "genotype"),
+    ]
     assert numbers(comma) == numbers(repeated) == numbers(json_rows(*base))
     assert all(r["weights"] is None for r in comma)
 
@@ -536,8 +543,10 @@ def test_weighted_coverage_is_the_weighted_sum(two_pops, k):
         assert rows[("AFA", level)]["coverage"] == afa[("AFA", level)]["coverage"]
         if k == "1":
             for b, share in w["distribution"].items():
-                assert share == pytest.approx(0.75 * eur[("EUR", level)]["distribution"][b]
-                                              + 0.25 * afa[("AFA", level)]["distribution"][b], abs=1e-12)
+                assert share == pytest.approx(
+                    0.75 * eur[("EUR", level)]["distribution"][b] + 0.25 * afa[("AFA", level)]["distribution"][b],
+                    abs=1e-12,
+                )
     # Weights in one comma list are the same mix.
     assert numbers(json_rows(*base, "-p", "EUR=3,AFA=1")) == numbers(list(rows.values()))
 
@@ -571,38 +580,56 @@ def test_population_option_errors(tmp_path, two_pops):
         "Error: --population mixes weighted and unweighted populations (EUR=3 and AFA): "
         "give every population a weight (NAME=W) or none",
     )
-    assert_one_error_line(invoke(*base, "-p", "EUR=abc"),
-                          "Error: --population EUR=abc: weight 'abc' is not a number")
-    assert_one_error_line(invoke(*base, "-p", "EUR=-1", "-p", "AFA=1"),
-                          "Error: weight -1.0 of population 'EUR' must be a positive number")
-    assert_one_error_line(invoke(*base, "-p", "EUR=1", "-p", "XXX=1"),
-                          f"Error: population 'XXX' is not in table {two_pops} (it has EUR, AFA)")
+    assert_one_error_line(invoke(*base, "-p", "EUR=abc"), "Error: --population EUR=abc: weight 'abc' is not a number")
+    assert_one_error_line(
+        invoke(*base, "-p", "EUR=-1", "-p", "AFA=1"), "Error: weight -1.0 of population 'EUR' must be a positive number"
+    )
+    assert_one_error_line(
+        invoke(*base, "-p", "EUR=1", "-p", "XXX=1"),
+        f"Error: population 'XXX' is not in table {two_pops} (it has EUR, AFA)",
+    )
     w = _table(tmp_path, "population,weight\nEUR,1\n", name="w.csv")
-    assert_one_error_line(invoke(*base, "-p", "EUR", "--weights", str(w)),
-                          "Error: give the populations either with --population or with --weights, not both")
+    assert_one_error_line(
+        invoke(*base, "-p", "EUR", "--weights", str(w)),
+        "Error: give the populations either with --population or with --weights, not both",
+    )
     bad = _table(tmp_path, "pop,w\nEUR,1\n", name="bad.csv")
-    assert_one_error_line(invoke(*base, "--weights", str(bad)),
-                          f"Error: weights file {bad}: expected columns 'population' and 'weight', found pop, w")
+    assert_one_error_line(
+        invoke(*base, "--weights", str(bad)),
+        f"Error: weights file {bad}: expected columns 'population' and 'weight', found pop, w",
+    )
     nan = _table(tmp_path, "population,weight\nEUR,1\nAFA,lots\n", name="nan.csv")
-    assert_one_error_line(invoke(*base, "--weights", str(nan)),
-                          f"Error: weights file {nan} row 3: weight 'lots' is not a number")
+    assert_one_error_line(
+        invoke(*base, "--weights", str(nan)), f"Error: weights file {nan} row 3: weight 'lots' is not a number"
+    )
 
 
-TOP_NEEDS_WEIGHTS = ("holds populations EUR, AFA: choose one for the most frequent haplotypes (--population EUR), "
-                     "or weight them (e.g. --population EUR=0.5,AFA=0.5)")
+TOP_NEEDS_WEIGHTS = (
+    "holds populations EUR, AFA: choose one for the most frequent haplotypes (--population EUR), "
+    "or weight them (e.g. --population EUR=0.5,AFA=0.5)"
+)
 PATIENT = "A*24:02+A*01:01^B*52:01+B*08:01"
 
 
 def test_top_on_several_populations_needs_weights(two_pops):
-    assert_one_error_line(invoke("coverage", "-t", str(two_pops), "--top", "2"),
-                          f"Error: table {two_pops} {TOP_NEEDS_WEIGHTS}")
-    assert_one_error_line(invoke("match", "-t", str(two_pops), "--top", "2", "--patient", PATIENT),
-                          f"Error: table {two_pops} {TOP_NEEDS_WEIGHTS}")
+    assert_one_error_line(
+        invoke("coverage", "-t", str(two_pops), "--top", "2"), f"Error: table {two_pops} {TOP_NEEDS_WEIGHTS}"
+    )
+    assert_one_error_line(
+        invoke("match", "-t", str(two_pops), "--top", "2", "--patient", PATIENT),
+        f"Error: table {two_pops} {TOP_NEEDS_WEIGHTS}",
+    )
 
 
-@pytest.mark.parametrize("pops,top", [(("-p", "EUR"), EUR_TOP), (("-p", "AFA"), AFA_TOP),
-                                      (("-p", "EUR=4", "-p", "AFA=1"), EUR_TOP),
-                                      (("-p", "EUR=1", "-p", "AFA=4"), AFA_TOP)])
+@pytest.mark.parametrize(
+    "pops,top",
+    [
+        (("-p", "EUR"), EUR_TOP),
+        (("-p", "AFA"), AFA_TOP),
+        (("-p", "EUR=4", "-p", "AFA=1"), EUR_TOP),
+        (("-p", "EUR=1", "-p", "AFA=4"), AFA_TOP),
+    ],
+)
 def test_top_follows_the_population_or_the_weighted_frequency(two_pops, pops, top):
     rows = json_rows("coverage", "-t", str(two_pops), "--top", "1", *pops)
     assert {tuple(r["lines"]) for r in rows} == {(top,)}
@@ -642,18 +669,28 @@ def test_csv_of_a_weighted_mix_has_weight_columns(two_pops):
     assert all("{" not in c and "[" not in c for row in _csv_cells(r.stdout) for c in row)
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [(row["population"], row["weights_EUR"], row["weights_AFA"]) for row in rows][-2:] == [
-        ("weighted", "0.75", "0.25")] * 2
+        ("weighted", "0.75", "0.25")
+    ] * 2
     assert rows[0]["weights_EUR"] == "" and not any(c.startswith(("distribution", "mismatches")) for c in rows[0])
 
 
 def test_emit_flattens_any_rows():
     from hlamatch.cli.output import csv_text, flatten_rows
 
-    rows = flatten_rows([
-        {"name": "x", "loci": ["A", "B"], "lines": ["a", "b"], "d": None, "rules": {"k": 1}, "rule": "k ≤ 1",
-         "pairs": [{"p": 1}, {"p": 2}]},
-        {"name": "y", "loci": [], "lines": [], "d": {"0": 0.5, "unmatched": 0.5}, "rule": "-", "pairs": []},
-    ])
+    rows = flatten_rows(
+        [
+            {
+                "name": "x",
+                "loci": ["A", "B"],
+                "lines": ["a", "b"],
+                "d": None,
+                "rules": {"k": 1},
+                "rule": "k ≤ 1",
+                "pairs": [{"p": 1}, {"p": 2}],
+            },
+            {"name": "y", "loci": [], "lines": [], "d": {"0": 0.5, "unmatched": 0.5}, "rule": "-", "pairs": []},
+        ]
+    )
     assert rows == [
         {"name": "x", "loci": "A~B", "lines": "a;b", "d_0": "", "d_unmatched": "", "rule": "k ≤ 1", "pairs": "p=1;p=2"},
         {"name": "y", "loci": "", "lines": "", "d_0": 0.5, "d_unmatched": 0.5, "rule": "-", "pairs": ""},
@@ -663,8 +700,11 @@ def test_emit_flattens_any_rows():
 
 def test_tables_and_match_csv_are_flat(tmp_path):
     p = _table(tmp_path, "EUR,HLA-A*01:01g~HLA-B*08:01g,0.3,1\nAFA,HLA-A*01:01g~HLA-B*08:01g,0.1,1\n", name="n07.csv")
-    for args in (("tables",), ("tables", str(p)),
-                 ("match", "--patient", PATIENT, "--line", EUR_TOP, "--line", AFA_TOP, "--all-lines")):
+    for args in (
+        ("tables",),
+        ("tables", str(p)),
+        ("match", "--patient", PATIENT, "--line", EUR_TOP, "--line", AFA_TOP, "--all-lines"),
+    ):
         r = invoke(*args, "--format", "csv")
         assert r.exit_code == 0, all_output(r)
         assert all("{" not in c and "[" not in c for row in _csv_cells(r.stdout) for c in row), r.stdout
@@ -731,8 +771,8 @@ def test_library_call_shows_each_warning_once_after_the_body():
     @click.option("--fail", is_flag=True)
     @library_call
     def noisy(fail):
-        warnings.warn("rounding excess scaled away", HlamatchWarning)
-        warnings.warn("a plain python warning", UserWarning)
+        warnings.warn("rounding excess scaled away", HlamatchWarning, stacklevel=1)
+        warnings.warn("a plain python warning", UserWarning, stacklevel=1)
         if fail:
             raise OptionError("bad\n   option")
         click.echo("done")

@@ -34,16 +34,20 @@ def test_rank_json_has_the_documented_fields_and_equals_the_library():
 
 def test_rank_with_a_bank_and_a_candidates_file(tmp_path):
     f = tmp_path / "cands.csv"
-    f.write_text("name,haplotype1,haplotype2\nhet,A*24:02~B*52:01~DRB1*15:02,A*33:03~B*44:03~DRB1*13:02\n"
-                 "hom,A*24:02~B*07:02~DRB1*01:01,\n")
-    rows = json.loads(run("rank", "--line", "A*24:02~B*52:01~DRB1*15:02", "--candidates", str(f),
-                          "--format", "json").output)
+    f.write_text(
+        "name,haplotype1,haplotype2\nhet,A*24:02~B*52:01~DRB1*15:02,A*33:03~B*44:03~DRB1*13:02\n"
+        "hom,A*24:02~B*07:02~DRB1*01:01,\n"
+    )
+    rows = json.loads(
+        run("rank", "--line", "A*24:02~B*52:01~DRB1*15:02", "--candidates", str(f), "--format", "json").output
+    )
     assert {r["name"] for r in rows} == {"het", "hom"}
     for r in rows:
         both = hlamatch.coverage("japanese", ["A*24:02~B*52:01~DRB1*15:02", r["line"]], level="genotype")[0]
         assert r["coverage"] == pytest.approx(both.lower, abs=1e-12)
         assert r["bank_coverage"] == pytest.approx(
-            hlamatch.coverage("japanese", ["A*24:02~B*52:01~DRB1*15:02"], level="genotype")[0].lower, abs=1e-12)
+            hlamatch.coverage("japanese", ["A*24:02~B*52:01~DRB1*15:02"], level="genotype")[0].lower, abs=1e-12
+        )
 
 
 def test_rank_text_and_csv():
@@ -70,7 +74,8 @@ def test_plan_json_steps_and_target():
 def test_plan_needs_a_stopping_rule():
     res = run("plan", *ABDR, code=1)
     assert res.output.strip().splitlines()[-1] == (
-        "Error: give a target coverage (--target 0.8) or a number of lines (--lines 50), or both")
+        "Error: give a target coverage (--target 0.8) or a number of lines (--lines 50), or both"
+    )
 
 
 def test_plan_exact_reports_the_gap():
@@ -96,12 +101,31 @@ def test_supply_json_has_expected_distinct_lines_per_population():
 
 
 def test_weighted_mix_of_two_bundled_tables():
-    rows = json.loads(run("plan", "-t", "japanese", "-t", "korean", "-p", "JAPI=0.7", "-p", "KORI=0.3", *ABDR,
-                          "-n", "20", "--lines", "3", "--format", "json").output)
+    rows = json.loads(
+        run(
+            "plan",
+            "-t",
+            "japanese",
+            "-t",
+            "korean",
+            "-p",
+            "JAPI=0.7",
+            "-p",
+            "KORI=0.3",
+            *ABDR,
+            "-n",
+            "20",
+            "--lines",
+            "3",
+            "--format",
+            "json",
+        ).output
+    )
     assert {r["population"] for r in rows} == {"weighted"}
     last = rows[-1]
-    assert last["coverage"] == pytest.approx(0.7 * last["coverage_by_population"]["JAPI"]
-                                             + 0.3 * last["coverage_by_population"]["KORI"], abs=1e-12)
+    assert last["coverage"] == pytest.approx(
+        0.7 * last["coverage_by_population"]["JAPI"] + 0.3 * last["coverage_by_population"]["KORI"], abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("command", ["rank", "plan", "supply"])

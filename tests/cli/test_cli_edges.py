@@ -11,7 +11,7 @@ import sys
 import pytest
 from test_cli import all_output, invoke
 
-from hlamatch.cli.options import parse_counts
+from hlamatch.cli.inputs import parse_counts
 from hlamatch.cli.types import INT64_MAX, Float, Int, ascii_count
 from hlamatch.errors import OptionError
 
@@ -63,8 +63,14 @@ def test_float_range_ends():
 
 
 def test_ascii_count():
-    assert [ascii_count(t) for t in ("15000", "15_000", "²", "0", "9" * 30, "+5")] == [15000, 15000, None, None,
-                                                                                       None, None]
+    assert [ascii_count(t) for t in ("15000", "15_000", "²", "0", "9" * 30, "+5")] == [
+        15000,
+        15000,
+        None,
+        None,
+        None,
+        None,
+    ]
 
 
 @pytest.mark.parametrize("value", ["²", "1e30", "99999999999999999999", "٣", "0", "-3", "1.5"])
@@ -115,15 +121,34 @@ def test_registry_size_edges(value):
 
 def test_samples_are_bounded_by_memory():
     # Before: --samples 1000000000000 tried to allocate 7.28 TiB.
-    line = one_line(invoke("supply", "--loci", "A,B,DRB1", "-R", "100", "--level", "genotype",
-                           "--samples", "1000000000000"), 1, "samples", "GiB", "limit", "--samples")
+    line = one_line(
+        invoke("supply", "--loci", "A,B,DRB1", "-R", "100", "--level", "genotype", "--samples", "1000000000000"),
+        1,
+        "samples",
+        "GiB",
+        "limit",
+        "--samples",
+    )
     assert "≤" in line
 
 
 def test_huge_weights_are_normalised():
     # Before: OverflowError in fsum.
-    r = invoke("coverage", "--line", LINE, "-t", "japanese", "-t", "korean", "-p", "JAPI=1e308", "-p", "KORI=1e308",
-               "--format", "json")
+    r = invoke(
+        "coverage",
+        "--line",
+        LINE,
+        "-t",
+        "japanese",
+        "-t",
+        "korean",
+        "-p",
+        "JAPI=1e308",
+        "-p",
+        "KORI=1e308",
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, all_output(r)
     assert '"JAPI": 0.5' in r.stdout
 
@@ -133,12 +158,17 @@ def test_huge_weights_are_normalised():
 
 def test_contradictory_rules_are_refused():
     # Before: printed "≤ 1 mismatch" and computed the -k 0 result.
-    one_line(invoke("coverage", "--line", LINE, "-k", "1", "--require-match", "A", "--allow-mismatch", "A"), 1,
-             "contradictory", "A")
+    one_line(
+        invoke("coverage", "--line", LINE, "-k", "1", "--require-match", "A", "--allow-mismatch", "A"),
+        1,
+        "contradictory",
+        "A",
+    )
 
 
-@pytest.mark.parametrize("option, value", [("--allow-mismatch", ""), ("--require-match", ","),
-                                           ("--allow-mismatch", " , ")])
+@pytest.mark.parametrize(
+    "option, value", [("--allow-mismatch", ""), ("--require-match", ","), ("--allow-mismatch", " , ")]
+)
 def test_empty_rule_lists_are_refused(option, value):
     one_line(invoke("coverage", "--line", LINE, "-k", "1", option, value), 1, option, "names no locus")
 
@@ -159,8 +189,9 @@ def test_plot_that_cannot_be_written_keeps_the_plan(tmp_path):
     os.mkfifo(tmp_path / "fifo.png")
     (tmp_path / "dir.png").mkdir()
     for path, code, why in ((tmp_path / "fifo.png", 1, "not a regular file"), (tmp_path / "dir.png", 2, "directory")):
-        one_line(invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "-n", "5", "--plot", str(path)), code,
-                 str(path), why)
+        one_line(
+            invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "-n", "5", "--plot", str(path)), code, str(path), why
+        )
     r = invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "-n", "5", "--plot", str(plot))
     assert r.exit_code == 0, all_output(r)
     assert plot.stat().st_size > 0 and "Greedy bank plan" in r.stdout
@@ -197,19 +228,30 @@ def test_results_to_a_full_device():
 @pytest.mark.skipif(os.name != "posix", reason="closing a standard stream needs POSIX")
 def test_closed_standard_streams():
     sh = f"exec {sys.executable} -m hlamatch"
-    r = subprocess.run(["sh", "-c", f"{sh} coverage --line '{LINE}' >&-"], check=False, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        ["sh", "-c", f"{sh} coverage --line '{LINE}' >&-"], check=False, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 1 and r.stderr.splitlines() == [
-        "Error: cannot write the results to standard output: standard output is closed"]
+        "Error: cannot write the results to standard output: standard output is closed"
+    ]
     # No standard error: the error is never written into the results stream; the exit status says it.
-    r = subprocess.run(["sh", "-c", f"{sh} coverage --line X 2>&-"], check=False, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        ["sh", "-c", f"{sh} coverage --line X 2>&-"], check=False, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 1 and r.stdout == ""
-    r = subprocess.run(["sh", "-c", f"{sh} coverage --line '{LINE}' 2>&-"], check=False, capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(
+        ["sh", "-c", f"{sh} coverage --line '{LINE}' 2>&-"], check=False, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0 and LINE in r.stdout
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGPIPE needs POSIX")
 def test_broken_pipe_is_still_quiet():
-    r = subprocess.run(["sh", "-c", f"{sys.executable} -m hlamatch coverage --line '{LINE}' --all-lines | head -1"],
-                       check=False, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -m hlamatch coverage --line '{LINE}' --all-lines | head -1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.stdout.startswith("Coverage") and r.stderr == ""

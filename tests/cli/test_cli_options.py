@@ -25,9 +25,11 @@ COHORT = (
     "p2,A*24:02,A*24:02,B*52:01,B*52:01,DRB1*15:02,DRB1*15:02\n"
     "p3,A*33:03,A*11:01,B*44:03,B*15:01,DRB1*13:02,DRB1*04:06\n"
 )
-DEFINITION = ("empirical cohort coverage (genotype level): share of typed patients whose alleles meet the rules for "
-              "some line; not-assessable patients bound it; lower counts not-assessable patients as unmatched, upper "
-              "as matched.")
+DEFINITION = (
+    "empirical cohort coverage (genotype level): share of typed patients whose alleles meet the rules for "
+    "some line; not-assessable patients bound it; lower counts not-assessable patients as unmatched, upper "
+    "as matched."
+)
 
 
 def ok(*args: str) -> str:
@@ -56,8 +58,18 @@ def two_pops(tmp_path) -> Path:
 
 # ============================================================================ the same options everywhere
 
-TABLE_OPTIONS = {"--table", "-t", "--table-format", "--population", "-p", "--weights", "--sum-tolerance",
-                 "--nomenclature", "--mac", "--strict"}
+TABLE_OPTIONS = {
+    "--table",
+    "-t",
+    "--table-format",
+    "--population",
+    "-p",
+    "--weights",
+    "--sum-tolerance",
+    "--nomenclature",
+    "--mac",
+    "--strict",
+}
 COMPUTE_OPTIONS = {"--threads", "--quiet", "-q"}
 
 
@@ -70,8 +82,20 @@ def test_every_command_on_a_table_takes_the_table_and_compute_options(name):
 
 
 def test_match_takes_population_threads_and_quiet(two_pops):
-    (row,) = json_rows("match", "-t", two_pops, "--top", "1", "-p", "AFA", "--patient", "A*24:02+A*01:01^B*52:01+B*08:01",
-                       "--threads", "1", "-q")
+    (row,) = json_rows(
+        "match",
+        "-t",
+        two_pops,
+        "--top",
+        "1",
+        "-p",
+        "AFA",
+        "--patient",
+        "A*24:02+A*01:01^B*52:01+B*08:01",
+        "--threads",
+        "1",
+        "-q",
+    )
     assert [m["line"] for m in row["lines"]] == ["A*24:02~B*52:01"]
 
 
@@ -94,16 +118,20 @@ def test_loci_comma_list_equals_repeated_option():
 
 def test_resolutions_comma_list_equals_repeated_option_in_coverage():
     comma = json_rows("coverage", "--line", LINE, "--resolution", "2-field,1-field", "--level", "genotype")
-    repeated = json_rows("coverage", "--line", LINE, "--resolution", "2-field", "--resolution", "1-field",
-                         "--level", "genotype")
+    repeated = json_rows(
+        "coverage", "--line", LINE, "--resolution", "2-field", "--resolution", "1-field", "--level", "genotype"
+    )
     assert comma == repeated
     assert [r["resolution"] for r in comma] == ["2-field", "1-field"]
 
 
 def test_other_commands_take_one_resolution():
-    one_error(invoke("rank", "--resolution", "2-field", "--resolution", "1-field"),
-              "Error: Invalid value for '--resolution': give one resolution ('2-field,1-field' names 2); only "
-              "'coverage' takes a list (see 'hlamatch rank --help')", code=2)
+    one_error(
+        invoke("rank", "--resolution", "2-field", "--resolution", "1-field"),
+        "Error: Invalid value for '--resolution': give one resolution ('2-field,1-field' names 2); only "
+        "'coverage' takes a list (see 'hlamatch rank --help')",
+        code=2,
+    )
 
 
 def test_registry_sizes_comma_list_equals_repeated_option():
@@ -118,17 +146,24 @@ def test_registry_sizes_comma_list_equals_repeated_option():
 
 def test_require_match_comma_list_equals_repeated_option():
     base = ("coverage", "--top", "3", "--loci", "A,B,DRB1", "-k", "1", "--level", "genotype")
-    assert (json_rows(*base, "--require-match", "A,DRB1")
-            == json_rows(*base, "--require-match", "A", "--require-match", "DRB1"))
+    assert json_rows(*base, "--require-match", "A,DRB1") == json_rows(
+        *base, "--require-match", "A", "--require-match", "DRB1"
+    )
 
 
 def test_a_single_valued_option_given_twice_is_a_usage_error():
-    one_error(invoke("coverage", "--line", LINE, "--level", "genotype", "--level", "haplotype"),
-              "Error: --level is given 2 times ('genotype', 'haplotype'); it takes one value: give it once "
-              "(see 'hlamatch coverage --help')", code=2)
-    one_error(invoke("rank", "-k1", "--max-mismatches=2"),
-              "Error: --max-mismatches is given 2 times ('1', '2'); it takes one value: give it once "
-              "(see 'hlamatch rank --help')", code=2)
+    one_error(
+        invoke("coverage", "--line", LINE, "--level", "genotype", "--level", "haplotype"),
+        "Error: --level is given 2 times ('genotype', 'haplotype'); it takes one value: give it once "
+        "(see 'hlamatch coverage --help')",
+        code=2,
+    )
+    one_error(
+        invoke("rank", "-k1", "--max-mismatches=2"),
+        "Error: --max-mismatches is given 2 times ('1', '2'); it takes one value: give it once "
+        "(see 'hlamatch rank --help')",
+        code=2,
+    )
     # Flags twice are harmless, and values that look like options are not counted.
     assert invoke("coverage", "--line", LINE, "-q", "-q", "--level", "genotype").exit_code == 0
 
@@ -137,26 +172,34 @@ def test_a_single_valued_option_given_twice_is_a_usage_error():
 
 
 def test_cohort_refuses_table_options_without_top(cohort):
-    one_error(invoke("coverage", "--cohort", cohort, "--line", LINE, "-p", "JAPI"),
-              "Error: --population does not apply to --cohort without --top (the patients are counted; no table "
-              "is read): leave it out, or add --top N to take lines from the table")
-    one_error(invoke("coverage", "--cohort", cohort, "--line", LINE, "-t", "korean", "--sum-tolerance", "0.1"),
-              "Error: --table and --sum-tolerance do not apply to --cohort without --top (the patients are counted; "
-              "no table is read): leave them out, or add --top N to take lines from the table")
+    one_error(
+        invoke("coverage", "--cohort", cohort, "--line", LINE, "-p", "JAPI"),
+        "Error: --population does not apply to --cohort without --top (the patients are counted; no table "
+        "is read): leave it out, or add --top N to take lines from the table",
+    )
+    one_error(
+        invoke("coverage", "--cohort", cohort, "--line", LINE, "-t", "korean", "--sum-tolerance", "0.1"),
+        "Error: --table and --sum-tolerance do not apply to --cohort without --top (the patients are counted; "
+        "no table is read): leave them out, or add --top N to take lines from the table",
+    )
 
 
 @pytest.mark.parametrize("level", ["haplotype", "both"])
 def test_cohort_refuses_a_level_other_than_genotype(cohort, level):
-    one_error(invoke("coverage", "--cohort", cohort, "--line", LINE, "--level", level),
-              f"Error: --level {level} does not apply to --cohort: typed patients are compared at genotype level "
-              "(their typings are unphased); leave --level out")
+    one_error(
+        invoke("coverage", "--cohort", cohort, "--line", LINE, "--level", level),
+        f"Error: --level {level} does not apply to --cohort: typed patients are compared at genotype level "
+        "(their typings are unphased); leave --level out",
+    )
     assert invoke("coverage", "--cohort", cohort, "--line", LINE, "--level", "genotype").exit_code == 0
 
 
 def test_cohort_refuses_tolerance_and_engine(cohort):
-    one_error(invoke("coverage", "--cohort", cohort, "--line", LINE, "--tolerance", "1e-6", "--engine", "dask"),
-              "Error: --tolerance and --engine do not apply to --cohort (the typed patients are counted; no patient "
-              "genotypes are enumerated): leave them out")
+    one_error(
+        invoke("coverage", "--cohort", cohort, "--line", LINE, "--tolerance", "1e-6", "--engine", "dask"),
+        "Error: --tolerance and --engine do not apply to --cohort (the typed patients are counted; no patient "
+        "genotypes are enumerated): leave them out",
+    )
 
 
 def test_cohort_with_top_compares_at_the_loci_the_patients_are_typed_at(cohort):
@@ -210,16 +253,24 @@ def test_cohort_of_only_bad_rows_has_no_coverage(tmp_path):
 
 
 def test_coverage_refuses_tolerance_at_haplotype_level():
-    one_error(invoke("coverage", "--top", "3", "--loci", "A,B,DRB1", "--level", "haplotype", "--tolerance", "1e-6"),
-              "Error: --tolerance does not apply at --level haplotype, which is always computed exactly: leave it out")
+    one_error(
+        invoke("coverage", "--top", "3", "--loci", "A,B,DRB1", "--level", "haplotype", "--tolerance", "1e-6"),
+        "Error: --tolerance does not apply at --level haplotype, which is always computed exactly: leave it out",
+    )
 
 
 def test_a_coarse_line_names_the_resolution_to_pass():
-    one_error(invoke("rank", "--line", "A*24~B*52~DRB1*15", "--loci", "A,B,DRB1"),
-              "Error: line A*24~B*52~DRB1*15: A*24 is 1-field, coarser than 2-field; type the line at the "
-              "computation's 2-field resolution, or pass --resolution 1-field")
-    assert invoke("rank", "--line", "A*24~B*52~DRB1*15", "--loci", "A,B,DRB1", "--resolution", "1-field",
-                  "-n", "3").exit_code == 0
+    one_error(
+        invoke("rank", "--line", "A*24~B*52~DRB1*15", "--loci", "A,B,DRB1"),
+        "Error: line A*24~B*52~DRB1*15: A*24 is 1-field, coarser than 2-field; type the line at the "
+        "computation's 2-field resolution, or pass --resolution 1-field",
+    )
+    assert (
+        invoke(
+            "rank", "--line", "A*24~B*52~DRB1*15", "--loci", "A,B,DRB1", "--resolution", "1-field", "-n", "3"
+        ).exit_code
+        == 0
+    )
 
 
 @pytest.mark.parametrize("name", ["coverage", "rank", "plan", "supply"])
@@ -233,10 +284,14 @@ def test_resolution_help_says_the_default_and_the_fix(name):
 
 
 def test_rank_refuses_show_where_it_cannot_apply():
-    one_error(invoke("rank", "--loci", "A,B,DRB1", "--show", "3", "--format", "json"),
-              "Error: --show does not apply to --format json, which holds every candidate: leave it out")
-    one_error(invoke("rank", "--loci", "A,B,DRB1", "--show", "3", "--all"),
-              "Error: --show does not apply with --all-lines, which shows every candidate: leave it out")
+    one_error(
+        invoke("rank", "--loci", "A,B,DRB1", "--show", "3", "--format", "json"),
+        "Error: --show does not apply to --format json, which holds every candidate: leave it out",
+    )
+    one_error(
+        invoke("rank", "--loci", "A,B,DRB1", "--show", "3", "--all"),
+        "Error: --show does not apply with --all-lines, which shows every candidate: leave it out",
+    )
 
 
 @pytest.mark.parametrize("name", ["rank", "plan", "supply"])
@@ -244,36 +299,45 @@ def test_n_candidates_with_a_candidates_file_is_refused(name, tmp_path):
     p = tmp_path / "cands.csv"
     p.write_text(f"haplotype\n{LINE}\n")
     extra = ("--lines", "1") if name == "plan" else ()
-    one_error(invoke(name, "--candidates", p, "-n", "5", *extra),
-              "Error: --n-candidates does not apply with --candidates (it counts the default candidates; the file's "
-              "lines are the candidates): leave it out")
+    one_error(
+        invoke(name, "--candidates", p, "-n", "5", *extra),
+        "Error: --n-candidates does not apply with --candidates (it counts the default candidates; the file's "
+        "lines are the candidates): leave it out",
+    )
 
 
 @pytest.mark.parametrize("name", ["rank", "plan"])
 def test_tolerance_under_the_default_rule_is_refused(name):
     extra = ("--lines", "1") if name == "plan" else ()
-    one_error(invoke(name, "--loci", "A,B,DRB1", "--tolerance", "1e-3", *extra),
-              "Error: --tolerance does not apply under the default rule (zero HvG mismatches), which is always "
-              "computed exactly: leave it out, or give a rule it applies to (e.g. -k 1)")
+    one_error(
+        invoke(name, "--loci", "A,B,DRB1", "--tolerance", "1e-3", *extra),
+        "Error: --tolerance does not apply under the default rule (zero HvG mismatches), which is always "
+        "computed exactly: leave it out, or give a rule it applies to (e.g. -k 1)",
+    )
 
 
 def test_plan_refuses_time_limit_without_exact():
-    one_error(invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "--time-limit", "3"),
-              "Error: --time-limit does not apply without --exact (it limits the exact solver): leave it out, "
-              "or add --exact")
+    one_error(
+        invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "--time-limit", "3"),
+        "Error: --time-limit does not apply without --exact (it limits the exact solver): leave it out, or add --exact",
+    )
 
 
 # ============================================================================ supply
 
 
 def test_supply_refuses_registry_options_without_registry_size():
-    one_error(invoke("supply", "--loci", "A,B,DRB1", "-k", "1", "--seed", "3"),
-              "Error: --seed and --max-mismatches do not apply without --registry-size (the level, rule and Monte "
-              "Carlo options shape the expected coverage of registries of R typed people): leave them out, or add "
-              "--registry-size R")
-    one_error(invoke("supply", "--loci", "A,B,DRB1", "--rows", "registry", "--format", "json"),
-              "Error: --rows registry needs --registry-size (one row per registry size): add --registry-size R, "
-              "or use --rows candidates")
+    one_error(
+        invoke("supply", "--loci", "A,B,DRB1", "-k", "1", "--seed", "3"),
+        "Error: --seed and --max-mismatches do not apply without --registry-size (the level, rule and Monte "
+        "Carlo options shape the expected coverage of registries of R typed people): leave them out, or add "
+        "--registry-size R",
+    )
+    one_error(
+        invoke("supply", "--loci", "A,B,DRB1", "--rows", "registry", "--format", "json"),
+        "Error: --rows registry needs --registry-size (one row per registry size): add --registry-size R, "
+        "or use --rows candidates",
+    )
 
 
 def test_supply_without_registry_size_lists_the_candidates():
@@ -282,40 +346,48 @@ def test_supply_without_registry_size_lists_the_candidates():
 
 
 def test_supply_refuses_monte_carlo_options_where_all_is_exact():
-    one_error(invoke("supply", "--loci", "A,B,DRB1", "-R", "1000", "--level", "haplotype", "--samples", "3"),
-              "Error: --samples does not apply at --level haplotype under the default rule, where the expected "
-              "coverage is exact (no Monte Carlo): leave it out")
+    one_error(
+        invoke("supply", "--loci", "A,B,DRB1", "-R", "1000", "--level", "haplotype", "--samples", "3"),
+        "Error: --samples does not apply at --level haplotype under the default rule, where the expected "
+        "coverage is exact (no Monte Carlo): leave it out",
+    )
 
 
 def test_supply_refuses_rows_for_text():
-    one_error(invoke("supply", "--loci", "A,B,DRB1", "-R", "1000", "--rows", "registry"),
-              "Error: --rows does not apply to text output, which shows both the candidates and the registries: "
-              "leave it out, or add --format json or --format csv")
+    one_error(
+        invoke("supply", "--loci", "A,B,DRB1", "-R", "1000", "--rows", "registry"),
+        "Error: --rows does not apply to text output, which shows both the candidates and the registries: "
+        "leave it out, or add --format json or --format csv",
+    )
 
 
 # ============================================================================ match
 
 
 def test_match_refuses_table_options_without_top():
-    one_error(invoke("match", "--patient", PATIENT, "--line", LINE, "-p", "JAPI"),
-              "Error: --population does not apply without --top (the lines are given; no table is read): leave it "
-              "out, or add --top N to take lines from the table")
+    one_error(
+        invoke("match", "--patient", PATIENT, "--line", LINE, "-p", "JAPI"),
+        "Error: --population does not apply without --top (the lines are given; no table is read): leave it "
+        "out, or add --top N to take lines from the table",
+    )
 
 
 def test_match_top_compares_at_the_loci_the_patients_are_typed_at():
     out = ok("match", "--patient", PATIENT, "--top", "2").splitlines()
-    assert out[0] == ("Patient look-up — loci A~B~DRB1 · resolution 2-field · rule: HvG mismatches = 0 "
-                      "(genotype level)")
-    assert out[2:] == ["patient 1: 1 line(s) match",
-                       "  0 mismatch(es)  A*24:02~B*52:01~DRB1*15:02  — full match"]
+    assert out[0] == (
+        "Patient look-up — loci A~B~DRB1 · resolution 2-field · rule: HvG mismatches = 0 (genotype level)"
+    )
+    assert out[2:] == ["patient 1: 1 line(s) match", "  0 mismatch(es)  A*24:02~B*52:01~DRB1*15:02  — full match"]
 
 
 def test_match_top_with_patients_typed_at_no_table_locus(tmp_path):
     p = tmp_path / "dp.csv"
     p.write_text("id,DPB1_1,DPB1_2\nx,DPB1*05:01,DPB1*02:01\n")
-    one_error(invoke("match", "--patients-file", p, "--top", "3"),
-              "Error: the patients are typed at none of the loci of table bundled:japanese (A, C, B, DRB1, DQB1): "
-              "pass --loci to choose the loci to compare")
+    one_error(
+        invoke("match", "--patients-file", p, "--top", "3"),
+        "Error: the patients are typed at none of the loci of table bundled:japanese (A, C, B, DRB1, DQB1): "
+        "pass --loci to choose the loci to compare",
+    )
 
 
 # ============================================================================ the helpers

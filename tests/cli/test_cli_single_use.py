@@ -36,11 +36,14 @@ def test_plain_options_become_single_use():
     assert not any(isinstance(p, SingleUse) for p in toy.params if p.name in ("item", "quiet", "verbose"))
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--level", "genotype", "-l", "haplotype"), "--level is given 2 times ('genotype', 'haplotype')"),
-    (("-qk1", "--count=2", "-k", "x"), "--count is given 3 times ('1', '2', 'x')"),
-    (("--name", "a", "--name", "a"), "--name is given 2 times ('a', 'a')"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--level", "genotype", "-l", "haplotype"), "--level is given 2 times ('genotype', 'haplotype')"),
+        (("-qk1", "--count=2", "-k", "x"), "--count is given 3 times ('1', '2', 'x')"),
+        (("--name", "a", "--name", "a"), "--name is given 2 times ('a', 'a')"),
+    ],
+)
 def test_a_second_value_is_a_usage_error(args, message):
     r = run(*args)
     assert r.exit_code == 2
@@ -49,10 +52,12 @@ def test_a_second_value_is_a_usage_error(args, message):
 
 def test_flags_counts_and_multiple_options_repeat():
     assert run("-q", "-q", "-vv", "-v", "--item", "a", "--item", "b").output.strip() == (
-        "('genotype', 0, None, ('a', 'b'), True, 3)")
+        "('genotype', 0, None, ('a', 'b'), True, 3)"
+    )
     # a value that looks like an option is a value, not an occurrence
     assert run("--name", "--level", "--level", "haplotype").output.strip() == (
-        "('haplotype', 0, '--level', (), False, 0)")
+        "('haplotype', 0, '--level', (), False, 0)"
+    )
 
 
 def test_an_option_class_not_derived_from_single_use_is_refused():

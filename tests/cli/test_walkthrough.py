@@ -26,11 +26,11 @@ REAL = {
 }
 SAMPLES = {
     "bank.csv": "name,haplotype\nCiRA-1,A*24:02~C*12:02~B*52:01~DRB1*15:02~DQB1*06:01\n"
-                "line-2,A*33:03~C*14:03~B*44:03~DRB1*13:02~DQB1*06:04\n\n",
+    "line-2,A*33:03~C*14:03~B*44:03~DRB1*13:02~DQB1*06:04\n\n",
     "donors.csv": "haplotype\nA*24:02~C*07:02~B*07:02~DRB1*01:01~DQB1*05:01\n"
-                  "A*24:02~C*01:02~B*54:01~DRB1*04:05~DQB1*04:01\n",
+    "A*24:02~C*01:02~B*54:01~DRB1*04:05~DQB1*04:01\n",
     "patients.csv": "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\np1,A*24:02,A*02:01,B*52:01,B*07:02,DRB1*15:02,DRB1*04:05\n"
-                    "p2,A*33:03,A*24:02,B*44:03,B*52:01,DRB1*13:02,DRB1*15:02\n",
+    "p2,A*33:03,A*24:02,B*44:03,B*52:01,DRB1*13:02,DRB1*15:02\n",
 }
 SAMPLES["cohort.csv"] = SAMPLES["patients.csv"]
 

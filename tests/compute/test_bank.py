@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import polars as pl
 import pytest
 from conftest import hlamatchit
@@ -57,8 +56,12 @@ def quiet(fn, *a, **kw):
 
 
 def naive_rule(loci, rule):
-    return dict(k=rule["max_mismatches"], direction=rule["direction"],
-                homozygous_count=rule["homozygous_count"], limits=limits_of(loci, rule))
+    return dict(
+        k=rule["max_mismatches"],
+        direction=rule["direction"],
+        homozygous_count=rule["homozygous_count"],
+        limits=limits_of(loci, rule),
+    )
 
 
 # ====================================================================== rank
@@ -77,8 +80,7 @@ def test_one_pass_gains_equal_separate_coverage_differences(data, p):
     U = unlisted_of(freqs)
     nr = naive_rule(loci, rule)
     for level in LEVELS:
-        rep = quiet(rank_candidates, table, [text(c) for c in cands], bank=[text(b) for b in bank],
-                    level=level, **rule)
+        rep = quiet(rank_candidates, table, [text(c) for c in cands], bank=[text(b) for b in bank], level=level, **rule)
         base = naive_bank_coverage(haps, freqs, bank, level, U, **nr)
         expected = naive_gains(haps, freqs, bank, cands, level, unlisted=U, **nr)
         got = {c.line: c for c in rep}
@@ -128,14 +130,19 @@ def test_rank_weighted_mix_is_the_weighted_sum_of_populations():
 
 def test_rank_default_candidates_need_one_population_or_weights():
     t = make_table(("A", "B"), [("A*01:01", "B*08:01"), ("A*02:01", "B*07:02")], {"JPN": [0.5, 0.5], "KOR": [0.5, 0.5]})
-    with pytest.raises(OptionError, match=r"choose one for the most frequent haplotypes \(--population JPN\), or weight them \(e\.g\. --population JPN=0\.5,KOR=0\.5\)"):
+    with pytest.raises(
+        OptionError,
+        match=r"choose one for the most frequent haplotypes \(--population JPN\), or weight them \(e\.g\. --population JPN=0\.5,KOR=0\.5\)",
+    ):
         hlamatch.top_lines(t, 2)
     r = rank_candidates(t, n_candidates=2, populations=["KOR"])
     assert len(r) == 2 and {c.population for c in r} == {"KOR"}
 
 
 def test_rank_rejects_bad_arguments():
-    with pytest.raises(OptionError, match=r"unknown level 'both' for ranking and planning \(choose from haplotype, genotype\)"):
+    with pytest.raises(
+        OptionError, match=r"unknown level 'both' for ranking and planning \(choose from haplotype, genotype\)"
+    ):
         rank_candidates("japanese", n_candidates=3, level="both")
     with pytest.raises(OptionError, match=r"registry sizes must be whole numbers ≥ 1, got 0"):
         rank_candidates("japanese", n_candidates=3, registry_size=0)
@@ -192,8 +199,9 @@ def test_greedy_haplotype_level_follows_frequency_order(p):
 
 
 def test_plan_target_stops_at_first_step_reaching_it():
-    t = make_table(("A", "B"), [("A*01:01", "B*08:01"), ("A*02:01", "B*07:02"), ("A*03:01", "B*07:02")],
-                   [0.5, 0.3, 0.2])
+    t = make_table(
+        ("A", "B"), [("A*01:01", "B*08:01"), ("A*02:01", "B*07:02"), ("A*03:01", "B*07:02")], [0.5, 0.3, 0.2]
+    )
     plan = plan_bank(t, ["A*01:01~B*08:01", "A*02:01~B*07:02", "A*03:01~B*07:02"], target=0.9, level="haplotype")
     # 1 line: 1 - 0.5^2 = 0.75; 2 lines: 1 - 0.2^2 = 0.96 >= 0.9
     assert [round(s.coverage, 12) for s in plan] == [0.0, 0.75, 0.96]
@@ -207,8 +215,8 @@ def test_plan_weighted_mix_maximises_the_mix():
     cands = [text((h, h)) for h in haps]
     plan = plan_bank(t, cands, n_lines=1, populations={"JPN": 0.1, "KOR": 0.9}, level="haplotype")
     assert plan.steps[1].line == "A*02:01~B*07:02"
-    jpn = 1 - 0.9 ** 2
-    kor = 1 - 0.5 ** 2
+    jpn = 1 - 0.9**2
+    kor = 1 - 0.5**2
     assert plan.steps[1].coverage == pytest.approx(0.1 * jpn + 0.9 * kor)
     assert plan.steps[1].coverage_by_population == pytest.approx({"JPN": jpn, "KOR": kor})
 
@@ -241,8 +249,10 @@ def test_match_and_coverage_reject_a_coarse_line_the_same_way():
     """A one-field line at two-field resolution: coverage and patient look-up raise the same error
     (patient look-up used to report 3 mismatches)."""
     line = "A*24~B*52~DRB1*15"
-    msg = ("line A*24~B*52~DRB1*15: A*24 is 1-field, coarser than 2-field; type the line at the "
-           "computation's 2-field resolution, or pass --resolution 1-field")
+    msg = (
+        "line A*24~B*52~DRB1*15: A*24 is 1-field, coarser than 2-field; type the line at the "
+        "computation's 2-field resolution, or pass --resolution 1-field"
+    )
     with pytest.raises(LineError) as a:
         hlamatch.coverage("japanese", [line], loci=["A", "B", "DRB1"], resolution="2-field")
     with pytest.raises(LineError) as b:
@@ -300,15 +310,24 @@ def test_warmup_compiles_every_public_path():
     for path in package.rglob("*.py"):
         if "kernels" not in path.relative_to(package).parts:
             text = path.read_text(encoding="utf-8")
-            for family, wrapped, group in re.findall(r"from hlamatch\.kernels\.(\w+) import (?:\(([^)]*)\)|([\w, ]+))", text):
+            for family, wrapped, group in re.findall(
+                r"from hlamatch\.kernels\.(\w+) import (?:\(([^)]*)\)|([\w, ]+))", text
+            ):
                 names = (wrapped or group).replace("\n", ",").split(",")
                 called |= {(family, name.split(" as ")[0].strip()) for name in names if name.strip()}
-    entry = sorted((f, n) for f, n in called
-                   if not f.endswith("_numpy") and n[0].islower() and n not in ("cover_rows", "rule_cover_rows", "sampled_cover_count"))
+    entry = sorted(
+        (f, n)
+        for f, n in called
+        if not f.endswith("_numpy")
+        and n[0].islower()
+        and n not in ("cover_rows", "rule_cover_rows", "sampled_cover_count")
+    )
     names = {n for _, n in entry}
     assert {"line_sweep", "class_groups", "hom_gain_folds", "pair_mass_folds"} <= names
-    code = ("import hlamatch, importlib\nhlamatch.warmup()\n"
-            f"print(' '.join(f + '.' + n for f, n in {entry!r} "
-            "if not getattr(importlib.import_module('hlamatch.kernels.' + f), n).signatures))")
+    code = (
+        "import hlamatch, importlib\nhlamatch.warmup()\n"
+        f"print(' '.join(f + '.' + n for f, n in {entry!r} "
+        "if not getattr(importlib.import_module('hlamatch.kernels.' + f), n).signatures))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, check=True)
     assert out.stdout.split() == []

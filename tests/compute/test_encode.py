@@ -43,8 +43,9 @@ def random_case(rng, n_loci, n_lines, homozygous):
     n = int(rng.integers(1, 40))
     codes = np.stack([rng.integers(0, s, n) for s in sizes], axis=1).astype(np.int32)
     # codes past the vocabulary: line alleles the table lacks
-    lc = np.stack([np.stack([rng.integers(0, s + 2, n_lines) for s in sizes], axis=1) for _ in range(2)],
-                  axis=1).astype(np.int32)
+    lc = np.stack(
+        [np.stack([rng.integers(0, s + 2, n_lines) for s in sizes], axis=1) for _ in range(2)], axis=1
+    ).astype(np.int32)
     ln = rng.random(lc.shape) < 0.05
     if homozygous:
         lc[:, 1], ln[:, 1] = lc[:, 0], ln[:, 0]
@@ -82,8 +83,11 @@ def _flat(b1, b2, sig, f):
     """Rows merged by a dictionary of signatures, in the flat layout."""
     keys, first, inverse = np.unique(sig, axis=0, return_index=True, return_inverse=True)
     ff = np.bincount(inverse.reshape(-1), weights=f)
-    return (np.ascontiguousarray(b1[first].transpose(2, 1, 0)).reshape(-1),
-            np.ascontiguousarray(b2[first].transpose(2, 1, 0)).reshape(-1), ff)
+    return (
+        np.ascontiguousarray(b1[first].transpose(2, 1, 0)).reshape(-1),
+        np.ascontiguousarray(b2[first].transpose(2, 1, 0)).reshape(-1),
+        ff,
+    )
 
 
 def test_merging_with_more_classes_than_an_integer_key_holds(grouping):

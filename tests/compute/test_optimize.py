@@ -112,9 +112,9 @@ def assert_no_redundant(sol: ExactSolution, cover, weights):
     """
     for c in sol.chosen:
         rest = [d for d in sol.chosen if d != c]
-        assert any(
-            row[c] and w > 0 and not any(row[d] for d in rest) for row, w in zip(cover, weights)
-        ), f"candidate {c} is redundant"
+        assert any(row[c] and w > 0 and not any(row[d] for d in rest) for row, w in zip(cover, weights)), (
+            f"candidate {c} is redundant"
+        )
 
 
 # ====================================================================== n_lines mode
@@ -282,14 +282,10 @@ def test_unreachable_target(solver):
 def test_unreachable_target_close_to_reachable_shows_full_precision():
     with pytest.raises(OptionError) as e:
         solve_exact([[1]], [0.1], target=0.1 + 1e-12)
-    assert str(e.value) == (
-        "target coverage 0.100000000001 cannot be reached: all 1 candidates together reach 0.1"
-    )
+    assert str(e.value) == ("target coverage 0.100000000001 cannot be reached: all 1 candidates together reach 0.1")
     with pytest.raises(OptionError) as e:
         solve_exact([[1]], [0.1], target=0.1 + 1e-16)
-    assert str(e.value) == (
-        "target coverage 0.1000000000000001 cannot be reached: all 1 candidates together reach 0.1"
-    )
+    assert str(e.value) == ("target coverage 0.1000000000000001 cannot be reached: all 1 candidates together reach 0.1")
 
 
 def test_missing_scipy(monkeypatch):
@@ -312,16 +308,16 @@ BAD_ARGUMENTS = [
     (dict(target=math.nan), "target must be a finite number (a coverage), found nan"),
     (dict(n_lines=1, base=-0.1), "base must be a finite non-negative number, found -0.1"),
     (dict(n_lines=1, time_limit=0), "time_limit must be a positive number of seconds, found 0"),
-    (dict(n_lines=1, weights=[0.5]), (
-        "weights must be a 1-d array of one weight per class: found shape (1,), cover has 2 rows (classes)"
-    )),
-    (dict(n_lines=1, weights=[0.5, -0.25]), (
-        "weights must be finite and non-negative: class 1 has weight -0.25"
-    )),
+    (
+        dict(n_lines=1, weights=[0.5]),
+        ("weights must be a 1-d array of one weight per class: found shape (1,), cover has 2 rows (classes)"),
+    ),
+    (dict(n_lines=1, weights=[0.5, -0.25]), ("weights must be finite and non-negative: class 1 has weight -0.25")),
     (dict(n_lines=1, weights=[0.5, math.inf]), "weights must be finite and non-negative: class 1 has weight inf"),
-    (dict(n_lines=1, cover=[1, 0]), (
-        "cover must be a 2-d boolean matrix (classes × candidates), found 1 dimension(s)"
-    )),
+    (
+        dict(n_lines=1, cover=[1, 0]),
+        ("cover must be a 2-d boolean matrix (classes × candidates), found 1 dimension(s)"),
+    ),
     (dict(n_lines=1, cover=[[2, 0], [0, 1]]), "cover must hold booleans (or 0/1), found dtype int64 with other values"),
 ]
 

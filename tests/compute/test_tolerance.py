@@ -55,9 +55,14 @@ def _check(exact, bounded, eps: float) -> None:
 
 @both_paths
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), n=st.integers(5, 60), n_lines=st.integers(1, 6),
-       eps=st.sampled_from([0.3, 0.1, 1e-2, 1e-3, 1e-6]), rule=st.sampled_from(range(len(RULES))),
-       listed=st.sampled_from([1.0, 0.9]))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 60),
+    n_lines=st.integers(1, 6),
+    eps=st.sampled_from([0.3, 0.1, 1e-2, 1e-3, 1e-6]),
+    rule=st.sampled_from(range(len(RULES))),
+    listed=st.sampled_from([1.0, 0.9]),
+)
 def test_tolerance_brackets_exact_coverage(fine_ranges, seed, n, n_lines, eps, rule, listed):
     table = _random_table(seed, n, listed)
     lines = hlamatch.top_lines(table, n_lines)
@@ -79,8 +84,9 @@ def test_large_tolerance_really_stops_early(fine_ranges):
 def test_tolerance_zero_is_exact_and_bad_values_are_refused():
     table = hlamatch.bundled_table("japanese")
     line = ["A*24:02~B*52:01~DRB1*15:02"]
-    assert [r.lower for r in hlamatch.coverage(table, line, tolerance=0)] == \
-        [r.lower for r in hlamatch.coverage(table, line)]
+    assert [r.lower for r in hlamatch.coverage(table, line, tolerance=0)] == [
+        r.lower for r in hlamatch.coverage(table, line)
+    ]
     for bad in (-1e-6, 1.0, float("nan"), "1e-6", True):
         with pytest.raises(OptionError, match="tolerance must be"):
             hlamatch.coverage(table, line, tolerance=bad)
@@ -128,9 +134,14 @@ def test_tight_tolerance_on_japi_five_loci_is_exact():
 
 @both_paths
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), n=st.integers(5, 40), eps=st.sampled_from([0.2, 1e-2, 1e-4]),
-       rule=st.sampled_from(range(len(RULES))), listed=st.sampled_from([1.0, 0.9]),
-       level=st.sampled_from(["genotype", "haplotype"]))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 40),
+    eps=st.sampled_from([0.2, 1e-2, 1e-4]),
+    rule=st.sampled_from(range(len(RULES))),
+    listed=st.sampled_from([1.0, 0.9]),
+    level=st.sampled_from(["genotype", "haplotype"]),
+)
 def test_rank_with_tolerance_brackets_exact_gains(seed, n, eps, rule, listed, level):
     """Every candidate's coverage after adding it: the tolerance run brackets the exact one and
     widens it by at most ε (the default rule stays exact)."""

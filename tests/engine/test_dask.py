@@ -93,8 +93,9 @@ def test_coverage_on_two_workers_is_identical(client, table, lines, rules):
         local = coverage(table, lines, level="both", distribution=True, **rules).to_dicts()
     seen = []
     with use_engine("dask", min_ranges=SPLIT), get_task_stream(client) as stream:
-        dask = coverage(table, lines, level="both", distribution=True, progress=lambda *a: seen.append(a),
-                        **rules).to_dicts()
+        dask = coverage(
+            table, lines, level="both", distribution=True, progress=lambda *a: seen.append(a), **rules
+        ).to_dicts()
     workers = ran_on(client, stream)
     assert len(workers) >= 2 * SPLIT  # haplotype and genotype level, each split in SPLIT ranges
     assert seen and seen[-1][1] == 1.0  # progress as ranges finish

@@ -6,15 +6,16 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fuzzing import *  # noqa: F403
-from fuzzing import _FuzzSummary
+from fuzzing import CliWorker, _FuzzSummary
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _fuzz_summary(request):
     pm = request.config.pluginmanager
     if not pm.has_plugin("hlamatch-fuzz-summary"):
         pm.register(_FuzzSummary(), "hlamatch-fuzz-summary")
+
 
 @pytest.fixture(autouse=True)
 def _slow_gate(request):
@@ -26,12 +27,14 @@ def _slow_gate(request):
         return
     pytest.skip("many-example fuzz twin: run with -m slow or HLAMATCH_FUZZ_SLOW=1")
 
+
 # ============================================================================ files
 
 
 @pytest.fixture(scope="module")
 def fuzz_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
+
 
 @pytest.fixture(scope="module")
 def worker(fuzz_dir):

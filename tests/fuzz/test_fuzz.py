@@ -28,17 +28,18 @@ import math
 import shutil
 import warnings
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import fuzz_inputs as fi
-from fuzzing import COMMON, SUM_SLACK, CliWorker, count, run_case, twins
 import numpy as np
 import pytest
 from conftest import shared_path
+from fuzzing import COMMON, SUM_SLACK, CliWorker, count, run_case, twins
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,8 +106,10 @@ def check_table(t: HaplotypeTable, repro: str = "") -> None:
         assert isinstance(pop, str), where
         total = math.fsum(t.freqs[:, p])
         assert 0 < total <= 1 + SUM_SLACK, (pop, total, where)
-        assert t.population_index(pop) == p, (f"population {pop!r} cannot be selected by its name "
-                                              f"(populations {t.populations})", where)
+        assert t.population_index(pop) == p, (
+            f"population {pop!r} cannot be selected by its name (populations {t.populations})",
+            where,
+        )
     assert len(t.scaled_by) == len(t.populations), where
     assert all(0 < s <= 1 for s in t.scaled_by), (t.scaled_by, where)
     d = t.describe()
@@ -241,13 +244,16 @@ def _equivalent_encodings_body(fuzz_dir: Path, case: fi.FileCase, op: fi.Op) -> 
         t = run_case(load_table, p, repro=_repro(case, "hlamatch.load_table(p)"), names=p)
         u = run_case(load_table, q, repro=repro, names=q)
         assert not isinstance(t, HlamatchError), t
-        assert not isinstance(u, HlamatchError), f"{op[0]} variant of a valid file rejected: {u}\n--- reproducer:\n{repro}"
+        assert not isinstance(u, HlamatchError), (
+            f"{op[0]} variant of a valid file rejected: {u}\n--- reproducer:\n{repro}"
+        )
         for pop in t.populations:
             assert _as_dict(u, pop) == _as_dict(t, pop), (op, repro)
 
 
 test_equivalent_encodings, test_equivalent_encodings_slow = twins(
-    30, 800,
+    30,
+    800,
     case=st.sampled_from([k for k in fi.TABLE_KINDS if k != "wide_parquet"]).flatmap(fi.table_files),
     op=st.sampled_from(_EQUIVALENT),
 )(_equivalent_encodings_body)
@@ -259,8 +265,15 @@ test_equivalent_encodings, test_equivalent_encodings_slow = twins(
 _NAMES_THE_FILE = object()
 
 
-def read_case(function: str, case: fi.FileCase, p: Path, repro: str, worker: CliWorker | None,
-              names: Path | None | object = _NAMES_THE_FILE, **kwargs: Any):
+def read_case(
+    function: str,
+    case: fi.FileCase,
+    p: Path,
+    repro: str,
+    worker: CliWorker | None,
+    names: Path | None | object = _NAMES_THE_FILE,
+    **kwargs: Any,
+):
     """``function(p, **kwargs)``: in process (time and memory bounds), or, for a Parquet file, in
     the worker process (time and address-space bounds; see :attr:`fuzz_inputs.FileCase.isolate`).
     An error must name the file ``p`` (or ``names``; None: no such check)."""
@@ -311,7 +324,9 @@ def test_tables_byte_mutations_slow(fuzz_dir, worker, kind, data):
     _table_outcome(data.draw(fi.mutated_table_files(kind, "bytes"), label="case"), fuzz_dir, worker=worker)
 
 
-def _explicit_format_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, format: str, mutate: bool, data) -> None:
+def _explicit_format_body(
+    fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, format: str, mutate: bool, data
+) -> None:
     """Any file read with an explicit (often wrong) format: clean error or valid table."""
     if mutate:
         case = data.draw(fi.mutated(case, data.draw(st.sampled_from(["structured", "bytes"]))), label="mutated")
@@ -319,7 +334,8 @@ def _explicit_format_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, 
 
 
 test_tables_explicit_format, test_tables_explicit_format_slow = twins(
-    40, 1_000,
+    40,
+    1_000,
     case=st.sampled_from(fi.TABLE_KINDS).flatmap(fi.table_files),
     format=st.sampled_from(TABLE_FORMATS),
     mutate=st.booleans(),
@@ -327,8 +343,9 @@ test_tables_explicit_format, test_tables_explicit_format_slow = twins(
 )(_explicit_format_body)
 
 
-def _options_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, population, loci, resolution,
-                  sum_tolerance) -> None:
+def _options_body(
+    fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, population, loci, resolution, sum_tolerance
+) -> None:
     """load_table's options (population, loci, resolution, sum tolerance) on a valid file."""
     kwargs = dict(population=population, loci=loci, resolution=resolution, sum_tolerance=sum_tolerance)
     with written(case, fuzz_dir) as p:
@@ -342,15 +359,19 @@ def _options_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, populati
                 # The population asked for is in the table (NMDP 2007 and PyPop files keep only it,
                 # single-population files take it as their name).
                 assert run_case(t.population_index, population, repro=repro) in range(len(t.populations)), (
-                    f"load_table(population={population!r}) gave a table without that population", t.populations, repro)
+                    f"load_table(population={population!r}) gave a table without that population",
+                    t.populations,
+                    repro,
+                )
 
 
 test_load_table_options, test_load_table_options_slow = twins(
-    40, 1_000,
+    40,
+    1_000,
     case=st.sampled_from(fi.TABLE_KINDS).flatmap(fi.table_files),
     population=st.none() | st.sampled_from(["EUR", "eur", " EUR ", "", " ", "ZZZ", "\u00e9", "A", "Freq"]),
-    loci=st.none() | st.lists(st.sampled_from(KNOWN_LOCI + ("drb1", "HLA-A", "X", "", " ", "DRB3/4/5", "a")),
-                              max_size=4),
+    loci=st.none()
+    | st.lists(st.sampled_from(KNOWN_LOCI + ("drb1", "HLA-A", "X", "", " ", "DRB3/4/5", "a")), max_size=4),
     resolution=st.sampled_from([None, None, "2-field", "1-field", "antigen", "3-field", ""]),
     sum_tolerance=st.sampled_from([0.01, 0.01, 0.0, -0.0, 1e-12, 1.0, 1e308, math.inf, math.nan, -1.0]),
 )(_options_body)
@@ -359,7 +380,7 @@ test_load_table_options, test_load_table_options_slow = twins(
 # ---------------------------------------------------------------------------- real tables as seeds
 
 
-@lru_cache(maxsize=None)
+@cache
 def _head_lines(relative: str, n: int, gz: bool = False) -> str:
     p = shared_path(relative)
     raw = gzip.open(p, "rt", encoding="utf-8-sig") if gz else open(p, encoding="utf-8-sig")
@@ -367,7 +388,7 @@ def _head_lines(relative: str, n: int, gz: bool = False) -> str:
         return "".join(line for _, line in zip(range(n), f))
 
 
-@lru_cache(maxsize=None)
+@cache
 def real_seed(name: str) -> fi.FileCase:
     """A small case built from the head of a real table (read in place; skips when absent)."""
     if name == "nmdp":
@@ -377,8 +398,9 @@ def real_seed(name: str) -> fi.FileCase:
     if name == "grimm_gz":
         text = _head_lines("raw/py-graph-imputation/CAU.freqs.gz", 25, gz=True)
         g = fi.grid_from_text(text, header=False, freq_cols=(2,), hap_cols=(0,))
-        return fi.FileCase("CAU.freqs.gz", gzip.compress(g.render().encode(), mtime=0), "grimm", grid=g,
-                           container="gzip")
+        return fi.FileCase(
+            "CAU.freqs.gz", gzip.compress(g.render().encode(), mtime=0), "grimm", grid=g, container="gzip"
+        )
     if name == "nmdp2007":
         text = _head_lines("raw/ImmunogeneticDataTools/std/NMDP_2007_FiveLocus_Freqs.csv", 30)
         g = fi.grid_from_text(text, header=False, freq_cols=(2,), hap_cols=(1,))
@@ -466,7 +488,10 @@ def _lines_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, level: str
 
 
 test_lines_files, test_lines_files_slow = twins(
-    45, 1_500, case=fi.lines_files(), level=st.sampled_from(["valid", "structured", "structured", "bytes"]),
+    45,
+    1_500,
+    case=fi.lines_files(),
+    level=st.sampled_from(["valid", "structured", "structured", "bytes"]),
     data=st.data(),
 )(_lines_body)
 
@@ -478,7 +503,9 @@ def _patients_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, level: 
         repro = _repro(case, "hlamatch.read_patients(p)")
         value = read_case("hlamatch.io.patients.read_patients", case, p, repro, worker)
         if level == "valid":
-            assert not isinstance(value, HlamatchError), f"valid patients file rejected: {value}\n--- reproducer:\n{repro}"
+            assert not isinstance(value, HlamatchError), (
+                f"valid patients file rejected: {value}\n--- reproducer:\n{repro}"
+            )
             assert all(t.error is None for t in value), ([t.error for t in value], repro)
         if not isinstance(value, HlamatchError):
             assert isinstance(value, list) and value, repro
@@ -487,15 +514,20 @@ def _patients_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, level: 
 
 
 test_patients_files, test_patients_files_slow = twins(
-    45, 1_500, case=fi.patients_files(), level=st.sampled_from(["valid", "structured", "structured", "bytes"]),
+    45,
+    1_500,
+    case=fi.patients_files(),
+    level=st.sampled_from(["valid", "structured", "structured", "bytes"]),
     data=st.data(),
 )(_patients_body)
 
 
 def _cli_call(args: list[str], p: Path) -> str:
     shown = ", ".join("str(p)" if a == str(p) else repr(a) for a in args)
-    return ("from click.testing import CliRunner; from hlamatch.cli import cli\n"
-            f"r = CliRunner().invoke(cli, [{shown}]); print(r.exit_code, r.output)")
+    return (
+        "from click.testing import CliRunner; from hlamatch.cli import cli\n"
+        f"r = CliRunner().invoke(cli, [{shown}]); print(r.exit_code, r.output)"
+    )
 
 
 def _reject_constant(name: str):
@@ -540,7 +572,7 @@ def _cli_table_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, comman
         res = worker.invoke(args, repro)
         check_cli(res, args, repro)
         if res["exit_code"] != 0:
-            assert res["stdout"] == "", (f"output on standard output despite the error", res, repro)
+            assert res["stdout"] == "", ("output on standard output despite the error", res, repro)
             return
         data = json.loads(res["stdout"], parse_constant=_reject_constant)
         if command == "tables":
@@ -554,10 +586,13 @@ def _cli_table_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, comman
 
 
 test_cli_tables_and_coverage, test_cli_tables_and_coverage_slow = twins(
-    24, 600,
+    24,
+    600,
     case=st.sampled_from(fi.TABLE_KINDS).flatmap(
         lambda k: st.sampled_from(["valid", "structured", "bytes"]).flatmap(
-            lambda level: fi.table_files(k) if level == "valid" else fi.mutated_table_files(k, level))),
+            lambda level: fi.table_files(k) if level == "valid" else fi.mutated_table_files(k, level)
+        )
+    ),
     command=st.sampled_from(["tables", "coverage"]),
 )(_cli_table_body)
 
@@ -576,15 +611,22 @@ def _cli_match_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, level:
         if res["stdout"].strip():
             rows = json.loads(res["stdout"])
             bad = [r for r in rows if r["status"] == "error"]
-            assert len(errors) == len(bad), (f"{len(bad)} patients with errors but {len(errors)} 'Error: ' lines",
-                                             errors, repro)
+            assert len(errors) == len(bad), (
+                f"{len(bad)} patients with errors but {len(errors)} 'Error: ' lines",
+                errors,
+                repro,
+            )
             assert (res["exit_code"] == 1) == bool(bad), (res["exit_code"], repro)
         else:
             assert res["exit_code"] == 1 and len(errors) == 1, (res, repro)
 
 
 test_cli_match, test_cli_match_slow = twins(
-    16, 400, case=fi.patients_files(), level=st.sampled_from(["valid", "structured", "bytes"]), data=st.data(),
+    16,
+    400,
+    case=fi.patients_files(),
+    level=st.sampled_from(["valid", "structured", "bytes"]),
+    data=st.data(),
 )(_cli_match_body)
 
 
@@ -603,5 +645,9 @@ def _cli_lines_body(fuzz_dir: Path, worker: CliWorker, case: fi.FileCase, level:
 
 
 test_cli_lines_file, test_cli_lines_file_slow = twins(
-    12, 300, case=fi.lines_files(), level=st.sampled_from(["valid", "structured", "bytes"]), data=st.data(),
+    12,
+    300,
+    case=fi.lines_files(),
+    level=st.sampled_from(["valid", "structured", "bytes"]),
+    data=st.data(),
 )(_cli_lines_body)

@@ -28,8 +28,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -168,8 +169,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.Popen:
     for name in ("NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER"):
         if name not in env:
             full.pop(name, None)
-    return subprocess.Popen([sys.executable, "-m", "hlamatch", *args], env=full, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hlamatch", *args], env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _one_error_line(proc: subprocess.Popen, names: str, seconds: float = 10.0) -> str:
@@ -211,9 +213,10 @@ def test_bad_numba_variables_in_the_cli():
     cases = list(NUMBA_CASES)
     if not _tbb_loads():
         cases.append(("NUMBA_THREADING_LAYER", "tbb"))  # named but not installed: cannot be loaded
-    for batch in (cases[i:i + 2] for i in range(0, len(cases), 2)):
-        procs = [(name, value, _cli({name: value}, "coverage", "--top", "2", "--threads", "1"))
-                 for name, value in batch]
+    for batch in (cases[i : i + 2] for i in range(0, len(cases), 2)):
+        procs = [
+            (name, value, _cli({name: value}, "coverage", "--top", "2", "--threads", "1")) for name, value in batch
+        ]
         start = time.monotonic()
         for name, value, proc in procs:
             line = _one_error_line(proc, name, seconds=max(0.5, 10.0 - (time.monotonic() - start)))
@@ -222,17 +225,20 @@ def test_bad_numba_variables_in_the_cli():
 
 def test_bad_numba_variables_in_the_api():
     """The same check in a library call (a fresh process: numba reads its variables once)."""
-    code = ("from hlamatch.compute.dispatch import kernels_only\n"
-            "from hlamatch import coverage\n"
-            "from hlamatch.errors import OptionError\n"
-            "try:\n"
-            "    with kernels_only():\n"
-            "        coverage('japanese', ['A*24:02~B*52:01~DRB1*15:02'])\n"
-            "except OptionError as e:\n"
-            "    print('OptionError', e)\n")
+    code = (
+        "from hlamatch.compute.dispatch import kernels_only\n"
+        "from hlamatch import coverage\n"
+        "from hlamatch.errors import OptionError\n"
+        "try:\n"
+        "    with kernels_only():\n"
+        "        coverage('japanese', ['A*24:02~B*52:01~DRB1*15:02'])\n"
+        "except OptionError as e:\n"
+        "    print('OptionError', e)\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
-    proc = subprocess.run([sys.executable, "-c", code], env={**env, "NUMBA_NUM_THREADS": "0"},
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "NUMBA_NUM_THREADS": "0"}, capture_output=True, text=True, timeout=30
+    )
     assert proc.stdout.startswith("OptionError the environment variable NUMBA_NUM_THREADS is '0'"), proc
     count("clean OptionError")
 
@@ -291,8 +297,10 @@ def test_worker_killed_mid_run_is_retried(strict_scheduler, tmp_path, deaths):
     x = np.arange(40, dtype=np.float64)
     ranges = [(0, 40)]
     assert deaths <= RANGE_RETRIES
-    parts = run_case(lambda: _run_dask(strict_scheduler, _KERNELS["die_first"], [deaths, str(tmp_path), x], ranges,
-                                       None, "test"), repro=f"die_first(deaths={deaths})")
+    parts = run_case(
+        lambda: _run_dask(strict_scheduler, _KERNELS["die_first"], [deaths, str(tmp_path), x], ranges, None, "test"),
+        repro=f"die_first(deaths={deaths})",
+    )
     assert not isinstance(parts, HlamatchError), parts
     assert len(os.listdir(tmp_path)) == deaths
     np.testing.assert_array_equal(parts[0], x * 2)
@@ -304,10 +312,11 @@ def test_range_that_always_kills_its_worker(strict_scheduler, tmp_path):
     from hlamatch.engine.setting import SchedulerError
 
     x = np.arange(8, dtype=np.float64)
-    e = clean_error(_run_dask, strict_scheduler, _KERNELS["die_first"], [99, str(tmp_path), x], [(0, 8)], None,
-                    "test", seconds=45)
+    e = clean_error(
+        _run_dask, strict_scheduler, _KERNELS["die_first"], [99, str(tmp_path), x], [(0, 8)], None, "test", seconds=45
+    )
     assert isinstance(e, SchedulerError)
-    assert f"the range 0..8 was lost with its worker" in str(e) and f"{RANGE_RETRIES + 1} times" in str(e), str(e)
+    assert "the range 0..8 was lost with its worker" in str(e) and f"{RANGE_RETRIES + 1} times" in str(e), str(e)
     assert len(os.listdir(tmp_path)) == RANGE_RETRIES + 1
 
 
@@ -332,8 +341,10 @@ def test_worker_killed_during_a_coverage_run(strict_scheduler):
             killed.append(victim)
 
     with use_engine("dask", min_ranges=4):
-        dask = run_case(lambda: coverage(table, lines, max_mismatches=1, progress=kill_one).to_dicts(),
-                        repro="coverage on dask, a worker killed after the first range")
+        dask = run_case(
+            lambda: coverage(table, lines, max_mismatches=1, progress=kill_one).to_dicts(),
+            repro="coverage on dask, a worker killed after the first range",
+        )
     assert killed and dask == local
 
 
@@ -352,8 +363,16 @@ def test_scheduler_lost_mid_run():
             client = engine._dask_client(address)
             timer = threading.Timer(0.5, cluster.close)
             timer.start()
-            e = clean_error(engine._run_dask, client, _KERNELS["slow"], [np.arange(10.0)], [(0, 5), (5, 10)], None,
-                            "test", seconds=20)
+            e = clean_error(
+                engine._run_dask,
+                client,
+                _KERNELS["slow"],
+                [np.arange(10.0)],
+                [(0, 5), (5, 10)],
+                None,
+                "test",
+                seconds=20,
+            )
             timer.join()
         assert type(e).__name__ == "SchedulerError" and "scheduler" in str(e), str(e)
     finally:

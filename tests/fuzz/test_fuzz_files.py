@@ -37,13 +37,17 @@ from hlamatch.io.load import load_table
 
 #: A small valid nomenclature (one serology row per allele; the field layout of each file).
 TINY = {
-    "rel_dna_ser.txt": ("# version: TEST 0.1\nA*;24:02:01:01;24;;;\nA*;24:03:01:01;2403;;;\nA*;01:01:01:01;;1/0;;\n"
-                        "B*;08:01:01:01;8;;;\nB*;39:01:01:01;;;3901;\nC*;12:02:02;?;;;\nDRB1*;15:01:01:01;15;;;\n"),
+    "rel_dna_ser.txt": (
+        "# version: TEST 0.1\nA*;24:02:01:01;24;;;\nA*;24:03:01:01;2403;;;\nA*;01:01:01:01;;1/0;;\n"
+        "B*;08:01:01:01;8;;;\nB*;39:01:01:01;;;3901;\nC*;12:02:02;?;;;\nDRB1*;15:01:01:01;15;;;\n"
+    ),
     "rel_ser_ser.txt": "A;9;23/24;\nA;24;;2403\nB;16;38/39;\nB;39;;3901\nDR;2;15/16;\n",
     "hla_nom_g.txt": "A*;24:02:01:01/24:02:01:03;24:02:01G\nA*;01:01:01:01;\nB*;08:01:01:01/08:01:02;08:01:01G\n",
     "hla_nom_p.txt": "A*;24:02:01:01/24:02:01:03;24:02P\nB*;08:01:01:01;08:01P\n",
-    "Allelelist.txt": ("# version: TEST 0.1\nAlleleID,Allele\nHLA1,A*24:02:01:01\nHLA2,A*24:03:01:01\n"
-                       "HLA3,A*01:01:01:01\nHLA4,B*08:01:01:01\nHLA5,B*39:01:01:01\nHLA6,DRB1*15:01:01:01\n"),
+    "Allelelist.txt": (
+        "# version: TEST 0.1\nAlleleID,Allele\nHLA1,A*24:02:01:01\nHLA2,A*24:03:01:01\n"
+        "HLA3,A*01:01:01:01\nHLA4,B*08:01:01:01\nHLA5,B*39:01:01:01\nHLA6,DRB1*15:01:01:01\n"
+    ),
 }
 NAMES = ("A*24:02", "A*24:03", "A*01:01", "B*08:01", "B*39:01", "C*12:02", "DRB1*15:01", "A*24:02:01G", "A24")
 TABLE = "A,B,P1\nA*24:02,B*08:01,0.3\nA*01:01,B*39:01,0.6\n"
@@ -100,8 +104,9 @@ def _damage_body(fuzz_dir, data) -> None:
     lines[row] = sep.join(fields)
     folder = _fresh(fuzz_dir)
     for n, text in TINY.items():
-        (folder / n).write_text(("\n".join(lines) + "\n") if n == name else text, encoding="utf-8",
-                                errors="surrogatepass")
+        (folder / n).write_text(
+            ("\n".join(lines) + "\n") if n == name else text, encoding="utf-8", errors="surrogatepass"
+        )
     repro = f"file {name} line {row + 1} field {k + 1}: {lines[row]!r}"
     first = run_case(_everything, folder, repro=repro, names=folder / name)
     again = run_case(_everything, folder, repro=repro + " (from the cache)", names=folder / name)
@@ -224,9 +229,19 @@ def _hostile_body(fuzz_dir, data) -> None:
         mp.setattr(_cache, "_refused", set())
         mp.setattr(_cache, "_cleaned", set())
         fresh = run_case(load_table, p, repro="first load", names=p)
-        plants = data.draw(st.lists(st.tuples(st.sampled_from(["json", "codes.npy", "freqs.npy", "legacy.pickle"]),
-                                              st.sampled_from(PLANTS), st.binary(max_size=200),
-                                              st.floats(0, 1)), min_size=1, max_size=3), label="plants")
+        plants = data.draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["json", "codes.npy", "freqs.npy", "legacy.pickle"]),
+                    st.sampled_from(PLANTS),
+                    st.binary(max_size=200),
+                    st.floats(0, 1),
+                ),
+                min_size=1,
+                max_size=3,
+            ),
+            label="plants",
+        )
         (entry,) = cache.glob("table-*.json")
         stem = entry.name[: -len(".json")]
         for which, kind, junk, cut in plants:

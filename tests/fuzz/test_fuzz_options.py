@@ -48,13 +48,42 @@ NUMERIC_OPTIONS = [
     (["tables", "japanese"], "--top"),
 ]
 
-EXTREMES = ["nan", "NaN", "inf", "-inf", "1e308", "-1e308", "1e309", "1e-320", "0", "-0", "-1", "1", "0.5", "1.0",
-            "²", "٣", "３", "１e3", "0x10", "1_000", "", " ", "9" * 50, str(2**63 - 1), str(2**63), str(2**64),
-            "1e30", "-" + "9" * 30, "1" + "0" * 400, "0." + "0" * 300 + "1"]
+EXTREMES = [
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e308",
+    "-1e308",
+    "1e309",
+    "1e-320",
+    "0",
+    "-0",
+    "-1",
+    "1",
+    "0.5",
+    "1.0",
+    "²",
+    "٣",
+    "３",
+    "１e3",
+    "0x10",
+    "1_000",
+    "",
+    " ",
+    "9" * 50,
+    str(2**63 - 1),
+    str(2**63),
+    str(2**64),
+    "1e30",
+    "-" + "9" * 30,
+    "1" + "0" * 400,
+    "0." + "0" * 300 + "1",
+]
 
 numbers = st.one_of(
     st.sampled_from(EXTREMES),
-    st.integers(-2**80, 2**80).map(str),
+    st.integers(-(2**80), 2**80).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.text(alphabet=st.sampled_from("0123456789.e-+_²³¹٣３ⅷ"), min_size=1, max_size=60),
 )
@@ -112,7 +141,8 @@ def _numeric(option, value):
 
 
 test_numeric_option_extremes, test_numeric_option_extremes_slow = twins(
-    60, 2000, st.sampled_from(NUMERIC_OPTIONS), numbers)(_numeric)
+    60, 2000, st.sampled_from(NUMERIC_OPTIONS), numbers
+)(_numeric)
 
 
 @pytest.mark.parametrize("option", NUMERIC_OPTIONS, ids=[f"{b[0]}{o}" for b, o in NUMERIC_OPTIONS])
@@ -128,8 +158,9 @@ def _registry_sizes(values):
     check_cli(["supply", "--loci", "A,B,DRB1", "-n", "3", "--level", "haplotype", "-R", ",".join(values)])
 
 
-test_registry_size_lists, test_registry_size_lists_slow = twins(
-    30, 600, st.lists(numbers, min_size=1, max_size=3))(_registry_sizes)
+test_registry_size_lists, test_registry_size_lists_slow = twins(30, 600, st.lists(numbers, min_size=1, max_size=3))(
+    _registry_sizes
+)
 
 
 def _weights(w1, w2):
@@ -177,8 +208,10 @@ def test_unwritable_plot_files(plot_folder):
             continue
         path = _plot_path(kind, plot_folder)
         for fmt in ("text", "csv"):
-            r = check_cli(["plan", "--loci", "A,B,DRB1", "-n", "4", "--lines", "2", "--plot", path, "--format", fmt],
-                          expect_file=path)
+            r = check_cli(
+                ["plan", "--loci", "A,B,DRB1", "-n", "4", "--lines", "2", "--plot", path, "--format", fmt],
+                expect_file=path,
+            )
             assert r.exit_code == (2 if kind == "folder" else 1), (kind, r.stderr)  # click's Path: usage
     if os.path.exists("/dev/full"):
         assert not os.path.isfile("/dev/full")  # the device is still a device, never replaced by a file
@@ -189,15 +222,44 @@ def test_unwritable_plot_files(plot_folder):
 # ============================================================================ API misuse
 
 BAD_VALUES = st.one_of(
-    st.sampled_from([None, 1, 1.5, "x", "", [1], [], {}, {"x": 1}, (None,), b"A", float("nan"), float("inf"),
-                     -1, 0, 10**30, -10**30, True, "A,B,DRB1", ["A", 1]]),
-    st.integers(-2**70, 2**70), st.floats(), st.text(max_size=8),
+    st.sampled_from(
+        [
+            None,
+            1,
+            1.5,
+            "x",
+            "",
+            [1],
+            [],
+            {},
+            {"x": 1},
+            (None,),
+            b"A",
+            float("nan"),
+            float("inf"),
+            -1,
+            0,
+            10**30,
+            -(10**30),
+            True,
+            "A,B,DRB1",
+            ["A", 1],
+        ]
+    ),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.text(max_size=8),
     st.builds(object),
 )
 
 SETTINGS = {"warmup", "use_engine", "use_nomenclature", "use_mac_file"}  # change the process: not fuzzed
-FUNCTIONS = sorted(n for n in hlamatch.__all__ if inspect.isfunction(getattr(hlamatch, n)) and n not in SETTINGS
-                   and inspect.signature(getattr(hlamatch, n)).parameters)
+FUNCTIONS = sorted(
+    n
+    for n in hlamatch.__all__
+    if inspect.isfunction(getattr(hlamatch, n))
+    and n not in SETTINGS
+    and inspect.signature(getattr(hlamatch, n)).parameters
+)
 
 
 def _api(data):
@@ -208,8 +270,15 @@ def _api(data):
     kwargs = {}
     for q in params:
         if q.default is q.empty:
-            kwargs[q.name] = ([api_table, api_table] if q.name == "tables" else api_table if q.name == "table"
-                              else [LINE] if q.name in ("lines", "bank") else LINE)
+            kwargs[q.name] = (
+                [api_table, api_table]
+                if q.name == "tables"
+                else api_table
+                if q.name == "table"
+                else [LINE]
+                if q.name in ("lines", "bank")
+                else LINE
+            )
     param = data.draw(st.sampled_from([p.name for p in params]), label="parameter")
     kwargs[param] = data.draw(BAD_VALUES, label="value")
     try:

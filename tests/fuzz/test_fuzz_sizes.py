@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from conftest import REPO
@@ -40,26 +40,42 @@ OPTIONS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(rows: int):
     if rows == 0:
         return resolve_table("japanese")
     out = Path(tempfile.mkdtemp(prefix="hlamatch-sizes-")) / f"synth{rows}.csv"
-    subprocess.run([sys.executable, str(REPO / "benchmarks" / "synth.py"), "--haplotypes", str(rows), "--out",
-                    str(out), "--quiet"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "synth.py"),
+            "--haplotypes",
+            str(rows),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        check=True,
+    )
     return load_table(out)
 
 
 def _check(kind: str, value, repro: str) -> None:
-    if isinstance(value, OptionError) and any(w in str(value) for w in ("memory budget", "time budget", "patient pairs")):
+    if isinstance(value, OptionError) and any(
+        w in str(value) for w in ("memory budget", "time budget", "patient pairs")
+    ):
         assert any(o in str(value) for o in OPTIONS[kind]), f"refusal names no option: {value}\n{repro}"
     assert not isinstance(value, HlamatchError) or "\n" not in str(value).strip(), f"not one line: {value}\n{repro}"
 
 
-requests = st.fixed_dictionaries({
-    "rows": st.sampled_from(ROWS), "loci": st.sampled_from(LOCI), "budget": BUDGETS,
-    "n": st.one_of(st.integers(1, 40), st.integers(1, 10**7)),
-})
+requests = st.fixed_dictionaries(
+    {
+        "rows": st.sampled_from(ROWS),
+        "loci": st.sampled_from(LOCI),
+        "budget": BUDGETS,
+        "n": st.one_of(st.integers(1, 40), st.integers(1, 10**7)),
+    }
+)
 
 
 def _rank_body(r):
@@ -73,46 +89,76 @@ def _rank_body(r):
 test_rank_sizes, test_rank_sizes_slow = twins(25, 400, requests)(_rank_body)
 
 
-plans = st.fixed_dictionaries({
-    "rows": st.sampled_from(ROWS[:3]), "loci": st.sampled_from(LOCI), "budget": BUDGETS,
-    "n": st.one_of(st.integers(1, 30), st.integers(1, 10**7)), "lines": st.integers(1, 4),
-    # The exact plan is left out: HiGHS may run past the case's time limit (time_limit is not
-    # always honoured within seconds), which is solver time, not a request size.
-    "exact": st.just(False),
-})
+plans = st.fixed_dictionaries(
+    {
+        "rows": st.sampled_from(ROWS[:3]),
+        "loci": st.sampled_from(LOCI),
+        "budget": BUDGETS,
+        "n": st.one_of(st.integers(1, 30), st.integers(1, 10**7)),
+        "lines": st.integers(1, 4),
+        # The exact plan is left out: HiGHS may run past the case's time limit (time_limit is not
+        # always honoured within seconds), which is solver time, not a request size.
+        "exact": st.just(False),
+    }
+)
 
 
 def _plan_body(r):
     tab = _table(r["rows"])
-    repro = (f"with using(memory_budget={r['budget']}): plan_bank(<{r['rows']} rows>, n_candidates={r['n']}, "
-             f"n_lines={r['lines']}, loci={r['loci']}, exact={r['exact']}, time_limit=2.0 if exact else None)")
+    repro = (
+        f"with using(memory_budget={r['budget']}): plan_bank(<{r['rows']} rows>, n_candidates={r['n']}, "
+        f"n_lines={r['lines']}, loci={r['loci']}, exact={r['exact']}, time_limit=2.0 if exact else None)"
+    )
     with using(memory_budget=r["budget"]):
-        value = run_case(plan_bank, tab, n_candidates=r["n"], n_lines=r["lines"], loci=r["loci"], level="haplotype",
-                         exact=r["exact"], time_limit=2.0 if r["exact"] else None, repro=repro)
+        value = run_case(
+            plan_bank,
+            tab,
+            n_candidates=r["n"],
+            n_lines=r["lines"],
+            loci=r["loci"],
+            level="haplotype",
+            exact=r["exact"],
+            time_limit=2.0 if r["exact"] else None,
+            repro=repro,
+        )
     _check("plan", value, repro)
 
 
 test_plan_sizes, test_plan_sizes_slow = twins(15, 300, plans)(_plan_body)
 
 
-supplies = st.fixed_dictionaries({
-    "rows": st.sampled_from(ROWS), "loci": st.sampled_from(LOCI), "budget": BUDGETS,
-    "top": st.one_of(st.integers(1, 30), st.integers(1, 10**7)),
-    "sizes": st.lists(st.one_of(st.integers(1, 200), st.integers(1, 10**9)), max_size=2, unique=True),
-    "level": st.sampled_from(["haplotype", "genotype", "both"]),
-    "samples": st.one_of(st.integers(1, 8), st.integers(1, 10**12)),
-})
+supplies = st.fixed_dictionaries(
+    {
+        "rows": st.sampled_from(ROWS),
+        "loci": st.sampled_from(LOCI),
+        "budget": BUDGETS,
+        "top": st.one_of(st.integers(1, 30), st.integers(1, 10**7)),
+        "sizes": st.lists(st.one_of(st.integers(1, 200), st.integers(1, 10**9)), max_size=2, unique=True),
+        "level": st.sampled_from(["haplotype", "genotype", "both"]),
+        "samples": st.one_of(st.integers(1, 8), st.integers(1, 10**12)),
+    }
+)
 
 
 def _supply_body(r):
     tab = _table(r["rows"])
     # Monte Carlo cost grows with samples × draws' banks: keep it within the case's time on big tables.
     samples = r["samples"] if r["rows"] <= 500 or r["level"] == "haplotype" else min(r["samples"], 2)
-    repro = (f"with using(memory_budget={r['budget']}, time_budget={TIME_BUDGET}): supply(<{r['rows']} rows>, top={r['top']}, "
-             f"registry_sizes={r['sizes']}, level={r['level']!r}, samples={samples}, loci={r['loci']})")
+    repro = (
+        f"with using(memory_budget={r['budget']}, time_budget={TIME_BUDGET}): supply(<{r['rows']} rows>, top={r['top']}, "
+        f"registry_sizes={r['sizes']}, level={r['level']!r}, samples={samples}, loci={r['loci']})"
+    )
     with using(memory_budget=r["budget"], time_budget=TIME_BUDGET):
-        value = run_case(supply, tab, top=r["top"], registry_sizes=r["sizes"], level=r["level"], samples=samples,
-                         loci=r["loci"], repro=repro)
+        value = run_case(
+            supply,
+            tab,
+            top=r["top"],
+            registry_sizes=r["sizes"],
+            level=r["level"],
+            samples=samples,
+            loci=r["loci"],
+            repro=repro,
+        )
     _check("supply", value, repro)
 
 

@@ -86,20 +86,20 @@ def test_homozygous_and_heterozygous_rows_mixed(write):
 
 def test_empty_haplotype1_names_row(write):
     p = write("bank.csv", f"haplotype1,haplotype2\n,{X}\n")
-    assert_error(invoke("coverage", "--lines-file", p),
-                 f"Error: lines file {p} row 2: empty haplotype1 (haplotype2 is '{X}')")
+    assert_error(
+        invoke("coverage", "--lines-file", p), f"Error: lines file {p} row 2: empty haplotype1 (haplotype2 is '{X}')"
+    )
 
 
 def test_semicolon_lines_patients_and_weights_files(write):
     """Spreadsheets in many locales write ';' between fields: every small file reader detects it."""
-    from hlamatch.cli.options import read_weights_file
+    from hlamatch.cli.inputs import read_weights_file
     from hlamatch.io.patients import read_patients
 
     lines = read_lines_file(write("bank.csv", f"name;haplotype\nL1;{X}\nL2;{Y}/{X}\n"))
     assert [(ln.name, ln.text()) for ln in lines] == [("L1", X), ("L2", f"{Y}/{X}")]
     patients = read_patients(write("p.csv", "id;A_1;A_2;B_1;B_2\np1;A*24:02;A*02:01;B*52:01;\n"))
-    assert [(t.id, t.alleles) for t in patients] == [
-        ("p1", {"A": ("A*24:02", "A*02:01"), "B": ("B*52:01", "B*52:01")})]
+    assert [(t.id, t.alleles) for t in patients] == [("p1", {"A": ("A*24:02", "A*02:01"), "B": ("B*52:01", "B*52:01")})]
     assert read_weights_file(write("w.csv", "population;weight\nJAPI;3\nKORI;1\n")) == {"JAPI": 3.0, "KORI": 1.0}
     tab = read_lines_file(write("t.tsv", f"name\thaplotype\nL1\t{X}\n"))
     assert [(ln.name, ln.text()) for ln in tab] == [("L1", X)]
@@ -197,14 +197,16 @@ def test_names_in_rank_plan_supply_and_match(write):
 
 
 def test_per_locus_columns_read_like_patients_files(write):
-    p = write("bank.csv", "name,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
-                          "L1,A*24:02,,B*52:01,,DRB1*15:02,\n"
-                          "L2,A*24:02,A*33:03,B*52:01,B*52:01,DRB1*15:02,DRB1*15:02\n")
+    p = write(
+        "bank.csv",
+        "name,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
+        "L1,A*24:02,,B*52:01,,DRB1*15:02,\n"
+        "L2,A*24:02,A*33:03,B*52:01,B*52:01,DRB1*15:02,DRB1*15:02\n",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # heterozygous at one locus only: the phase is not in doubt
         lines = read_lines_file(p)
-    assert [(ln.own_name, ln.text()) for ln in lines] == [
-        ("L1", X), ("L2", f"{X}/A*33:03~B*52:01~DRB1*15:02")]
+    assert [(ln.own_name, ln.text()) for ln in lines] == [("L1", X), ("L2", f"{X}/A*33:03~B*52:01~DRB1*15:02")]
     as_text = quiet_coverage("japanese", [X, f"{X}/A*33:03~B*52:01~DRB1*15:02"])
     assert figures(quiet_coverage("japanese", lines)) == figures(as_text)
 
@@ -223,28 +225,39 @@ def test_per_locus_heterozygous_at_two_loci_warns_about_phase(write):
     assert [str(w.message) for w in caught] == [
         f"lines file {p} row(s) 3: heterozygous at two or more loci in per-locus columns, read as the haplotype "
         "of the first alleles and the haplotype of the second alleles; haplotype-level results depend on that "
-        "phase: give phased lines as 'haplotype1' and 'haplotype2' columns"]
+        "phase: give phased lines as 'haplotype1' and 'haplotype2' columns"
+    ]
     assert lines[1].text() == "A*24:02~B*52:01/A*02:01~B*07:02"
 
 
 def test_per_locus_column_errors(write):
     p = write("bank.csv", "A_1,A_2,A_3\nA*24:02,A*02:01,A*11:01\n")
-    assert_error(invoke("coverage", "--lines-file", p),
-                 f"Error: lines file {p}: column(s) A_3 would hold a third allele of a locus, but a typing has two "
-                 "alleles per locus, in columns numbered 1 and 2 (A_1, A_2, B_1, ...); drop or rename them")
+    assert_error(
+        invoke("coverage", "--lines-file", p),
+        f"Error: lines file {p}: column(s) A_3 would hold a third allele of a locus, but a typing has two "
+        "alleles per locus, in columns numbered 1 and 2 (A_1, A_2, B_1, ...); drop or rename them",
+    )
     p = write("bank2.csv", "A_1,A_2,B_1\nA*24:02,B*52:01,B*52:01\n")
-    assert_error(invoke("coverage", "--lines-file", p),
-                 f"Error: lines file {p} row 2: alleles of different loci joined by '+' in 'A*24:02+B*52:01'")
+    assert_error(
+        invoke("coverage", "--lines-file", p),
+        f"Error: lines file {p} row 2: alleles of different loci joined by '+' in 'A*24:02+B*52:01'",
+    )
     p = write("bank3.csv", f"haplotype1,notes\n{X},x\n")
-    assert_error(invoke("coverage", "--lines-file", p),
-                 f"Error: lines file {p}: a 'haplotype1' column needs its partner 'haplotype2' (leave it empty for a "
-                 "homozygous line); or name one column 'haplotype'")
+    assert_error(
+        invoke("coverage", "--lines-file", p),
+        f"Error: lines file {p}: a 'haplotype1' column needs its partner 'haplotype2' (leave it empty for a "
+        "homozygous line); or name one column 'haplotype'",
+    )
     p = write("bank4.csv", "name,notes\nL1,x\n")
-    assert_error(invoke("coverage", "--lines-file", p),
-                 f"Error: lines file {p}: expected a 'haplotype' column (or 'haplotype1' and 'haplotype2', or per-locus "
-                 "columns A_1, A_2, B_1, B_2, ...), found name, notes")
+    assert_error(
+        invoke("coverage", "--lines-file", p),
+        f"Error: lines file {p}: expected a 'haplotype' column (or 'haplotype1' and 'haplotype2', or per-locus "
+        "columns A_1, A_2, B_1, B_2, ...), found name, notes",
+    )
     p = write("bank5.csv", "name,A_1,A_2\nL1,,\n")
-    assert_error(invoke("coverage", "--lines-file", p), f"Error: lines file {p} row 2: no allele in the per-locus columns")
+    assert_error(
+        invoke("coverage", "--lines-file", p), f"Error: lines file {p} row 2: no allele in the per-locus columns"
+    )
 
 
 # ============================================================================ repeated lines
@@ -258,7 +271,8 @@ def test_repeated_lines_count_once(write):
     assert r.stderr.splitlines() == [
         f"Warning: 2 repeated line(s) left out, each line counted once (the first is kept; names aside, hap1/hap2 "
         f"is hap2/hap1): lines file {p} row 3 (line L2) repeats lines file {p} row 2 (line L1); lines file {p} row 5 "
-        f"(line L4) repeats lines file {p} row 4 (line L3)"]
+        f"(line L4) repeats lines file {p} row 4 (line L3)"
+    ]
     once = json.loads(ok("coverage", "--line", X, "--line", f"{X}/{Y}", "--format", "json").stdout)
     twice = json.loads(ok("coverage", "--lines-file", p, "--format", "json").stdout)
     assert [(r["lower"], r["upper"]) for r in twice] == [(r["lower"], r["upper"]) for r in once]
@@ -269,7 +283,8 @@ def test_repeat_across_sources_one_warning_per_run():
     r = ok("coverage", "--line", X, "--top", "2", "--loci", "A,B,DRB1", "--resolution", "2-field,1-field")
     assert r.stderr.splitlines() == [
         f"Warning: 1 repeated line(s) left out, each line counted once (the first is kept; names aside, hap1/hap2 "
-        f"is hap2/hap1): line {X} repeats line {X}"]
+        f"is hap2/hap1): line {X} repeats line {X}"
+    ]
     assert r.stdout.splitlines()[1].endswith("· 2 line(s)")
 
 
@@ -289,7 +304,8 @@ def test_unique_lines_bank_and_candidates():
     assert [str(w.message) for w in caught] == [
         "3 repeated line(s) left out, each line counted once (the first is kept; names aside, hap1/hap2 is "
         "hap2/hap1): line b2 repeats line b1; candidate line c1 is already in the bank (line b1); candidate "
-        "line c3 repeats candidate line c2"]
+        "line c3 repeats candidate line c2"
+    ]
 
 
 def test_rank_and_plan_leave_out_candidates_in_the_bank():
@@ -301,8 +317,10 @@ def test_rank_and_plan_leave_out_candidates_in_the_bank():
     assert sorted(s.line for s in plan if s.step) == sorted([Y, Z])
     with pytest.warns(HlamatchWarning), pytest.raises(LineError) as e:
         hlamatch.rank_candidates("japanese", [X], bank=[X])
-    assert str(e.value) == ("every candidate (1) is already in the bank: there is nothing to rank or add; give "
-                            "candidates the bank does not hold")
+    assert str(e.value) == (
+        "every candidate (1) is already in the bank: there is nothing to rank or add; give "
+        "candidates the bank does not hold"
+    )
 
 
 def test_default_candidates_leave_out_bank_lines_quietly():
@@ -313,8 +331,10 @@ def test_default_candidates_leave_out_bank_lines_quietly():
     assert sorted(c.line for c in r) == sorted(top[1:])
     with pytest.raises(OptionError) as e:
         hlamatch.rank_candidates("japanese", bank=top, n_candidates=3, loci=["A", "B", "DRB1"])
-    assert str(e.value) == ("the 3 most frequent haplotypes (the default candidates) are all in the bank: take "
-                            "more of them (n_candidates, -n) or give candidates")
+    assert str(e.value) == (
+        "the 3 most frequent haplotypes (the default candidates) are all in the bank: take "
+        "more of them (n_candidates, -n) or give candidates"
+    )
 
 
 def test_supply_and_match_leave_out_repeats():
@@ -342,9 +362,11 @@ def test_problem_names():
 
 
 def test_lines_at_different_loci_suggest_the_common_loci():
-    assert_error(invoke("coverage", "--line", X, "--line", "A*24:02~B*52:01"),
-                 "Error: the lines are typed at different loci (A,B (line A*24:02~B*52:01); A,B,DRB1 (line "
-                 f"{X})): pass --loci to choose the loci to compare, e.g. --loci A,B (the loci every line has)")
+    assert_error(
+        invoke("coverage", "--line", X, "--line", "A*24:02~B*52:01"),
+        "Error: the lines are typed at different loci (A,B (line A*24:02~B*52:01); A,B,DRB1 (line "
+        f"{X})): pass --loci to choose the loci to compare, e.g. --loci A,B (the loci every line has)",
+    )
 
 
 def test_dr_and_drb1_lines_are_at_one_locus():
@@ -367,16 +389,20 @@ def _nomenclature_error() -> str:
 def test_allele_line_on_an_antigen_table_says_what_to_do():
     table = shared_path(ANTIGEN_TABLE)
     line = "A*02:01~B*44:02~DRB1*04:01"
-    expected = (f"Error: line {line}: A*02:01 is an allele name and the computation is at antigen level (an antigen "
-                "table): type the line with antigen labels as the table names them (e.g. A2~B44~DR4, if those are "
-                f"the antigens of its alleles), or have hlamatch bring its alleles to antigens: {_nomenclature_error()}")
+    expected = (
+        f"Error: line {line}: A*02:01 is an allele name and the computation is at antigen level (an antigen "
+        "table): type the line with antigen labels as the table names them (e.g. A2~B44~DR4, if those are "
+        f"the antigens of its alleles), or have hlamatch bring its alleles to antigens: {_nomenclature_error()}"
+    )
     assert_error(invoke("coverage", "-t", table, "-p", "CAU", "--line", line), expected)
     # with an antigen line next to it (DR and DRB1 are one locus), the advice is the same
     assert_error(invoke("coverage", "-t", table, "-p", "CAU", "--line", "A2~B44~DR4", "--line", line), expected)
-    assert_error(invoke("coverage", "-t", table, "-p", "CAU", "--line", "A2~B44~DRB1*04"),
-                 "Error: line A2~B44~DRB1*04: DRB1*04: one-field names do not determine a serologic antigen; type "
-                 "at two fields; type it with its antigen label (e.g. DR4), or at two fields (with --nomenclature DIR, "
-                 "which brings alleles to antigens)")
+    assert_error(
+        invoke("coverage", "-t", table, "-p", "CAU", "--line", "A2~B44~DRB1*04"),
+        "Error: line A2~B44~DRB1*04: DRB1*04: one-field names do not determine a serologic antigen; type "
+        "at two fields; type it with its antigen label (e.g. DR4), or at two fields (with --nomenclature DIR, "
+        "which brings alleles to antigens)",
+    )
 
 
 @pytest.mark.real_data

@@ -111,10 +111,10 @@ MAC_TEXT = (
     '"LAST UPDATED: 09/30/20"\n'
     "CODE\tSUBTYPE\n"
     "\n"
-    "AB\t01/02\n"        # A*24:AB = A*24:01/A*24:02 (A*24:01 is no allele of 3.58.0)
-    "AC\t02/04\n"        # A*24:AC = A*24:02/A*24:04: both A24
-    "AD\t02/03\n"        # A*24:AD = A*24:02/A*24:03: A24 and A2403, both A9
-    "*AE\t01/02/03\n"    # a leading '*' marks a changed code; it is ignored
+    "AB\t01/02\n"  # A*24:AB = A*24:01/A*24:02 (A*24:01 is no allele of 3.58.0)
+    "AC\t02/04\n"  # A*24:AC = A*24:02/A*24:04: both A24
+    "AD\t02/03\n"  # A*24:AD = A*24:02/A*24:03: A24 and A2403, both A9
+    "*AE\t01/02/03\n"  # a leading '*' marks a changed code; it is ignored
     "XY\t01:01/02:01\n"  # whole names: A*xx:XY = A*01:01/A*02:01
 )
 
@@ -130,87 +130,87 @@ def mac_file(tmp_path):
 
 ANTIGEN_CASES = [
     # --- Unambiguous
-    ("A*24:02", "A24"),                # A*;24:02:01:01;24;;;
-    ("A*01:01", "A1"),                 # A*;01:01:01:01;1;;;
-    ("A*02:01", "A2"),                 # A*;02:01:01:01;2;;;
-    ("A*02:07", "A2"),                 # A*;02:07:01:01;2;;;
-    ("A*33:03", "A33"),                # A*;33:03:01:01;33;;;
-    ("B*52:01", "B52"),                # B*;52:01:01:01;52;;;
-    ("B*44:03", "B44"),                # B*;44:03:01:01;44;;;
-    ("B*15:01", "B62"),                # B*;15:01:01:01;62;;;
-    ("B*15:02", "B75"),                # B*;15:02:01:01;75;;;
-    ("B*40:02", "B61"),                # B*;40:02:01:01;61;;;
-    ("B*40:05", "B4005"),              # B*;40:05:01:01;4005;;;40  (Unambiguous before Expert)
-    ("DRB1*15:02", "DR15"),            # DRB1*;15:02:01:02;15;;;  (the first 15:02 allele in the file)
-    ("DRB1*03:01", "DR17"),            # DRB1*;03:01:01:01;17;;;
-    ("DRB1*04:05", "DR4"),             # DRB1*;04:05:01:01;4;;;
-    ("DRB1*09:01", "DR9"),             # DRB1*;09:01:02:01;9;;;
-    ("DQB1*06:01", "DQ6"),             # DQB1*;06:01:01:01;6;;;
-    ("DQB1*03:01", "DQ7"),             # DQB1*;03:01:01:01;7;;;
-    ("DQB1*03:02", "DQ8"),             # DQB1*;03:02:01:01;8;;;
-    ("DQB1*03:03", "DQ9"),             # DQB1*;03:03:02:01;9;;;
-    ("DQB1*02:01", "DQ2"),             # DQB1*;02:01:01:01;2;;;
-    ("C*07:01", "Cw7"),                # C*;07:01:01:01;7;;;
-    ("C*07:02", "Cw7"),                # C*;07:02:01:01;7;;;
-    ("C*03:03", "Cw9"),                # C*;03:03:01:01;9;;;
-    ("C*03:04", "Cw10"),               # C*;03:04:01:01;10;;;
-    ("C*01:02", "Cw1"),                # C*;01:02:01:01;1;;;
+    ("A*24:02", "A24"),  # A*;24:02:01:01;24;;;
+    ("A*01:01", "A1"),  # A*;01:01:01:01;1;;;
+    ("A*02:01", "A2"),  # A*;02:01:01:01;2;;;
+    ("A*02:07", "A2"),  # A*;02:07:01:01;2;;;
+    ("A*33:03", "A33"),  # A*;33:03:01:01;33;;;
+    ("B*52:01", "B52"),  # B*;52:01:01:01;52;;;
+    ("B*44:03", "B44"),  # B*;44:03:01:01;44;;;
+    ("B*15:01", "B62"),  # B*;15:01:01:01;62;;;
+    ("B*15:02", "B75"),  # B*;15:02:01:01;75;;;
+    ("B*40:02", "B61"),  # B*;40:02:01:01;61;;;
+    ("B*40:05", "B4005"),  # B*;40:05:01:01;4005;;;40  (Unambiguous before Expert)
+    ("DRB1*15:02", "DR15"),  # DRB1*;15:02:01:02;15;;;  (the first 15:02 allele in the file)
+    ("DRB1*03:01", "DR17"),  # DRB1*;03:01:01:01;17;;;
+    ("DRB1*04:05", "DR4"),  # DRB1*;04:05:01:01;4;;;
+    ("DRB1*09:01", "DR9"),  # DRB1*;09:01:02:01;9;;;
+    ("DQB1*06:01", "DQ6"),  # DQB1*;06:01:01:01;6;;;
+    ("DQB1*03:01", "DQ7"),  # DQB1*;03:01:01:01;7;;;
+    ("DQB1*03:02", "DQ8"),  # DQB1*;03:02:01:01;8;;;
+    ("DQB1*03:03", "DQ9"),  # DQB1*;03:03:02:01;9;;;
+    ("DQB1*02:01", "DQ2"),  # DQB1*;02:01:01:01;2;;;
+    ("C*07:01", "Cw7"),  # C*;07:01:01:01;7;;;
+    ("C*07:02", "Cw7"),  # C*;07:02:01:01;7;;;
+    ("C*03:03", "Cw9"),  # C*;03:03:01:01;9;;;
+    ("C*03:04", "Cw10"),  # C*;03:04:01:01;10;;;
+    ("C*01:02", "Cw1"),  # C*;01:02:01:01;1;;;
     # --- associated antigens stay distinct
-    ("A*24:03", "A2403"),              # A*;24:03:01:01;2403;;;
-    ("A*02:03", "A203"),               # A*;02:03:01:01;203;;;
-    ("A*02:10", "A210"),               # A*;02:10;210;;;
-    ("B*39:01", "B3901"),              # B*;39:01:01:01;3901;;;
-    ("B*39:02", "B3902"),              # B*;39:02:01:01;3902;;;
-    ("B*51:02", "B5102"),              # B*;51:02:01:01;5102;;;
-    ("B*07:03", "B703"),               # B*;07:03;703;;;
-    ("B*27:08", "B2708"),              # B*;27:08;2708;;;7
-    ("DRB1*14:03", "DR1403"),          # DRB1*;14:03:01;1403;;;
-    ("DRB1*14:04", "DR1404"),          # DRB1*;14:04:01:01;1404;;;
-    ("DRB1*01:03", "DR103"),           # DRB1*;01:03:01:01;103;;;
+    ("A*24:03", "A2403"),  # A*;24:03:01:01;2403;;;
+    ("A*02:03", "A203"),  # A*;02:03:01:01;203;;;
+    ("A*02:10", "A210"),  # A*;02:10;210;;;
+    ("B*39:01", "B3901"),  # B*;39:01:01:01;3901;;;
+    ("B*39:02", "B3902"),  # B*;39:02:01:01;3902;;;
+    ("B*51:02", "B5102"),  # B*;51:02:01:01;5102;;;
+    ("B*07:03", "B703"),  # B*;07:03;703;;;
+    ("B*27:08", "B2708"),  # B*;27:08;2708;;;7
+    ("DRB1*14:03", "DR1403"),  # DRB1*;14:03:01;1403;;;
+    ("DRB1*14:04", "DR1404"),  # DRB1*;14:04:01:01;1404;;;
+    ("DRB1*01:03", "DR103"),  # DRB1*;01:03:01:01;103;;;
     # --- '?' with nothing else: locus prefix and first field
-    ("C*12:02", "Cw12"),               # C*;12:02:01;?;;;
-    ("C*12:03", "Cw12"),               # C*;12:03:01:01;?;;;
+    ("C*12:02", "Cw12"),  # C*;12:02:01;?;;;
+    ("C*12:03", "Cw12"),  # C*;12:03:01:01;?;;;
     # --- '?' with an Expert antigen: the Expert antigen
-    ("C*14:02", "Cw1"),                # C*;14:02:01:01;?;;;1
-    ("C*12:14", "Cw7"),                # C*;12:14:01;?;;;7
+    ("C*14:02", "Cw1"),  # C*;14:02:01:01;?;;;1
+    ("C*12:14", "Cw7"),  # C*;12:14:01;?;;;7
     # --- Possible naming one antigen
-    ("A*01:343", "A1"),                # A*;01:343;;1;;
-    ("B*14:53", "B14"),                # B*;14:53;;14;;
-    ("C*07:842", "Cw7"),               # C*;07:842;;7;;
-    ("B*51:42", "B44"),                # B*;51:42;;44;;51  (one Possible before Expert)
+    ("A*01:343", "A1"),  # A*;01:343;;1;;
+    ("B*14:53", "B14"),  # B*;14:53;;14;;
+    ("C*07:842", "Cw7"),  # C*;07:842;;7;;
+    ("B*51:42", "B44"),  # B*;51:42;;44;;51  (one Possible before Expert)
     # --- Possible naming two, no Assumed or Expert: the first Possible
-    ("A*02:65", "A2"),                 # A*;02:65;;2/19;;
-    ("A*24:18", "A24"),                # A*;24:18;;24/3;;
-    ("B*07:31", "B7"),                 # B*;07:31:01;;7/42;;
-    ("B*35:76", "B35"),                # B*;35:76;;35/22;;
-    ("DRB1*11:16", "DR11"),            # DRB1*;11:16:01:01;;11/13;;
+    ("A*02:65", "A2"),  # A*;02:65;;2/19;;
+    ("A*24:18", "A24"),  # A*;24:18;;24/3;;
+    ("B*07:31", "B7"),  # B*;07:31:01;;7/42;;
+    ("B*35:76", "B35"),  # B*;35:76;;35/22;;
+    ("DRB1*11:16", "DR11"),  # DRB1*;11:16:01:01;;11/13;;
     # --- Possible naming two and an Expert: the Expert
-    ("B*13:04", "B13"),                # B*;13:04;;15/21;;13
-    ("B*15:23", "B70"),                # B*;15:23;;15/5;;70
+    ("B*13:04", "B13"),  # B*;13:04;;15/21;;13
+    ("B*15:23", "B70"),  # B*;15:23;;15/5;;70
     # --- Assumed only / Assumed before Expert / multi-valued Assumed (its first)
-    ("A*02:650", "A2"),                # A*;02:650;;;2;
-    ("A*02:55", "A2"),                 # A*;02:55;;;2;28
-    ("C*04:03", "Cw4"),                # C*;04:03:01:01;;;4;6
-    ("DRB1*13:21", "DR13"),            # DRB1*;13:21:01:01;;;13;11
-    ("B*15:49", "B15"),                # B*;15:49;;;15/70;
+    ("A*02:650", "A2"),  # A*;02:650;;;2;
+    ("A*02:55", "A2"),  # A*;02:55;;;2;28
+    ("C*04:03", "Cw4"),  # C*;04:03:01:01;;;4;6
+    ("DRB1*13:21", "DR13"),  # DRB1*;13:21:01:01;;;13;11
+    ("B*15:49", "B15"),  # B*;15:49;;;15/70;
     # --- null: serology 0
-    ("A*01:11N", "A-null"),            # A*;01:11N;0;;;
-    ("A*24:09N", "A-null"),            # A*;24:09N;0;;;
-    ("C*01:37N", "Cw-null"),           # C*;01:37N;0;;;
-    ("DRB1*01:33N", "DR-null"),        # DRB1*;01:33N;0;;;
-    ("DQB1*02:18N", "DQ-null"),        # DQB1*;02:18N;0;;;
-    ("B*44:02", "B44"),                # B*;44:02:01:01;44;;;
-    ("B*44:02S", "B-null"),            # B*;44:02:01:02S;0;;;44  (same suffix only; Unambiguous 0 wins)
+    ("A*01:11N", "A-null"),  # A*;01:11N;0;;;
+    ("A*24:09N", "A-null"),  # A*;24:09N;0;;;
+    ("C*01:37N", "Cw-null"),  # C*;01:37N;0;;;
+    ("DRB1*01:33N", "DR-null"),  # DRB1*;01:33N;0;;;
+    ("DQB1*02:18N", "DQ-null"),  # DQB1*;02:18N;0;;;
+    ("B*44:02", "B44"),  # B*;44:02:01:01;44;;;
+    ("B*44:02S", "B-null"),  # B*;44:02:01:02S;0;;;44  (same suffix only; Unambiguous 0 wins)
     # In a multi-valued field 0 (null) is not an antigen: L and Q alleles take the antigen named.
-    ("A*24:02:01:02L", "A24"),         # A*;24:02:01:02L;;0/24;;
-    ("A*01:147Q", "A1"),               # A*;01:147Q;;;0/1;
+    ("A*24:02:01:02L", "A24"),  # A*;24:02:01:02L;;0/24;;
+    ("A*01:147Q", "A1"),  # A*;01:147Q;;;0/1;
     # --- three and four fields
-    ("A*24:02:01", "A24"),             # A*;24:02:01:01;24;;;
-    ("A*24:02:01:01", "A24"),          # A*;24:02:01:01;24;;;
-    ("B*39:01:01:01", "B3901"),        # B*;39:01:01:01;3901;;;
-    ("DRB1*14:03:01", "DR1403"),       # DRB1*;14:03:01;1403;;;
-    ("C*12:02:02:01", "Cw12"),         # C*;12:02:02:01;?;;;
-    ("B*40:05:01:01", "B4005"),        # B*;40:05:01:01;4005;;;40
+    ("A*24:02:01", "A24"),  # A*;24:02:01:01;24;;;
+    ("A*24:02:01:01", "A24"),  # A*;24:02:01:01;24;;;
+    ("B*39:01:01:01", "B3901"),  # B*;39:01:01:01;3901;;;
+    ("DRB1*14:03:01", "DR1403"),  # DRB1*;14:03:01;1403;;;
+    ("C*12:02:02:01", "Cw12"),  # C*;12:02:02:01;?;;;
+    ("B*40:05:01:01", "B4005"),  # B*;40:05:01:01;4005;;;40
 ]
 
 
@@ -222,18 +222,21 @@ def test_allele_to_antigen(nom, name, label):
 
 
 @real_data
-@pytest.mark.parametrize("name, why", [
-    # one field does not determine an antigen
-    ("B*15", "B*15: one-field names do not determine a serologic antigen; type at two fields"),
-    ("A*24", "A*24: one-field names do not determine a serologic antigen; type at two fields"),
-    # loci without serology
-    ("DPB1*04:01", "DPB1*04:01: locus DPB1 has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"),
-    ("DQA1*01:02", "DQA1*01:02: locus DQA1 has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"),
-    ("DRB4*01:03", "DRB4*01:03: locus DRB345 has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"),
-    ("DRBX*NNNN", "DRBX*NNNN: locus DRB345 has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"),
-    # not in rel_dna_ser.txt
-    ("A*99:99", f"A*99:99 has no serologic equivalent in {RELEASE} (rel_dna_ser.txt)"),
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        # one field does not determine an antigen
+        ("B*15", "B*15: one-field names do not determine a serologic antigen; type at two fields"),
+        ("A*24", "A*24: one-field names do not determine a serologic antigen; type at two fields"),
+        # loci without serology
+        ("DPB1*04:01", "DPB1*04:01: locus DPB1 has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"),
+        ("DQA1*01:02", "DQA1*01:02: locus DQA1 has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"),
+        ("DRB4*01:03", "DRB4*01:03: locus DRB345 has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"),
+        ("DRBX*NNNN", "DRBX*NNNN: locus DRB345 has no serologic antigens (antigen-level loci: A, C, B, DRB1, DQB1)"),
+        # not in rel_dna_ser.txt
+        ("A*99:99", f"A*99:99 has no serologic equivalent in {RELEASE} (rel_dna_ser.txt)"),
+    ],
+)
 def test_names_without_antigen_are_refused(nom, name, why):
     assert at_resolution(name, "antigen") == (None, why)
     assert at_resolution(name, "broad") == (None, why)
@@ -274,20 +277,29 @@ def test_antigen_labels_need_no_files_at_antigen_level():
 
 
 @real_data
-@pytest.mark.parametrize("name, resolution, expected", [
-    ("A24", "2-field", (None, "A24 is an antigen, not at 2-field level")),
-    ("A24", "G", (None, "A24: antigen labels cannot be brought to G (an antigen covers many alleles)")),
-    ("A24", "P", (None, "A24: antigen labels cannot be brought to P (an antigen covers many alleles)")),
-    ("A*24", "2-field", (None, "A*24 is 1-field, coarser than 2-field")),
-    ("A*24", "G", (None, "A*24: one-field names do not determine a G group; type at two fields")),
-    ("A*24", "P", (None, "A*24: one-field names do not determine a P group; type at two fields")),
-    ("A*24:02:01G", "2-field",
-     (None, "A*24:02:01G: G group names can be brought only to antigen or broad level, not 2-field")),
-    ("A*24:02:01G", "1-field",
-     (None, "A*24:02:01G: G group names can be brought only to antigen or broad level, not 1-field")),
-    ("A*24:02P", "G", (None, "A*24:02P: P group names can be brought only to antigen or broad level, not G")),
-    ("A*24:02:01G", "P", (None, "A*24:02:01G: G group names can be brought only to antigen or broad level, not P")),
-])
+@pytest.mark.parametrize(
+    "name, resolution, expected",
+    [
+        ("A24", "2-field", (None, "A24 is an antigen, not at 2-field level")),
+        ("A24", "G", (None, "A24: antigen labels cannot be brought to G (an antigen covers many alleles)")),
+        ("A24", "P", (None, "A24: antigen labels cannot be brought to P (an antigen covers many alleles)")),
+        ("A*24", "2-field", (None, "A*24 is 1-field, coarser than 2-field")),
+        ("A*24", "G", (None, "A*24: one-field names do not determine a G group; type at two fields")),
+        ("A*24", "P", (None, "A*24: one-field names do not determine a P group; type at two fields")),
+        (
+            "A*24:02:01G",
+            "2-field",
+            (None, "A*24:02:01G: G group names can be brought only to antigen or broad level, not 2-field"),
+        ),
+        (
+            "A*24:02:01G",
+            "1-field",
+            (None, "A*24:02:01G: G group names can be brought only to antigen or broad level, not 1-field"),
+        ),
+        ("A*24:02P", "G", (None, "A*24:02P: P group names can be brought only to antigen or broad level, not G")),
+        ("A*24:02:01G", "P", (None, "A*24:02:01G: G group names can be brought only to antigen or broad level, not P")),
+    ],
+)
 def test_unreachable_resolutions(nom, name, resolution, expected):
     assert at_resolution(name, resolution) == expected
 
@@ -356,53 +368,59 @@ def test_every_split_and_associated_antigen_of_rel_ser_ser(nom):
 
 
 @real_data
-@pytest.mark.parametrize("label, broad", [
-    ("B3901", "B16"),    # B;39;;3901/3902  and  B;16;38/39;
-    ("A24", "A9"),       # A;9;23/24;
-    ("A2403", "A9"),     # A;24;;2403  and  A;9;23/24;
-    ("A203", "A2"),      # A;2;;203/210
-    ("DR17", "DR3"),     # DR;3;17/18;
-    ("DR1403", "DR6"),   # DR;14;;1403/1404  and  DR;6;13/14;
-    ("DR103", "DR1"),    # DR;1;;103
-    ("B4005", "B21"),    # B;21;49/50;4005
-    ("B5102", "B5"),     # B;51;;5102/5103  and  B;5;51/52;
-    ("B2708", "B27"),    # B;27;;2708
-    ("Cw10", "Cw3"),     # Cw;3;9/10;
-    ("DQ8", "DQ3"),      # DQ;3;7/8/9;
-    ("DR18", "DR3"),     # DR;3;17/18;  (Dw;6;18/19; is cellular and ignored)
-    ("DR11", "DR5"),     # DR;5;11/12;  (Dw;7;11/17; is ignored)
-    ("B70", "B70"),      # B;70;71/72;  a broad stays itself
-    ("DR4", "DR4"),      # neither a split nor associated
-    ("Cw7", "Cw7"),      # neither a split nor associated
-])
+@pytest.mark.parametrize(
+    "label, broad",
+    [
+        ("B3901", "B16"),  # B;39;;3901/3902  and  B;16;38/39;
+        ("A24", "A9"),  # A;9;23/24;
+        ("A2403", "A9"),  # A;24;;2403  and  A;9;23/24;
+        ("A203", "A2"),  # A;2;;203/210
+        ("DR17", "DR3"),  # DR;3;17/18;
+        ("DR1403", "DR6"),  # DR;14;;1403/1404  and  DR;6;13/14;
+        ("DR103", "DR1"),  # DR;1;;103
+        ("B4005", "B21"),  # B;21;49/50;4005
+        ("B5102", "B5"),  # B;51;;5102/5103  and  B;5;51/52;
+        ("B2708", "B27"),  # B;27;;2708
+        ("Cw10", "Cw3"),  # Cw;3;9/10;
+        ("DQ8", "DQ3"),  # DQ;3;7/8/9;
+        ("DR18", "DR3"),  # DR;3;17/18;  (Dw;6;18/19; is cellular and ignored)
+        ("DR11", "DR5"),  # DR;5;11/12;  (Dw;7;11/17; is ignored)
+        ("B70", "B70"),  # B;70;71/72;  a broad stays itself
+        ("DR4", "DR4"),  # neither a split nor associated
+        ("Cw7", "Cw7"),  # neither a split nor associated
+    ],
+)
 def test_broads_by_hand(nom, label, broad):
     assert nom.broad(label) == broad
     assert at_resolution(label, "broad") == (broad, None)
 
 
 @real_data
-@pytest.mark.parametrize("name, broad", [
-    ("B*39:01", "B16"),      # B*;39:01:01:01;3901;;;  B;39;;3901/3902  B;16;38/39;
-    ("A*24:02", "A9"),       # A*;24:02:01:01;24;;;  A;9;23/24;
-    ("A*24:03", "A9"),       # A*;24:03:01:01;2403;;;  A;24;;2403
-    ("A*02:03", "A2"),       # A*;02:03:01:01;203;;;  A;2;;203/210
-    ("DRB1*03:01", "DR3"),   # DRB1*;03:01:01:01;17;;;  DR;3;17/18;
-    ("DRB1*14:03", "DR6"),   # DRB1*;14:03:01;1403;;;  DR;14;;1403/1404  DR;6;13/14;
-    ("DRB1*15:02", "DR2"),   # DRB1*;15:02:01:02;15;;;  DR;2;15/16;
-    ("DRB1*01:03", "DR1"),   # DRB1*;01:03:01:01;103;;;  DR;1;;103
-    ("DRB1*04:05", "DR4"),   # DRB1*;04:05:01:01;4;;;
-    ("B*40:05", "B21"),      # B*;40:05:01:01;4005;;;40  B;21;49/50;4005
-    ("B*15:01", "B15"),      # B*;15:01:01:01;62;;;  B;15;62/63/75/76/77;
-    ("B*51:02", "B5"),       # B*;51:02:01:01;5102;;;  B;51;;5102/5103  B;5;51/52;
-    ("B*52:01", "B5"),       # B*;52:01:01:01;52;;;  B;5;51/52;
-    ("B*15:23", "B70"),      # B*;15:23;;15/5;;70  B;70;71/72;
-    ("C*03:03", "Cw3"),      # C*;03:03:01:01;9;;;  Cw;3;9/10;
-    ("C*12:02", "Cw12"),     # C*;12:02:01;?;;;
-    ("DQB1*06:01", "DQ1"),   # DQB1*;06:01:01:01;6;;;  DQ;1;5/6;
-    ("DQB1*03:01", "DQ3"),   # DQB1*;03:01:01:01;7;;;  DQ;3;7/8/9;
-    ("A*24:09N", "A-null"),  # A*;24:09N;0;;;  nulls stay null
-    ("A*24:02:01G", "A9"),   # G group → its first allele A*24:02:01:01 → A24 → A9
-])
+@pytest.mark.parametrize(
+    "name, broad",
+    [
+        ("B*39:01", "B16"),  # B*;39:01:01:01;3901;;;  B;39;;3901/3902  B;16;38/39;
+        ("A*24:02", "A9"),  # A*;24:02:01:01;24;;;  A;9;23/24;
+        ("A*24:03", "A9"),  # A*;24:03:01:01;2403;;;  A;24;;2403
+        ("A*02:03", "A2"),  # A*;02:03:01:01;203;;;  A;2;;203/210
+        ("DRB1*03:01", "DR3"),  # DRB1*;03:01:01:01;17;;;  DR;3;17/18;
+        ("DRB1*14:03", "DR6"),  # DRB1*;14:03:01;1403;;;  DR;14;;1403/1404  DR;6;13/14;
+        ("DRB1*15:02", "DR2"),  # DRB1*;15:02:01:02;15;;;  DR;2;15/16;
+        ("DRB1*01:03", "DR1"),  # DRB1*;01:03:01:01;103;;;  DR;1;;103
+        ("DRB1*04:05", "DR4"),  # DRB1*;04:05:01:01;4;;;
+        ("B*40:05", "B21"),  # B*;40:05:01:01;4005;;;40  B;21;49/50;4005
+        ("B*15:01", "B15"),  # B*;15:01:01:01;62;;;  B;15;62/63/75/76/77;
+        ("B*51:02", "B5"),  # B*;51:02:01:01;5102;;;  B;51;;5102/5103  B;5;51/52;
+        ("B*52:01", "B5"),  # B*;52:01:01:01;52;;;  B;5;51/52;
+        ("B*15:23", "B70"),  # B*;15:23;;15/5;;70  B;70;71/72;
+        ("C*03:03", "Cw3"),  # C*;03:03:01:01;9;;;  Cw;3;9/10;
+        ("C*12:02", "Cw12"),  # C*;12:02:01;?;;;
+        ("DQB1*06:01", "DQ1"),  # DQB1*;06:01:01:01;6;;;  DQ;1;5/6;
+        ("DQB1*03:01", "DQ3"),  # DQB1*;03:01:01:01;7;;;  DQ;3;7/8/9;
+        ("A*24:09N", "A-null"),  # A*;24:09N;0;;;  nulls stay null
+        ("A*24:02:01G", "A9"),  # G group → its first allele A*24:02:01:01 → A24 → A9
+    ],
+)
 def test_alleles_to_broad(nom, name, broad):
     assert at_resolution(name, "broad") == (broad, None)
 
@@ -454,13 +472,16 @@ def test_g_and_p_of_unknown_names(nom):
 
 
 @real_data
-@pytest.mark.parametrize("group, label", [
-    ("A*24:02:01G", "A24"),     # first allele A*24:02:01:01 → A*;24:02:01:01;24;;;
-    ("A*24:02P", "A24"),        # first allele A*24:02:01:01 → A24
-    ("A*02:01:01G", "A2"),      # first allele A*02:01:01:01 → A*;02:01:01:01;2;;;
-    ("B*39:01P", "B3901"),      # hla_nom_p: B*;39:01:01:01/...;39:01P → B*;39:01:01:01;3901;;;
-    ("DRB1*15:02:01G", "DR15"),  # first allele DRB1*15:02:01:02 → DRB1*;15:02:01:02;15;;;
-])
+@pytest.mark.parametrize(
+    "group, label",
+    [
+        ("A*24:02:01G", "A24"),  # first allele A*24:02:01:01 → A*;24:02:01:01;24;;;
+        ("A*24:02P", "A24"),  # first allele A*24:02:01:01 → A24
+        ("A*02:01:01G", "A2"),  # first allele A*02:01:01:01 → A*;02:01:01:01;2;;;
+        ("B*39:01P", "B3901"),  # hla_nom_p: B*;39:01:01:01/...;39:01P → B*;39:01:01:01;3901;;;
+        ("DRB1*15:02:01G", "DR15"),  # first allele DRB1*15:02:01:02 → DRB1*;15:02:01:02;15;;;
+    ],
+)
 def test_groups_to_antigen(nom, group, label):
     assert at_resolution(group, "antigen") == (label, None)
 
@@ -480,21 +501,28 @@ def test_lines_at_g_level(nom):
 
 
 @real_data
-@pytest.mark.parametrize("name, known", [
-    ("A*24:02", True),          # Allelelist: HLA00050,A*24:02:01:01
-    ("A*24:02:01:01", True),    # HLA00050,A*24:02:01:01
-    ("A*24", True),             # a one-field prefix of it
-    ("DRB4*01:03", True),       # HLA00908,DRB4*01:03:01:01
-    ("A*24:02:01:777", False),  # 144 A*24:02:01:xx alleles, none 777
-    ("A*99:99", False),         # no A*99: allele at all
-    ("A*24:01", False),         # never named
-    ("A*24:02:01G", True),      # hla_nom_g: ...;24:02:01G
-    ("A*24:99:01G", False),     # hla_nom_g: A*;24:99;  (no 24:99:01G group)
-    ("A*24:02P", True),         # hla_nom_p: ...;24:02P
-    ("A24", True), ("A9", True), ("B3901", True), ("Cw3", True), ("A-null", True),
-    ("A6601", False),           # rel_dna_ser only names A66 (A*;66:01:01:01;66;;;26/34)
-    ("DRBX*NNNN", True),
-])
+@pytest.mark.parametrize(
+    "name, known",
+    [
+        ("A*24:02", True),  # Allelelist: HLA00050,A*24:02:01:01
+        ("A*24:02:01:01", True),  # HLA00050,A*24:02:01:01
+        ("A*24", True),  # a one-field prefix of it
+        ("DRB4*01:03", True),  # HLA00908,DRB4*01:03:01:01
+        ("A*24:02:01:777", False),  # 144 A*24:02:01:xx alleles, none 777
+        ("A*99:99", False),  # no A*99: allele at all
+        ("A*24:01", False),  # never named
+        ("A*24:02:01G", True),  # hla_nom_g: ...;24:02:01G
+        ("A*24:99:01G", False),  # hla_nom_g: A*;24:99;  (no 24:99:01G group)
+        ("A*24:02P", True),  # hla_nom_p: ...;24:02P
+        ("A24", True),
+        ("A9", True),
+        ("B3901", True),
+        ("Cw3", True),
+        ("A-null", True),
+        ("A6601", False),  # rel_dna_ser only names A66 (A*;66:01:01:01;66;;;26/34)
+        ("DRBX*NNNN", True),
+    ],
+)
 def test_known_names(nom, name, known):
     assert nom.known(name) is known
 
@@ -503,8 +531,10 @@ def test_known_names(nom, name, known):
 def test_unknown_allele_in_a_line(nom):
     with pytest.raises(UnknownAlleleError) as e:
         hlamatch.coverage("japanese", ["A*99:99~B*52:01~DRB1*15:02"])
-    assert str(e.value) == (f"line A*99:99~B*52:01~DRB1*15:02: allele A*99:99 is not in {RELEASE}; "
-                            "check the name against the nomenclature files")
+    assert str(e.value) == (
+        f"line A*99:99~B*52:01~DRB1*15:02: allele A*99:99 is not in {RELEASE}; "
+        "check the name against the nomenclature files"
+    )
 
 
 @real_data
@@ -512,8 +542,10 @@ def test_unknown_allele_in_a_lines_file_names_the_row(nom, write):
     p = write("bank.csv", f"name,haplotype\nok,{CIRA}\nbad,A*99:99~B*52:01~DRB1*15:02\n")
     with pytest.raises(UnknownAlleleError) as e:
         hlamatch.coverage("japanese", read_lines_file(p))
-    assert str(e.value) == (f"lines file {p} row 3 (line bad): allele A*99:99 is not in {RELEASE}; "
-                            "check the name against the nomenclature files")
+    assert str(e.value) == (
+        f"lines file {p} row 3 (line bad): allele A*99:99 is not in {RELEASE}; "
+        "check the name against the nomenclature files"
+    )
 
 
 @real_data
@@ -531,15 +563,18 @@ def test_names_are_not_checked_without_nomenclature(write):
     assert load_table(p).alleles[0] == ("A*99:99",)  # no warning (filterwarnings=error)
 
 
-UNKNOWN_TABLE = ("A,B,DRB1,P1\nA*24:02,B*52:01,DRB1*15:02,0.3\nA*99:99,B*52:01,DRB1*15:02,0.2\n"
-                 "A*24:02,B*99:98,DRB1*15:01,0.1\n")
+UNKNOWN_TABLE = (
+    "A,B,DRB1,P1\nA*24:02,B*52:01,DRB1*15:02,0.3\nA*99:99,B*52:01,DRB1*15:02,0.2\nA*24:02,B*99:98,DRB1*15:01,0.1\n"
+)
 
 
 @real_data
 def test_unknown_alleles_in_a_table_warn_once_with_their_frequency(nom, write):
     p = write("t.csv", UNKNOWN_TABLE)
-    what = (f"{p}: 2 allele name(s) are not in {RELEASE} (A*99:99, B*99:98); haplotypes carrying them "
-            "have total frequency P1 0.3")
+    what = (
+        f"{p}: 2 allele name(s) are not in {RELEASE} (A*99:99, B*99:98); haplotypes carrying them "
+        "have total frequency P1 0.3"
+    )
     with pytest.warns(HlamatchWarning) as rec:
         t = load_table(p)
     assert [str(w.message) for w in rec] == [f"{what}; they are kept (--strict makes this an error)"]
@@ -600,28 +635,38 @@ def test_select_errors(nom, write):
     g = write("g.csv", "A,B,P1\nA*24:02:01G,B*52:01:01G,0.3\n")
     with pytest.raises(OptionError) as e:
         load_table(g, resolution="2-field")
-    assert str(e.value) == (f"table {g} is at G resolution and cannot give 2-field results: G group names can "
-                            "be brought only to antigen or broad level, not 2-field (choose --resolution G or a "
-                            "coarser one)")
+    assert str(e.value) == (
+        f"table {g} is at G resolution and cannot give 2-field results: G group names can "
+        "be brought only to antigen or broad level, not 2-field (choose --resolution G or a "
+        "coarser one)"
+    )
     with pytest.raises(OptionError) as e:
         load_table(g, resolution="P")
-    assert str(e.value) == (f"table {g} is at G resolution and cannot give P results: G group names can be "
-                            "brought only to antigen or broad level, not P")
+    assert str(e.value) == (
+        f"table {g} is at G resolution and cannot give P results: G group names can be "
+        "brought only to antigen or broad level, not P"
+    )
     ag = write("ag.csv", "A,B,P1\nA24,B52,0.3\n")
     with pytest.raises(OptionError) as e:
         load_table(ag, resolution="G")
-    assert str(e.value) == (f"table {ag} is at antigen resolution and cannot give G results: antigen labels "
-                            "cannot be brought to G (an antigen covers many alleles)")
+    assert str(e.value) == (
+        f"table {ag} is at antigen resolution and cannot give G results: antigen labels "
+        "cannot be brought to G (an antigen covers many alleles)"
+    )
     one = write("one.csv", "A,B,P1\nA*24,B*52,0.3\n")
     with pytest.raises(OptionError) as e:
         load_table(one, resolution="antigen")
-    assert str(e.value) == (f"table {one} is at 1-field resolution and cannot give antigen results: one-field "
-                            "names do not determine a serologic antigen; type at two fields")
+    assert str(e.value) == (
+        f"table {one} is at 1-field resolution and cannot give antigen results: one-field "
+        "names do not determine a serologic antigen; type at two fields"
+    )
     dp = write("dp.csv", "A,DPB1,P1\nA*24:02,DPB1*04:01,0.3\n")
     with pytest.raises(OptionError) as e:
         load_table(dp, resolution="antigen")
-    assert str(e.value) == (f"table {dp}: DPB1*04:01: locus DPB1 has no serologic antigens (antigen-level loci: "
-                            "A, C, B, DRB1, DQB1); leave locus DPB1 out with --loci")
+    assert str(e.value) == (
+        f"table {dp}: DPB1*04:01: locus DPB1 has no serologic antigens (antigen-level loci: "
+        "A, C, B, DRB1, DQB1); leave locus DPB1 out with --loci"
+    )
     with pytest.raises(OptionError) as e:
         load_table(dp, resolution="bogus")
     assert str(e.value) == "unknown resolution 'bogus': choose among 2-field, 1-field, G, P, antigen, broad"
@@ -635,12 +680,16 @@ def test_select_errors(nom, write):
 def test_select_renames_drb1_and_sums_frequencies(nom, write):
     # A*;24:02:01:01;24;;;  A*;24:04;24;;;  B*;52:01:01:01;52;;;  DRB1*;15:02:01:02;15;;;
     # DQB1*;06:01:01:01;6;;;  rel_ser_ser: A;9;23/24;  B;5;51/52;  DR;2;15/16;  DQ;1;5/6;
-    p = write("t.csv", "A,B,DRB1,DQB1,P1\nA*24:02,B*52:01,DRB1*15:02,DQB1*06:01,0.3\n"
-                       "A*24:04,B*52:01,DRB1*15:02,DQB1*06:01,0.2\nA*24:03,B*52:01,DRB1*15:02,DQB1*06:01,0.1\n")
+    p = write(
+        "t.csv",
+        "A,B,DRB1,DQB1,P1\nA*24:02,B*52:01,DRB1*15:02,DQB1*06:01,0.3\n"
+        "A*24:04,B*52:01,DRB1*15:02,DQB1*06:01,0.2\nA*24:03,B*52:01,DRB1*15:02,DQB1*06:01,0.1\n",
+    )
     ag = load_table(p, resolution="antigen")
     assert ag.loci == ("A", "B", "DR", "DQ") and ag.resolution == "antigen"
     assert dict(zip(ag.haplotype_strings(range(ag.n_haplotypes)), ag.freqs[:, 0].tolist())) == pytest.approx(
-        {"A24~B52~DR15~DQ6": 0.5, "A2403~B52~DR15~DQ6": 0.1})
+        {"A24~B52~DR15~DQ6": 0.5, "A2403~B52~DR15~DQ6": 0.1}
+    )
     br = load_table(p, resolution="broad")
     assert br.haplotype_strings(range(br.n_haplotypes)) == ["A9~B5~DR2~DQ1"]
     assert br.freqs[:, 0].tolist() == pytest.approx([0.6])
@@ -654,7 +703,7 @@ def test_mac_file_expansion(mac_file):
     codes = read_mac_file(mac_file)
     assert codes.expand("A*24:AB") == ["A*24:01", "A*24:02"]
     assert codes.expand("HLA-A*24:AC") == ["A*24:02", "A*24:04"]
-    assert codes.expand("B*15:XY") == ["B*01:01", "B*02:01"]   # whole names ignore the first field
+    assert codes.expand("B*15:XY") == ["B*01:01", "B*02:01"]  # whole names ignore the first field
     assert codes.expand("A*24:AE") == ["A*24:01", "A*24:02", "A*24:03"]  # '*AE' read as AE
     assert codes.expand("A*24:02") is None
     use_mac_file(mac_file)
@@ -666,8 +715,10 @@ def test_mac_without_nomenclature_at_field_resolutions(mac_file):
     use_mac_file(mac_file)
     assert at_resolution("A*24:AC", "1-field") == ("A*24", None)
     assert at_resolution("A*24:AC", "2-field") == (
-        None, "A*24:AC stands for A*24:02/A*24:04, which differ at 2-field level (A*24:02, A*24:04); it cannot "
-              "be used without guessing")
+        None,
+        "A*24:AC stands for A*24:02/A*24:04, which differ at 2-field level (A*24:02, A*24:04); it cannot "
+        "be used without guessing",
+    )
 
 
 @real_data
@@ -676,11 +727,15 @@ def test_mac_at_antigen_and_broad(nom, mac_file):
     # A*;24:02:01:01;24;;;  A*;24:04;24;;;  A*;24:03:01:01;2403;;;  A;24;;2403  A;9;23/24;
     assert at_resolution("A*24:AC", "antigen") == ("A24", None)
     assert at_resolution("A*24:AD", "antigen") == (
-        None, "A*24:AD stands for A*24:02/A*24:03, which differ at antigen level (A24, A2403); it cannot be used "
-              "without guessing")
+        None,
+        "A*24:AD stands for A*24:02/A*24:03, which differ at antigen level (A24, A2403); it cannot be used "
+        "without guessing",
+    )
     assert at_resolution("A*24:AD", "broad") == ("A9", None)
     assert at_resolution("A*24:AB", "antigen") == (
-        None, f"A*24:AB (= A*24:01/A*24:02): A*24:01 has no serologic equivalent in {RELEASE} (rel_dna_ser.txt)")
+        None,
+        f"A*24:AB (= A*24:01/A*24:02): A*24:01 has no serologic equivalent in {RELEASE} (rel_dna_ser.txt)",
+    )
 
 
 @real_data
@@ -698,18 +753,23 @@ def test_mac_in_a_line(nom, mac_file):
     assert str(e.value) == (
         f"line A*24:AD{rest}: A*24:AD stands for A*24:02/A*24:03, which differ at antigen level (A24, A2403); "
         "it cannot be used without guessing; type the line at the computation's antigen resolution, or pass "
-        "a coarser --resolution")
+        "a coarser --resolution"
+    )
     with pytest.raises(UnknownAlleleError) as e:
         hlamatch.coverage("japanese", ["A*24:AB" + rest], resolution="antigen")
-    assert str(e.value) == (f"line A*24:AB{rest}: allele A*24:01 is not in {RELEASE} (from A*24:AB); check the "
-                            "name against the nomenclature files")
+    assert str(e.value) == (
+        f"line A*24:AB{rest}: allele A*24:01 is not in {RELEASE} (from A*24:AB); check the "
+        "name against the nomenclature files"
+    )
     with pytest.raises(LineError) as e:
         hlamatch.coverage("japanese", ["A*24:ZZ" + rest], resolution="antigen")
     assert str(e.value) == f"line A*24:ZZ{rest}: multiple-allele code 'ZZ' of 'A*24:ZZ' is not in MAC file {mac_file}"
 
 
-MAC_NEEDED = ("A*24:AC is an NMDP multiple-allele code: give the NMDP code list to expand it with --mac FILE "
-              "(the numer.v3.txt file, or hlamatch.use_mac_file in Python), or write the alleles out")
+MAC_NEEDED = (
+    "A*24:AC is an NMDP multiple-allele code: give the NMDP code list to expand it with --mac FILE "
+    "(the numer.v3.txt file, or hlamatch.use_mac_file in Python), or write the alleles out"
+)
 
 
 @real_data
@@ -737,8 +797,10 @@ def test_mac_in_a_frequency_table_is_an_error(write, mac_file):
     p = write("t.csv", "A,B,P1\nA*24:02,B*52:01,0.3\nA*24:AC,B*52:01,0.2\n")
     with pytest.raises(AlleleNameError) as e:
         load_table(p)
-    assert str(e.value) == (f"{p} line 3: A*24:AC in column 'A' is an NMDP multiple-allele code; a frequency "
-                            "table lists single alleles (expand the code, each allele with its own frequency)")
+    assert str(e.value) == (
+        f"{p} line 3: A*24:AC in column 'A' is an NMDP multiple-allele code; a frequency "
+        "table lists single alleles (expand the code, each allele with its own frequency)"
+    )
 
 
 def test_malformed_mac_files(tmp_path):
@@ -746,8 +808,10 @@ def test_malformed_mac_files(tmp_path):
     bad.write_text('"LAST UPDATED: 09/30/20"\nCODE\tSUBTYPE\n\nAB\t01/02\nAB 01 02\n')
     with pytest.raises(NomenclatureError) as e:
         read_mac_file(bad)
-    assert str(e.value) == (f"MAC file {bad} line 5: 'AB 01 02' is not 'CODE<TAB>SUBTYPES' (e.g. 'AB<TAB>01/02'), "
-                            "the NMDP numer.v3.txt format")
+    assert str(e.value) == (
+        f"MAC file {bad} line 5: 'AB 01 02' is not 'CODE<TAB>SUBTYPES' (e.g. 'AB<TAB>01/02'), "
+        "the NMDP numer.v3.txt format"
+    )
     lower = tmp_path / "lower.txt"
     lower.write_text("CODE\tSUBTYPE\nab\t01/02\n")
     with pytest.raises(NomenclatureError) as e:
@@ -833,8 +897,10 @@ def test_bundled_table_against_naive_reference(nom, bank, resolution):
         mapped[tuple(label[a] for a in h)] += float(f)
     selected = table.select(ABDR, resolution)
     assert selected.loci == ("A", "B", "DR")
-    got = {tuple(h.split("~")): f for h, f in
-           zip(selected.haplotype_strings(range(selected.n_haplotypes)), selected.freqs[:, 0].tolist())}
+    got = {
+        tuple(h.split("~")): f
+        for h, f in zip(selected.haplotype_strings(range(selected.n_haplotypes)), selected.freqs[:, 0].tolist())
+    }
     assert got == pytest.approx(dict(mapped), abs=1e-15)
 
     haps, freqs = list(mapped), list(mapped.values())
@@ -848,10 +914,13 @@ def test_bundled_table_against_naive_reference(nom, bank, resolution):
 
 
 @real_data
-@pytest.mark.parametrize("bank", [
-    ["A24~B52~DR15"],
-    ["A24~B52~DR15", "A33~B44~DR13"],  # A*;33:03:01:01;33;;;  B*;44:03:01:01;44;;;  DRB1*;13:02:01:01;13;;;
-])
+@pytest.mark.parametrize(
+    "bank",
+    [
+        ["A24~B52~DR15"],
+        ["A24~B52~DR15", "A33~B44~DR13"],  # A*;33:03:01:01;33;;;  B*;44:03:01:01;44;;;  DRB1*;13:02:01:01;13;;;
+    ],
+)
 def test_antigen_lines_on_a_two_field_table_equal_their_alleles(nom, bank):
     two_field = {"A24~B52~DR15": CIRA, "A33~B44~DR13": "A*33:03~B*44:03~DRB1*13:02"}
     for loci in (["A", "B", "DR"], ABDR):
@@ -963,19 +1032,23 @@ def test_nmdp_strict_refuses_unknown_labels(nom):
         load_table(NMDP_ANTIGEN, population="CAU", strict=True)
     assert str(e.value) == NMDP_WARNING.format(p=NMDP_ANTIGEN).replace(
         "they are kept (--strict makes this an error)",
-        "correct the names, or leave out --strict to keep them with a warning")
+        "correct the names, or leave out --strict to keep them with a warning",
+    )
 
 
 # ============================================================================ coverage API: resolution lists
 
 
-@pytest.mark.parametrize("resolution, message", [
-    (5, "resolution must be a name like '2-field' or a list of them, got 5"),
-    ("", "resolution is empty: give one, e.g. '2-field', or a list like '2-field,antigen'"),
-    ([], "resolution is empty: give one, e.g. '2-field', or a list like '2-field,antigen'"),
-    (["antigen", "antigen"], "resolution ['antigen', 'antigen'] names a resolution twice"),
-    ("2-field, 2-field", "resolution '2-field, 2-field' names a resolution twice"),
-])
+@pytest.mark.parametrize(
+    "resolution, message",
+    [
+        (5, "resolution must be a name like '2-field' or a list of them, got 5"),
+        ("", "resolution is empty: give one, e.g. '2-field', or a list like '2-field,antigen'"),
+        ([], "resolution is empty: give one, e.g. '2-field', or a list like '2-field,antigen'"),
+        (["antigen", "antigen"], "resolution ['antigen', 'antigen'] names a resolution twice"),
+        ("2-field, 2-field", "resolution '2-field, 2-field' names a resolution twice"),
+    ],
+)
 def test_coverage_resolution_argument_errors(resolution, message):
     with pytest.raises(OptionError) as e:
         hlamatch.coverage("japanese", [CIRA], resolution=resolution)
@@ -986,7 +1059,11 @@ def test_coverage_resolution_argument_errors(resolution, message):
 def test_coverage_over_a_list_of_resolutions(nom):
     report = hlamatch.coverage("japanese", [CIRA], resolution=["2-field", "antigen"])
     assert [(r.resolution, r.level) for r in report] == [
-        ("2-field", "haplotype"), ("2-field", "genotype"), ("antigen", "haplotype"), ("antigen", "genotype")]
+        ("2-field", "haplotype"),
+        ("2-field", "genotype"),
+        ("antigen", "haplotype"),
+        ("antigen", "genotype"),
+    ]
     assert [r.lines for r in report] == [(CIRA,)] * 2 + [(CIRA_ANTIGEN,)] * 2
     assert [r.loci for r in report] == [("A", "B", "DRB1")] * 2 + [("A", "B", "DR")] * 2
     assert {r.nomenclature for r in report} == {RELEASE}
@@ -1020,8 +1097,9 @@ def test_environment_variable(monkeypatch, tmp_path):
     monkeypatch.setenv(ENV, str(tmp_path / "nope"))
     with pytest.raises(NomenclatureError) as e:
         current_nomenclature()
-    assert str(e.value) == (f"nomenclature folder {tmp_path / 'nope'} (from HLAMATCH_NOMENCLATURE) is not a folder; "
-                            f"{HOW}")
+    assert str(e.value) == (
+        f"nomenclature folder {tmp_path / 'nope'} (from HLAMATCH_NOMENCLATURE) is not a folder; {HOW}"
+    )
 
 
 def test_bad_folders(tmp_path):
@@ -1030,8 +1108,10 @@ def test_bad_folders(tmp_path):
     assert str(e.value) == f"nomenclature folder {tmp_path / 'nope'} (from use_nomenclature) is not a folder; {HOW}"
     with pytest.raises(NomenclatureError) as e:
         use_nomenclature(tmp_path)
-    assert str(e.value) == (f"nomenclature folder {tmp_path} (from use_nomenclature) holds neither rel_dna_ser.txt "
-                            f"nor Allelelist.txt; {HOW}")
+    assert str(e.value) == (
+        f"nomenclature folder {tmp_path} (from use_nomenclature) holds neither rel_dna_ser.txt "
+        f"nor Allelelist.txt; {HOW}"
+    )
     assert current_nomenclature() is None
 
 
@@ -1061,7 +1141,11 @@ def test_tiny_folder_and_wmda_subfolder(tmp_path, private_cache):
         use_nomenclature(folder)
         assert current_nomenclature().release == "TEST 0.1"
         assert [at_resolution("A*24:02", r) for r in ("antigen", "broad", "G", "P")] == [
-            ("A24", None), ("A9", None), ("A*24:02:01G", None), ("A*24:02P", None)]
+            ("A24", None),
+            ("A9", None),
+            ("A*24:02:01G", None),
+            ("A*24:02P", None),
+        ]
         assert current_nomenclature().known("A*24:02:01:01") and not current_nomenclature().known("A*24:02:01:02")
     assert current_nomenclature().path("G") == tmp_path / "repo" / "wmda" / "hla_nom_g.txt"
     unversioned = tiny_folder(tmp_path / "plain", **{"rel_dna_ser.txt": "A*;24:02:01:01;24;;;\n"})
@@ -1080,28 +1164,77 @@ def test_changed_files_are_read_again(tmp_path, private_cache):
     assert Nomenclature.open(folder).antigen("A*24:02") == "A2403"
 
 
-@pytest.mark.parametrize("file, text, call, message", [
-    ("rel_dna_ser.txt", None, lambda n: n.antigen("A*24:02"),
-     "nomenclature file {d}/rel_dna_ser.txt is missing (allele → serology); " + HOW),
-    ("rel_ser_ser.txt", None, lambda n: n.broad("A24"),
-     "nomenclature file {d}/rel_ser_ser.txt is missing (broad and split antigens); " + HOW),
-    ("hla_nom_g.txt", None, lambda n: n.group("A*24:02", "G"),
-     "nomenclature file {d}/hla_nom_g.txt is missing (G groups); " + HOW),
-    ("Allelelist.txt", None, lambda n: n.known("A*24:02"),
-     "nomenclature file {d}/Allelelist.txt is missing (the list of named alleles); " + HOW),
-    ("rel_dna_ser.txt", "# version: TEST\n\n", lambda n: n.antigen("A*24:02"),
-     "nomenclature file {d}/rel_dna_ser.txt holds no entries (allele → serology); " + HOW),
-    ("rel_dna_ser.txt", "A*;24:02;24\n", lambda n: n.antigen("A*24:02"),
-     "nomenclature file {d}/rel_dna_ser.txt line 1: 'A*;24:02;24' has 3 fields, expected "
-     "'Locus*;Allele;Unambiguous;Possible;Assumed;Expert'"),
-    ("rel_ser_ser.txt", "A;9\n", lambda n: n.broad("A24"),
-     "nomenclature file {d}/rel_ser_ser.txt line 1: 'A;9' has 2 fields, expected 'Locus;Broad;Splits;Associated'"),
-    ("hla_nom_p.txt", "A*\n", lambda n: n.group("A*24:02", "P"),
-     "nomenclature file {d}/hla_nom_p.txt line 1: 'A*' has 1 fields, expected 'Locus*;Alleles;P group'"),
-    ("Allelelist.txt", "AlleleID,Allele\ngarbage\n", lambda n: n.known("A*24:02"),
-     "nomenclature file {d}/Allelelist.txt line 2: 'garbage' is not 'AlleleID,Allele'"),
-], ids=["no-serology", "no-broads", "no-G", "no-Allelelist", "empty", "short-serology", "short-broads",
-        "short-P", "bad-Allelelist"])
+@pytest.mark.parametrize(
+    "file, text, call, message",
+    [
+        (
+            "rel_dna_ser.txt",
+            None,
+            lambda n: n.antigen("A*24:02"),
+            "nomenclature file {d}/rel_dna_ser.txt is missing (allele → serology); " + HOW,
+        ),
+        (
+            "rel_ser_ser.txt",
+            None,
+            lambda n: n.broad("A24"),
+            "nomenclature file {d}/rel_ser_ser.txt is missing (broad and split antigens); " + HOW,
+        ),
+        (
+            "hla_nom_g.txt",
+            None,
+            lambda n: n.group("A*24:02", "G"),
+            "nomenclature file {d}/hla_nom_g.txt is missing (G groups); " + HOW,
+        ),
+        (
+            "Allelelist.txt",
+            None,
+            lambda n: n.known("A*24:02"),
+            "nomenclature file {d}/Allelelist.txt is missing (the list of named alleles); " + HOW,
+        ),
+        (
+            "rel_dna_ser.txt",
+            "# version: TEST\n\n",
+            lambda n: n.antigen("A*24:02"),
+            "nomenclature file {d}/rel_dna_ser.txt holds no entries (allele → serology); " + HOW,
+        ),
+        (
+            "rel_dna_ser.txt",
+            "A*;24:02;24\n",
+            lambda n: n.antigen("A*24:02"),
+            "nomenclature file {d}/rel_dna_ser.txt line 1: 'A*;24:02;24' has 3 fields, expected "
+            "'Locus*;Allele;Unambiguous;Possible;Assumed;Expert'",
+        ),
+        (
+            "rel_ser_ser.txt",
+            "A;9\n",
+            lambda n: n.broad("A24"),
+            "nomenclature file {d}/rel_ser_ser.txt line 1: 'A;9' has 2 fields, expected 'Locus;Broad;Splits;Associated'",
+        ),
+        (
+            "hla_nom_p.txt",
+            "A*\n",
+            lambda n: n.group("A*24:02", "P"),
+            "nomenclature file {d}/hla_nom_p.txt line 1: 'A*' has 1 fields, expected 'Locus*;Alleles;P group'",
+        ),
+        (
+            "Allelelist.txt",
+            "AlleleID,Allele\ngarbage\n",
+            lambda n: n.known("A*24:02"),
+            "nomenclature file {d}/Allelelist.txt line 2: 'garbage' is not 'AlleleID,Allele'",
+        ),
+    ],
+    ids=[
+        "no-serology",
+        "no-broads",
+        "no-G",
+        "no-Allelelist",
+        "empty",
+        "short-serology",
+        "short-broads",
+        "short-P",
+        "bad-Allelelist",
+    ],
+)
 def test_bad_nomenclature_files(tmp_path, private_cache, file, text, call, message):
     folder = tiny_folder(tmp_path / "n", **{file: text})
     with pytest.raises(NomenclatureError) as e:
@@ -1138,21 +1271,33 @@ def assert_one_error_line(result, expected: str, exit_code: int = 1) -> None:
 @real_data
 def test_cli_coverage_over_four_resolutions():
     files = str(imgt_dir())
-    args = ["coverage", "--resolution", "2-field,1-field,antigen,broad", "--top", "5", "--loci", "A,B,DRB1",
-            "--nomenclature", files]
+    args = [
+        "coverage",
+        "--resolution",
+        "2-field,1-field,antigen,broad",
+        "--top",
+        "5",
+        "--loci",
+        "A,B,DRB1",
+        "--nomenclature",
+        files,
+    ]
     r = invoke(*args)
     assert r.exit_code == 0 and r.stderr == "", r.stdout + r.stderr
     lines = r.stdout.splitlines()
-    assert lines[1] == ("loci A~B~DRB1 · resolutions 2-field, 1-field, antigen, broad · rule: HvG mismatches = 0 "
-                        "· 5 line(s)")
+    assert lines[1] == (
+        "loci A~B~DRB1 · resolutions 2-field, 1-field, antigen, broad · rule: HvG mismatches = 0 · 5 line(s)"
+    )
     assert lines[2] == f"nomenclature {RELEASE}"
     rows = [ln.split() for ln in lines if ln.startswith("JAPI ")]
     assert [(row[1], row[2]) for row in rows] == [
-        (level, res) for level in ("haplotype", "genotype") for res in ("2-field", "1-field", "antigen", "broad")]
+        (level, res) for level in ("haplotype", "genotype") for res in ("2-field", "1-field", "antigen", "broad")
+    ]
 
     data = json.loads(invoke(*args, "--format", "json").stdout)
     assert [(d["resolution"], d["level"]) for d in data] == [
-        (res, level) for res in ("2-field", "1-field", "antigen", "broad") for level in ("haplotype", "genotype")]
+        (res, level) for res in ("2-field", "1-field", "antigen", "broad") for level in ("haplotype", "genotype")
+    ]
     assert {d["nomenclature"] for d in data} == {RELEASE}
     antigen = [d for d in data if d["resolution"] == "antigen"]
     assert antigen[0]["lines"][0] == CIRA_ANTIGEN and antigen[0]["loci"] == ["A", "B", "DR"]
@@ -1161,12 +1306,15 @@ def test_cli_coverage_over_four_resolutions():
     bank = hlamatch.top_lines("japanese", 5, loci=ABDR)
     api = hlamatch.coverage("japanese", bank, loci=ABDR, resolution="2-field,1-field,antigen,broad")
     assert [d[k] for d in data for k in ("lower", "upper")] == pytest.approx(
-        [getattr(x, k) for x in api for k in ("lower", "upper")], abs=1e-15)
+        [getattr(x, k) for x in api for k in ("lower", "upper")], abs=1e-15
+    )
 
 
 def test_cli_resolution_needs_nomenclature():
-    assert_one_error_line(invoke("coverage", "--line", CIRA, "--resolution", "antigen"),
-                          f"Error: resolution antigen needs the WMDA nomenclature files: {HOW}")
+    assert_one_error_line(
+        invoke("coverage", "--line", CIRA, "--resolution", "antigen"),
+        f"Error: resolution antigen needs the WMDA nomenclature files: {HOW}",
+    )
 
 
 @real_data
@@ -1180,24 +1328,36 @@ def test_cli_environment_variable_gives_the_nomenclature(monkeypatch):
 def test_cli_bad_nomenclature_folder(monkeypatch, tmp_path):
     assert_one_error_line(
         invoke("coverage", "--line", CIRA, "--resolution", "antigen", "--nomenclature", "/nonexistent"),
-        f"Error: nomenclature folder /nonexistent (from --nomenclature) is not a folder; {HOW}")
+        f"Error: nomenclature folder /nonexistent (from --nomenclature) is not a folder; {HOW}",
+    )
     monkeypatch.setenv(ENV, str(tmp_path / "nope"))
     assert_one_error_line(
         invoke("coverage", "--line", CIRA, "--resolution", "antigen"),
-        f"Error: nomenclature folder {tmp_path / 'nope'} (from HLAMATCH_NOMENCLATURE) is not a folder; {HOW}")
+        f"Error: nomenclature folder {tmp_path / 'nope'} (from HLAMATCH_NOMENCLATURE) is not a folder; {HOW}",
+    )
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["rank", "--resolution", "2-field,antigen"],
-     "Error: Invalid value for '--resolution': give one resolution ('2-field,antigen' names 2); only 'coverage' "
-     "takes a list (see 'hlamatch rank --help')"),
-    (["coverage", "--line", CIRA, "--resolution", "bogus"],
-     "Error: Invalid value for '--resolution': 'bogus' is not one of 2-field, 1-field, G, P, antigen, broad "
-     "(see 'hlamatch coverage --help')"),
-    (["coverage", "--line", CIRA, "--resolution", "antigen,antigen"],
-     "Error: Invalid value for '--resolution': 'antigen,antigen' names a resolution twice "
-     "(see 'hlamatch coverage --help')"),
-], ids=["rank-list", "bogus", "twice"])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["rank", "--resolution", "2-field,antigen"],
+            "Error: Invalid value for '--resolution': give one resolution ('2-field,antigen' names 2); only 'coverage' "
+            "takes a list (see 'hlamatch rank --help')",
+        ),
+        (
+            ["coverage", "--line", CIRA, "--resolution", "bogus"],
+            "Error: Invalid value for '--resolution': 'bogus' is not one of 2-field, 1-field, G, P, antigen, broad "
+            "(see 'hlamatch coverage --help')",
+        ),
+        (
+            ["coverage", "--line", CIRA, "--resolution", "antigen,antigen"],
+            "Error: Invalid value for '--resolution': 'antigen,antigen' names a resolution twice "
+            "(see 'hlamatch coverage --help')",
+        ),
+    ],
+    ids=["rank-list", "bogus", "twice"],
+)
 def test_cli_resolution_usage_errors(args, expected):
     assert_one_error_line(invoke(*args), expected, exit_code=2)
 
@@ -1206,18 +1366,22 @@ def test_cli_cohort_takes_one_resolution(write):
     p = write("cohort.csv", "id,typing\n1,A*24:02+A*24:02^B*52:01+B*52:01^DRB1*15:02+DRB1*15:02\n")
     assert_one_error_line(
         invoke("coverage", "--cohort", str(p), "--line", CIRA, "--resolution", "2-field,antigen"),
-        "Error: --cohort takes one --resolution (a cohort is compared at one resolution)")
+        "Error: --cohort takes one --resolution (a cohort is compared at one resolution)",
+    )
 
 
 @real_data
 def test_cli_strict_and_unknown_names(write):
     files = str(imgt_dir())
     p = write("t.csv", UNKNOWN_TABLE)
-    what = (f"{p}: 2 allele name(s) are not in {RELEASE} (A*99:99, B*99:98); haplotypes carrying them have total "
-            "frequency P1 0.3")
+    what = (
+        f"{p}: 2 allele name(s) are not in {RELEASE} (A*99:99, B*99:98); haplotypes carrying them have total "
+        "frequency P1 0.3"
+    )
     assert_one_error_line(
         invoke("coverage", "-t", str(p), "--line", CIRA, "--nomenclature", files, "--strict"),
-        f"Error: {what}; correct the names, or leave out --strict to keep them with a warning")
+        f"Error: {what}; correct the names, or leave out --strict to keep them with a warning",
+    )
     r = invoke("coverage", "-t", str(p), "--line", CIRA, "--nomenclature", files)
     assert r.exit_code == 0
     assert r.stderr.splitlines() == [f"Warning: {what}; they are kept (--strict makes this an error)"]
@@ -1231,28 +1395,51 @@ def test_cli_unknown_allele_in_a_line_and_a_patient():
     bad = "A*99:99~B*52:01~DRB1*15:02"
     assert_one_error_line(
         invoke("coverage", "--line", bad, "--nomenclature", files),
-        f"Error: line {bad}: allele A*99:99 is not in {RELEASE}; check the name against the nomenclature files")
-    r = invoke("match", "--patient", "A*99:99+A*24:02^B*52:01+B*52:01^DRB1*15:02+DRB1*15:02", "--line", CIRA,
-               "--nomenclature", files)
+        f"Error: line {bad}: allele A*99:99 is not in {RELEASE}; check the name against the nomenclature files",
+    )
+    r = invoke(
+        "match",
+        "--patient",
+        "A*99:99+A*24:02^B*52:01+B*52:01^DRB1*15:02+DRB1*15:02",
+        "--line",
+        CIRA,
+        "--nomenclature",
+        files,
+    )
     assert r.exit_code == 1
-    assert r.stderr.splitlines() == [f"Error: --patient 1 (patient 1): allele A*99:99 is not in {RELEASE}; "
-                                     "check the name"]
+    assert r.stderr.splitlines() == [
+        f"Error: --patient 1 (patient 1): allele A*99:99 is not in {RELEASE}; check the name"
+    ]
 
 
 @real_data
 def test_cli_mac(mac_file, tmp_path):
     files = str(imgt_dir())
     line = "A*24:AC~B*52:01~DRB1*15:02"
-    r = invoke("coverage", "--line", line, "--resolution", "antigen", "--nomenclature", files, "--mac",
-               str(mac_file), "--format", "json")
+    r = invoke(
+        "coverage",
+        "--line",
+        line,
+        "--resolution",
+        "antigen",
+        "--nomenclature",
+        files,
+        "--mac",
+        str(mac_file),
+        "--format",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)[0]["lines"] == [CIRA_ANTIGEN]
     reset()
-    assert_one_error_line(invoke("coverage", "--line", line, "--resolution", "antigen", "--nomenclature", files),
-                          f"Error: line {line}: {MAC_NEEDED}")
+    assert_one_error_line(
+        invoke("coverage", "--line", line, "--resolution", "antigen", "--nomenclature", files),
+        f"Error: line {line}: {MAC_NEEDED}",
+    )
     bad = tmp_path / "bad.txt"
     bad.write_text('"LAST UPDATED: 09/30/20"\nCODE\tSUBTYPE\n\nAB\t01/02\nAB 01 02\n')
     assert_one_error_line(
         invoke("coverage", "--line", line, "--mac", str(bad)),
         f"Error: MAC file {bad} line 5: 'AB 01 02' is not 'CODE<TAB>SUBTYPES' (e.g. 'AB<TAB>01/02'), "
-        "the NMDP numer.v3.txt format")
+        "the NMDP numer.v3.txt format",
+    )

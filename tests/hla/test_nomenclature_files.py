@@ -51,15 +51,24 @@ def folder(tmp_path, **replace: str) -> Nomenclature:
     return Nomenclature.open(d)
 
 
-@pytest.mark.parametrize("file, text, call, line, field", [
-    ("rel_dna_ser.txt", "A*;24:02:01:01;x4;;;\n", lambda n: n.antigen("A*24:02"), 1, "3 to 6 (serology)"),
-    ("rel_dna_ser.txt", "A*;24:02:01:01;24;;;\nA*;24:03;;²;;\n", lambda n: n.antigen("A*24:02"), 2, "3 to 6"),
-    ("rel_dna_ser.txt", "A*;xx:02;?;;;\n", lambda n: n.antigen("A*24:02"), 1, "2 (Allele)"),
-    ("rel_dna_ser.txt", "A*;24:02:01:01;24;;;\nA*;24:03;24;x/7;;\n", lambda n: n.antigen("A*24:02"), 2, "4 (serology)"),
-    ("rel_ser_ser.txt", "A;nine;23/24;\n", lambda n: n.broad("A24"), 1, "2 (Broad)"),
-    ("rel_ser_ser.txt", "A;9;23/2x;\n", lambda n: n.broad("A24"), 1, "3 (Splits)"),
-    ("rel_ser_ser.txt", "B;16;38/39;\nA;9;;24-03\n", lambda n: n.broad("A24"), 2, "4 (Associated)"),
-])
+@pytest.mark.parametrize(
+    "file, text, call, line, field",
+    [
+        ("rel_dna_ser.txt", "A*;24:02:01:01;x4;;;\n", lambda n: n.antigen("A*24:02"), 1, "3 to 6 (serology)"),
+        ("rel_dna_ser.txt", "A*;24:02:01:01;24;;;\nA*;24:03;;²;;\n", lambda n: n.antigen("A*24:02"), 2, "3 to 6"),
+        ("rel_dna_ser.txt", "A*;xx:02;?;;;\n", lambda n: n.antigen("A*24:02"), 1, "2 (Allele)"),
+        (
+            "rel_dna_ser.txt",
+            "A*;24:02:01:01;24;;;\nA*;24:03;24;x/7;;\n",
+            lambda n: n.antigen("A*24:02"),
+            2,
+            "4 (serology)",
+        ),
+        ("rel_ser_ser.txt", "A;nine;23/24;\n", lambda n: n.broad("A24"), 1, "2 (Broad)"),
+        ("rel_ser_ser.txt", "A;9;23/2x;\n", lambda n: n.broad("A24"), 1, "3 (Splits)"),
+        ("rel_ser_ser.txt", "B;16;38/39;\nA;9;;24-03\n", lambda n: n.broad("A24"), 2, "4 (Associated)"),
+    ],
+)
 def test_non_numeric_fields_name_file_line_and_field(tmp_path, file, text, call, line, field):
     nom = folder(tmp_path, **{file: text})
     with pytest.raises(NomenclatureError) as e:
@@ -82,12 +91,15 @@ def _non_regular(kind: str, path):
 
 
 @pytest.mark.parametrize("kind", ["fifo", "zero", "folder"])
-@pytest.mark.parametrize("file, call", [
-    ("rel_dna_ser.txt", lambda n: n.antigen("A*24:02")),
-    ("rel_ser_ser.txt", lambda n: n.broad("A24")),
-    ("hla_nom_g.txt", lambda n: n.group("A*24:02", "G")),
-    ("Allelelist.txt", lambda n: n.known("A*24:02")),
-])
+@pytest.mark.parametrize(
+    "file, call",
+    [
+        ("rel_dna_ser.txt", lambda n: n.antigen("A*24:02")),
+        ("rel_ser_ser.txt", lambda n: n.broad("A24")),
+        ("hla_nom_g.txt", lambda n: n.group("A*24:02", "G")),
+        ("Allelelist.txt", lambda n: n.known("A*24:02")),
+    ],
+)
 def test_non_regular_nomenclature_files_are_refused_at_once(tmp_path, kind, file, call):
     nom = folder(tmp_path)
     path = nom.directory / file

@@ -31,7 +31,6 @@ from naive import (
     naive_rule_coverage,
     naive_rule_histograms,
 )
-from strategies import bank, frequencies
 
 import hlamatch
 from hlamatch.api.match import match_patients
@@ -68,11 +67,16 @@ def read_oracle(name: str) -> list[dict]:
     out = []
     for r in rows:
         low = {k.lower(): v for k, v in r.items()}
-        out.append({
-            "patient": low["patient"], "donor": low["donor"],
-            "GvH": int(low["#gvh"]), "HvG": int(low["#hvg"]), "Max": int(low["#max"]),
-            "Total": int(low["#total"]) if "#total" in low else None,
-        })
+        out.append(
+            {
+                "patient": low["patient"],
+                "donor": low["donor"],
+                "GvH": int(low["#gvh"]),
+                "HvG": int(low["#hvg"]),
+                "Max": int(low["#max"]),
+                "Total": int(low["#total"]) if "#total" in low else None,
+            }
+        )
     assert len(out) >= 20, f"{name}: only {len(out)} rows"
     return out
 
@@ -202,8 +206,14 @@ def test_absent_count_equals_naive_on_every_small_pair(hom):
         for p in itertools.product(SMALL, repeat=2):
             (da, dna), (db, dnb) = map(_code, d)
             (pa, pna), (pb, pnb) = map(_code, p)
-            assert _absent_count(da, dna, db, dnb, pa, pna, pb, pnb, hom == 2) == naive_locus_count(d, p, "HvG", hom), (d, p)
-            assert _absent_count(pa, pna, pb, pnb, da, dna, db, dnb, hom == 2) == naive_locus_count(d, p, "GvH", hom), (d, p)
+            assert _absent_count(da, dna, db, dnb, pa, pna, pb, pnb, hom == 2) == naive_locus_count(d, p, "HvG", hom), (
+                d,
+                p,
+            )
+            assert _absent_count(pa, pna, pb, pnb, da, dna, db, dnb, hom == 2) == naive_locus_count(d, p, "GvH", hom), (
+                d,
+                p,
+            )
 
 
 @pytest.mark.parametrize("hom", [1, 2])
@@ -219,8 +229,7 @@ def test_phased_count_equals_naive_on_every_small_case(hom):
         for p in itertools.product(SMALL, repeat=2):
             pc = list(map(_code, p))
             kernel_best = min(
-                _phased_count(ca, na, cb, nb, *pc[s0], *pc[s1], hom == 2)
-                for s0 in (0, 1) for s1 in (0, 1)
+                _phased_count(ca, na, cb, nb, *pc[s0], *pc[s1], hom == 2) for s0 in (0, 1) for s1 in (0, 1)
             )
             assert kernel_best == naive_phased_count(((d[0],), (d[1],)), ((p[0],), (p[1],)), "HvG", hom), (d, p)
 
@@ -280,9 +289,16 @@ def test_hand_one_mismatch_genotype_and_haplotype():
     for level in LEVELS:
         r = rep.get(level)
         assert r.lower == pytest.approx(0.9375, abs=ATOL) and r.upper == pytest.approx(0.9375, abs=ATOL)
-        assert r.distribution == pytest.approx({"0": 0.75, "1": 0.1875, "2": 0.0625, "3": 0, "4": 0, "unmatched": 0}, abs=ATOL)
-        assert r.rules == {"max_mismatches": 1, "direction": "HvG", "homozygous_count": 1,
-                           "require_match": [], "allow_mismatch": None}
+        assert r.distribution == pytest.approx(
+            {"0": 0.75, "1": 0.1875, "2": 0.0625, "3": 0, "4": 0, "unmatched": 0}, abs=ATOL
+        )
+        assert r.rules == {
+            "max_mismatches": 1,
+            "direction": "HvG",
+            "homozygous_count": 1,
+            "require_match": [],
+            "allow_mismatch": None,
+        }
         assert "≤ 1" in r.rule and "HvG" in r.rule
     # DRB-style rule "B must match": (b,*) and (c,c) differ at A only for b; (c,c) misses B8.
     #   k=1, require B: .75 + (b,b) .0625 + (b,c) .125 (B8 from b) = .9375 still; allow only B:
@@ -369,7 +385,9 @@ def test_hand_gvh_and_bidirectional_with_unlisted_mass():
         h = run(t, [f"{A1}~{B7}"], distribution=True, level=level).get(level)
         assert (h.lower, h.upper) == pytest.approx((0.75, 1.0), abs=ATOL)
         b = run(t, [f"{A1}~{B7}"], direction="bidirectional", max_mismatches=3, level=level).get(level)
-        assert b.distribution == pytest.approx({"0": 0.25, "1": 0, "2": 0.5, "3": 0, "4": 0.25, "unmatched": 0}, abs=ATOL)
+        assert b.distribution == pytest.approx(
+            {"0": 0.25, "1": 0, "2": 0.5, "3": 0, "4": 0.25, "unmatched": 0}, abs=ATOL
+        )
         assert b.distribution_upper["0"] == pytest.approx(1.0, abs=ATOL)
         assert (b.lower, b.upper) == pytest.approx((0.75, 1.0), abs=ATOL)
 
@@ -417,7 +435,6 @@ def test_coverage_rejects_unknown_rule_locus():
 
 from strategies import LOCI as LOCI  # noqa: E402
 from strategies import limits_of, rule_problems, rules
-from strategies import rule_allele as allele
 
 
 def unlisted_of(freqs) -> float:
@@ -436,8 +453,12 @@ def line_text(line) -> str:
 
 def cover(p, **kw):
     loci, haps, freqs, lines = p
-    return run(make_table(loci, haps, freqs), [line_text(x) for x in lines],
-               expect_warning=has_unknown_allele(lines, haps), **kw)
+    return run(
+        make_table(loci, haps, freqs),
+        [line_text(x) for x in lines],
+        expect_warning=has_unknown_allele(lines, haps),
+        **kw,
+    )
 
 
 @both_paths
@@ -452,10 +473,20 @@ def test_rule_coverage_matches_naive(data, p):
     U = unlisted_of(freqs)
     for level in LEVELS:
         r = rep.get(level)
-        lo, hi = naive_rule_histograms(haps, freqs, lines, level, rule["direction"], rule["homozygous_count"],
-                                       limits_of(loci, rule), U)
-        lower, upper, dist = naive_rule_coverage(haps, freqs, lines, level, rule["max_mismatches"],
-                                                 rule["direction"], rule["homozygous_count"], limits_of(loci, rule), U)
+        lo, hi = naive_rule_histograms(
+            haps, freqs, lines, level, rule["direction"], rule["homozygous_count"], limits_of(loci, rule), U
+        )
+        lower, upper, dist = naive_rule_coverage(
+            haps,
+            freqs,
+            lines,
+            level,
+            rule["max_mismatches"],
+            rule["direction"],
+            rule["homozygous_count"],
+            limits_of(loci, rule),
+            U,
+        )
         assert dist == lo
         assert r.unlisted_mass == pytest.approx(U, abs=ATOL)
         assert r.lower == pytest.approx(lower, abs=ATOL), level
@@ -496,8 +527,14 @@ def test_coverage_monotone_in_k_and_limits_only_lower_it(data, p):
 # Null alleles in the table, unlisted mass, and a line allele the table lacks.  (A line with no
 # expressed allele at all, once found by this test, can now only be DRBX*NNNN: see
 # test_line_without_expressed_allele_matches_every_patient_at_k0; null alleles in lines are refused.)
-@example(p=(("A", "B"), [("A*01:01", "B*01:01"), ("A*02:11N", "B*02:11N")], [0.25, 0.5],
-            [(("A*01:01", "B*08:01"), ("A*01:01", "B*08:01"))]))
+@example(
+    p=(
+        ("A", "B"),
+        [("A*01:01", "B*01:01"), ("A*02:11N", "B*02:11N")],
+        [0.25, 0.5],
+        [(("A*01:01", "B*08:01"), ("A*01:01", "B*08:01"))],
+    )
+)
 def test_k0_hvg_general_kernel_equals_foundation_fast_path(p):
     """Zero HvG mismatches through the general mismatch-count kernel (``distribution=True``) equal
     the foundation bitset path, heterozygous lines and null alleles included."""
@@ -611,8 +648,17 @@ def test_line_without_expressed_allele_matches_every_patient_at_k0():
     # (The bitset path's lower bound left out the (unlisted, unlisted) pair: 1 - U^2 = .9375.)
     haps = [("A*24:02", "DRBX*NNNN"), ("A*02:01", "DRB4*01:01")]
     t = make_table(("A", "DRB345"), haps, [0.5, 0.25])
-    assert naive_rule_coverage([("DRBX*NNNN",), ("DRB4*01:01",)], [0.5, 0.25], [(("DRBX*NNNN",), ("DRBX*NNNN",))],
-                               "genotype", 0, "HvG", 1, None, 0.25)[:2] == pytest.approx((1.0, 1.0))
+    assert naive_rule_coverage(
+        [("DRBX*NNNN",), ("DRB4*01:01",)],
+        [0.5, 0.25],
+        [(("DRBX*NNNN",), ("DRBX*NNNN",))],
+        "genotype",
+        0,
+        "HvG",
+        1,
+        None,
+        0.25,
+    )[:2] == pytest.approx((1.0, 1.0))
     for dist in (True, False):
         r = run(t, ["DRBX*NNNN"], loci=["DRB345"], level="genotype", distribution=dist).get("genotype")
         assert r.unlisted_mass == pytest.approx(0.25, abs=ATOL)

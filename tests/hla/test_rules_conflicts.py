@@ -15,8 +15,9 @@ def test_a_locus_required_and_allowed_is_refused(require, allow):
         MatchRules(max_mismatches=1, require_match=require, allow_mismatch=allow)
 
 
-@pytest.mark.parametrize("kw", [{"require_match": ","}, {"allow_mismatch": ""}, {"allow_mismatch": [" "]},
-                                {"require_match": ["", ""]}])
+@pytest.mark.parametrize(
+    "kw", [{"require_match": ","}, {"allow_mismatch": ""}, {"allow_mismatch": [" "]}, {"require_match": ["", ""]}]
+)
 def test_lists_naming_no_locus_are_refused(kw):
     with pytest.raises(OptionError, match="names no locus"):
         MatchRules(max_mismatches=1, **kw)

@@ -110,12 +110,12 @@ def test_table_rewritten_in_place_with_same_size_and_time_is_read_again(write):
 
 TINY_NOM = {
     "rel_dna_ser.txt": "# version: TEST 0.1\nA*;01:01:01:01;1;;;\nA*;02:01:01:01;2;;;\nB*;08:01:01:01;8;;;\n"
-                       "B*;07:02:01:01;7;;;\n",
+    "B*;07:02:01:01;7;;;\n",
     "rel_ser_ser.txt": "A;9;23/24;\n",
     "hla_nom_g.txt": "A*;01:01:01:01;01:01:01G\n",
     "hla_nom_p.txt": "A*;01:01:01:01;01:01P\n",
     "Allelelist.txt": "AlleleID,Allele\nHLA1,A*01:01:01:01\nHLA2,A*02:01:01:01\nHLA3,B*08:01:01:01\n"
-                      "HLA4,B*07:02:01:01\n",
+    "HLA4,B*07:02:01:01\n",
 }
 
 

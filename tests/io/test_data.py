@@ -59,7 +59,9 @@ def test_wheel_installs_in_clean_venv_and_loads_bundled_tables(tmp_path):
     py = env / "bin" / "python"
     site = subprocess.run(
         [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     # Dependencies (numpy, numba, polars ...) come from the test environment; hlamatch itself
     # only from the wheel: the checkout is not on the new environment's path.

@@ -91,8 +91,14 @@ def assert_one_error_line(result, expected: str) -> None:
     assert out.splitlines() == [expected], out
 
 
-def hfx(path: Path, csv: bytes | str, *, meta: bytes | str | None = None,
-        method: int = zipfile.ZIP_DEFLATED, member: str = "HEGL_AFA.csv") -> Path:
+def hfx(
+    path: Path,
+    csv: bytes | str,
+    *,
+    meta: bytes | str | None = None,
+    method: int = zipfile.ZIP_DEFLATED,
+    member: str = "HEGL_AFA.csv",
+) -> Path:
     with zipfile.ZipFile(path, "w", compression=method) as z:
         if meta is not None:
             z.writestr("metadata.json", meta)
@@ -107,21 +113,17 @@ def patch_member_header(path: Path, member: str, *, flag: int = 0, method: int |
     for sig, flag_at, method_at, name_at in ((b"PK\x03\x04", 6, 8, 30), (b"PK\x01\x02", 8, 10, 46)):
         i = data.find(sig)
         while i >= 0:
-            if data[i + name_at: i + name_at + len(name)] == name:
+            if data[i + name_at : i + name_at + len(name)] == name:
                 data[i + flag_at] |= flag
                 if method is not None:
-                    data[i + method_at: i + method_at + 2] = method.to_bytes(2, "little")
+                    data[i + method_at : i + method_at + 2] = method.to_bytes(2, "little")
             i = data.find(sig, i + 4)
     path.write_bytes(bytes(data))
 
 
 # ============================================================================ 1. missing population labels
 
-NULLPOP = (
-    "A,B,DRB1,population,frequency\n"
-    "A*24:02,B*52:01,DRB1*15:02,,0.1\n"
-    "A*02:01,B*07:02,DRB1*15:01,JPN,0.2\n"
-)
+NULLPOP = "A,B,DRB1,population,frequency\nA*24:02,B*52:01,DRB1*15:02,,0.1\nA*02:01,B*07:02,DRB1*15:01,JPN,0.2\n"
 
 
 @pytest.mark.parametrize("label", ["", "   "], ids=["empty", "spaces"])
@@ -181,7 +183,10 @@ def test_missing_population_label_cli_finishes(tmp_path):
     try:
         r = subprocess.run(
             [sys.executable, "-m", "hlamatch", "tables", str(p)],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
         )
     except subprocess.TimeoutExpired:
         pytest.fail("hlamatch tables on a table with an empty population label did not finish in 120 s")
@@ -452,7 +457,10 @@ print("loaded", n)
 
 def test_corrupt_parquet_and_arrow_never_crash_the_process(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-c", _SWEEP, str(tmp_path)], capture_output=True, text=True, timeout=600,
+        [sys.executable, "-c", _SWEEP, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.startswith("loaded "), r.stdout
@@ -477,21 +485,31 @@ def test_corrupted_arrow_and_parquet_files_are_format_errors(tmp_path):
 @pytest.mark.parametrize(
     "frame,message",
     [
-        (pl.DataFrame({"A": [["A*01:01"]], "JPN": [0.1]}),
-         "f: locus column 'A' has type List(String); expected text (allele names such as 'A*24:02'): "
-         "convert the column to strings"),
-        (pl.DataFrame({"A": ["A*01:01"], "JPN": [[0.1]]}),
-         "f: frequency column 'JPN' has type List(Float64); expected numbers (Float64) or numeric text: "
-         "convert the column"),
-        (pl.DataFrame({"A": ["A*01:01"], "JPN": [True]}),
-         "f: frequency column 'JPN' has type Boolean; expected numbers (Float64) or numeric text: "
-         "convert the column"),
-        (pl.DataFrame({"Haplo": [b"A*01:01"], "Freq": [0.1]}),
-         "f: haplotype column 'Haplo' has type Binary; expected text (haplotypes such as 'A*24:02~B*52:01'): "
-         "convert the column to strings"),
-        (pl.DataFrame({"A": ["A*01:01"], "population": [{"x": 1}], "frequency": [0.1]}),
-         "f: population column 'population' has type Struct({'x': Int64}); expected text labels: "
-         "convert the column to strings"),
+        (
+            pl.DataFrame({"A": [["A*01:01"]], "JPN": [0.1]}),
+            "f: locus column 'A' has type List(String); expected text (allele names such as 'A*24:02'): "
+            "convert the column to strings",
+        ),
+        (
+            pl.DataFrame({"A": ["A*01:01"], "JPN": [[0.1]]}),
+            "f: frequency column 'JPN' has type List(Float64); expected numbers (Float64) or numeric text: "
+            "convert the column",
+        ),
+        (
+            pl.DataFrame({"A": ["A*01:01"], "JPN": [True]}),
+            "f: frequency column 'JPN' has type Boolean; expected numbers (Float64) or numeric text: "
+            "convert the column",
+        ),
+        (
+            pl.DataFrame({"Haplo": [b"A*01:01"], "Freq": [0.1]}),
+            "f: haplotype column 'Haplo' has type Binary; expected text (haplotypes such as 'A*24:02~B*52:01'): "
+            "convert the column to strings",
+        ),
+        (
+            pl.DataFrame({"A": ["A*01:01"], "population": [{"x": 1}], "frequency": [0.1]}),
+            "f: population column 'population' has type Struct({'x': Int64}); expected text labels: "
+            "convert the column to strings",
+        ),
     ],
     ids=["list-locus", "list-frequency", "boolean-frequency", "binary-haplotype", "struct-population"],
 )
@@ -502,11 +520,15 @@ def test_table_from_frame_column_of_the_wrong_type(frame, message):
 @pytest.mark.parametrize(
     "frame,message",
     [
-        ({"A": ["A*01:01"], "JPN": [0.1]},
-         "table_from_frame needs a polars DataFrame, got dict: build one with polars.DataFrame(data), "
-         "or polars.from_pandas(df) for a pandas frame"),
-        (pl.DataFrame({"A": ["A*01:01"], "JPN": [0.1]}).lazy(),
-         "table_from_frame needs a polars DataFrame, got LazyFrame (collect it first: frame.collect())"),
+        (
+            {"A": ["A*01:01"], "JPN": [0.1]},
+            "table_from_frame needs a polars DataFrame, got dict: build one with polars.DataFrame(data), "
+            "or polars.from_pandas(df) for a pandas frame",
+        ),
+        (
+            pl.DataFrame({"A": ["A*01:01"], "JPN": [0.1]}).lazy(),
+            "table_from_frame needs a polars DataFrame, got LazyFrame (collect it first: frame.collect())",
+        ),
     ],
     ids=["dict", "lazy"],
 )
@@ -640,8 +662,12 @@ def _as_dict(t) -> dict[str, float]:
 @pytest.mark.parametrize(
     "name,rows",
     [
-        ("freqs.EUR.csv", ROWS_NMDP), ("EUR.freqs", ROWS_GRIMM), ("n07.csv", ROWS_N07),
-        ("wide.csv", ROWS_WIDE), ("wide.tsv", ROWS_TSV), ("2-locus-haplo.tsv", ROWS_PYPOP),
+        ("freqs.EUR.csv", ROWS_NMDP),
+        ("EUR.freqs", ROWS_GRIMM),
+        ("n07.csv", ROWS_N07),
+        ("wide.csv", ROWS_WIDE),
+        ("wide.tsv", ROWS_TSV),
+        ("2-locus-haplo.tsv", ROWS_PYPOP),
     ],
     ids=["nmdp", "grimm", "nmdp2007", "wide-csv", "wide-tsv", "pypop"],
 )
@@ -686,7 +712,9 @@ def test_duplicated_locus_names_its_own_line(write):
 def test_duplicated_locus_line_counts_blank_lines(write):
     p = write(
         "dup.csv",
-        "\n" + NMDP_HEADER + "\n"
+        "\n"
+        + NMDP_HEADER
+        + "\n"
         + "A*01:01~B*08:01~DRB1*03:01,1,0.1\n\n"
         + "A*01:01~A*02:01~B*08:01,1,0.1\n"
         + "A*03:01~B*07:02~DRB1*15:01,1,0.1\n\n",
@@ -771,8 +799,12 @@ def test_bytes_flipped_in_small_files_give_typed_errors(tmp_path):
     """A short deterministic sweep of the fuzz loop: every single-byte change of small files of
     each text format ends in a table or a HlamatchError naming the file, and no warning."""
     seeds = {
-        "freqs.EUR.csv": ROWS_NMDP, "EUR.freqs": ROWS_GRIMM, "n07.csv": ROWS_N07, "wide.csv": ROWS_WIDE,
-        "2-locus-haplo.tsv": ROWS_PYPOP, "long.csv": NULLPOP,
+        "freqs.EUR.csv": ROWS_NMDP,
+        "EUR.freqs": ROWS_GRIMM,
+        "n07.csv": ROWS_N07,
+        "wide.csv": ROWS_WIDE,
+        "2-locus-haplo.tsv": ROWS_PYPOP,
+        "long.csv": NULLPOP,
     }
     replacements = [b"", b",", b"~", b"\n", b'"', b"\t", b"\xff", b" ", b"*"]
     for name, text in seeds.items():
@@ -780,7 +812,7 @@ def test_bytes_flipped_in_small_files_give_typed_errors(tmp_path):
         for i in range(0, len(data), 3):
             for k, rep in enumerate(replacements):
                 p = tmp_path / f"{i}-{k}-{name}"
-                p.write_bytes(data[:i] + rep + data[i + 1:])
+                p.write_bytes(data[:i] + rep + data[i + 1 :])
                 with warnings.catch_warnings():
                     warnings.simplefilter("error")
                     warnings.simplefilter("ignore", HlamatchWarning)  # rounding excess scaled away: fine

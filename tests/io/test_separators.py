@@ -21,28 +21,35 @@ SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t"}
 
 #: Tables by format, written with "," between fields; the test swaps in the other separators.
 TABLES = {
-    "nmdp": ("Haplo,Count,Freq\n"
-             "A*24:02~C*12:02~B*52:01~DRB1*15:02,10,0.25\n"
-             "A*33:03~C*14:03~B*44:03~DRB1*13:02,5,0.125\n"
-             "\n"
-             "A*24:02~C*07:02~B*07:02~DRB1*01:01,1,0.0625\n"),
-    "grimm": ("A*01:01~C*07:01~B*08:01~DRB1*03:01,1,0.25\n"
-              "A*02:01~C*07:02~B*07:02~DRB1*15:01,1,0.125\n"),
+    "nmdp": (
+        "Haplo,Count,Freq\n"
+        "A*24:02~C*12:02~B*52:01~DRB1*15:02,10,0.25\n"
+        "A*33:03~C*14:03~B*44:03~DRB1*13:02,5,0.125\n"
+        "\n"
+        "A*24:02~C*07:02~B*07:02~DRB1*01:01,1,0.0625\n"
+    ),
+    "grimm": ("A*01:01~C*07:01~B*08:01~DRB1*03:01,1,0.25\nA*02:01~C*07:02~B*07:02~DRB1*15:01,1,0.125\n"),
     "grimm-header": "haplotype,count,freq\nA*01:01~B*08:01,1,0.5\nA*02:01~B*07:02,1,0.25\n",
-    "nmdp2007": ("EUR,HLA-A*01:01g~HLA-C*07:01g~HLA-B*08:01g~HLA-DRB1*03:01,0.3,1\n"
-                 "EUR,HLA-A*02:01g~HLA-C*07:02g~HLA-B*07:02g~HLA-DRB1*15:01,0.2,2\n"
-                 "AFA,HLA-A*30:01g~HLA-C*17:01g~HLA-B*42:01~HLA-DRB1*03:02,0.1,1\n"),
-    "wide": ("A,C,B,P1,P2\n"
-             "A*01:01,C*07:01,B*08:01,0.3,0.1\n"
-             "A*02:01,C*07:02,B*07:02,0.2,0\n"
-             "24:02,12:02,52:01,0,0.4\n"),
+    "nmdp2007": (
+        "EUR,HLA-A*01:01g~HLA-C*07:01g~HLA-B*08:01g~HLA-DRB1*03:01,0.3,1\n"
+        "EUR,HLA-A*02:01g~HLA-C*07:02g~HLA-B*07:02g~HLA-DRB1*15:01,0.2,2\n"
+        "AFA,HLA-A*30:01g~HLA-C*17:01g~HLA-B*42:01~HLA-DRB1*03:02,0.1,1\n"
+    ),
+    "wide": ("A,C,B,P1,P2\nA*01:01,C*07:01,B*08:01,0.3,0.1\nA*02:01,C*07:02,B*07:02,0.2,0\n24:02,12:02,52:01,0,0.4\n"),
 }
 
 
 def _fields(table):
     """Everything a table holds but its source (the file's path)."""
-    return (table.loci, table.alleles, table.codes.tolist(), table.freqs.tolist(), table.populations,
-            table.resolution, table.scaled_by)
+    return (
+        table.loci,
+        table.alleles,
+        table.codes.tolist(),
+        table.freqs.tolist(),
+        table.populations,
+        table.resolution,
+        table.scaled_by,
+    )
 
 
 def _write(folder: Path, name: str, text: str, sep: str) -> Path:
@@ -83,15 +90,20 @@ def test_a_bad_value_in_a_table_names_the_file_line_and_value(tmp_path, label):
     p = _write(tmp_path, "bad.csv", text, SEPARATORS[label])
     with pytest.raises(HlamatchError) as e:
         load_table(p)
-    assert str(e.value) == (f"{p} line 3: frequency in column 'Freq' is non-numeric ('abc'); every frequency "
-                            "must be a number between 0 and 1")
+    assert str(e.value) == (
+        f"{p} line 3: frequency in column 'Freq' is non-numeric ('abc'); every frequency "
+        "must be a number between 0 and 1"
+    )
 
 
 def test_an_extra_field_in_a_semicolon_table_names_the_line(tmp_path):
     p = _write(tmp_path, "extra.csv", TABLES["nmdp"].replace(",0.125", ",0.125,7"), ";")
     with pytest.raises(HlamatchError) as e:
         load_table(p)
-    assert str(e.value) == f"{p} line 3: 4 fields, line 1 has 3; every row must have the same fields (remove the extra ';')"
+    assert (
+        str(e.value)
+        == f"{p} line 3: 4 fields, line 1 has 3; every row must have the same fields (remove the extra ';')"
+    )
 
 
 def test_a_bom_and_crlf_semicolon_table(tmp_path):
@@ -102,15 +114,18 @@ def test_a_bom_and_crlf_semicolon_table(tmp_path):
     assert _fields(load_table(semi)) == _fields(load_table(comma))
 
 
-LINES = ("name,haplotype1,haplotype2\n"
-         "L1,A*24:02~B*52:01~DRB1*15:02,\n"
-         "\n"
-         "L2,A*33:03~B*44:03~DRB1*13:02,A*24:02~B*52:01~DRB1*15:02\n")
+LINES = (
+    "name,haplotype1,haplotype2\n"
+    "L1,A*24:02~B*52:01~DRB1*15:02,\n"
+    "\n"
+    "L2,A*33:03~B*44:03~DRB1*13:02,A*24:02~B*52:01~DRB1*15:02\n"
+)
 
 
 def test_a_lines_file_reads_the_same_with_any_separator(tmp_path):
-    got = {label: read_lines_file(_write(tmp_path / label, "bank.csv", LINES, sep))
-           for label, sep in SEPARATORS.items()}
+    got = {
+        label: read_lines_file(_write(tmp_path / label, "bank.csv", LINES, sep)) for label, sep in SEPARATORS.items()
+    }
     assert [(ln.name, ln.text()) for ln in got["comma"]] == [
         ("L1", "A*24:02~B*52:01~DRB1*15:02"),
         ("L2", "A*33:03~B*44:03~DRB1*13:02/A*24:02~B*52:01~DRB1*15:02"),
@@ -120,8 +135,10 @@ def test_a_lines_file_reads_the_same_with_any_separator(tmp_path):
 
 def test_a_patients_file_reads_the_same_with_any_separator(tmp_path):
     text = "id,A_1,A_2,B_1,B_2\np1,A*24:02,A*02:01,B*52:01,\np2,A*33:03,A*24:02,B*44:03,B*52:01\n"
-    got = [[(t.id, t.alleles) for t in read_patients(_write(tmp_path / label, "p.csv", text, sep))]
-           for label, sep in SEPARATORS.items()]
+    got = [
+        [(t.id, t.alleles) for t in read_patients(_write(tmp_path / label, "p.csv", text, sep))]
+        for label, sep in SEPARATORS.items()
+    ]
     assert got[0] == got[1] == got[2] and len(got[0]) == 2
 
 

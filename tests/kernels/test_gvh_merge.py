@@ -48,8 +48,7 @@ def shared_class_problems(draw, max_lines: int = 3):
     line carries: lines use only the first two alleles of each locus (or one absent allele)."""
     loci = draw(st.sampled_from([("A", "B"), ("A", "DRB345"), ("A", "B", "DRB345")]))
     vocab = [VOCAB[x][: draw(st.integers(3, len(VOCAB[x])))] for x in loci]
-    idx = draw(st.lists(st.tuples(*[st.integers(0, len(v) - 1) for v in vocab]), min_size=2, max_size=10,
-                        unique=True))
+    idx = draw(st.lists(st.tuples(*[st.integers(0, len(v) - 1) for v in vocab]), min_size=2, max_size=10, unique=True))
     haps = [tuple(vocab[l][k] for l, k in enumerate(h)) for h in idx]
     freqs = draw(frequencies(len(haps)))
     pool = [[a for a in v[:2] if not naive_is_null(a)] for v in vocab]
@@ -95,8 +94,13 @@ def merge_rules(draw, loci):
     allow = draw(st.one_of(st.none(), st.lists(st.sampled_from(loci), unique=True, max_size=len(loci))))
     if allow is not None:  # a locus both required and allowed is a contradiction MatchRules refuses
         allow = [x for x in allow if x not in require]
-    return dict(max_mismatches=draw(st.integers(0, 3)), direction=draw(st.sampled_from(["GvH", "bidirectional"])),
-                homozygous_count=1, require_match=require, allow_mismatch=allow)
+    return dict(
+        max_mismatches=draw(st.integers(0, 3)),
+        direction=draw(st.sampled_from(["GvH", "bidirectional"])),
+        homozygous_count=1,
+        require_match=require,
+        allow_mismatch=allow,
+    )
 
 
 @both_paths
@@ -121,11 +125,18 @@ def test_hand_two_other_alleles_count_twice():
     assert d["0"] == pytest.approx(0.25)  # A*01 twice
     assert d["1"] == pytest.approx(2 * 0.5 * 0.5 + 0.25 * 0.25 * 2)  # A*01 with other; other twice
     assert d["2"] == pytest.approx(2 * 0.25 * 0.25)  # A*03/A*11
-    check_against_naive((loci, haps, freqs, lines), dict(max_mismatches=2, direction="GvH", homozygous_count=1,
-                                                         require_match=[], allow_mismatch=None))
+    check_against_naive(
+        (loci, haps, freqs, lines),
+        dict(max_mismatches=2, direction="GvH", homozygous_count=1, require_match=[], allow_mismatch=None),
+    )
     # A locus that allows no second mismatch: A*03/A*11 becomes unmatched, A*03/A*03 does not
-    rep = cover(make_table(loci, haps, freqs), [line_text(x) for x in lines], direction="GvH", max_mismatches=2,
-                require_match=["B"])
+    rep = cover(
+        make_table(loci, haps, freqs),
+        [line_text(x) for x in lines],
+        direction="GvH",
+        max_mismatches=2,
+        require_match=["B"],
+    )
     assert rep.get("genotype").distribution["2"] == pytest.approx(2 * 0.25 * 0.25)
 
 
@@ -143,8 +154,11 @@ def old_histograms(table, lines, loci, level, direction):
     n_bins = 2 * len(problem.loci) + 2
     haplo = level == "haplotype" and not (direction == "GvH" and np.array_equal(lc[:, 0], lc[:, 1]))
     if haplo:
-        listed = run_pairs(mismatch_hist_folds, (pa.codes, pa.nulls, pa.freqs, lc, ln, False, d, True, limits,
-                                                  n_bins), pa.freqs.shape[0])
+        listed = run_pairs(
+            mismatch_hist_folds,
+            (pa.codes, pa.nulls, pa.freqs, lc, ln, False, d, True, limits, n_bins),
+            pa.freqs.shape[0],
+        )
     else:
         garr = geno_rule_arrays(pa.codes, pa.nulls, pa.freqs, lc, ln, rules, limits, n_bins)
         listed = run_pairs(geno_rule_folds, garr, garr[8].shape[0])
@@ -168,8 +182,9 @@ def compare_with_old(table, lines, loci, cases):
             with thresholds():
                 r = cover(table, lines, loci=loci, level=level, direction=direction, max_mismatches=1)[0]
             for got, want in ((r.distribution, lo), (r.distribution_upper, hi)):
-                np.testing.assert_allclose(np.array(list(got.values())), want, rtol=0, atol=1e-13,
-                                           err_msg=f"{direction} {level} {path}")
+                np.testing.assert_allclose(
+                    np.array(list(got.values())), want, rtol=0, atol=1e-13, err_msg=f"{direction} {level} {path}"
+                )
 
 
 def test_bundled_table_equals_unmerged_kernels():
@@ -187,5 +202,6 @@ def test_japi_abdr_equals_unmerged_kernels():
     lines = [x.name for x in hlamatch.top_lines(table, 10)]
     compare_with_old(table, lines, loci, [("GvH", "genotype"), ("GvH", "haplotype"), ("bidirectional", "genotype")])
     # the phase-aware kernel on the full table is slow: one homozygous and one heterozygous line
-    compare_with_old(table, [lines[0], f"{lines[0]}/{lines[1]}"], loci,
-                     [("bidirectional", "haplotype"), ("GvH", "haplotype")])
+    compare_with_old(
+        table, [lines[0], f"{lines[0]}/{lines[1]}"], loci, [("bidirectional", "haplotype"), ("GvH", "haplotype")]
+    )

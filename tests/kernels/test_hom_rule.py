@@ -45,8 +45,13 @@ def hvg_rules(draw, loci):
     allow = draw(st.one_of(st.none(), st.lists(st.sampled_from(loci), unique=True, max_size=len(loci))))
     if allow is not None:  # a locus both required and allowed is a contradiction MatchRules refuses
         allow = [x for x in allow if x not in require]
-    return dict(max_mismatches=draw(st.integers(0, 3)), direction="HvG", homozygous_count=draw(st.sampled_from([1, 2])),
-                require_match=require, allow_mismatch=allow)
+    return dict(
+        max_mismatches=draw(st.integers(0, 3)),
+        direction="HvG",
+        homozygous_count=draw(st.sampled_from([1, 2])),
+        require_match=require,
+        allow_mismatch=allow,
+    )
 
 
 @both_paths
@@ -58,13 +63,15 @@ def test_homozygous_hvg_coverage_equals_naive(data, p):
     rule = data.draw(hvg_rules(loci))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # line alleles absent from the table: warned, not the point here
-        r = hlamatch.coverage(make_table(loci, haps, freqs), [text(x) for x in lines], level="genotype",
-                              distribution=True, **rule).get("genotype")
+        r = hlamatch.coverage(
+            make_table(loci, haps, freqs), [text(x) for x in lines], level="genotype", distribution=True, **rule
+        ).get("genotype")
     U = max(0.0, 1.0 - math.fsum(freqs))
     limits = limits_of(loci, rule)
     lo, hi = naive_rule_histograms(haps, freqs, lines, "genotype", "HvG", rule["homozygous_count"], limits, U)
-    lower, upper, _ = naive_rule_coverage(haps, freqs, lines, "genotype", rule["max_mismatches"], "HvG",
-                                          rule["homozygous_count"], limits, U)
+    lower, upper, _ = naive_rule_coverage(
+        haps, freqs, lines, "genotype", rule["max_mismatches"], "HvG", rule["homozygous_count"], limits, U
+    )
     assert r.lower == pytest.approx(lower, abs=ATOL)
     assert r.upper == pytest.approx(upper, abs=ATOL)
     for key in lo:
@@ -93,8 +100,11 @@ def random_problem(rng, n_lines):
     lc = np.ascontiguousarray(np.stack([one, one], axis=1))
     ln = np.ascontiguousarray(np.stack([one_null, one_null], axis=1))
     loci = [f"L{l}" for l in range(n_loci)]
-    rules = MatchRules(max_mismatches=int(rng.integers(0, 4)), homozygous_count=int(rng.integers(1, 3)),
-                       require_match=[x for x in loci if rng.random() < 0.3])
+    rules = MatchRules(
+        max_mismatches=int(rng.integers(0, 4)),
+        homozygous_count=int(rng.integers(1, 3)),
+        require_match=[x for x in loci if rng.random() < 0.3],
+    )
     return codes, nulls, freqs, lc, ln, sizes, rules, rules.locus_limits(loci), 1.0 - freqs.sum()
 
 
@@ -136,8 +146,9 @@ def test_hand_case_one_line_two_loci():
     lc = np.zeros((1, 2, 2), dtype=np.int32)
     ln = np.zeros((1, 2, 2), dtype=np.bool_)
     rules = MatchRules(max_mismatches=2)
-    lo, hi = hom_rule_histograms(codes, np.zeros(codes.shape, dtype=np.bool_), freqs, lc, ln, [2, 2], rules,
-                                 rules.locus_limits(["A", "B"]), 0.0)
+    lo, hi = hom_rule_histograms(
+        codes, np.zeros(codes.shape, dtype=np.bool_), freqs, lc, ln, [2, 2], rules, rules.locus_limits(["A", "B"]), 0.0
+    )
     # 0 mismatches: every pair with A1~B1, 1 - (1 - 0.5)² = 0.75.  1 mismatch (B1 missing):
     # (A1~B2, A1~B2) 0.04 + (A1~B2, A2~B2) 2·0.2·0.3 = 0.12 → 0.16.  2: (A2~B2, A2~B2) 0.09.
     np.testing.assert_allclose(lo, [0.75, 0.16, 0.09, 0, 0, 0], atol=ATOL)
@@ -145,8 +156,14 @@ def test_hand_case_one_line_two_loci():
 
 
 @pytest.mark.real_data
-@pytest.mark.parametrize("rule", [dict(max_mismatches=1), dict(max_mismatches=2, homozygous_count=2),
-                                  dict(max_mismatches=1, require_match=["DRB1"])])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        dict(max_mismatches=1),
+        dict(max_mismatches=2, homozygous_count=2),
+        dict(max_mismatches=1, require_match=["DRB1"]),
+    ],
+)
 def test_japi_top20_equals_general_kernel(rule):
     """JAPI A~B~DRB1, top 20 lines: the same histograms as the general rule kernel."""
     from hlamatch.compute.problem import prepare
@@ -155,8 +172,7 @@ def test_japi_top20_equals_general_kernel(rule):
     rules = MatchRules(**rule)
     problem = prepare(table, hlamatch.top_lines(table, 20), rules=rules)
     pa = problem.populations[0]
-    args = (pa.codes, pa.nulls, pa.freqs, problem.line_codes, problem.line_nulls, problem.sizes, rules,
-            problem.limits)
+    args = (pa.codes, pa.nulls, pa.freqs, problem.line_codes, problem.line_nulls, problem.sizes, rules, problem.limits)
     a_lo, a_hi = hom_rule_histograms(*args, pa.unlisted)
     b_lo, b_hi = mismatch_histograms(*args, False, pa.unlisted)
     np.testing.assert_allclose(a_lo, b_lo, rtol=0, atol=1e-12)
@@ -182,8 +198,12 @@ def _general_path(monkeypatch):
     monkeypatch.setattr(bank, "homozygous_hvg", lambda *a: False)
 
 
-HVG_RULES = [dict(max_mismatches=1), dict(max_mismatches=2, homozygous_count=2),
-             dict(max_mismatches=1, require_match=["B"]), dict(max_mismatches=3, allow_mismatch=["A"])]
+HVG_RULES = [
+    dict(max_mismatches=1),
+    dict(max_mismatches=2, homozygous_count=2),
+    dict(max_mismatches=1, require_match=["B"]),
+    dict(max_mismatches=3, allow_mismatch=["A"]),
+]
 
 
 @only_path("numba")  # both paths differ only in how rows merge here

@@ -79,8 +79,9 @@ def test_a_changed_helper_file_misses_the_cache(tmp_path):
     env.pop("HLAMATCH_NUMBA_CACHE", None)
 
     def probe() -> tuple[Path, int]:
-        out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, timeout=300,
-                             cwd=tmp_path)
+        out = subprocess.run(
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+        )
         assert out.returncode == 0, out.stderr[-3000:]
         package, cache, hits = out.stdout.split("\n")[:3]
         assert Path(package).resolve().parent == (tmp_path / "pkg" / "hlamatch").resolve()
@@ -105,8 +106,9 @@ def test_a_damaged_cache_file_is_replaced_not_a_compile_in_every_process(tmp_pat
         env.pop(name, None)
 
     def probe() -> tuple[Path, int]:
-        out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, timeout=300,
-                             cwd=tmp_path)
+        out = subprocess.run(
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path
+        )
         assert out.returncode == 0, out.stderr[-3000:]
         assert "cannot cache" not in out.stderr, out.stderr[-3000:]
         _, cache, hits = out.stdout.split("\n")[:3]

@@ -20,8 +20,11 @@ def test_every_kernel_family_is_reached(kernel_reach):
     if os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
         pytest.skip("NUMBA_DISABLE_JIT: the kernels are plain Python functions, nothing compiles to check")
     if kernel_reach["subset"]:
-        pytest.skip("the kernel-family check needs the whole suite, and only part of it is selected here ("
-                    + "; ".join(kernel_reach["subset"]) + ")")
+        pytest.skip(
+            "the kernel-family check needs the whole suite, and only part of it is selected here ("
+            + "; ".join(kernel_reach["subset"])
+            + ")"
+        )
     missing = [f for f in kernel_reach["families"] if f not in kernel_reach["first"]]
     assert not missing, (
         f"no test ran the numba kernels of {', '.join(missing)} (hlamatch/kernels/{missing[0]}.py ...): small "

@@ -16,9 +16,9 @@ import numba
 import numpy as np
 import polars as pl
 import pytest
+from conftest import both_paths
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import both_paths
 from naive import closed_form_haplotype, naive_coverage, numpy_genotype_coverage, numpy_haplotype_coverage
 from strategies import bank, frequencies
 
@@ -97,9 +97,7 @@ def problems(draw, max_haps: int = 12, max_lines: int = 5, n_pops=(1, 2), homozy
     loci = LOCI[:n_loci]
     sizes = draw(st.lists(st.integers(1, 4), min_size=n_loci, max_size=n_loci))
     n_max = min(max_haps, math.prod(sizes))
-    idx = draw(
-        st.lists(st.tuples(*[st.integers(0, s - 1) for s in sizes]), min_size=1, max_size=n_max, unique=True)
-    )
+    idx = draw(st.lists(st.tuples(*[st.integers(0, s - 1) for s in sizes]), min_size=1, max_size=n_max, unique=True))
     haps = [tuple(allele(loci[l], k) for l, k in enumerate(h)) for h in idx]
     k_pops = draw(st.integers(*n_pops))
     pop_freqs = {pop: draw(frequencies(len(haps))) for pop in POPS[:k_pops]}
@@ -284,7 +282,8 @@ def test_coverage_matches_naive(p):
     """Both levels, both bounds, every population: library == brute force."""
     loci, haps, pop_freqs, lines = p
     rep = run_coverage(
-        make_table(loci, haps, pop_freqs), [line_text(ln) for ln in lines],
+        make_table(loci, haps, pop_freqs),
+        [line_text(ln) for ln in lines],
         expect_warning=has_unknown_allele(lines, haps),
     )
     assert len(rep) == 2 * len(pop_freqs)
@@ -307,8 +306,10 @@ def test_distribution_path_matches_naive(p):
     zero-mismatch share is the coverage."""
     loci, haps, pop_freqs, lines = p
     rep = run_coverage(
-        make_table(loci, haps, pop_freqs), [line_text(ln) for ln in lines],
-        expect_warning=has_unknown_allele(lines, haps), distribution=True,
+        make_table(loci, haps, pop_freqs),
+        [line_text(ln) for ln in lines],
+        expect_warning=has_unknown_allele(lines, haps),
+        distribution=True,
     )
     for pop, freqs in pop_freqs.items():
         for level in LEVELS:
@@ -358,9 +359,10 @@ def _raw_arrays(haps, freqs, lines):
 def test_numpy_inputs_match_polars_table(p):
     """``coverage`` on a polars-built table == ``zero_mismatch_bounds`` on arrays built by hand."""
     loci, haps, pop_freqs, lines = p
-    (pop, freqs), = pop_freqs.items()
+    ((pop, freqs),) = pop_freqs.items()
     rep = run_coverage(
-        make_table(loci, haps, pop_freqs), [line_text(ln) for ln in lines],
+        make_table(loci, haps, pop_freqs),
+        [line_text(ln) for ln in lines],
         expect_warning=has_unknown_allele(lines, haps),
     )
     codes, f, lc, sizes = _raw_arrays(haps, freqs, lines)

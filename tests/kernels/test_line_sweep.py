@@ -26,8 +26,9 @@ from hlamatch.kernels.sweep import line_sweep, line_sweep_work
 ATOL = 1e-13
 
 
-def random_problem(seed: int, n: int, n_loci: int, n_lines: int, het: bool, n_alleles: int = 4,
-                   null_share: float = 0.0):
+def random_problem(
+    seed: int, n: int, n_loci: int, n_lines: int, het: bool, n_alleles: int = 4, null_share: float = 0.0
+):
     """Codes, frequencies, lines (from table rows and absent alleles) and line null flags."""
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, n_alleles, size=(n, n_loci)).astype(np.int32)
@@ -54,8 +55,13 @@ def sweep_total(b1, b2, het, n_words, n_loci, f, n_lines) -> float:
 
 @both_paths
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), n_loci=st.integers(1, 7),
-       n_lines=st.integers(1, 150), het=st.booleans())
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 60),
+    n_loci=st.integers(1, 7),
+    n_lines=st.integers(1, 150),
+    het=st.booleans(),
+)
 def test_sweep_equals_brute_force(seed, n, n_loci, n_lines, het):
     """No null alleles: the sweep's covered mass is the NumPy brute force over all genotypes."""
     codes, freqs, lc, nulls = random_problem(seed, n, n_loci, n_lines, het)
@@ -66,8 +72,14 @@ def test_sweep_equals_brute_force(seed, n, n_loci, n_lines, het):
 
 @both_paths
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 50), n_loci=st.integers(1, 7),
-       n_lines=st.integers(1, 140), het=st.booleans(), null_share=st.sampled_from([0.0, 0.2, 0.6]))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 50),
+    n_loci=st.integers(1, 7),
+    n_lines=st.integers(1, 140),
+    het=st.booleans(),
+    null_share=st.sampled_from([0.0, 0.2, 0.6]),
+)
 def test_sweep_equals_pair_loop_and_numpy_twin(seed, n, n_loci, n_lines, het, null_share):
     """Null line alleles included: the sweep, the pair loop and the NumPy pair test agree (seven
     loci with heterozygous lines: masks too wide for the sweep, the pair loop whatever the margin)."""

@@ -17,8 +17,13 @@ from hlamatch.kernels.pairs import pair_mass_folds, unlisted_partner_mass
 
 @both_paths
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 40), n_loci=st.integers(1, 4), n_lines=st.integers(1, 130),
-       het=st.booleans())
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 40),
+    n_loci=st.integers(1, 4),
+    n_lines=st.integers(1, 130),
+    het=st.booleans(),
+)
 def test_numpy_twins_equal_kernels(seed, n, n_loci, n_lines, het):
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, 4, size=(n, n_loci)).astype(np.int32)
@@ -35,23 +40,27 @@ def test_numpy_twins_equal_kernels(seed, n, n_loci, n_lines, het):
     every_pair = run_pairs(pair_mass_folds, (f1, f2, is_het, n_words, n_loci, f, *one_class), m, 1.0)
     p1, p2, pf, _, _, patterns = merged_bitsets(codes, freqs, lc, [4] * n_loci, by_pattern=True)
     assert np.all(np.diff(patterns) <= 0)
-    skipping = run_pairs(pair_mass_folds, (p1, p2, is_het, n_words, n_loci, pf, *pattern_runs(patterns, n_loci)),
-                         pf.shape[0], 1.0)
+    skipping = run_pairs(
+        pair_mass_folds, (p1, p2, is_het, n_words, n_loci, pf, *pattern_runs(patterns, n_loci)), pf.shape[0], 1.0
+    )
     want = small.pair_mass(f1, f2, is_het, n_words, n_loci, f)
     assert want == pytest.approx(float(every_pair), abs=1e-15)
     assert want == pytest.approx(float(skipping), abs=1e-15)
     for wildcard in (False, True):
         assert small.unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard) == pytest.approx(
-            unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard), abs=1e-15)
+            unlisted_partner_mass(f1, f2, hom, n_words, n_loci, f, wildcard), abs=1e-15
+        )
 
 
 def test_small_problems_never_import_numba():
     import subprocess
     import sys
 
-    code = ("import sys, hlamatch\n"
-            "r = hlamatch.coverage('japanese', ['A*24:02~B*52:01~DRB1*15:02'])\n"
-            "print(round(r[0].lower, 4), 'numba' in sys.modules)")
+    code = (
+        "import sys, hlamatch\n"
+        "r = hlamatch.coverage('japanese', ['A*24:02~B*52:01~DRB1*15:02'])\n"
+        "print(round(r[0].lower, 4), 'numba' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["0.1521", "False"]
     assert hlamatch.coverage("japanese", ["A*24:02~B*52:01~DRB1*15:02"])[0].lower == pytest.approx(0.1521, abs=5e-5)

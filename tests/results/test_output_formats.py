@@ -49,17 +49,23 @@ def cells(text: str) -> list[list[str]]:
 @pytest.fixture
 def cohort(write) -> Path:
     """Three typed patients: one matched, one not, one not assessable (A*24 is one-field)."""
-    return write("cohort.csv", "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
-                               "p1,A*24:02,A*01:01,B*52:01,B*08:01,DRB1*15:02,DRB1*01:01\n"
-                               "p2,A*02:01,A*01:01,B*07:02,B*08:01,DRB1*15:02,DRB1*01:01\n"
-                               "p3,A*24,A*01:01,B*52:01,B*08:01,DRB1*15:02,DRB1*01:01\n")
+    return write(
+        "cohort.csv",
+        "id,A_1,A_2,B_1,B_2,DRB1_1,DRB1_2\n"
+        "p1,A*24:02,A*01:01,B*52:01,B*08:01,DRB1*15:02,DRB1*01:01\n"
+        "p2,A*02:01,A*01:01,B*07:02,B*08:01,DRB1*15:02,DRB1*01:01\n"
+        "p3,A*24,A*01:01,B*52:01,B*08:01,DRB1*15:02,DRB1*01:01\n",
+    )
 
 
 @pytest.fixture
 def two_pops(write) -> Path:
     """Two populations; A*24:09N carries a null allele (never a --top line)."""
-    return write("two.csv", "A,B,EUR,AFA\nA*01:01,B*08:01,0.5,0.1\nA*02:01,B*07:02,0.3,0.2\n"
-                            "A*24:02,B*52:01,0.1,0.6\nA*24:09N,B*52:01,0.05,0.05\n")
+    return write(
+        "two.csv",
+        "A,B,EUR,AFA\nA*01:01,B*08:01,0.5,0.1\nA*02:01,B*07:02,0.3,0.2\n"
+        "A*24:02,B*52:01,0.1,0.6\nA*24:09N,B*52:01,0.05,0.05\n",
+    )
 
 
 # ============================================================================ flat CSV
@@ -87,14 +93,20 @@ def test_json_keeps_full_precision_and_the_definition_in_full():
 
 def test_distribution_is_one_column_per_bin():
     head, row = csv_lines("coverage", "--line", LINE, "-k", "1", "--level", "genotype")
-    assert head == ("population,level,resolution,loci,rule,definition,table,coverage,lower,upper,unlisted_mass,"
-                    + ",".join(f"mismatches_{m}" for m in range(7)) + ",mismatches_unmatched,"
-                    + ",".join(f"mismatches_upper_{m}" for m in range(7)) + ",mismatches_upper_unmatched,"
-                    "nomenclature,tolerance,lines")
-    assert row == ("JAPI,genotype,2-field,A~B~DRB1,HvG mismatches ≤ 1; homozygous mismatch counts 1,hwe-genotype,"
-                   "bundled:japanese,0.176445,0.176445,0.845092,0.513915,"
-                   "0.153978,0.0224674,0.250283,0.573272,0,0,0,0,"
-                   "0.836288,0.00880356,0.0957466,0.0591618,0,0,0,0,,0," + LINE)
+    assert head == (
+        "population,level,resolution,loci,rule,definition,table,coverage,lower,upper,unlisted_mass,"
+        + ",".join(f"mismatches_{m}" for m in range(7))
+        + ",mismatches_unmatched,"
+        + ",".join(f"mismatches_upper_{m}" for m in range(7))
+        + ",mismatches_upper_unmatched,"
+        "nomenclature,tolerance,lines"
+    )
+    assert row == (
+        "JAPI,genotype,2-field,A~B~DRB1,HvG mismatches ≤ 1; homozygous mismatch counts 1,hwe-genotype,"
+        "bundled:japanese,0.176445,0.176445,0.845092,0.513915,"
+        "0.153978,0.0224674,0.250283,0.573272,0,0,0,0,"
+        "0.836288,0.00880356,0.0957466,0.0591618,0,0,0,0,,0," + LINE
+    )
 
 
 def test_weighted_mix_has_weight_columns_and_a_weighted_definition():
@@ -123,7 +135,8 @@ def test_cohort_csv_has_the_table_layout(cohort):
 def test_rank_and_plan_csv_headers():
     assert csv_lines("rank", *ABDR, "-n", "2", "--line", LINE)[0] == (
         "population,level,resolution,loci,rule,definition,table,rank,line,name,gain,coverage,lower,upper,frequency,"
-        "p_donor,people_per_donor,p_in_registry,bank_coverage,bank_upper,registry_size,inbreeding,tolerance,bank")
+        "p_donor,people_per_donor,p_in_registry,bank_coverage,bank_upper,registry_size,inbreeding,tolerance,bank"
+    )
     plan = csv_lines("plan", *ABDR, "-n", "3", "--lines", "1")
     assert plan == [
         "population,level,resolution,loci,rule,definition,table,step,line,name,gain,coverage,lower,upper,target,"
@@ -134,8 +147,15 @@ def test_rank_and_plan_csv_headers():
         "0.153978,0.153978,0.153978,0.836288,,0,1 line(s) added",
     ]
     mix = csv_lines("rank", *MIX, *ABDR, "-n", "1")
-    assert mix[1].split(",")[:7] == ["weighted", "genotype", "2-field", "A~B~DRB1", "HvG mismatches = 0",
-                                     "gain-hwe-genotype-weighted", "bundled:japanese+bundled:korean"]
+    assert mix[1].split(",")[:7] == [
+        "weighted",
+        "genotype",
+        "2-field",
+        "A~B~DRB1",
+        "HvG mismatches = 0",
+        "gain-hwe-genotype-weighted",
+        "bundled:japanese+bundled:korean",
+    ]
 
 
 COMMANDS = {
@@ -212,15 +232,27 @@ def test_tables_top_text_json_csv():
         "JAPI,2-field,A~B~DRB1,bundled:japanese,2,A*33:03~B*44:03~DRB1*13:02,0.038841,0.118048",
     ]
     rows = json.loads(ok("tables", "japanese", "--top", "1", "--format", "json"))
-    assert rows == [{"population": "JAPI", "loci": ["A", "C", "B", "DRB1", "DQB1"], "resolution": "2-field",
-                     "table": "bundled:japanese", "rank": 1,
-                     "haplotype": "A*24:02~C*12:02~B*52:01~DRB1*15:02~DQB1*06:01",
-                     "frequency": 0.079207, "cumulative": 0.079207}]
+    assert rows == [
+        {
+            "population": "JAPI",
+            "loci": ["A", "C", "B", "DRB1", "DQB1"],
+            "resolution": "2-field",
+            "table": "bundled:japanese",
+            "rank": 1,
+            "haplotype": "A*24:02~C*12:02~B*52:01~DRB1*15:02~DQB1*06:01",
+            "frequency": 0.079207,
+            "cumulative": 0.079207,
+        }
+    ]
 
 
 def test_tables_top_lists_the_lines_top_takes():
-    listed = [r["haplotype"] for r in json.loads(ok("tables", "japanese", "--top", "8", *ABDR, "--resolution",
-                                                    "1-field", "--format", "json"))]
+    listed = [
+        r["haplotype"]
+        for r in json.loads(
+            ok("tables", "japanese", "--top", "8", *ABDR, "--resolution", "1-field", "--format", "json")
+        )
+    ]
     used = json.loads(ok("coverage", "--top", "8", *ABDR, "--resolution", "1-field", "--format", "json"))[0]["lines"]
     assert listed == used and len(listed) == 8
 
@@ -245,10 +277,11 @@ def test_tables_top_per_population_and_for_a_mix(two_pops):
 
 def test_tables_top_errors_and_help():
     assert error("tables", "--top", "3") == (
-        "Error: --top needs a table: give its name or path, e.g. 'hlamatch tables japanese --top 10'")
+        "Error: --top needs a table: give its name or path, e.g. 'hlamatch tables japanese --top 10'"
+    )
     assert error("tables", "japanese", "--loci", "A") == (
-        "Error: --loci does not apply without --top: leave it out, or add --top N to list the most frequent "
-        "haplotypes")
+        "Error: --loci does not apply without --top: leave it out, or add --top N to list the most frequent haplotypes"
+    )
     assert "hlamatch tables japanese --top 10 --loci A,B,DRB1" in ok("tables", "--help")
 
 
@@ -268,7 +301,8 @@ def test_coverage_all_lines():
     assert [f"  {ln}" for ln in lines] == every[2:14]
     assert not any("more (--all-lines" in ln for ln in every)
     assert error("coverage", "--top", "12", "--all-lines", "--format", "csv") == (
-        "Error: --all-lines does not apply to --format csv, which holds every line: leave it out")
+        "Error: --all-lines does not apply to --format csv, which holds every line: leave it out"
+    )
     assert sum(ln.startswith("  A*") for ln in short) == 10
 
 
@@ -278,7 +312,8 @@ def test_all_lines_on_rank_and_not_with_a_cohort(cohort):
     every = ok("rank", *ABDR, "-n", "25", "--all-lines").splitlines()
     assert sum(bool(re.match(r"\s+\d+  A\*", ln)) for ln in every) == 25
     assert error("coverage", "--cohort", str(cohort), "--line", LINE, "--all-lines") == (
-        "Error: --all-lines does not apply to --cohort (its text lists no lines): leave it out")
+        "Error: --all-lines does not apply to --cohort (its text lists no lines): leave it out"
+    )
 
 
 def test_definition_footer_once_per_command():
@@ -286,8 +321,10 @@ def test_definition_footer_once_per_command():
     for lev in ("haplotype", "genotype"):
         assert text.count(DEFINITIONS[lev]) == 1, text
     assert text.count("weighted: the mix's coverage") == 1
-    for cmd in (("rank", "-t", "japanese", "-t", "korean", *ABDR, "-n", "3"),
-                ("plan", "-t", "japanese", "-t", "korean", *ABDR, "-n", "3", "--lines", "2")):
+    for cmd in (
+        ("rank", "-t", "japanese", "-t", "korean", *ABDR, "-n", "3"),
+        ("plan", "-t", "japanese", "-t", "korean", *ABDR, "-n", "3", "--lines", "2"),
+    ):
         text = ok(*cmd)
         assert text.count("population JAPI") == 1 and text.count("population KORI") == 1
         assert text.count(DEFINITIONS["genotype"]) == 1, text
@@ -300,15 +337,22 @@ def test_get_names_the_populations_to_choose_from():
     report = hlamatch.coverage(["japanese", "korean"], [LINE], populations={"JAPI": 0.7, "KORI": 0.3})
     with pytest.raises(OptionError) as e:
         report.get("genotype")
-    assert str(e.value) == ("the report holds 3 results for level 'genotype': choose a population (JAPI, KORI, "
-                            "weighted), e.g. report.get('genotype', population='JAPI')")
+    assert str(e.value) == (
+        "the report holds 3 results for level 'genotype': choose a population (JAPI, KORI, "
+        "weighted), e.g. report.get('genotype', population='JAPI')"
+    )
     assert report.get("genotype", population="KORI").population == "KORI"
     with pytest.raises(OptionError) as e:
         report.get("genotype", population="EUR")
-    assert str(e.value) == ("no result for level='genotype', population='EUR': the report holds levels haplotype, "
-                            "genotype; populations JAPI, KORI, weighted; resolutions 2-field")
+    assert str(e.value) == (
+        "no result for level='genotype', population='EUR': the report holds levels haplotype, "
+        "genotype; populations JAPI, KORI, weighted; resolutions 2-field"
+    )
     two = hlamatch.coverage("japanese", [LINE], resolution="2-field,1-field", level="genotype")
-    with pytest.raises(OptionError, match=r"choose a resolution \(2-field, 1-field\), "
-                                          r"e\.g\. report\.get\('genotype', resolution='2-field'\)"):
+    with pytest.raises(
+        OptionError,
+        match=r"choose a resolution \(2-field, 1-field\), "
+        r"e\.g\. report\.get\('genotype', resolution='2-field'\)",
+    ):
         two.get("genotype")
     assert two.get("genotype", resolution="1-field").resolution == "1-field"

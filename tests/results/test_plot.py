@@ -134,9 +134,7 @@ def test_missing_folder(tmp_path):
     path = tmp_path / "nowhere" / "plan.png"
     with pytest.raises(OptionError) as e:
         plot_plan(plan(), path)
-    assert str(e.value) == (
-        f"cannot write plot file {str(path)!r}: folder {str(path.parent)!r} does not exist"
-    )
+    assert str(e.value) == (f"cannot write plot file {str(path)!r}: folder {str(path.parent)!r} does not exist")
 
 
 def test_missing_matplotlib(tmp_path, monkeypatch):
@@ -159,10 +157,16 @@ def test_missing_matplotlib(tmp_path, monkeypatch):
         ([{"step": 0, "coverage": 1.5}], {}, "plan step 0: 'coverage' must be a coverage between 0 and 1, found 1.5"),
         ([{"step": -1, "coverage": 0.5}], {}, "plan step 0: 'step' must be a non-negative integer, found -1"),
         ([{"step": 0, "coverage": 0.1}, {"step": 0, "coverage": 0.2}], {}, "plan steps repeat a step number: [0, 0]"),
-        ([{"step": 0, "coverage": 0.1, "lower": 0.2, "upper": 0.1}], {},
-         "plan step 0: lower bound 0.2 is above upper bound 0.1"),
-        ([{"step": 0, "coverage": 0.1, "coverage_JPN": "x"}], {},
-         "plan step 0: 'coverage_JPN' must be a coverage between 0 and 1, found 'x'"),
+        (
+            [{"step": 0, "coverage": 0.1, "lower": 0.2, "upper": 0.1}],
+            {},
+            "plan step 0: lower bound 0.2 is above upper bound 0.1",
+        ),
+        (
+            [{"step": 0, "coverage": 0.1, "coverage_JPN": "x"}],
+            {},
+            "plan step 0: 'coverage_JPN' must be a coverage between 0 and 1, found 'x'",
+        ),
         ([{"step": 0, "coverage": 0.1}], {"target": 95}, "target must be a coverage between 0 and 1, found 95"),
     ],
 )

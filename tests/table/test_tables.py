@@ -121,8 +121,7 @@ def test_nmdp_population_override_and_9_locus_drb345(write):
 @pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
 def test_grimm_without_header(tmp_path, gz):
     text = (
-        "A*01:01~C*07:01~B*08:01~DRB1*03:01~DQB1*02:01,1,0.25\n"
-        "A*02:01~C*07:02~B*07:02~DRB1*15:01~DQB1*06:02,1,0.125\n"
+        "A*01:01~C*07:01~B*08:01~DRB1*03:01~DQB1*02:01,1,0.25\nA*02:01~C*07:02~B*07:02~DRB1*15:01~DQB1*06:02,1,0.125\n"
     )
     if gz:
         p = tmp_path / "CAU.freqs.gz"
@@ -220,10 +219,7 @@ def test_hfx_without_metadata_uses_file_name(tmp_path):
 def test_wide_csv_one_column_per_population(write):
     p = write(
         "wide.csv",
-        "A,C,B,P1,P2\n"
-        "A*01:01,C*07:01,B*08:01,0.3,0.1\n"
-        "A*02:01,C*07:02,B*07:02,0.2,0\n"
-        "A*24:02,C*12:02,B*52:01,0,0.4\n",
+        "A,C,B,P1,P2\nA*01:01,C*07:01,B*08:01,0.3,0.1\nA*02:01,C*07:02,B*07:02,0.2,0\nA*24:02,C*12:02,B*52:01,0,0.4\n",
     )
     t = load_table(p)
     assert t.loci == ("A", "C", "B")
@@ -279,11 +275,11 @@ def test_three_and_four_field_names_are_truncated_at_load(write):
     """Documented in tables._build: fields beyond two are truncated, frequencies summed."""
     p = write(
         "long.csv",
-        "A,B,DRB1,P1\n"
-        "A*01:01:01,B*08:01,DRB1*03:01:01:01,0.3\n"
-        "A*01:01:02,B*08:01,DRB1*03:01:02,0.2\n",
+        "A,B,DRB1,P1\nA*01:01:01,B*08:01,DRB1*03:01:01:01,0.3\nA*01:01:02,B*08:01,DRB1*03:01:02,0.2\n",
     )
-    with pytest.warns(HlamatchWarning, match=r"names alleles with three or four fields \(e\.g\. DRB1\*03:01:01:01\); read at 2-field"):
+    with pytest.warns(
+        HlamatchWarning, match=r"names alleles with three or four fields \(e\.g\. DRB1\*03:01:01:01\); read at 2-field"
+    ):
         t = load_table(p)
     assert t.resolution == "2-field"
     assert t.alleles == (("A*01:01",), ("B*08:01",), ("DRB1*03:01",))
@@ -541,8 +537,10 @@ def test_duplicate_haplotype(write):
 
 def test_duplicate_haplotype_after_normalisation_in_long_format(write):
     # HLA-A*01:01g and A*01:01 are the same allele once normalised.
-    p = write("n07.csv", "EUR,HLA-A*01:01g~HLA-B*08:01,0.3,1\nAFA,HLA-A*01:01~HLA-B*08:01,0.1,1\n"
-                         "EUR,HLA-A*01:01~HLA-B*08:01g,0.2,2\n")
+    p = write(
+        "n07.csv",
+        "EUR,HLA-A*01:01g~HLA-B*08:01,0.3,1\nAFA,HLA-A*01:01~HLA-B*08:01,0.1,1\nEUR,HLA-A*01:01~HLA-B*08:01g,0.2,2\n",
+    )
     msg = error_of(DuplicateHaplotypeError, load_table, p)
     assert msg.startswith(f"{p}: haplotype A*01:01~B*08:01 is listed twice for population 'EUR' (lines 1 and 3)")
 
@@ -726,9 +724,7 @@ def test_wide_csv_and_parquet_round_trip(spec):
     loci, haps, pops, freqs = spec
     data = {locus: [h[i] for h in haps] for i, locus in enumerate(loci)} | freqs
     frame = pl.DataFrame(data)
-    want = {
-        pop: {"~".join(h): f for h, f in zip(haps, freqs[pop]) if f > 0} for pop in pops
-    }
+    want = {pop: {"~".join(h): f for h, f in zip(haps, freqs[pop]) if f > 0} for pop in pops}
     with tempfile.TemporaryDirectory() as d:
         csv_path = Path(d) / "table.csv"
         pq_path = Path(d) / "table.parquet"
