@@ -24,11 +24,48 @@ too, imported on first use.
 
 from __future__ import annotations
 
-from typing import Any  # (hidden from dir(): __dir__ lists __all__ only)
+from typing import TYPE_CHECKING, Any  # (hidden from dir(): __dir__ lists __all__ only)
 
 from hlamatch._version import installed_version as _installed_version
 from hlamatch.errors import HlamatchError as HlamatchError
 from hlamatch.errors import HlamatchWarning as HlamatchWarning
+
+if TYPE_CHECKING:
+    # What a type checker sees (the real signatures and classes); at run time nothing here is
+    # imported: ``__getattr__`` below loads each name from _LAZY on first access.  Keep the two in step.
+    from hlamatch._version import __version__ as __version__
+    from hlamatch.api.coverage import coverage as coverage
+    from hlamatch.api.match import cohort_coverage as cohort_coverage
+    from hlamatch.api.match import match_patients as match_patients
+    from hlamatch.api.planning import plan_bank as plan_bank
+    from hlamatch.api.planning import rank_candidates as rank_candidates
+    from hlamatch.api.supply import supply as supply
+    from hlamatch.compute.candidates import top_lines as top_lines
+    from hlamatch.compute.problem import Problem as Problem
+    from hlamatch.compute.problem import prepare as prepare
+    from hlamatch.engine.setting import use_engine as use_engine
+    from hlamatch.hla.lines import Line as Line
+    from hlamatch.hla.lines import parse_line as parse_line
+    from hlamatch.hla.nomenclature import use_mac_file as use_mac_file
+    from hlamatch.hla.nomenclature import use_nomenclature as use_nomenclature
+    from hlamatch.hla.rules import MatchRules as MatchRules
+    from hlamatch.hla.typing import parse_typing as parse_typing
+    from hlamatch.io.bundled import available_tables as available_tables
+    from hlamatch.io.bundled import load_bundled as bundled_table  # noqa: F401  (in __all__, built from _LAZY)
+    from hlamatch.io.frame import table_from_frame as table_from_frame
+    from hlamatch.io.lines import read_lines_file as read_lines_file
+    from hlamatch.io.load import load_table as load_table
+    from hlamatch.io.patients import read_patients as read_patients
+    from hlamatch.results.coverage import CoverageReport as CoverageReport
+    from hlamatch.results.coverage import CoverageResult as CoverageResult
+    from hlamatch.results.matching import CohortReport as CohortReport
+    from hlamatch.results.matching import MatchReport as MatchReport
+    from hlamatch.results.planning import PlanReport as PlanReport
+    from hlamatch.results.planning import RankReport as RankReport
+    from hlamatch.results.supply import SupplyReport as SupplyReport
+    from hlamatch.table.model import HaplotypeTable as HaplotypeTable
+    from hlamatch.table.model import PopulationWarning as PopulationWarning
+    from hlamatch.table.model import combine_tables as combine_tables
 
 #: Public name → (submodule, attribute), imported on first access.
 _LAZY = {
@@ -49,6 +86,8 @@ _LAZY = {
     "MatchRules": ("hla.rules", "MatchRules"),
     "match_patients": ("api.match", "match_patients"),
     "cohort_coverage": ("api.match", "cohort_coverage"),
+    "MatchReport": ("results.matching", "MatchReport"),
+    "CohortReport": ("results.matching", "CohortReport"),
     "read_patients": ("io.patients", "read_patients"),
     "parse_typing": ("hla.typing", "parse_typing"),
     "rank_candidates": ("api.planning", "rank_candidates"),

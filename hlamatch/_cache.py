@@ -33,7 +33,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
@@ -347,14 +347,16 @@ def _write_entry(folder: Path, stem: str, key: str, meta: Any, arrays: Mapping[s
 
 _MISS = object()
 
+_T = TypeVar("_T")
+
 
 def cached(
     kind: str,
     key_parts: Sequence[str | None] | None,
-    build: Callable[[], Any],
-    dump: Callable[[Any], tuple[Any, Mapping[str, np.ndarray]]],
-    load: Callable[[Any, dict[str, np.ndarray]], Any],
-) -> Any:
+    build: Callable[[], _T],
+    dump: Callable[[_T], tuple[Any, Mapping[str, np.ndarray]]],
+    load: Callable[[Any, dict[str, np.ndarray]], _T],
+) -> _T:
     """``build()``, cached under ``kind`` and ``key_parts`` (plus :data:`FORMAT` and the hlamatch version).
 
     ``dump(value)`` gives (JSON-able metadata, arrays by name); ``load(metadata, arrays)`` rebuilds

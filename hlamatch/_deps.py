@@ -4,7 +4,7 @@ before numba is imported (:func:`check_numba_environment`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 class _LazyPolars:
@@ -18,7 +18,10 @@ class _LazyPolars:
         return getattr(polars, name)
 
 
-pl: Any = _LazyPolars()
+if TYPE_CHECKING:  # polars' own types for the type checker; the lazy stand-in at run time
+    import polars as pl
+else:
+    pl = _LazyPolars()
 
 
 #: The values of ``NUMBA_THREADING_LAYER`` numba knows (a layer, or a property it picks one by).

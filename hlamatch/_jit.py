@@ -204,7 +204,7 @@ def _guard_cache_io(dispatcher: Any, cached: bool = True) -> None:
     ``cached=False``: a dispatcher without a cache (numba's null cache always finds nothing), whose
     loads are only watched.
     """
-    cache = getattr(dispatcher, "_cache", None)
+    cache: Any = getattr(dispatcher, "_cache", None)  # numba's private cache object (untyped)
     load, save = getattr(cache, "load_overload", None), getattr(cache, "save_overload", None)
     if load is None or save is None:
         return
@@ -243,7 +243,7 @@ def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable[.
     ``inline=True`` for a helper inlined into its jitted callers (numba's ``inline="always"``)."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        options = dict(fastmath=False, nogil=True, parallel=parallel)
+        options: dict[str, Any] = dict(fastmath=False, nogil=True, parallel=parallel)
         if inline:
             options["inline"] = "always"
         if CACHE and not defaults().kernel_cache_failed:
@@ -340,7 +340,8 @@ def check_threads(n: Any) -> int | None:
         return None
     from hlamatch.errors import OptionError
 
-    limit = numba.config.NUMBA_NUM_THREADS
+    # set by numba.core.config at import (from the environment), so unknown to its type information
+    limit: int = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise OptionError(
             f"threads must be a whole number between 1 and {limit} on this machine (or None for all cores), "

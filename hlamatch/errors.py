@@ -26,7 +26,16 @@ __all__ = [
 
 
 class HlamatchError(Exception):
-    """Base class of every error hlamatch raises on purpose."""
+    """Base class of every error hlamatch raises on purpose.
+
+    ``params``: the names of the parameters the message names, each written in the message as the
+    parameter's own name (``n_candidates``): a front end may rewrite them as its own spelling (the
+    CLI writes the option's flag, ``--n-candidates``).
+    """
+
+    def __init__(self, *args: object, params: tuple[str, ...] | list[str] = ()) -> None:
+        super().__init__(*args)
+        self.params: tuple[str, ...] = tuple(params)
 
 
 class TableFormatError(HlamatchError):

@@ -20,6 +20,7 @@ whichever line allele helps.  ``coverage`` is the lower bound.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -123,15 +124,17 @@ def coverage(
     >>> round(r[0].lower, 4)
     0.1521
     """
-    from contextlib import nullcontext
+    from contextlib import AbstractContextManager, nullcontext
 
     tolerance = check_tolerance(tolerance)
     from hlamatch.engine.setting import use_engine
 
     rules = rules_from(rules, rule_options)
     levels = _levels(level)
+    # a path as text; a table, a name, a list of them or None as given (resolve_table reads each)
+    source = str(table) if isinstance(table, os.PathLike) else table
     if threads is None:  # numba is imported only when a kernel (or a thread count) needs it
-        threads_used = nullcontext()
+        threads_used: AbstractContextManager[Any] = nullcontext()
     else:
         from hlamatch._jit import num_threads
 
@@ -139,17 +142,18 @@ def coverage(
     engine_used = nullcontext() if engine is None and scheduler is None else use_engine(engine, scheduler)
     parsed = as_lines(lines)
     if not parsed:
-        raise OptionError("no lines given: pass at least one line (--line, --lines-file or --top)")
+        raise OptionError("no lines given: pass at least one line")
     results: list[CoverageResult] = []
     for res in resolutions_argument(resolution):
-        problem = prepare(table, parsed, loci=loci, resolution=res, rules=rules, populations=populations)
+        problem = prepare(source, parsed, loci=loci, resolution=res, rules=rules, populations=populations)
         here = []
         with threads_used, engine_used:
             for pa in problem.populations:
                 for lev in levels:
                     here.append(_population_result(problem, pa, lev, distribution, progress, tolerance))
-        if problem.weights is not None:
-            here += weighted_results(here, problem.weight_map, levels)
+        weight_map = problem.weight_map
+        if weight_map is not None:
+            here += weighted_results(here, weight_map, levels)
         results += here
     return CoverageReport(results)
 

@@ -44,8 +44,16 @@ from hlamatch.hla.nomenclature import NomenclatureError, current_nomenclature
 from hlamatch.hla.rules import MatchRules
 from hlamatch.hla.typing import Typing, parse_typing
 from hlamatch.io.patients import read_patients
-from hlamatch.results.definitions import Definition
-from hlamatch.results.matching import ASSESSABLE, ERROR, NOT_ASSESSABLE, LineMatch, PatientMatch
+from hlamatch.results.matching import (
+    ASSESSABLE,
+    ERROR,
+    NOT_ASSESSABLE,
+    CohortReport,
+    LineMatch,
+    MatchReport,
+    PatientMatch,
+    cohort_context,
+)
 
 __all__ = ["match_patients", "cohort_coverage", "cohort_report"]
 
@@ -64,13 +72,13 @@ def _typing_at(
     for locus in loci:
         if locus_key(locus) not in typed:
             return None, f"not typed at {locus}"
-        pair = []
+        pair: list[str] = []
         for name in typed[locus_key(locus)]:
             hit = memo.get(name)
             if hit is None:
                 hit = memo[name] = at_resolution(name, resolution)
             reduced, why = hit
-            if why:
+            if why or reduced is None:
                 return None, f"{why}, the lines' resolution"
             pair.append(reduced)
         out.append((pair[0], pair[1]))
@@ -119,7 +127,7 @@ def match_patients(
     rules: MatchRules | None = None,
     details: str = "all",
     **rule_options: Any,
-) -> tuple[list[PatientMatch], tuple[str, ...], str, MatchRules]:
+) -> MatchReport:
     """Compare every patient typing with every line (genotype level).
 
     Parameters
@@ -139,8 +147,10 @@ def match_patients(
 
     Returns
     -------
-    (results, loci, resolution, rules)
-        One :class:`PatientMatch` per patient, in input order.
+    MatchReport
+        One :class:`PatientMatch` per patient, in input order (a sequence of them), with the
+        ``loci``, ``resolution``, ``rules`` and ``lines`` they were compared under; ``to_polars()``
+        and ``to_dict()`` give the output of ``hlamatch match``.
 
     Raises
     ------
@@ -156,7 +166,7 @@ def match_patients(
         raise OptionError(f"details must be 'matched', 'all' or 'none', got {details!r}")
     bank = unique_lines(as_lines(lines))[0]
     if not bank:
-        raise OptionError("no lines given: pass --line, --lines-file or --top")
+        raise OptionError("no lines given: pass at least one line")
     typings = _typings(patients)
     loci = loci_argument(loci)
     # The same loci inference and line encoder as coverage: one path, one set of errors.
@@ -208,20 +218,22 @@ def match_patients(
         best_within = np.where(within, totals, none).min(axis=1).tolist()
         donors = [_line_alleles(line, use, res) for line in bank]
         for r, i in enumerate(rows):
-            shown = range(len(bank)) if details == "all" else np.flatnonzero(ok[r]) if details == "matched" else ()
+            shown: Iterable[int] = (
+                range(len(bank)) if details == "all" else np.flatnonzero(ok[r]).tolist() if details == "matched" else ()
+            )
             per_line = []
-            for t in shown:
-                c = counts[r, t]
-                mism = _mismatched_alleles(pairs[r], donors[t], use, rules.direction)
+            for j in shown:
+                c = counts[r, j]
+                mism = _mismatched_alleles(pairs[r], donors[j], use, rules.direction)
                 per_line.append(
                     LineMatch(
-                        line_names[t],
-                        int(totals[r, t]),
+                        line_names[j],
+                        int(totals[r, j]),
                         {u: int(x) for u, x in zip(use, c)},
                         mism,
-                        bool(ok[r, t]),
-                        bool(within[r, t]),
-                        bank[t].own_name,
+                        bool(ok[r, j]),
+                        bool(within[r, j]),
+                        bank[j].own_name,
                     )
                 )
             per_line.sort(key=lambda m: (not m.matched, m.mismatches))
@@ -235,7 +247,8 @@ def match_patients(
                 best=None if best[r] == none else int(best[r]),
                 best_within_limits=None if best_within[r] == none else int(best_within[r]),
             )
-    return [r for r in results if r is not None], tuple(use), res, rules
+    names = own_names(bank, line_names)
+    return MatchReport([r for r in results if r is not None], use, res, rules, line_names, names)
 
 
 def _typings(patients: Iterable[Typing | str] | str | None) -> list[Typing]:
@@ -290,7 +303,7 @@ def _mismatched_alleles(
     return out
 
 
-def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
+def cohort_coverage(results: Sequence[PatientMatch]) -> CohortReport:
     """Empirical coverage of a typed cohort (genotype level, from :func:`match_patients` results).
 
     Patients with errors are left out.  Not-assessable patients bound the figure: ``lower``
@@ -299,16 +312,18 @@ def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
 
     Returns
     -------
-    dict
-        ``patients``, ``assessed``, ``not_assessable``, ``errors``, ``matched``, ``coverage``,
-        ``lower``, ``upper``, ``assessed_coverage`` and ``distribution``: share of assessed
-        patients by the best line's mismatch count (lines within the per-locus limits; ``unmatched``
-        when none is).
+    CohortReport
+        A mapping of ``patients``, ``assessed``, ``not_assessable``, ``errors``, ``matched``,
+        ``coverage``, ``lower``, ``upper``, ``assessed_coverage`` and ``distribution``: share of
+        assessed patients by the best line's mismatch count (lines within the per-locus limits;
+        ``unmatched`` when none is).  From a :class:`MatchReport` (what :func:`match_patients`
+        returns) it also knows the loci, resolution, lines and rules (its ``to_dict()``).
     """
     if isinstance(results, (str, bytes, Mapping)) or not isinstance(results, Iterable):
         raise TypeError(
             f"results must be the list of PatientMatch that match_patients returns, got {type(results).__name__}"
         )
+    context = cohort_context(results) if isinstance(results, MatchReport) else None
     results = list(results)
     for i, r in enumerate(results):
         if not isinstance(r, PatientMatch):
@@ -325,7 +340,7 @@ def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
         counts[key] = counts.get(key, 0) + 1
     keys = sorted((k for k in counts if k != "unmatched"), key=int) + (["unmatched"] if "unmatched" in counts else [])
     lower = matched / denom if denom else math.nan
-    return {
+    figures = {
         "patients": len(results),
         "assessed": n,
         "not_assessable": not_assessable,
@@ -337,6 +352,7 @@ def cohort_coverage(results: Sequence[PatientMatch]) -> dict[str, Any]:
         "assessed_coverage": matched / n if n else math.nan,
         "distribution": {k: counts[k] / n for k in keys},
     }
+    return CohortReport(figures, context)
 
 
 def cohort_report(
@@ -361,22 +377,6 @@ def cohort_report(
     """
     path = Path(patients_file)
     bank = unique_lines(as_lines(lines))[0]
-    results, used, res, rules = match_patients(
-        read_patients(path), bank, loci=loci, resolution=resolution, rules=rules, details="none"
-    )
-    texts = [ln.text(used, res) for ln in bank]
-    row = {
-        "population": path.name,
-        "level": "genotype",
-        "loci": list(used),
-        "resolution": res,
-        "lines": texts,
-        **({"line_names": names} if (names := own_names(bank, texts)) is not None else {}),
-        **cohort_coverage(results),
-        "unlisted_mass": None,
-        "rule": rules.describe(used),
-        "rules": rules.to_dict(),
-        "definition": Definition.COHORT_GENOTYPE,
-        "table": f"cohort:{patients_file}",
-    }
-    return row, results
+    results = match_patients(read_patients(path), bank, loci=loci, resolution=resolution, rules=rules, details="none")
+    report = cohort_coverage(results).with_context(population=path.name, table=f"cohort:{patients_file}")
+    return report.to_dict(), list(results)

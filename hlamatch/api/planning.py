@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from hlamatch._deprecation import renamed
 from hlamatch.compute.arguments import check_tolerance
 from hlamatch.compute.bank import BankState
 from hlamatch.compute.candidates import top_lines
@@ -36,6 +37,7 @@ from hlamatch.hla.lines import Line, as_lines
 from hlamatch.hla.rules import MatchRules, rules_from
 from hlamatch.results.definitions import WEIGHTED, Definition
 from hlamatch.results.planning import PlanReport, PlanStep, RankedCandidate, RankReport, ReportContext
+from hlamatch.table.model import HaplotypeTable
 from hlamatch.table.populations import Populations, resolve_populations
 
 __all__ = ["rank_candidates", "plan_bank", "DEFAULT_CANDIDATES"]
@@ -53,24 +55,34 @@ def _level(level: str) -> str:
 # ====================================================================== API
 
 
-def _check_lines(table, n_lines: int, loci, change: str) -> None:
+def _check_lines(
+    table: HaplotypeTable | str | None, n_lines: int, loci: Sequence[str] | None, change: str, params: tuple[str, ...]
+) -> None:
     """Refuse, before any allocation, lines whose bitsets over the table's rows pass the memory budget."""
     from hlamatch.compute.budget import bitset_bytes, check_bytes
     from hlamatch.io.bundled import resolve_table
 
     tab = resolve_table(table)
     rows, n_loci = int(tab.codes.shape[0]), len(loci) if loci is not None else len(tab.loci)
-    check_bytes(bitset_bytes(rows, n_loci, n_lines), f"{n_lines:,} lines over {rows:,} table rows", change)
+    check_bytes(bitset_bytes(rows, n_loci, n_lines), f"{n_lines:,} lines over {rows:,} table rows", change, params)
 
 
-def _candidates(table, candidates, n_candidates, populations, loci, resolution, bank=()) -> list[Line]:
+def _candidates(
+    table: HaplotypeTable | str | None,
+    candidates: Iterable[str | Line] | None,
+    n_candidates: int,
+    populations: Populations,
+    loci: Sequence[str] | None,
+    resolution: str | None,
+    bank: Sequence[Line] = (),
+) -> list[Line]:
     if candidates is not None:
         cands = as_lines(candidates)
         if not cands:
             raise OptionError(
                 "the candidate list is empty: give candidate lines or leave them out for the top haplotypes"
             )
-        _check_lines(table, len(cands) + len(bank), loci, "fewer candidate lines")
+        _check_lines(table, len(cands) + len(bank), loci, "fewer candidate lines (candidates)", ("candidates",))
         return cands  # candidates given that repeat a bank line are left out with a warning (prepare)
     if loci is None and bank:  # the default candidates at the loci the bank is typed at
         from hlamatch.hla.lines import line_loci
@@ -79,19 +91,20 @@ def _candidates(table, candidates, n_candidates, populations, loci, resolution, 
         tab = resolve_table(table)
         loci = list(line_loci(list(bank), tab.loci, tab.source))
     if isinstance(n_candidates, (int, np.integer)) and not isinstance(n_candidates, bool) and n_candidates >= 1:
-        _check_lines(table, int(n_candidates) + len(bank), loci, "fewer candidates (n_candidates, -n)")
+        _check_lines(table, int(n_candidates) + len(bank), loci, "fewer candidates (n_candidates)", ("n_candidates",))
     top = top_lines(table, n_candidates, populations=populations, loci=loci, resolution=resolution, expressed_only=True)
     held = {ln.key for ln in bank}  # the default candidates leave out bank lines quietly: they add nothing
     cands = [ln for ln in top if ln.key not in held]
     if not cands:
         raise OptionError(
             f"the {len(top)} most frequent haplotypes (the default candidates) are all in the bank: "
-            "take more of them (n_candidates, -n) or give candidates"
+            "take more of them (n_candidates) or give candidates",
+            params=("n_candidates",),
         )
     return cands
 
 
-def _groups(table, populations: Populations) -> list[Populations]:
+def _groups(table: HaplotypeTable | str | None, populations: Populations) -> list[Populations]:
     """Population groups to rank or plan separately: each population alone, or one weighted mix."""
     from hlamatch.io.bundled import resolve_table
 
@@ -135,8 +148,9 @@ def _group_label(problem: Problem) -> str:
     return WEIGHTED if problem.weights is not None else problem.populations[0].population
 
 
+@renamed(registry_size="registry_sizes", since="0.2.0", removal="0.3.0")
 def rank_candidates(
-    table=None,
+    table: HaplotypeTable | str | None = None,
     candidates: Iterable[str | Line] | None = None,
     *,
     bank: Iterable[str | Line] = (),
@@ -146,7 +160,7 @@ def rank_candidates(
     resolution: str | None = None,
     populations: Populations = None,
     rules: MatchRules | None = None,
-    registry_size: int | None = None,
+    registry_sizes: Sequence[int] | int = (),
     inbreeding: float = 0.0,
     threads: int | None = None,
     progress: Progress | None = None,
@@ -173,8 +187,10 @@ def rank_candidates(
         Several names: one ranking per population; a mapping: one ranking of the weighted mix.
     rules : MatchRules, optional
         Or keywords as in :func:`hlamatch.coverage`.
-    registry_size : int, optional
-        Also report the probability that a registry of this many typed people holds a donor.
+    registry_sizes : int or sequence of int
+        Registry sizes R (whole numbers ≥ 1, each once): also report, for each, the probability
+        that a registry of R typed people holds a donor (``p_in_registry``).  Formerly
+        ``registry_size`` (one int; deprecated since 0.2.0, removal in 0.3.0).
     inbreeding : float
         Excess homozygosity F in [0, 1] for the donor figures.
     threads : int, optional
@@ -202,7 +218,7 @@ def rank_candidates(
     rules = rules_from(rules, rule_options)
     level = _level(level)
     tolerance = check_tolerance(tolerance)
-    _check_registry(registry_size, inbreeding)
+    sizes = _check_registry(registry_sizes, inbreeding)
     bank_lines = as_lines(bank)
     rows: list[RankedCandidate] = []
     base: dict[str, tuple[float, float]] = {}
@@ -232,7 +248,7 @@ def rank_candidates(
                 het, donor_probability(f1, np.where(het, f2, 0.0), inbreeding), donor_probability(f1, None, inbreeding)
             )
             people = people_per_donor(p_all)
-            p_reg = None if registry_size is None else registry_probability(p_all, registry_size)
+            p_reg = [registry_probability(p_all, R) for R in sizes]
             for r, t in enumerate(order):
                 rows.append(
                     RankedCandidate(
@@ -247,22 +263,23 @@ def rank_candidates(
                         frequency=None if het[t] else float(f1[t]),
                         p_donor=float(p_all[t]),
                         people_per_donor=float(people[t]),
-                        p_in_registry=None if p_reg is None else float(p_reg[t]),
+                        p_in_registry=tuple(float(p[t]) for p in p_reg),
                         coverage_by_population=None
                         if problem.weights is None
                         else {s.population: float(a[0][t]) for s, a in zip(states, afters)},
                     )
                 )
     assert problem is not None
-    return RankReport(tuple(rows), base, _context(problem, level, tolerance), registry_size, float(inbreeding))
+    return RankReport(tuple(rows), base, _context(problem, level, tolerance), sizes, float(inbreeding))
 
 
-def _check_registry(registry_size: int | None, inbreeding: float) -> None:
-    from hlamatch.compute.donor_math import check_inbreeding, check_registry_size
+def _check_registry(registry_sizes: Sequence[int] | int | None, inbreeding: float) -> tuple[int, ...]:
+    from hlamatch.api.supply import registry_sizes_argument
+    from hlamatch.compute.donor_math import check_inbreeding
 
-    if registry_size is not None:
-        check_registry_size(registry_size)
+    sizes = registry_sizes_argument(() if registry_sizes is None else registry_sizes)
     check_inbreeding(inbreeding)
+    return sizes
 
 
 def _line_frequencies(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
@@ -287,14 +304,15 @@ def _line_frequencies(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
+@renamed(n_lines="max_lines", since="0.2.0", removal="0.3.0")
 def plan_bank(
-    table=None,
+    table: HaplotypeTable | str | None = None,
     candidates: Iterable[str | Line] | None = None,
     *,
     bank: Iterable[str | Line] = (),
     n_candidates: int = DEFAULT_CANDIDATES,
     target: float | None = None,
-    n_lines: int | None = None,
+    max_lines: int | None = None,
     level: str = "genotype",
     loci: Sequence[str] | None = None,
     resolution: str | None = None,
@@ -309,19 +327,20 @@ def plan_bank(
 ) -> PlanReport:
     """Greedy bank plan: add the candidate with the largest gain until a target or a number of lines.
 
+    The parameters not listed below are those of :func:`rank_candidates`.
+
     Parameters
     ----------
     target : float, optional
         Stop when the coverage (lower bound; of the mix for weighted populations) reaches it.
-    n_lines : int, optional
-        Stop after this many added lines.  At least one of ``target`` and ``n_lines``.
+    max_lines : int, optional
+        Stop after this many added lines.  At least one of ``target`` and ``max_lines``.  Formerly
+        ``n_lines`` (deprecated since 0.2.0, removal in 0.3.0).
     exact : bool
         Also solve the same selection exactly by integer programming (small instances; needs
         the extra ``hlamatch[exact]``) and report greedy's gap to the optimum.
     tolerance : float
         As for :func:`rank_candidates` (greedy plans only).
-    Other parameters
-        As for :func:`rank_candidates`.
 
     Returns
     -------
@@ -330,7 +349,7 @@ def plan_bank(
     Examples
     --------
     >>> from hlamatch import plan_bank
-    >>> p = plan_bank("japanese", n_candidates=20, n_lines=3, loci=["A", "B", "DRB1"], level="haplotype")
+    >>> p = plan_bank("japanese", n_candidates=20, max_lines=3, loci=["A", "B", "DRB1"], level="haplotype")
     >>> [s.step for s in p]
     [0, 1, 2, 3]
     """
@@ -340,13 +359,21 @@ def plan_bank(
     level = _level(level)
     tolerance = check_tolerance(tolerance)
     if exact and tolerance > 0:
-        raise OptionError("the exact plan needs every patient pair: drop --tolerance or --exact")
-    if target is None and n_lines is None:
-        raise OptionError("give a target coverage (--target 0.8) or a number of lines (--lines 50), or both")
+        raise OptionError(
+            "the integer-programming plan needs every patient pair: drop tolerance or exact",
+            params=("tolerance", "exact"),
+        )
+    if target is None and max_lines is None:
+        raise OptionError(
+            "give target (a coverage, e.g. 0.8), max_lines (a number of lines, e.g. 50), or both",
+            params=("target", "max_lines"),
+        )
     if target is not None and not (isinstance(target, (int, float)) and 0 < float(target) <= 1):
         raise OptionError(f"target coverage must be a number in (0, 1], got {target!r}")
-    if n_lines is not None and (not isinstance(n_lines, (int, np.integer)) or isinstance(n_lines, bool) or n_lines < 1):
-        raise OptionError(f"the number of lines must be a whole number ≥ 1, got {n_lines!r}")
+    if max_lines is not None and (
+        not isinstance(max_lines, (int, np.integer)) or isinstance(max_lines, bool) or max_lines < 1
+    ):
+        raise OptionError(f"max_lines must be a whole number ≥ 1, got {max_lines!r}", params=("max_lines",))
     bank_lines = as_lines(bank)
     steps: list[PlanStep] = []
     reached: dict[str, bool] = {}
@@ -364,16 +391,16 @@ def plan_bank(
                 for s in states:
                     s.check_exact_size()
             label = _group_label(problem)
-            picked, ok, reason = _greedy(problem, states, label, target, n_lines, steps, progress)
+            picked, ok, reason = _greedy(problem, states, label, target, max_lines, steps, progress)
             reached[label], why[label] = ok, reason
             if exact:
-                exact_out[label] = _exact(problem, level, states, picked, target, n_lines, time_limit, progress)
+                exact_out[label] = _exact(problem, level, states, picked, target, max_lines, time_limit, progress)
     assert problem is not None
     return PlanReport(
         tuple(steps),
         _context(problem, level, tolerance),
         None if target is None else float(target),
-        n_lines,
+        max_lines,
         reached,
         why,
         exact_out or None,

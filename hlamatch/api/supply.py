@@ -52,9 +52,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from hlamatch._deprecation import renamed
 from hlamatch.compute.candidates import top_lines
 from hlamatch.compute.donor_math import check_inbreeding, check_registry_size
 from hlamatch.compute.problem import prepare
@@ -81,17 +83,27 @@ METHODS: tuple[str, ...] = ("auto", "exact", "monte-carlo")
 # ====================================================================== the API
 
 
-def _whole(value, name: str, minimum: int) -> int:
+def _whole(value: object, name: str, minimum: int) -> int:
     from hlamatch.compute.arguments import check_whole
 
     return check_whole(value, name, minimum)
 
 
-def _sizes(registry_sizes) -> tuple[int, ...]:
-    if isinstance(registry_sizes, (int, np.integer)) and not isinstance(registry_sizes, bool):
-        registry_sizes = (registry_sizes,)
+def registry_sizes_argument(registry_sizes: Sequence[int] | int) -> tuple[int, ...]:
+    """Registry sizes as a tuple of distinct ints ≥ 1 (one int: a one-size tuple).
+
+    Raises
+    ------
+    OptionError
+        A size that is not a whole number ≥ 1, or one given twice.
+    """
+    sizes: Sequence[Any] = (
+        (registry_sizes,)
+        if isinstance(registry_sizes, (int, np.integer)) or not isinstance(registry_sizes, Iterable)
+        else list(registry_sizes)
+    )
     out: list[int] = []
-    for raw in registry_sizes:
+    for raw in sizes:
         R = check_registry_size(raw)
         if R in out:
             raise OptionError(f"registry size {R} is given twice")
@@ -99,9 +111,17 @@ def _sizes(registry_sizes) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _check_sizes(tab, candidates, top: int, populations, loci, sizes, monte_carlo: bool) -> None:
+def _check_sizes(
+    tab: HaplotypeTable,
+    candidates: Iterable[str | Line] | None,
+    top: int,
+    populations: Populations,
+    loci: Sequence[str] | None,
+    sizes: tuple[int, ...],
+    monte_carlo: bool,
+) -> None:
     """Refuse, before any allocation, a request whose line bitsets pass the memory budget: the
-    candidates (``top`` per population), and each Monte Carlo draw's bank (up to R lines)."""
+    candidates (``n_candidates`` per population), and each Monte Carlo draw's bank (up to R lines)."""
     from hlamatch.compute.budget import bitset_bytes, check_bytes
     from hlamatch.table.populations import resolve_populations
 
@@ -112,22 +132,25 @@ def _check_sizes(tab, candidates, top: int, populations, loci, sizes, monte_carl
         check_bytes(
             bitset_bytes(rows, n_loci, n_lines),
             f"the top {top:,} haplotypes as lines over {rows:,} table rows",
-            "a smaller number of top haplotypes (top, --top)",
+            "fewer candidates (n_candidates)",
+            ("n_candidates",),
         )
     if monte_carlo and sizes:
         bank = min(max(sizes), rows)
         check_bytes(
             bitset_bytes(rows, n_loci, bank),
             f"a Monte Carlo draw's bank of up to {bank:,} lines over {rows:,} table rows",
-            "smaller registry sizes (registry_sizes, -R) or level 'haplotype'",
+            "smaller registry sizes (registry_sizes) or level 'haplotype'",
+            ("registry_sizes", "level"),
         )
 
 
+@renamed(top="n_candidates", since="0.2.0", removal="0.3.0")
 def supply(
     table: HaplotypeTable | str | Path | None = None,
     candidates: Iterable[str | Line] | None = None,
     *,
-    top: int = 20,
+    n_candidates: int = 20,
     registry_sizes: Sequence[int] | int = (),
     inbreeding: float = 0.0,
     loci: Sequence[str] | None = None,
@@ -148,11 +171,11 @@ def supply(
     table : HaplotypeTable, bundled name or path, optional
         Default: the default bundled table.
     candidates : iterable of str or Line, optional
-        Lines to report per-donor figures for (homozygous or heterozygous).  Default: the ``top``
-        most frequent haplotypes as homozygous lines (:func:`hlamatch.compute.candidates.top_lines`): of each
+        Lines to report per-donor figures for (homozygous or heterozygous).  Default: the
+        ``n_candidates`` most frequent haplotypes as homozygous lines (:func:`hlamatch.compute.candidates.top_lines`): of each
         population; of the weighted frequency for a weighted mix.
-    top : int
-        How many default candidates (≥ 1).
+    n_candidates : int
+        How many default candidates (≥ 1).  Formerly ``top`` (deprecated since 0.2.0, removal in 0.3.0).
     registry_sizes : int or sequence of int
         Registry sizes R (whole numbers ≥ 1, each once) for ``p_in_registry``, the expected
         distinct lines and the expected coverage.
@@ -193,8 +216,8 @@ def supply(
     from hlamatch.io.bundled import resolve_table
     from hlamatch.table.populations import resolve_populations
 
-    top = _whole(top, "the number of top haplotypes", 1)
-    sizes = _sizes(registry_sizes)
+    top = _whole(n_candidates, "n_candidates", 1)
+    sizes = registry_sizes_argument(registry_sizes)
     F = check_inbreeding(inbreeding)
     samples = _whole(samples, "samples", 1)
     seed = _whole(seed, "seed", 0)
@@ -210,8 +233,8 @@ def supply(
     if sizes and 16 * len(levels) * samples > SAMPLES_MEMORY_BYTES:
         raise OptionError(
             f"samples {samples} would need {16 * len(levels) * samples / 2**30:.3g} GiB for the Monte Carlo draws "
-            f"(limit {SAMPLES_MEMORY_BYTES / 2**30:g} GiB): use samples ≤ {SAMPLES_MEMORY_BYTES // (16 * len(levels))} "
-            f"(--samples)"
+            f"(limit {SAMPLES_MEMORY_BYTES / 2**30:g} GiB): use samples ≤ {SAMPLES_MEMORY_BYTES // (16 * len(levels))}",
+            params=("samples",),
         )
     if not isinstance(method, str) or method not in METHODS:
         raise OptionError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def warmup() -> None:
     """Compile (or load from the on-disk cache) every kernel now, on a tiny table.
@@ -35,7 +37,7 @@ def warmup() -> None:
     lines = ["A*01:01~B*07:02", "A*01:01~B*07:02/A*02:01~B*08:01", "A*02:01~B*08:01"]
     homozygous = [lines[0], lines[2]]
     many = [f"A*{k:02d}:01~B*{k:02d}:02" for k in range(3, 70)] + homozygous  # two words of lines
-    rules = (
+    rules: tuple[dict[str, Any], ...] = (
         {},
         {"max_mismatches": 1},
         {"direction": "GvH"},
@@ -50,10 +52,10 @@ def warmup() -> None:
                     coverage(table, bank, tolerance=tolerance, **rule)
                 coverage(table, bank, distribution=True, **rule)
         for bank in (lines, homozygous):
-            for rule in ({}, {"max_mismatches": 1}):
+            for rule in rules[:2]:  # the default and one mismatch
                 for level in ("haplotype", "genotype"):
                     rank_candidates(table, bank[1:], bank=bank[:1], level=level, **rule)
-                    plan_bank(table, bank, n_lines=2, level=level, **rule)
+                    plan_bank(table, bank, max_lines=2, level=level, **rule)
     # The sweep's work is measured only for banks where the sweep may win, never on a tiny table.
     m = merged_bitsets(
         np.zeros((2, 2), dtype=np.int32), np.array([0.5, 0.25]), np.zeros((65, 2, 2), dtype=np.int32), [1, 1]

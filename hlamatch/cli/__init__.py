@@ -1,17 +1,21 @@
 """Command-line interface: a thin click layer over the library.
 
-Layout (one module per command, shared pieces in two modules):
+Layout (one module per command, shared pieces in four modules):
 
 * ``options.py``: the shared option decorators (``table_options``, ``line_options``, ``loci_option``,
   ``resolution_option``, ``rule_options``, ``compute_options``, ``output_options`` …), the
-  ``Command`` class (a single-valued option given twice is a usage error), ``refuse`` (options
-  that cannot apply are an ``Error:`` line) and the parsers
-  behind them (``parse_populations``, ``lazy_table``, ``bank_lines``, ``make_rules``, ``split_list``);
+  ``Command`` class (a single-valued option given twice is a usage error; deprecated flags are
+  hidden aliases with one ``Note:`` line) and ``refuse`` (options that cannot apply are an
+  ``Error:`` line);
+* ``inputs.py``: the parsers of option values (``parse_populations``, ``lazy_table``,
+  ``bank_lines``, ``make_rules``, ``split_list``, ``parse_counts``);
+* ``types.py``: numeric click types that take ASCII digits only, within int64;
 * ``output.py``: ``emit(data, fmt, text=..., csv_rows=...)``, the one output function (text, JSON
   array of objects, flat CSV), ``progress_display(quiet)`` for long runs, and ``library_call``,
   which turns :class:`~hlamatch.errors.HlamatchError` into one ``Error: ...`` line (exit 1) and
-  :class:`~hlamatch.errors.HlamatchWarning` into ``Warning: ...`` lines on standard error;
-* ``coverage.py``, ``match.py``, ``tables.py``: the commands.
+  :class:`~hlamatch.errors.HlamatchWarning` into ``Warning: ...`` lines on standard error (the
+  parameter names a library message names become the command's flags);
+* ``coverage.py``, ``rank.py``, ``plan.py``, ``supply.py``, ``match.py``, ``tables.py``: the commands.
 
 Each command parses its options, makes one library call and one :func:`~.output.emit` call.
 Usage errors that click finds itself (an unknown option, a bad choice or number, a missing
@@ -39,6 +43,7 @@ import os
 import signal
 import sys
 from importlib import import_module
+from typing import IO, Any
 
 import click
 
@@ -58,7 +63,7 @@ class _UsageLine(click.ClickException):
         where = error.ctx.command_path if error.ctx is not None else command_path
         super().__init__(f"{message} (see '{where} --help')")
 
-    def show(self, file=None) -> None:  # type: ignore[override]
+    def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
@@ -77,13 +82,15 @@ class OneLineErrors(click.Group):
             return e
         return _UsageLine(e, command_path)
 
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as e:
             raise self._one_line(e, info_name or "hlamatch") from None
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: click.Context) -> Any:
         # Some click versions raise option errors without a context: name the command from the
         # arguments left to the group (its first one is the command's name).
         state = vars(ctx)  # click 8.2 renamed protected_args to _protected_args

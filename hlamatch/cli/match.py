@@ -123,9 +123,10 @@ def command(
         resolution=resolution,
     )
     with numba_threads(threads):
-        results, used, res, rules = match_patients(
+        results = match_patients(
             typings, bank, loci=loci_list, resolution=resolution, rules=rules, details="all" if all_lines else "matched"
         )
+    used, res, rules = results.loci, results.resolution, results.rules
     for r in results:
         if r.status == ERROR:
             echo_error(r.reason)
@@ -142,24 +143,11 @@ def command(
 
 def csv_rows(rows: list[dict[str, Any]], context: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One CSV row per patient and line (one row with empty line columns for a patient without
-    lines), after the shared columns in ``context`` (loci, resolution, rule)."""
-    flat = []
-    for r in rows:
-        base = {**(context or {}), "patient": r["patient"], "status": r["status"], "reason": r["reason"] or ""}
-        if not r["lines"]:
-            flat.append({**base, "line": "", "matched": "", "mismatches": "", "mismatched_alleles": ""})
-        for m in r["lines"]:
-            flat.append(
-                {
-                    **base,
-                    "line": m["line"],
-                    **({"name": m["name"]} if "name" in m else {}),
-                    "matched": m["matched"],
-                    "mismatches": m["mismatches"],
-                    "mismatched_alleles": "; ".join(f"{k}: {','.join(v)}" for k, v in m["mismatched_alleles"].items()),
-                }
-            )
-    return flat
+    lines), after the shared columns in ``context`` (loci, resolution, rule):
+    :func:`hlamatch.results.matching.line_rows`, the rows of ``MatchReport.to_polars()``."""
+    from hlamatch.results.matching import line_rows
+
+    return line_rows(rows, context)
 
 
 def match_text(rows: list[dict[str, Any]], loci, res: str, rule: str) -> str:

@@ -65,6 +65,8 @@ __all__ = [
     "TABLE_PARAMS",
     "RULE_PARAMS",
     "SingleUse",
+    "DeprecatedAlias",
+    "deprecated_alias",
     "numba_threads",
 ]
 
@@ -126,6 +128,50 @@ class Command(click.Command):
             if type(param) is not click.Option:  # another subclass: it must say how it is counted
                 raise TypeError(f"option {param.name!r} of {self.name!r}: derive {type(param).__name__} from SingleUse")
             param.__class__ = SingleUse
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        for alias, value in ctx.meta.pop(_ALIASES, []):
+            alias.apply(ctx, value)
+        return rest
+
+
+_ALIASES = "hlamatch.deprecated_aliases"
+
+
+class DeprecatedAlias(SingleUse):
+    """The old, hidden spelling of an option (``--lines`` for ``--max-lines``): its value goes to
+    the new option's parameter, with one ``Note: --lines is deprecated, use --max-lines (removal in
+    0.3.0)`` line on standard error; giving both is a usage error.  ``--help`` shows the new name only.
+
+    Make one with :func:`deprecated_alias`; a :class:`Command` applies it after parsing.
+    """
+
+    def __init__(self, decls: Sequence[str], *, new: str, since: str, removal: str, **kwargs: Any) -> None:
+        super().__init__(decls, expose_value=False, hidden=True, callback=self._keep, **kwargs)
+        self.new, self.since, self.removal = new, since, removal
+
+    @staticmethod
+    def _keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None and ctx.get_parameter_source(param.name or "") is ParameterSource.COMMANDLINE:
+            ctx.meta.setdefault(_ALIASES, []).append((param, value))
+        return value
+
+    def apply(self, ctx: click.Context, value: Any) -> None:
+        """Pass ``value`` on to the new option's parameter (a usage error when that is given too)."""
+        new_flag = _flag(ctx, self.new)
+        old_flag = max(self.opts, key=len)
+        if given(self.new, ctx):
+            raise click.UsageError(f"{old_flag} is the old name of {new_flag}: give {new_flag} only", ctx)
+        ctx.params[self.new] = value
+        click.echo(f"Note: {old_flag} is deprecated, use {new_flag} (removal in {self.removal})", err=True)
+
+
+def deprecated_alias(old: str, new: str, *, since: str = "0.2.0", removal: str = "0.3.0", **kwargs: Any) -> Decorator:
+    """A hidden option ``old`` (a flag, e.g. ``--lines``) standing for the option of parameter
+    ``new`` (e.g. ``max_lines``); ``kwargs`` as for ``click.option`` (give the new option's type)."""
+    name = "deprecated_" + old.lstrip("-").replace("-", "_")
+    return click.option(old, name, cls=DeprecatedAlias, new=new, since=since, removal=removal, default=None, **kwargs)
 
 
 # ============================================================================ decorators
@@ -517,9 +563,9 @@ TABLE_PARAMS = ("table", "table_format", "sum_tolerance", "population", "weights
 RULE_PARAMS = ("max_mismatches", "require_match", "allow_mismatch", "homozygous_count", "direction")
 
 
-def given(name: str) -> bool:
+def given(name: str, ctx: click.Context | None = None) -> bool:
     """Whether the current command's parameter ``name`` was given on the command line (not its default)."""
-    ctx = click.get_current_context(silent=True)
+    ctx = ctx if ctx is not None else click.get_current_context(silent=True)
     if ctx is None:
         return False
     return ctx.get_parameter_source(name) in (

@@ -48,6 +48,8 @@ __all__ = [
     "ProgressDisplay",
     "progress_line",
     "library_call",
+    "flag_names",
+    "option_flag",
     "SIGNIFICANT_DIGITS",
 ]
 
@@ -88,10 +90,10 @@ def emit(
     """
     if fmt == "json":
         try:
-            text = json.dumps(data, indent=2, allow_nan=False)
+            doc = json.dumps(data, indent=2, allow_nan=False)
         except ValueError:  # a NaN or infinity somewhere: null instead (strict JSON has neither)
-            text = json.dumps(finite(data), indent=2, allow_nan=False)
-        write_output(text)
+            doc = json.dumps(finite(data), indent=2, allow_nan=False)
+        write_output(doc)
         return
     if fmt == "csv":
         rows = csv_rows(data) if csv_rows is not None else [data] if isinstance(data, Mapping) else data
@@ -302,6 +304,35 @@ def tolerance_note(row: dict[str, Any]) -> list[str]:
     ]
 
 
+#: Library parameters whose CLI option has another click parameter name.
+CLI_NAMES = {"populations": "population", "candidates": "candidates_file"}
+
+
+def option_flag(name: str, ctx: click.Context | None = None) -> str | None:
+    """The flag of the current command's option for library parameter ``name`` (its longest
+    spelling, ``--n-candidates``), or None when the command has no such option."""
+    ctx = ctx if ctx is not None else click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    wanted = CLI_NAMES.get(name, name)
+    for param in ctx.command.params:
+        if param.name == wanted and isinstance(param, click.Option) and not param.hidden:
+            return max(param.opts, key=len)
+    return None
+
+
+def flag_names(message: str, params: Iterable[str], ctx: click.Context | None = None) -> str:
+    """``message`` with each library parameter name of ``params`` written as the command's flag
+    (``n_candidates`` → ``--n-candidates``); a name the command has no option for stays as it is."""
+    import re
+
+    for name in params:
+        flag = option_flag(name, ctx)
+        if flag is not None:
+            message = re.sub(rf"(?<![\w=-]){re.escape(name)}(?![\w=(-])", flag, message)
+    return message
+
+
 def library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command body, turning library errors and warnings into CLI messages.
 
@@ -327,7 +358,7 @@ def library_call(fn: Callable[..., Any]) -> Callable[..., Any]:
                 compile_notice(bool(kwargs.get("quiet")))
                 return fn(*args, **kwargs)
         except HlamatchError as e:
-            raise click.ClickException(" ".join(str(e).split())) from None
+            raise click.ClickException(" ".join(flag_names(str(e), e.params).split())) from None
         finally:
             shown: set[str] = set()
             for w in caught:

@@ -12,6 +12,7 @@ from hlamatch.cli.options import (
     Command,
     candidate_options,
     compute_options,
+    deprecated_alias,
     engine_options,
     line_options,
     loci_option,
@@ -43,7 +44,8 @@ from hlamatch.cli.types import Float, Int
     metavar="C",
     help="Stop when coverage reaches C (e.g. 0.8).",
 )
-@click.option("--lines", "n_lines", type=Int(min=1), default=None, metavar="N", help="Stop after adding N lines.")
+@click.option("--max-lines", "max_lines", type=Int(min=1), default=None, metavar="N", help="Stop after adding N lines.")
+@deprecated_alias("--lines", "max_lines", type=Int(min=1), metavar="N")
 @click.option(
     "--exact",
     is_flag=True,
@@ -89,7 +91,7 @@ def command(
     homozygous_count,
     direction,
     target,
-    n_lines,
+    max_lines,
     exact,
     time_limit,
     plot,
@@ -107,9 +109,9 @@ def command(
     \b
     Examples:
       hlamatch plan --loci A,B,DRB1 --target 0.8
-      hlamatch plan --loci A,B,DRB1 --lines 50 --plot curve.png --format csv
-      hlamatch plan --line "A*24:02~B*52:01~DRB1*15:02" --lines 5 -n 30 --exact
-      hlamatch plan -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1 --lines 20
+      hlamatch plan --loci A,B,DRB1 --max-lines 50 --plot curve.png --format csv
+      hlamatch plan --line "A*24:02~B*52:01~DRB1*15:02" --max-lines 5 -n 30 --exact
+      hlamatch plan -t japanese -t korean -p JAPI=0.7 -p KORI=0.3 --loci A,B,DRB1 --max-lines 20
     """
     use_engine_options()
     from hlamatch.api.planning import plan_bank
@@ -142,7 +144,7 @@ def command(
         bank=bank,
         n_candidates=n_candidates,
         target=target,
-        n_lines=n_lines,
+        max_lines=max_lines,
         level=level,
         loci=loci_list,
         resolution=resolution,
@@ -165,14 +167,9 @@ def command(
 
 
 def plan_rows(report) -> list[dict[str, Any]]:
-    """One row per step; the exact solution's summary (when asked) on every row of its population."""
-    rows = report.to_dicts()
-    for r in rows:
-        r["stop_reason"] = report.stop_reason[r["population"]]
-        ex = (report.exact or {}).get(r["population"])
-        if ex is not None:
-            r.update({f"exact_{k}": v for k, v in ex.items() if k not in ("lines",)})
-            r["exact_lines"] = ex["lines"]
+    """One row per step; the exact solution's summary (when asked) on every row of its population
+    (:meth:`hlamatch.results.planning.PlanReport.output_rows`, the rows of ``to_polars()``)."""
+    rows: list[dict[str, Any]] = report.output_rows()
     return rows
 
 

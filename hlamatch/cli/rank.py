@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from hlamatch.cli.inputs import bank_lines, lazy_table, make_rules, parse_populations, split_list
+from hlamatch.cli.inputs import bank_lines, lazy_table, make_rules, parse_counts, parse_populations, split_list
 from hlamatch.cli.options import (
     PLANNING_TOLERANCE_HELP,
     Command,
@@ -41,10 +41,12 @@ def supply_options(fn):
     )(fn)
     fn = click.option(
         "--registry-size",
-        type=Int(min=1),
-        default=None,
+        "-R",
+        "registry_sizes",
+        multiple=True,
         metavar="R",
-        help="Also give the probability that a registry of R typed people holds each donor.",
+        help="Also give the probability that a registry of R typed people holds each donor. "
+        "Repeatable or comma-separated (-R 15000,24000).",
     )(fn)
     return fn
 
@@ -90,7 +92,7 @@ def command(
     allow_mismatch,
     homozygous_count,
     direction,
-    registry_size,
+    registry_sizes,
     inbreeding,
     show,
     show_all,
@@ -120,6 +122,7 @@ def command(
         refuse(("show", "show_all"), f"to --format {fmt}, which holds every candidate")
     elif show_all:
         refuse(("show",), "with --all-lines, which shows every candidate")
+    sizes = parse_counts(registry_sizes, "--registry-size")
     rules = make_rules(max_mismatches, require_match, allow_mismatch, homozygous_count, direction)
     refuse_exact_tolerance(rules)
     populations = parse_populations(population, weights)
@@ -146,7 +149,7 @@ def command(
         resolution=resolution,
         populations=populations,
         rules=rules,
-        registry_size=registry_size,
+        registry_sizes=sizes,
         inbreeding=inbreeding,
         threads=threads,
         progress=progress_display(quiet),
@@ -168,15 +171,14 @@ def rank_text(rows: list[dict[str, Any]], show: int | None) -> str:
     out += tolerance_note(r0)
     if r0.get("weights"):
         out.append("weights: " + ", ".join(f"{p} {w:.2f}" for p, w in r0["weights"].items()) + " (normalised to sum 1)")
-    reg = r0["registry_size"]
+    sizes = r0["registry_sizes"]
     for pop in dict.fromkeys(r["population"] for r in rows):
         block = [r for r in rows if r["population"] == pop]
         b = block[0]
         bounds = "" if abs(b["bank_upper"] - b["bank_coverage"]) < 1e-9 else f" [upper {pct(b['bank_upper'])}]"
         out += ["", f"population {pop} · bank of {len(b['bank'])} line(s): coverage {pct(b['bank_coverage'])}{bounds}"]
         head = f"{'rank':>4}  {'line':<40}{'gain':>9}{'coverage':>10}{'upper':>9}{'frequency':>11}{'typed/donor':>13}"
-        if reg:
-            head += f"{'P(in ' + format(reg, ',') + ')':>14}"
+        head += "".join(f"{'P(in ' + format(R, ',') + ')':>14}" for R in sizes)
         out.append(head)
         from hlamatch.hla.lines import line_label
 
@@ -187,8 +189,7 @@ def rank_text(rows: list[dict[str, Any]], show: int | None) -> str:
                 f"{r['rank']:>4}  {label:<40}{pct(r['gain']):>9}{pct(r['coverage']):>10}{pct(r['upper']):>9}"
                 f"{freq:>11}{_people(r['people_per_donor']):>13}"
             )
-            if reg:
-                line += f"{pct(r['p_in_registry']):>14}"
+            line += "".join(f"{pct(r[f'p_in_registry_{R}']):>14}" for R in sizes)
             out.append(line)
         if show and len(block) > show:
             out.append(f"  … {len(block) - show} more (--all-lines shows every candidate; JSON/CSV hold all)")

@@ -152,7 +152,7 @@ def command(
     report = supply(
         lazy_table(table, table_format, sum_tolerance)(),
         candidates,
-        top=n_candidates,
+        n_candidates=n_candidates,
         registry_sizes=sizes,
         inbreeding=inbreeding,
         loci=split_list(loci),

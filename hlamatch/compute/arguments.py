@@ -91,10 +91,11 @@ def check_whole(value: Any, name: str, minimum: int = 1, maximum: int = INT64_MA
     OptionError
         Not a whole number, or out of range; the message names ``name`` and the range.
     """
+    params = (name,) if name.isidentifier() else ()  # a parameter's name: the CLI writes its flag
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise OptionError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
+        raise OptionError(f"{name} must be a whole number ≥ {minimum}, got {value!r}", params=params)
     if value > maximum:
-        raise OptionError(f"{name} must be a whole number ≥ {minimum} and ≤ {maximum}, got {value!r}")
+        raise OptionError(f"{name} must be a whole number ≥ {minimum} and ≤ {maximum}, got {value!r}", params=params)
     return int(value)
 
 

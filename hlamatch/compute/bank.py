@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -110,7 +110,10 @@ class BankState:
                 b1, b2, self.hom = line_bitsets(c, lcodes, n_al, nulls)
                 self.het = bool(not np.array_equal(b1, b2))
                 self.b1, self.b2, self.freqs = flat_layout(b1, b2, pa.freqs)
-            self.nn = ln.all(axis=(1, 2)) if level == "genotype" else np.zeros(self.n_lines, dtype=np.bool_)
+            # (a reduction over two axes of a 3-d array is an array; numpy's stubs allow a scalar)
+            self.nn = (
+                cast(np.ndarray, ln.all(axis=(1, 2))) if level == "genotype" else np.zeros(self.n_lines, dtype=np.bool_)
+            )
             self.ww = np.ones(self.n_lines, dtype=np.bool_)
             # Each line's mass on its own (mask compression), then the bank's lines added one by
             # one: each removes the pairs it covers from every gain (the greedy step itself).
@@ -179,6 +182,7 @@ class BankState:
         from hlamatch.kernels.hom_rule import hom_gain_folds
 
         h = self.hom_args
+        assert h is not None  # called only on the rule path with homozygous lines (hom_args set)
         chosen = np.zeros(h.n_words, dtype=np.uint64)
         for u in np.flatnonzero(self.chosen):
             chosen[u // 64] |= np.uint64(1) << np.uint64(u % 64)
@@ -304,7 +308,7 @@ class BankState:
         u = self.unlisted
         if self.bitsets:
             words = self._words()
-            args = (self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs, words)
+            args: tuple[Any, ...] = (self.b1, self.b2, self.het, self.n_words, self.n_loci, self.freqs, words)
             self._estimate_pairs(words, max_pairs)
             n = cover_rows(*args, True, np.zeros((0, self.n_words), np.uint64), np.zeros(0))
             _check_size(n, max_pairs)
@@ -427,8 +431,9 @@ def _check_size(n: int, max_pairs: int, at_least: bool = False, sampled: int = 0
         how = f"about {n:,} (estimated from {sampled:,} sampled pairs)" if sampled else f"{n:,}"
         raise OptionError(
             f"the exact plan would have {'at least ' if at_least else ''}{how} patient pairs to model "
-            f"(limit {max_pairs:,}, max_pairs): use fewer candidates (n_candidates, -n), fewer loci, or the greedy "
-            "plan without --exact"
+            f"(limit {max_pairs:,}, max_pairs): use fewer candidates (n_candidates), fewer loci (loci), or the greedy "
+            "plan alone",
+            params=("n_candidates", "loci"),
         )
 
 
@@ -438,7 +443,8 @@ def _check_class_bytes(n: int, per_pair: int) -> None:
     check_bytes(
         n * per_pair,
         f"the exact plan's {n:,} patient pairs",
-        "fewer candidates (n_candidates, -n), fewer loci, or the greedy plan without --exact",
+        "fewer candidates (n_candidates), fewer loci (loci), or the greedy plan alone",
+        ("n_candidates", "loci"),
     )
 
 

@@ -86,16 +86,19 @@ def describe(n: float) -> str:
     return f"{int(n)} bytes"
 
 
-def check_bytes(estimate: float, what: str, change: str) -> None:
+def check_bytes(estimate: float, what: str, change: str, params: tuple[str, ...] = ()) -> None:
     """Refuse a request whose estimated allocation ``estimate`` (bytes) exceeds the budget.
 
     ``what`` says what would be allocated ("line bitsets of 2,000,000 rows × 5,000 lines"),
-    ``change`` which option makes it smaller ("fewer candidates (n_candidates, -n)").
+    ``change`` which parameter makes it smaller ("fewer candidates (n_candidates)"), naming the
+    parameters of ``params`` by their own names (the CLI writes them as flags, see
+    :class:`hlamatch.errors.HlamatchError`).
     """
     budget, source = budget_bytes()
     if estimate > budget:
         raise OptionError(
-            f"{what} would need about {describe(estimate)} (memory budget {describe(budget)}, {source}): use {change}"
+            f"{what} would need about {describe(estimate)} (memory budget {describe(budget)}, {source}): use {change}",
+            params=params,
         )
 
 
@@ -118,8 +121,9 @@ def check_top_lines(n_lines: int, n_rows: int) -> None:
     words = -(-max(int(n_lines), 1) // 64)
     check_bytes(
         2 * k * words * 8,
-        f"the bitsets of the top {n_lines:,} haplotypes as lines over {n_rows:,} table rows",
-        "fewer lines (top, --top), or --level haplotype",
+        f"the bitsets of the {n_lines:,} most frequent haplotypes as lines over {n_rows:,} table rows",
+        "fewer lines (top), or level 'haplotype'",
+        ("top", "level"),
     )
 
 
@@ -150,11 +154,13 @@ def seconds_text(t: float) -> str:
     return f"{t:.2g} s"
 
 
-def check_seconds(estimate: float, what: str, change: str) -> None:
-    """Refuse work projected (from its first steps) to take longer than the time budget."""
+def check_seconds(estimate: float, what: str, change: str, params: tuple[str, ...] = ()) -> None:
+    """Refuse work projected (from its first steps) to take longer than the time budget (``change``
+    and ``params`` as for :func:`check_bytes`)."""
     budget, source = time_budget()
     if estimate > budget:
         raise OptionError(
             f"{what} would take about {seconds_text(estimate)} (time budget {seconds_text(budget)}, "
-            f"{source}): use {change}"
+            f"{source}): use {change}",
+            params=params,
         )

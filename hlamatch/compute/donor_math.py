@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, overload
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def donor_probability(f1, f2=None, inbreeding: float = 0.0):
     return _scalar(2.0 * (1.0 - F) * a * b)
 
 
-def people_per_donor(p):
+def people_per_donor(p: Any) -> Any:
     """Expected people to type per donor found: ``1 / p`` (``inf`` where p = 0).
 
     Parameters
@@ -160,7 +161,11 @@ def expected_distinct(p_all, registry_size: int) -> float:
     return math.fsum(terms.tolist())
 
 
-def _log1m(x: np.ndarray) -> np.ndarray:
+@overload
+def _log1m(x: np.ndarray) -> np.ndarray: ...
+@overload
+def _log1m(x: np.floating[Any]) -> np.floating[Any]: ...
+def _log1m(x: np.ndarray | np.floating[Any]) -> np.ndarray | np.floating[Any]:
     """``log(1 − x)`` for x in [0, 1] (values above 1 read as 1: ``-inf``), without warnings."""
     with np.errstate(divide="ignore"):
         return np.log1p(-np.minimum(x, 1.0))

@@ -152,7 +152,12 @@ def _set_bits(words: np.ndarray, rows: np.ndarray, lines: np.ndarray) -> None:
 
 def _check_bitset_bytes(estimate: int, what: str) -> None:
     """Refuse bitsets past the memory budget before allocating them (one OptionError naming the option)."""
-    check_bytes(estimate, what, "fewer lines (lines, --line/--lines-file; top, --top; n_candidates, -n)")
+    check_bytes(
+        estimate,
+        what,
+        "fewer lines or candidates (n_candidates)",
+        ("n_candidates",),
+    )
 
 
 def _words(member: np.ndarray) -> np.ndarray:
@@ -548,7 +553,7 @@ def other_classes(
         elig = np.flatnonzero(hoth & s == s)
         if elig.size == 0:
             continue
-        group = row_groups(codes[np.ix_(elig, [l for l in range(n_loci) if s >> l & 1])])[1]
+        group = row_groups(codes[np.ix_(elig, np.asarray([l for l in range(n_loci) if s >> l & 1]))])[1]
         n_g = int(group.max()) + 1
         pair = inverse[elig] * n_g + group
         first, at = key_groups(pair)  # class-major

@@ -13,7 +13,7 @@ from hlamatch.constants import ALL_RESOLUTIONS, ANTIGEN, BROAD, NOMENCLATURE_RES
 from hlamatch.errors import HlamatchWarning, LineError, UnknownAlleleError
 from hlamatch.hla.alleles import at_resolution, is_null, locus_key, mac_alleles, name_resolution, parse_allele
 from hlamatch.hla.lines import Line
-from hlamatch.hla.nomenclature import SEROLOGY_PREFIX, NomenclatureError, current_nomenclature
+from hlamatch.hla.nomenclature import SEROLOGY_PREFIX, Nomenclature, NomenclatureError, current_nomenclature
 
 __all__ = ["encode_lines", "EncodedLines"]
 
@@ -129,7 +129,7 @@ def encode_lines(
                     if name.count(":") >= 2:
                         long_names.append(name)
                 reduced, why = seen[name]
-                if why:
+                if why or reduced is None:  # (None, why not): the name cannot be brought to ``resolution``
                     raise LineError(f"{ln.label}: {why}; {_resolution_fix(name, resolution, table_resolution)}")
                 code = vocab[l].get(reduced, -1)
                 if code < 0:
@@ -232,7 +232,7 @@ def _resolution_fix(name: str, resolution: str, table_resolution: str | None) ->
     return fix
 
 
-def _check_known(name: str, line: Line, nom) -> None:  # type: ignore[no-untyped-def]
+def _check_known(name: str, line: Line, nom: Nomenclature | None) -> None:
     """With a nomenclature in use, a name it does not know is an error naming the line and its row."""
     if nom is None:
         return

@@ -33,7 +33,7 @@ import math
 import numbers
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -137,7 +137,7 @@ class _Instance:
         """Boolean mask over the relevant classes covered by ``chosen``."""
         if len(chosen) == 0:
             return np.zeros(self.rel.size, dtype=np.bool_)
-        return self.rel_cover[:, list(chosen)].any(axis=1)
+        return cast(np.ndarray, self.rel_cover[:, list(chosen)].any(axis=1))  # (2-d: an array, not a scalar)
 
     def coverage(self, chosen: list[int] | tuple[int, ...]) -> float:
         """``base`` + weight of the classes ``chosen`` covers, summed exactly (math.fsum)."""

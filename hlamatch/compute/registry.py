@@ -75,7 +75,12 @@ def registry_models(problem: Problem, F: float) -> list[_Registry]:
         rows = np.flatnonzero(p_all > 0)
         out.append(
             _Registry(
-                WEIGHTED, rows, p_all[rows], np.ascontiguousarray(tab.freqs[np.ix_(rows, cols)]), problem.populations, w
+                WEIGHTED,
+                rows,
+                p_all[rows],
+                np.ascontiguousarray(tab.freqs[np.ix_(rows, np.asarray(cols))]),
+                problem.populations,
+                w,
             )
         )
     return out
@@ -137,7 +142,8 @@ def _matcher_structure(codes: np.ndarray, nulls: np.ndarray, p: np.ndarray):
                         48 * n_pairs,
                         f"the exact supply model's {n_pairs:,} pairs of haplotypes that "
                         "lines with null alleles match together",
-                        "fewer loci (loci, --loci) or method 'monte-carlo'",
+                        "fewer loci (loci) or method 'monte-carlo'",
+                        ("loci", "method"),
                     )
                     hh, gg = np.meshgrid(members, members, indexing="ij")
                     off = hh != gg
@@ -322,8 +328,9 @@ def _monte_carlo(
             checked = True
             check_seconds(
                 (time.perf_counter() - start) / (s - 1) * samples,
-                f"Monte Carlo with {samples:,} samples (R={R:,}; measured over {s - 1} draws)",
-                "fewer samples (samples, --samples)",
+                f"Monte Carlo with {samples:,} draws (R={R:,}; measured over the first {s - 1})",
+                "fewer draws (samples)",
+                ("samples",),
             )
         if len(seen) >= _SEEN_MAX:  # memory O(n + _SEEN_MAX), whatever the number of samples
             seen.clear()

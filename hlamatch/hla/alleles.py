@@ -300,6 +300,7 @@ def at_resolution(name: str, resolution: str) -> tuple[str | None, str | None]:
         if group is None:
             return None, f"{name} is not in the {resolution} groups of {nom.release}"
         return group, None
+    label: str | None
     if cls == ANTIGEN:
         label = name
     else:

@@ -79,7 +79,7 @@ class Line:
         return tuple({locus_key(locus): name for locus, name in h} for h in self.haplotypes)  # type: ignore[return-value]
 
     @functools.cached_property
-    def _texts(self) -> dict[tuple, str] | None:
+    def _texts(self) -> dict[tuple[tuple[str, ...] | None, str | None], str] | None:
         """:meth:`text` answers already given, by (loci, resolution); None when they depend on
         a process setting (a multiple-allele code expands through the ``--mac`` file in use)."""
         return None if any(is_mac(name) for h in self.by_locus for name in h.values()) else {}
@@ -205,7 +205,7 @@ def unique_lines(lines: Sequence[Line], candidates: Sequence[Line] = ()) -> tupl
     (list of Line, list of Line)
         The bank and the candidates kept, in their order.
     """
-    first: dict[tuple, tuple[Line, bool]] = {}
+    first: dict[tuple[tuple[tuple[str, str], ...], ...], tuple[Line, bool]] = {}
     kept: tuple[list[Line], list[Line]] = ([], [])
     notes: list[str] = []
     for is_candidate, ln in [(False, x) for x in lines] + [(True, x) for x in candidates]:

@@ -11,9 +11,15 @@ import dataclasses
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hlamatch.errors import HlamatchError, OptionError, TableFormatError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from os import PathLike
+
+    from hlamatch.table.model import HaplotypeTable
 
 __all__ = [
     "available_tables",
@@ -46,7 +52,8 @@ def tables_root() -> Path:
 
 @lru_cache(maxsize=1)
 def _index() -> dict[str, Any]:
-    return json.loads((tables_root() / "tables.json").read_text(encoding="utf-8"))
+    index: dict[str, Any] = json.loads((tables_root() / "tables.json").read_text(encoding="utf-8"))
+    return index
 
 
 def available_tables() -> list[str]:
@@ -93,7 +100,7 @@ def bundled_overview() -> list[dict[str, Any]]:
     return rows
 
 
-def load_bundled(name: str | None = None, *, strict: bool = False):
+def load_bundled(name: str | None = None, *, strict: bool = False) -> HaplotypeTable:
     """Load a bundled table (default: the Japanese one) as a :class:`~hlamatch.table.model.HaplotypeTable`."""
     from hlamatch.io.load import load_table
 
@@ -102,7 +109,13 @@ def load_bundled(name: str | None = None, *, strict: bool = False):
     return dataclasses.replace(table, source=f"bundled:{info['name']}")
 
 
-def resolve_table(table=None, *, format: str = "auto", sum_tolerance: float | None = None, strict: bool = False):
+def resolve_table(
+    table: HaplotypeTable | str | PathLike[str] | Sequence[HaplotypeTable | str | PathLike[str]] | None = None,
+    *,
+    format: str = "auto",
+    sum_tolerance: float | None = None,
+    strict: bool = False,
+) -> HaplotypeTable:
     """A table object from a table, a bundled table's name, or a file path (None: the default table).
 
     A list or tuple of these is combined into one table holding all their populations

@@ -226,7 +226,7 @@ def _read_pypop(p: Path, population: str | None) -> RawTable:
     for column in ("loci", "haplotype"):
         gap = _missing_text(df[column])
         if gap.any():
-            i = int(gap.arg_max())
+            i = gap.arg_max() or 0  # (None only for an empty series)
             raise TableSchemaError(
                 f"{p} line {lines[i]}: missing {column} (column {column!r}); fill it in or drop the row"
             )

@@ -88,7 +88,7 @@ def _population_rows(labels: pl.Series, where: str, column: str, lines: np.ndarr
     """Rows of each population label, in order of first appearance; a missing label is an error."""
     missing = _missing_text(labels)
     if missing.any():
-        i = int(missing.arg_max())
+        i = missing.arg_max() or 0  # (None only for an empty series)
         raise TableSchemaError(
             f"{where} line {lines[i]}: missing population label (column {column}); give every row a population label"
         )

@@ -79,16 +79,18 @@ def read_lines_file(path: str | Path) -> list[Line]:
             text, het = _per_locus_text(row.cells, loci, where)
             if het > 1:
                 unphased.append(row.number)
-        elif None not in pair:
+        elif pair[0] is not None and pair[1] is not None:
             # An empty haplotype2 means a homozygous line, so one file can mix both kinds.
-            a, b = row.cells[pair[0]], row.cells[pair[1]]  # type: ignore[index]
+            a, b = row.cells[pair[0]], row.cells[pair[1]]
             if a is None:
                 raise LineError(f"{where}: empty haplotype1" + (f" (haplotype2 is {b!r})" if b else ""))
             text = a if b is None else f"{a}/{b}"
         else:
-            text = row.cells[col]  # type: ignore[index]
-            if text is None:
+            assert col is not None  # checked above: a 'haplotype' column, both haplotype1/2, or per-locus columns
+            cell = row.cells[col]
+            if cell is None:
                 raise LineError(f"{where}: empty haplotype")
+            text = cell
         out.append(parse_line(text, row.cells[name_col] if name_col is not None else None, where))
     if unphased:
         shown = ", ".join(map(str, unphased[:10])) + (f" and {len(unphased) - 10} more" if len(unphased) > 10 else "")

@@ -140,7 +140,7 @@ def read_patients(path: str | Path) -> list[Typing]:
     for r, row in enumerate(tab.rows):
         where = f"patients file {p} row {row.number}"
         cells = row.cells
-        pid = cells[id_col] if id_col is not None and cells[id_col] else str(r + 1)
+        pid = (cells[id_col] if id_col is not None else None) or str(r + 1)
         if row.problem:
             out.append(Typing(pid, where, None, f"{where} (patient {pid}): {row.problem}"))
             continue

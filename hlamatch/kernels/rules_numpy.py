@@ -66,10 +66,11 @@ def _locus_table(side1, side2, d1, e1, d2, e2, hom2: bool, direction: int, haplo
 
     out = []
     for sg, ta in combos:
-        c = None
+        c: np.ndarray | None = None
         for a, an in cands(side1, 1):
             for b, bn in cands(side2, 2):
-                hv = gv = 0
+                hv: int | np.ndarray = 0
+                gv: int | np.ndarray = 0
                 if haplo:
                     if direction != 1:
                         qa, qna = (a, an) if sg & 1 == 0 else (b, bn)
@@ -89,6 +90,7 @@ def _locus_table(side1, side2, d1, e1, d2, e2, hom2: bool, direction: int, haplo
                     (d1.shape[0], len(side1[0]), len(side2[0])),
                 )
                 c = cc if c is None else np.minimum(c, cc)
+        assert c is not None  # cands() is never empty
         out.append(c.astype(np.int16))
     return np.stack(out)
 
@@ -224,8 +226,8 @@ def other_merge_histograms(
         args = (lc, ln, False, direction, haplo, limits)
         for out, wild in ((lo_hist, False), (hi_hist, True)):
             partner = [(np.array([-1]), np.zeros(1, np.bool_), wild)] * n_loci
-            b = pair_best(sides, idx, partner, zero, *args)
-            out += 2.0 * unlisted * np.bincount(np.where(b < 0, n_bins - 1, b), weights=f, minlength=n_bins)
+            pb = pair_best(sides, idx, partner, zero, *args)
+            out += 2.0 * unlisted * np.bincount(np.where(pb < 0, n_bins - 1, pb), weights=f, minlength=n_bins)
             other = [(np.array([-2]), np.zeros(1, np.bool_), wild)] * n_loci
             b2 = pair_best(partner, zero[:1], other, zero[:1], *args)[0]
             out[n_bins - 1 if b2 < 0 else b2] += unlisted * unlisted

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from hlamatch.constants import MASS_EPSILON
 from hlamatch.errors import OptionError
 from hlamatch.results.definitions import WEIGHTED, Definition
+from hlamatch.results.display import Report, distinct, json_ready, percent
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["CoverageResult", "CoverageReport"]
 
@@ -94,13 +99,24 @@ class CoverageResult:
         return self.upper - self.lower <= MASS_EPSILON
 
 
-class CoverageReport(Sequence[CoverageResult]):
-    """The results of one :func:`coverage` call: one per population and level."""
+class CoverageReport(Report, Sequence[CoverageResult]):
+    """The results of one :func:`coverage` call: one per population and level.
+
+    A sequence of :class:`CoverageResult`; ``to_polars()`` and ``to_dict()`` give the
+    ``--format csv`` and ``--format json`` output of ``hlamatch coverage``; notebooks show it as a
+    table.
+    """
 
     def __init__(self, results: Iterable[CoverageResult]):
         self._results = tuple(results)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    @overload
+    def __getitem__(self, i: int) -> CoverageResult: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[CoverageResult, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> CoverageResult | tuple[CoverageResult, ...]:
         return self._results[i]
 
     def __len__(self) -> int:
@@ -109,9 +125,31 @@ class CoverageReport(Sequence[CoverageResult]):
     def __iter__(self) -> Iterator[CoverageResult]:
         return iter(self._results)
 
-    def __repr__(self) -> str:
-        rows = ", ".join(f"{r.population}/{r.level}={r.coverage:.4f}" for r in self._results)
-        return f"CoverageReport({rows})"
+    def _summary(self) -> str:
+        rs = self._results
+        if not rs:
+            return "0 results"
+        cov = [r.coverage for r in rs]
+        shown = (
+            percent(cov[0])
+            if len(set(cov)) == 1
+            else f"{percent(min(cov))} to {percent(max(cov))}"
+            if all(math.isfinite(c) for c in cov)
+            else distinct(percent(c) for c in cov)
+        )
+        return (
+            f"{len(rs)} result{'s' if len(rs) != 1 else ''}, {distinct(r.table for r in rs)} "
+            f"{distinct(r.population for r in rs)}, loci {distinct('~'.join(r.loci) for r in rs)}, "
+            f"{distinct(r.level for r in rs)} level, coverage {shown}"
+        )
+
+    def _table_rows(self) -> list[dict[str, Any]]:
+        return self.to_dicts()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-ready document: ``{"results": rows}``, the rows being what
+        ``hlamatch coverage --format json`` prints (:meth:`to_dicts`, non-finite numbers as None)."""
+        return {"results": json_ready(self.to_dicts())}
 
     def get(self, level: str, population: str | None = None, resolution: str | None = None) -> CoverageResult:
         """The result for ``level``, and for ``population`` and ``resolution`` where the report holds several.
@@ -146,7 +184,7 @@ class CoverageReport(Sequence[CoverageResult]):
         definition in full, ``rules``, ``distribution`` and ``weights`` as dicts."""
         return [r.to_dict() for r in self._results]
 
-    def to_polars(self, flat: bool = True):
+    def to_polars(self, flat: bool = True) -> pl.DataFrame:
         """A polars DataFrame with one row per resolution, population and level.
 
         Parameters
@@ -163,12 +201,11 @@ class CoverageReport(Sequence[CoverageResult]):
             False: the :meth:`to_dicts` rows as they are (lists and structs; ``write_csv`` refuses
             those, ``write_parquet`` and ``write_json`` take them).
         """
-        import polars as pl
+        if flat:
+            return super().to_polars()
+        import polars
 
-        from hlamatch.results.flat import flat_rows
-
-        rows = flat_rows(self.to_dicts()) if flat else self.to_dicts()
-        return pl.DataFrame(rows, infer_schema_length=None)
+        return polars.DataFrame(self.to_dicts(), infer_schema_length=None)
 
 
 def weighted_results(
@@ -184,14 +221,18 @@ def weighted_results(
         rows = [r for r in results if r.level == lev and r.population in weights]
         w = [weights[r.population] for r in rows]
 
-        def mix(get, w=w, rows=rows):
+        def mix(get: Callable[[CoverageResult], float], w: list[float] = w, rows: list[CoverageResult] = rows) -> float:
             return math.fsum(wi * get(r) for wi, r in zip(w, rows))
 
-        def mix_dist(key, rows=rows):
+        def mix_dist(key: str, rows: list[CoverageResult] = rows) -> dict[str, float] | None:
             if any(getattr(r, key) is None for r in rows):
                 return None
             bins = dict.fromkeys(k for r in rows for k in getattr(r, key))
-            return {b: mix(lambda r, b=b: getattr(r, key).get(b, 0.0)) for b in bins}
+
+            def share(r: CoverageResult, b: str) -> float:
+                return float(getattr(r, key).get(b, 0.0))
+
+            return {b: mix(functools.partial(share, b=b)) for b in bins}
 
         r0 = rows[0]
         lower, upper = mix(lambda r: r.lower), mix(lambda r: r.upper)

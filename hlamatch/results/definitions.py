@@ -73,7 +73,7 @@ class Definition(str, enum.Enum):
         return member
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
     def __repr__(self) -> str:  # the text's: a result's repr reads as before
         return repr(self.value)
@@ -84,7 +84,7 @@ class Definition(str, enum.Enum):
     @property
     def text(self) -> str:
         """The definition in full (JSON and text output)."""
-        return self.value
+        return str(self.value)
 
     @property
     def key(self) -> str:

@@ -37,7 +37,7 @@ def _import_matplotlib() -> tuple[Any, Any, Any]:
 
 
 def _fraction(value: Any, key: str, i: int) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0.0 <= value <= 1.0):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0.0 <= float(value) <= 1.0):
         raise OptionError(f"plan step {i}: {key!r} must be a coverage between 0 and 1, found {value!r}")
     return float(value)
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hlamatch.errors import OptionError
 from hlamatch.results.definitions import WEIGHTED, Definition
+from hlamatch.results.display import Report, distinct
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["SUPPLY_DEFINITIONS", "CandidateSupply", "LevelSupply", "RegistrySupply", "SupplyReport"]
 
@@ -157,7 +161,7 @@ class RegistrySupply:
         raise OptionError(f"no result at level {level!r} (computed: {', '.join(lv.level for lv in self.levels)})")
 
 
-def _json_float(x):
+def _json_float(x: float | None) -> float | None:
     """A float for JSON: None for NaN and infinities."""
     if x is None:
         return None
@@ -165,8 +169,8 @@ def _json_float(x):
     return x if math.isfinite(x) else None
 
 
-@dataclass(frozen=True)
-class SupplyReport:
+@dataclass(frozen=True, repr=False)
+class SupplyReport(Report):
     """The result of :func:`supply`: per-candidate figures and per-registry expectations.
 
     Attributes
@@ -195,6 +199,10 @@ class SupplyReport:
     candidates : tuple of CandidateSupply
     registries : tuple of RegistrySupply
         One per population (then the mix) and registry size.
+
+    ``to_polars()`` gives the ``--format csv`` output of ``hlamatch supply`` and :meth:`to_dicts`
+    its ``--format json`` output (``--rows registry`` when there are registry sizes, else
+    ``--rows candidates``); :meth:`to_dict` holds both; notebooks show the report as a table.
     """
 
     table: str
@@ -311,11 +319,35 @@ class SupplyReport:
             "registry": self.to_dicts("registry"),
         }
 
-    def to_polars(self, part: str = "registry"):
-        """A polars DataFrame of :meth:`to_dicts` rows (loci joined with ``~``)."""
-        import polars as pl
+    @property
+    def default_part(self) -> str:
+        """The rows ``hlamatch supply`` writes by default: ``registry`` when the report has registry
+        sizes, else ``candidates``."""
+        return "registry" if self.registry_sizes else "candidates"
 
-        rows = self.to_dicts(part)
-        for r in rows:
-            r["loci"] = "~".join(r["loci"])
-        return pl.DataFrame(rows, infer_schema_length=None)
+    def to_polars(self, part: str | None = None) -> pl.DataFrame:
+        """A flat polars DataFrame of :meth:`to_dicts` rows: the columns of ``hlamatch supply
+        --rows PART --format csv`` (:mod:`hlamatch.results.flat`: shared columns first, ``loci``
+        joined with ``~``).
+
+        Parameters
+        ----------
+        part : {"registry", "candidates"}, optional
+            Default: :attr:`default_part`, as the command.
+        """
+        import polars
+
+        from hlamatch.results.flat import flat_rows
+
+        rows = flat_rows(self.to_dicts(part or self.default_part))
+        return polars.DataFrame(rows, infer_schema_length=None)
+
+    def _table_rows(self) -> list[dict[str, Any]]:
+        return self.to_dicts(self.default_part)
+
+    def _summary(self) -> str:
+        n, sizes = len(self.candidates), ", ".join(map(str, self.registry_sizes))
+        return (
+            f"{n} candidate{'s' if n != 1 else ''}, {self.table} {distinct(self.populations)}, "
+            f"loci {'~'.join(self.loci)}, registry sizes {sizes or '-'}, levels {', '.join(self.levels)}"
+        )

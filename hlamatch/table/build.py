@@ -47,7 +47,7 @@ def _parse_freqs(values: pl.Series, where: str, column: str, lines: np.ndarray) 
         num = stripped.cast(pl.Float64, strict=False)
         bad = num.is_null()
         if bad.any():
-            i = int(bad.arg_max())
+            i = bad.arg_max() or 0  # (None only for an empty series)
             shown = stripped[i]
             what = "missing" if shown in (None, "") else f"non-numeric ({shown!r})"
             raise FrequencyError(
@@ -60,9 +60,9 @@ def _parse_freqs(values: pl.Series, where: str, column: str, lines: np.ndarray) 
         except pl.exceptions.PolarsError as e:
             raise FrequencyError(f"{where}: column {column!r} is not numeric ({values.dtype})") from e
         if num.null_count():
-            i = int(num.is_null().arg_max())
+            i = num.is_null().arg_max() or 0
             raise FrequencyError(f"{where} line {lines[i]}: frequency in column {column!r} is missing")
-    arr = num.to_numpy().astype(np.float64, copy=True)
+    arr: np.ndarray = num.to_numpy().astype(np.float64, copy=True)
     # A single frequency above 1 is invalid whatever the sum tolerance (which absorbs rounding
     # excess of a sum); MASS_EPSILON lets floating-point noise through.
     bad_idx = np.flatnonzero(~np.isfinite(arr) | (arr < 0) | (arr > 1 + MASS_EPSILON))
@@ -77,9 +77,10 @@ def _parse_freqs(values: pl.Series, where: str, column: str, lines: np.ndarray) 
 
 
 def _split_haplotypes(raw: RawTable) -> dict[int, pl.Series]:
+    assert raw.haplotypes is not None  # a long or haplotype-string format
     s = raw.haplotypes.cast(pl.String)
     if s.null_count():
-        i = int(s.is_null().arg_max())
+        i = s.is_null().arg_max() or 0  # (None only for an empty series)
         raise AlleleNameError(f"{raw.where} line {raw.line_numbers[i]}: missing haplotype")
     parts = s.str.strip_chars().str.split("~")
     lengths = parts.list.len().to_numpy()
@@ -99,7 +100,7 @@ def _encode_column(
 ) -> tuple[str, list[str], np.ndarray, set[str]]:
     """Parse one locus column; return (locus, vocab, codes, resolution classes)."""
     if values.null_count():
-        i = int(values.is_null().arg_max())
+        i = values.is_null().arg_max() or 0  # (None only for an empty series)
         raise AlleleNameError(f"{raw.where} line {raw.line_numbers[i]}: missing allele in {label}")
     text = values.cast(pl.String)
     distinct = text.unique().sort()  # a hash pass, not a sort of every row's text
@@ -172,6 +173,7 @@ def build_table(raw: RawTable, sum_tolerance: float, source: str, strict: bool =
         labels = {k: f"position {k + 1} of the haplotype" for k in cols}
         hint: dict[int, str | None] = {k: None for k in cols}
     else:
+        assert raw.columns is not None  # a wide format: one column per locus
         cols = dict(enumerate(raw.columns.values()))
         names = list(raw.columns)
         labels = {k: f"column {names[k]!r}" for k in cols}
@@ -201,14 +203,14 @@ def build_table(raw: RawTable, sum_tolerance: float, source: str, strict: bool =
 
     # Frequencies: wide (one column per population) or long (rows per population).
     if raw.pop_rows is not None:
-        values = _parse_freqs(raw.freqs["__long__"], raw.where, raw.freq_column or "frequency", raw.line_numbers)
+        long_freqs = _parse_freqs(raw.freqs["__long__"], raw.where, raw.freq_column or "frequency", raw.line_numbers)
         pops = list(raw.pop_rows)
         uniq, inverse = unique_rows(code_matrix, [len(v) for v in alleles])
         freqs = np.zeros((uniq.shape[0], len(pops)))
         for p, pop in enumerate(pops):
             rows = raw.pop_rows[pop]
             _check_duplicates(inverse[rows], rows, raw, pop, code_matrix, loci, alleles)
-            freqs[inverse[rows], p] = values[rows]
+            freqs[inverse[rows], p] = long_freqs[rows]
         code_matrix = np.ascontiguousarray(uniq, dtype=np.int32)
     else:
         pops = list(raw.freqs)

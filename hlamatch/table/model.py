@@ -147,7 +147,7 @@ class HaplotypeTable:
     def listed_mass(self, population: str | None = None) -> float:
         """Sum of listed frequencies of one population (after any rounding-excess scaling)."""
         p = self.population_index(population)
-        memo = self.__dict__.setdefault("_listed_mass", {})  # tables are immutable: memoise
+        memo: dict[int, float] = self.__dict__.setdefault("_listed_mass", {})  # tables are immutable: memoise
         if p not in memo:
             memo[p] = float(math.fsum(self.freqs[:, p]))
         return memo[p]
@@ -171,7 +171,7 @@ class HaplotypeTable:
             int64 array of row indices.
         """
         p = self.population_index(population)
-        memo = self.__dict__.setdefault("_row_order", {})  # tables are immutable: memoise
+        memo: dict[int, np.ndarray] = self.__dict__.setdefault("_row_order", {})  # tables are immutable: memoise
         if p not in memo:
             f = self.freqs[:, p]
             rows = np.flatnonzero(f > 0)
@@ -244,7 +244,8 @@ class HaplotypeTable:
                 for c, a in enumerate(names):
                     there, why = at_resolution(a, res)
                     if there is None:
-                        if "locus" in why:  # a locus without serology: the whole column cannot go there
+                        # a locus without serology: the whole column cannot go there
+                        if why is not None and "locus" in why:
                             raise OptionError(f"table {self.source}: {why}; leave locus {self.loci[l]} out with --loci")
                         unmapped.append((l, c, a))
                         there = a
@@ -294,7 +295,7 @@ class HaplotypeTable:
         """True if some allele name has more fields than ``resolution`` keeps."""
         if resolution not in RESOLUTIONS:
             return False
-        memo = self.__dict__.setdefault("_finer", {})  # immutable table: compute once
+        memo: dict[str, bool] = self.__dict__.setdefault("_finer", {})  # immutable table: compute once
         if resolution not in memo:
             keep = 2 if resolution == "2-field" else 1
             memo[resolution] = any(

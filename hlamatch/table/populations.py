@@ -36,6 +36,7 @@ def resolve_populations(
         return table.populations, None
     if isinstance(populations, str):
         populations = [populations]
+    items: list[tuple[str, float | None]]
     if isinstance(populations, Mapping):
         items = list(populations.items())
     else:

@@ -50,7 +50,8 @@ def frequency_order(codes: np.ndarray, sizes: Sequence[int], score: np.ndarray) 
     if key.shape[0] < POLARS_SORT_ROWS:
         return np.lexsort([key, -score])
     frame = pl.DataFrame({"s": -score, "k": key})
-    return frame.select(pl.arg_sort_by(["s", "k"], maintain_order=True))["s"].to_numpy().astype(np.int64)
+    order: np.ndarray = frame.select(pl.arg_sort_by(["s", "k"], maintain_order=True))["s"].to_numpy()
+    return order.astype(np.int64)
 
 
 def key_groups(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +103,7 @@ def row_groups(codes: np.ndarray, sizes: Sequence[int] | None = None) -> tuple[n
             span = first.shape[0]
         key = key * radix + codes[:, l]
         span *= radix
+    assert key is not None  # k >= 1 columns
     return key_groups(key)
 
 

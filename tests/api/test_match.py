@@ -169,7 +169,8 @@ def test_read_patients_unknown_locus_column_is_a_file_error(write):
 
 
 def test_match_patients_hand_cohort():
-    results, loci, res, rules = match_patients(typings(), [L1, L2], max_mismatches=1)
+    results = match_patients(typings(), [L1, L2], max_mismatches=1)
+    loci, res, rules = results.loci, results.resolution, results.rules
     assert loci == ("A", "B", "DRB1") and res == "2-field" and rules.max_mismatches == 1
     assert [r.id for r in results] == list(COHORT)  # input order
     r = by_id(results)
@@ -192,34 +193,34 @@ def test_match_patients_hand_cohort():
 
 def test_match_patients_rules_and_directions():
     # DRB1 must match: P5's only 1-mismatch line misses at DRB1 -> outside the rules.
-    results, *_ = match_patients(typings(), [L1, L2], max_mismatches=1, require_match=["DRB1"])
+    results = match_patients(typings(), [L1, L2], max_mismatches=1, require_match=["DRB1"])
     r = by_id(results)
     assert not r["P5"].matched and not r["P5"].lines[0].within_limits
     assert r["P3"].matched  # its mismatch is at B
     # Mismatch allowed only at DRB1: P3's B mismatch is now outside, P5 inside.
-    results, *_ = match_patients(typings(), [L1, L2], max_mismatches=1, allow_mismatch=["DRB1"])
+    results = match_patients(typings(), [L1, L2], max_mismatches=1, allow_mismatch=["DRB1"])
     r = by_id(results)
     assert not r["P3"].matched and r["P5"].matched
     # GvH: the patient's alleles the line lacks.  P2 vs L1: A*11:01, B*54:01, DRB1*04:05 -> 3.
-    results, *_ = match_patients([COHORT["P2"]], [L1], direction="GvH")
+    results = match_patients([COHORT["P2"]], [L1], direction="GvH")
     (m,) = results[0].lines
     assert m.mismatches == 3 and m.mismatched == {"A": ["A*11:01"], "B": ["B*54:01"], "DRB1": ["DRB1*04:05"]}
     # Bidirectional per locus max: P2 vs L2: HvG A2,B7 / GvH A24,A11,B52,B54,DR15 ->
     #   A max(1,2)=2, B max(1,2)=2, DRB1 max(0,1)=1 -> 5.
-    results, *_ = match_patients([COHORT["P2"]], [L2], direction="bidirectional")
+    results = match_patients([COHORT["P2"]], [L2], direction="bidirectional")
     (m,) = results[0].lines
     assert m.per_locus == {"A": 2, "B": 2, "DRB1": 1} and m.mismatches == 5
     assert "HvG:A*02:01" in m.mismatched["A"] and "GvH:A*11:01" in m.mismatched["A"]
     # homozygous_count=2: P3 (B54 homozygous) vs L1 HvG: L1's B52 is homozygous in the LINE
     #   -> counts 2; GvH: P3's homozygous B54 missing from L1 -> 2.
-    results, *_ = match_patients([COHORT["P3"]], [L1], homozygous_count=2)
+    results = match_patients([COHORT["P3"]], [L1], homozygous_count=2)
     assert results[0].lines[0].per_locus["B"] == 2
-    results, *_ = match_patients([COHORT["P3"]], [L1], homozygous_count=2, direction="GvH")
+    results = match_patients([COHORT["P3"]], [L1], homozygous_count=2, direction="GvH")
     assert results[0].lines[0].per_locus["B"] == 2
 
 
 def test_match_patients_not_assessable_cases():
-    results, *_ = match_patients(
+    results = match_patients(
         [
             "A*24^B*52^DRB1*15",  # one-field vs two-field lines
             "A*24:02+A*02:01^B*52:01+B*07:02",  # no DRB1
@@ -232,16 +233,15 @@ def test_match_patients_not_assessable_cases():
     assert b.status == NOT_ASSESSABLE and "DRB1" in b.reason
     assert c.status == ASSESSABLE and c.lines[0].mismatches == 0
     # The same one-field typing is assessable against one-field lines.
-    results, _, res, _ = match_patients(["A*24^B*52^DRB1*15"], [L1], resolution="1-field")
+    results = match_patients(["A*24^B*52^DRB1*15"], [L1], resolution="1-field")
+    res = results.resolution
     assert res == "1-field" and results[0].status == ASSESSABLE and results[0].lines[0].mismatches == 0
 
 
 def test_match_patients_null_alleles():
     # A patient with a null allele: A*24:02 + A*01:11N.  The line's A*24:02 is carried -> 0.
     # A patient A*02:01 (homozygous) lacks L1's A*24:02 -> 1.
-    results, *_ = match_patients(
-        ["A*24:02+A*01:11N^B*52:01^DRB1*15:02", "A*02:01^B*52:01^DRB1*15:02"], [L1], details="all"
-    )
+    results = match_patients(["A*24:02+A*01:11N^B*52:01^DRB1*15:02", "A*02:01^B*52:01^DRB1*15:02"], [L1], details="all")
     p, q = results
     assert [m.mismatches for m in p.lines] == [0]
     assert {m.line: m.mismatches for m in q.lines} == {L1: 1}
@@ -267,7 +267,7 @@ def test_match_patients_bad_options_raise():
 
 
 def test_cohort_coverage_counts_and_bounds():
-    results, *_ = match_patients(typings(), [L1, L2], max_mismatches=1)
+    results = match_patients(typings(), [L1, L2], max_mismatches=1)
     s = cohort_coverage(results)
     # 7 patients: 5 assessed (4 matched: P1, P2, P3, P5), 1 not assessable, 1 error (left out).
     assert (s["patients"], s["assessed"], s["not_assessable"], s["errors"], s["matched"]) == (7, 5, 1, 1, 4)
@@ -276,7 +276,7 @@ def test_cohort_coverage_counts_and_bounds():
     assert s["assessed_coverage"] == pytest.approx(4 / 5)
     assert s["distribution"] == pytest.approx({"0": 2 / 5, "1": 2 / 5, "2": 1 / 5})
     # DRB1 required: P5 falls out (no line within the limits -> "unmatched").
-    results, *_ = match_patients(typings(), [L1, L2], max_mismatches=1, require_match=["DRB1"])
+    results = match_patients(typings(), [L1, L2], max_mismatches=1, require_match=["DRB1"])
     s = cohort_coverage(results)
     assert s["matched"] == 3 and s["lower"] == pytest.approx(3 / 6) and s["upper"] == pytest.approx(4 / 6)
     assert s["distribution"] == pytest.approx({"0": 2 / 5, "1": 1 / 5, "2": 1 / 5, "unmatched": 1 / 5})

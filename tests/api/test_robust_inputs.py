@@ -389,7 +389,7 @@ def test_null_allele_line_refused_by_every_command(write):
     for args in (
         ["coverage", "--lines-file", p],
         ["rank", "--candidates", p],
-        ["plan", "--candidates", p, "--lines", "1"],
+        ["plan", "--candidates", p, "--max-lines", "1"],
         ["supply", "--candidates", p],
         ["match", "--patient", patient, "--lines-file", p],
         ["rank", "--lines-file", p, "--loci", "A,B,DRB1"],
@@ -574,7 +574,7 @@ RULE_KEYWORDS = "max_mismatches, direction, homozygous_count, require_match, all
     [
         lambda: hlamatch.coverage("japanese", [L1], foo=1),
         lambda: hlamatch.rank_candidates("japanese", [L1], foo=1),
-        lambda: hlamatch.plan_bank("japanese", [L1], n_lines=1, foo=1),
+        lambda: hlamatch.plan_bank("japanese", [L1], max_lines=1, foo=1),
         lambda: hlamatch.match_patients(["A*24:02^B*52:01^DRB1*15:02"], [L1], foo=1),
     ],
     ids=["coverage", "rank_candidates", "plan_bank", "match_patients"],

@@ -22,7 +22,7 @@ def _rows() -> int:
 def test_rank_refused_names_n_candidates_and_just_under_runs():
     need = bitset_bytes(_rows(), len(LOCI), 5)
     with using(memory_budget=need - 1):
-        with pytest.raises(OptionError, match=r"n_candidates, -n") as e:
+        with pytest.raises(OptionError, match=r"fewer candidates \(n_candidates\)") as e:
             rank_candidates("japanese", n_candidates=5, loci=LOCI, level="haplotype")
         assert "memory budget" in str(e.value)
     with using(memory_budget=need):
@@ -38,20 +38,20 @@ def test_rank_given_candidates_refused():
 def test_supply_top_refused_names_top_and_just_under_runs():
     need = bitset_bytes(_rows(), len(LOCI), 3)
     with using(memory_budget=need - 1):
-        with pytest.raises(OptionError, match=r"top, --top"):
-            supply("japanese", top=3, loci=LOCI)
+        with pytest.raises(OptionError, match=r"fewer candidates \(n_candidates\)"):
+            supply("japanese", n_candidates=3, loci=LOCI)
     with using(memory_budget=need):
-        assert len(supply("japanese", top=3, loci=LOCI).candidates) == 3
+        assert len(supply("japanese", n_candidates=3, loci=LOCI).candidates) == 3
 
 
 def test_supply_monte_carlo_refused_names_registry_sizes():
     rows = _rows()
     need = max(bitset_bytes(rows, len(LOCI), 2), bitset_bytes(rows, len(LOCI), min(50, rows)))
     with using(memory_budget=need - 1):
-        with pytest.raises(OptionError, match=r"registry_sizes, -R"):
-            supply("japanese", top=2, loci=LOCI, registry_sizes=[50], level="genotype", samples=2)
+        with pytest.raises(OptionError, match=r"smaller registry sizes \(registry_sizes\)"):
+            supply("japanese", n_candidates=2, loci=LOCI, registry_sizes=[50], level="genotype", samples=2)
     with using(memory_budget=need):
-        report = supply("japanese", top=2, loci=LOCI, registry_sizes=[50], level="genotype", samples=2)
+        report = supply("japanese", n_candidates=2, loci=LOCI, registry_sizes=[50], level="genotype", samples=2)
         assert report.registries
 
 
@@ -63,11 +63,13 @@ def test_monte_carlo_projected_past_the_time_budget_is_refused_naming_samples(mo
     ticks = iter(range(0, 10**9, 60))
     monkeypatch.setattr(registry.time, "perf_counter", lambda: float(next(ticks)))
     with using(time_budget=3600.0):
-        with pytest.raises(OptionError, match=r"fewer samples \(samples, --samples\)") as e:
-            supply("japanese", top=1, loci=LOCI, registry_sizes=[50], level="genotype", samples=100)
+        with pytest.raises(OptionError, match=r"fewer draws \(samples\)") as e:
+            supply("japanese", n_candidates=1, loci=LOCI, registry_sizes=[50], level="genotype", samples=100)
     assert "time budget 1 h, the time_budget setting" in str(e.value)
     with using(time_budget=10**6):  # the same run within a larger budget goes on
-        assert supply("japanese", top=1, loci=LOCI, registry_sizes=[50], level="genotype", samples=100).registries
+        assert supply(
+            "japanese", n_candidates=1, loci=LOCI, registry_sizes=[50], level="genotype", samples=100
+        ).registries
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "nan", "1h", "inf"])
@@ -87,7 +89,7 @@ def test_bitsets_of_many_lines_are_refused_before_allocating():
 
     lines = np.arange(1000, dtype=np.int32).reshape(500, 2, 1)
     with using(memory_budget=10_000):
-        with pytest.raises(OptionError, match=r"top, --top"):
+        with pytest.raises(OptionError, match=r"fewer lines or candidates \(n_candidates\)"):
             allele_classes(lines, [1000], rows=1000)
         with pytest.raises(OptionError, match=r"the bitsets of 500 lines"):
             merged_bitsets(np.arange(1000, dtype=np.int32).reshape(-1, 1), np.full(1000, 1e-3), lines, [1000])
@@ -104,8 +106,10 @@ def test_coverage_top_too_many_is_refused_before_building_lines():
 
     with using(memory_budget=500):  # the top 50 need at least 2 × 51 × 8 bytes
         out = CliRunner().invoke(cli, ["coverage", "--top", "50"])
-    assert out.exit_code == 1 and out.output.startswith("Error: the bitsets of the top 50 haplotypes"), out.output
-    assert "fewer lines (top, --top), or --level haplotype" in out.output
+    assert out.exit_code == 1 and out.output.startswith("Error: the bitsets of the 50 most frequent haplotypes"), (
+        out.output
+    )
+    assert "fewer lines (--top), or --level 'haplotype'" in out.output
 
 
 def test_exact_plan_too_large_is_refused_before_the_greedy_plan(monkeypatch):
@@ -121,4 +125,4 @@ def test_exact_plan_too_large_is_refused_before_the_greedy_plan(monkeypatch):
 
     monkeypatch.setattr(planning, "_greedy", no_greedy)
     with pytest.raises(OptionError, match="patient pairs to model"):
-        plan_bank("japanese", n_candidates=30, n_lines=2, exact=True)
+        plan_bank("japanese", n_candidates=30, max_lines=2, exact=True)

@@ -399,7 +399,7 @@ def test_monte_carlo_is_reproducible_and_reports_progress():
 def test_report_rows_and_default_candidates():
     haps = [(A1, B8), (A2, B7), (A1, B7)]
     t = make_table(("A", "B"), haps, {"JPN": [0.5, 0.25, 0.125], "KOR": [0.125, 0.25, 0.5]})
-    rep = run_supply(t, top=1, registry_sizes=[10, 100], level="haplotype")
+    rep = run_supply(t, n_candidates=1, registry_sizes=[10, 100], level="haplotype")
     # Without weights each population reports its own most frequent haplotype.
     assert [(c.population, c.line) for c in rep.candidates] == [("JPN", "A*01:01~B*08:01"), ("KOR", "A*01:01~B*07:02")]
     rows = rep.to_dicts()
@@ -415,7 +415,7 @@ def test_report_rows_and_default_candidates():
     assert set(doc["definitions"]) >= {"expected_distinct_lines", "expected_coverage", "haplotype", "p_donor"}
     assert rep.to_polars().height == 4 and rep.to_polars("candidates").height == 2
     # Weighted: one candidate list, by weighted frequency (JPN .75·.5 + .25·.125 for A1~B8).
-    mix = run_supply(t, top=1, registry_sizes=[10], level="haplotype", populations={"JPN": 3, "KOR": 1})
+    mix = run_supply(t, n_candidates=1, registry_sizes=[10], level="haplotype", populations={"JPN": 3, "KOR": 1})
     assert [(c.population, c.line) for c in mix.candidates] == [
         ("JPN", "A*01:01~B*08:01"),
         ("KOR", "A*01:01~B*08:01"),
@@ -426,7 +426,7 @@ def test_report_rows_and_default_candidates():
     assert w.p_donor == pytest.approx(0.75 * 0.25 + 0.25 * 0.125**2, abs=ATOL)  # a mix of p, not p of the mix
     assert mix.populations == ("JPN", "KOR", "weighted")
     # No registry sizes: candidate figures only.
-    assert run_supply(t, top=2, populations="JPN").registries == ()
+    assert run_supply(t, n_candidates=2, populations="JPN").registries == ()
 
 
 T = make_table(("A", "B"), [(A1, B8), (A2, B7)], {"JPN": [0.5, 0.25]})
@@ -441,7 +441,7 @@ T = make_table(("A", "B"), [(A1, B8), (A2, B7)], {"JPN": [0.5, 0.25]})
         (dict(registry_sizes=[10, 10]), "registry size 10 is given twice"),
         (dict(samples=0), "samples must be a whole number ≥ 1, got 0"),
         (dict(seed=-1), "seed must be a whole number ≥ 0, got -1"),
-        (dict(top=0), "the number of top haplotypes must be a whole number ≥ 1, got 0"),
+        (dict(n_candidates=0), "n_candidates must be a whole number ≥ 1, got 0"),
         (dict(inbreeding=-0.1), "the inbreeding coefficient must be a number in [0, 1], got -0.1"),
         (dict(level="both!"), "unknown level 'both!' (choose from haplotype, genotype, both)"),
         (dict(method="mc"), "unknown method 'mc' (choose from auto, exact, monte-carlo)"),
@@ -503,8 +503,8 @@ def test_japi_registry_supply():
         extra += f[same].sum() - f[d]
     assert extra > 0  # JAPI A~B~DRB1 lists two haplotypes with a null A allele
     # Monte Carlo at both levels on the same draws: genotype ≥ haplotype draw by draw, so in the mean.
-    rep = run_supply(table, top=1, registry_sizes=JAPI_SIZES, method="monte-carlo", samples=30)
-    exact = run_supply(table, top=1, registry_sizes=JAPI_SIZES, level="haplotype", method="exact")
+    rep = run_supply(table, n_candidates=1, registry_sizes=JAPI_SIZES, method="monte-carlo", samples=30)
+    exact = run_supply(table, n_candidates=1, registry_sizes=JAPI_SIZES, level="haplotype", method="exact")
     prev = (-1.0, -1.0)
     for R in JAPI_SIZES:
         r, e = rep.registry(R), exact.registry(R)

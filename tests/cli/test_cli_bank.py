@@ -74,20 +74,20 @@ def test_plan_json_steps_and_target():
 def test_plan_needs_a_stopping_rule():
     res = run("plan", *ABDR, code=1)
     assert res.output.strip().splitlines()[-1] == (
-        "Error: give a target coverage (--target 0.8) or a number of lines (--lines 50), or both"
+        "Error: give --target (a coverage, e.g. 0.8), --max-lines (a number of lines, e.g. 50), or both"
     )
 
 
 def test_plan_exact_reports_the_gap():
     pytest.importorskip("scipy", reason="the exact planner needs the extra hlamatch[exact]")
-    out = run("plan", *ABDR, "-n", "12", "--lines", "3", "--exact").output
+    out = run("plan", *ABDR, "-n", "12", "--max-lines", "3", "--exact").output
     assert "exact (optimal):" in out and "gap" in out
 
 
 def test_plan_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib", reason="plots need the extra hlamatch[plot]")
     png = tmp_path / "curve.png"
-    run("plan", *ABDR, "-n", "10", "--lines", "4", "--plot", str(png), "--format", "json")
+    run("plan", *ABDR, "-n", "10", "--max-lines", "4", "--plot", str(png), "--format", "json")
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -115,7 +115,7 @@ def test_weighted_mix_of_two_bundled_tables():
             *ABDR,
             "-n",
             "20",
-            "--lines",
+            "--max-lines",
             "3",
             "--format",
             "json",

@@ -94,11 +94,10 @@ NUMERIC = [  # (command and its needed options, option, a value that must be ref
     (["coverage", "--line", LINE], "-k", "²"),
     (["rank", "--loci", "A,B,DRB1"], "--n-candidates", "1e30"),
     (["rank", "--loci", "A,B,DRB1"], "--show", "٣"),
-    (["rank", "--loci", "A,B,DRB1"], "--registry-size", "inf"),
     (["rank", "--loci", "A,B,DRB1"], "--inbreeding", "nan"),
     (["rank", "--loci", "A,B,DRB1"], "--tolerance", "1e308"),
     (["plan", "--loci", "A,B,DRB1"], "--target", "nan"),
-    (["plan", "--loci", "A,B,DRB1"], "--lines", "18446744073709551616"),
+    (["plan", "--loci", "A,B,DRB1"], "--max-lines", "18446744073709551616"),
     (["plan", "--loci", "A,B,DRB1", "--exact"], "--time-limit", "inf"),
     (["supply", "--loci", "A,B,DRB1", "-R", "100"], "--samples", "-1"),
     (["supply", "--loci", "A,B,DRB1", "-R", "100"], "--seed", "３"),
@@ -112,10 +111,11 @@ def test_numeric_options_refuse_edges(command, option, value):
     one_line(invoke(*command, option, value), 2, option)
 
 
-@pytest.mark.parametrize("value", ["1e30", "²", "99999999999999999999"])
+@pytest.mark.parametrize("value", ["1e30", "²", "99999999999999999999", "inf"])
 def test_registry_size_edges(value):
     # Before: OverflowError (1e30 written as an integer) or ValueError ('²'.isdigit() is True).
     one_line(invoke("supply", "--loci", "A,B,DRB1", "-R", value), 1, "--registry-size", "whole number")
+    one_line(invoke("rank", "--loci", "A,B,DRB1", "-R", value), 1, "--registry-size", "whole number")
     one_line(invoke("supply", "--loci", "A,B,DRB1", "-R", "1" + "0" * 30), 1, "--registry-size")
 
 
@@ -190,9 +190,12 @@ def test_plot_that_cannot_be_written_keeps_the_plan(tmp_path):
     (tmp_path / "dir.png").mkdir()
     for path, code, why in ((tmp_path / "fifo.png", 1, "not a regular file"), (tmp_path / "dir.png", 2, "directory")):
         one_line(
-            invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "-n", "5", "--plot", str(path)), code, str(path), why
+            invoke("plan", "--loci", "A,B,DRB1", "--max-lines", "2", "-n", "5", "--plot", str(path)),
+            code,
+            str(path),
+            why,
         )
-    r = invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "-n", "5", "--plot", str(plot))
+    r = invoke("plan", "--loci", "A,B,DRB1", "--max-lines", "2", "-n", "5", "--plot", str(plot))
     assert r.exit_code == 0, all_output(r)
     assert plot.stat().st_size > 0 and "Greedy bank plan" in r.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["curve.png", "dir.png", "fifo.png"]  # no temp left
@@ -207,7 +210,7 @@ def test_plot_write_failure_after_the_plan(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Figure, "savefig", full)
     plot = tmp_path / "curve.png"
-    r = invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "-n", "5", "--plot", str(plot))
+    r = invoke("plan", "--loci", "A,B,DRB1", "--max-lines", "2", "-n", "5", "--plot", str(plot))
     assert r.exit_code == 1
     assert "Greedy bank plan" in r.stdout and "stopped:" in r.stdout  # the plan is printed first
     assert r.stderr.splitlines() == [f"Error: cannot write plot file {str(plot)!r}: No space left on device"]

@@ -298,7 +298,7 @@ def test_rank_refuses_show_where_it_cannot_apply():
 def test_n_candidates_with_a_candidates_file_is_refused(name, tmp_path):
     p = tmp_path / "cands.csv"
     p.write_text(f"haplotype\n{LINE}\n")
-    extra = ("--lines", "1") if name == "plan" else ()
+    extra = ("--max-lines", "1") if name == "plan" else ()
     one_error(
         invoke(name, "--candidates", p, "-n", "5", *extra),
         "Error: --n-candidates does not apply with --candidates (it counts the default candidates; the file's "
@@ -308,7 +308,7 @@ def test_n_candidates_with_a_candidates_file_is_refused(name, tmp_path):
 
 @pytest.mark.parametrize("name", ["rank", "plan"])
 def test_tolerance_under_the_default_rule_is_refused(name):
-    extra = ("--lines", "1") if name == "plan" else ()
+    extra = ("--max-lines", "1") if name == "plan" else ()
     one_error(
         invoke(name, "--loci", "A,B,DRB1", "--tolerance", "1e-3", *extra),
         "Error: --tolerance does not apply under the default rule (zero HvG mismatches), which is always "
@@ -318,7 +318,7 @@ def test_tolerance_under_the_default_rule_is_refused(name):
 
 def test_plan_refuses_time_limit_without_exact():
     one_error(
-        invoke("plan", "--loci", "A,B,DRB1", "--lines", "2", "--time-limit", "3"),
+        invoke("plan", "--loci", "A,B,DRB1", "--max-lines", "2", "--time-limit", "3"),
         "Error: --time-limit does not apply without --exact (it limits the exact solver): leave it out, or add --exact",
     )
 

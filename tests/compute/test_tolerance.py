@@ -164,7 +164,7 @@ def test_plan_with_tolerance_brackets_the_coverage_of_its_banks():
     """Each greedy step's bounds bracket the exact coverage of that step's bank (hlamatch.coverage)."""
     table = _random_table(11, 60, 0.95)
     eps = 1e-3
-    plan = hlamatch.plan_bank(table, n_candidates=8, n_lines=4, level="genotype", max_mismatches=1, tolerance=eps)
+    plan = hlamatch.plan_bank(table, n_candidates=8, max_lines=4, level="genotype", max_mismatches=1, tolerance=eps)
     bank: list[str] = []
     for step in plan:
         if step.step == 0:
@@ -176,8 +176,10 @@ def test_plan_with_tolerance_brackets_the_coverage_of_its_banks():
 
 
 def test_exact_plan_refuses_a_tolerance():
-    with pytest.raises(OptionError, match="the exact plan needs every patient pair"):
-        hlamatch.plan_bank("japanese", n_candidates=5, n_lines=2, exact=True, tolerance=1e-3, max_mismatches=1)
+    with pytest.raises(
+        OptionError, match="the integer-programming plan needs every patient pair: drop tolerance or exact"
+    ):
+        hlamatch.plan_bank("japanese", n_candidates=5, max_lines=2, exact=True, tolerance=1e-3, max_mismatches=1)
     with pytest.raises(OptionError, match="tolerance must be"):
         hlamatch.rank_candidates("japanese", n_candidates=5, tolerance=-1.0)
 

@@ -37,8 +37,8 @@ NUMERIC_OPTIONS = [
     (["rank", "--loci", "A,B,DRB1", "-n", "5"], "--tolerance"),
     (["rank", "--loci", "A,B,DRB1", "-n", "5"], "--top"),
     (["plan", "--loci", "A,B,DRB1", "-n", "5"], "--target"),
-    (["plan", "--loci", "A,B,DRB1", "-n", "5"], "--lines"),
-    (["plan", "--loci", "A,B,DRB1", "-n", "5", "--lines", "2", "--exact"], "--time-limit"),
+    (["plan", "--loci", "A,B,DRB1", "-n", "5"], "--max-lines"),
+    (["plan", "--loci", "A,B,DRB1", "-n", "5", "--max-lines", "2", "--exact"], "--time-limit"),
     (["plan", "--loci", "A,B,DRB1", "-n", "5"], "--tolerance"),
     (["supply", "--loci", "A,B,DRB1", "-n", "5"], "--registry-size"),
     (["supply", "--loci", "A,B,DRB1", "-n", "5"], "--inbreeding"),
@@ -209,7 +209,7 @@ def test_unwritable_plot_files(plot_folder):
         path = _plot_path(kind, plot_folder)
         for fmt in ("text", "csv"):
             r = check_cli(
-                ["plan", "--loci", "A,B,DRB1", "-n", "4", "--lines", "2", "--plot", path, "--format", fmt],
+                ["plan", "--loci", "A,B,DRB1", "-n", "4", "--max-lines", "2", "--plot", path, "--format", fmt],
                 expect_file=path,
             )
             assert r.exit_code == (2 if kind == "folder" else 1), (kind, r.stderr)  # click's Path: usage

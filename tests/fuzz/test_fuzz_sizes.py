@@ -34,9 +34,9 @@ BUDGETS = st.sampled_from([2**10, 2**14, 2**17, 2**20, 2**22, 2**24, 2**26])
 
 #: Words a refusal for size names (the option to change), by the request's kind.
 OPTIONS = {
-    "rank": ("n_candidates, -n", "fewer candidate lines", "max_pairs"),
-    "plan": ("n_candidates, -n", "fewer candidate lines", "max_pairs"),
-    "supply": ("top, --top", "registry_sizes, -R", "samples", "loci, --loci", "--samples"),
+    "rank": ("(n_candidates)", "fewer candidate lines", "max_pairs"),
+    "plan": ("(n_candidates)", "fewer candidate lines", "max_pairs"),
+    "supply": ("(n_candidates)", "(registry_sizes)", "samples", "(loci)"),
 }
 
 
@@ -107,14 +107,14 @@ def _plan_body(r):
     tab = _table(r["rows"])
     repro = (
         f"with using(memory_budget={r['budget']}): plan_bank(<{r['rows']} rows>, n_candidates={r['n']}, "
-        f"n_lines={r['lines']}, loci={r['loci']}, exact={r['exact']}, time_limit=2.0 if exact else None)"
+        f"max_lines={r['lines']}, loci={r['loci']}, exact={r['exact']}, time_limit=2.0 if exact else None)"
     )
     with using(memory_budget=r["budget"]):
         value = run_case(
             plan_bank,
             tab,
             n_candidates=r["n"],
-            n_lines=r["lines"],
+            max_lines=r["lines"],
             loci=r["loci"],
             level="haplotype",
             exact=r["exact"],
@@ -145,14 +145,14 @@ def _supply_body(r):
     # Monte Carlo cost grows with samples × draws' banks: keep it within the case's time on big tables.
     samples = r["samples"] if r["rows"] <= 500 or r["level"] == "haplotype" else min(r["samples"], 2)
     repro = (
-        f"with using(memory_budget={r['budget']}, time_budget={TIME_BUDGET}): supply(<{r['rows']} rows>, top={r['top']}, "
+        f"with using(memory_budget={r['budget']}, time_budget={TIME_BUDGET}): supply(<{r['rows']} rows>, n_candidates={r['top']}, "
         f"registry_sizes={r['sizes']}, level={r['level']!r}, samples={samples}, loci={r['loci']})"
     )
     with using(memory_budget=r["budget"], time_budget=TIME_BUDGET):
         value = run_case(
             supply,
             tab,
-            top=r["top"],
+            n_candidates=r["top"],
             registry_sizes=r["sizes"],
             level=r["level"],
             samples=samples,

@@ -174,9 +174,9 @@ def test_names_in_rank_plan_supply_and_match(write):
     assert sorted((r["line"], r["name"]) for r in ranked) == sorted([(Y, "L2"), (Z, Z)])
     assert all(r["bank"] == [X] and r["bank_names"] == ["L1"] for r in ranked)
 
-    plan = ok("plan", "--candidates", cands, "--lines", "2").stdout
+    plan = ok("plan", "--candidates", cands, "--max-lines", "2").stdout
     assert f"L2 ({Y})" in plan
-    steps = json.loads(ok("plan", "--candidates", cands, "--lines", "2", "--format", "json").stdout)
+    steps = json.loads(ok("plan", "--candidates", cands, "--max-lines", "2", "--format", "json").stdout)
     assert sorted((s["line"], s["name"]) for s in steps if s["step"]) == sorted([(Y, "L2"), (Z, Z)])
 
     supply = ok("supply", "--candidates", cands).stdout
@@ -313,7 +313,7 @@ def test_rank_and_plan_leave_out_candidates_in_the_bank():
         r = hlamatch.rank_candidates("japanese", [X, Y, Z, Y], bank=[X])
     assert sorted(c.line for c in r) == sorted([Y, Z])
     with pytest.warns(HlamatchWarning, match="repeats candidate"):
-        plan = hlamatch.plan_bank("japanese", [Y, Z, Y], bank=[X], n_lines=5)
+        plan = hlamatch.plan_bank("japanese", [Y, Z, Y], bank=[X], max_lines=5)
     assert sorted(s.line for s in plan if s.step) == sorted([Y, Z])
     with pytest.warns(HlamatchWarning), pytest.raises(LineError) as e:
         hlamatch.rank_candidates("japanese", [X], bank=[X])
@@ -333,7 +333,7 @@ def test_default_candidates_leave_out_bank_lines_quietly():
         hlamatch.rank_candidates("japanese", bank=top, n_candidates=3, loci=["A", "B", "DRB1"])
     assert str(e.value) == (
         "the 3 most frequent haplotypes (the default candidates) are all in the bank: take "
-        "more of them (n_candidates, -n) or give candidates"
+        "more of them (n_candidates) or give candidates"
     )
 
 
@@ -346,7 +346,7 @@ def test_supply_and_match_leave_out_repeats():
 
     typing = parse_typing("A*24:02+A*33:03^B*52:01+B*44:03^DRB1*15:02+DRB1*13:02")
     with pytest.warns(HlamatchWarning, match=re.escape(f"line {Y}/{X} repeats line {X}/{Y}")):
-        results, *_ = match_patients([typing], [f"{X}/{Y}", f"{Y}/{X}"], details="all")
+        results = match_patients([typing], [f"{X}/{Y}", f"{Y}/{X}"], details="all")
     assert [m.line for m in results[0].lines] == [f"{X}/{Y}"]
 
 

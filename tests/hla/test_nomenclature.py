@@ -254,7 +254,8 @@ def test_null_at_antigen_level_is_never_a_match_nor_a_mismatch(nom):
     # A*;24:09N;0;;; → A-null, not A24: a patient A*24:09N+A*02:01 lacks A24 (HvG mismatch), and
     # a patient A*24:02+A*24:09N presents A24 only: no GvH mismatch from the null allele.
     def best(typing, direction):
-        [r], _, res, _ = match_patients([typing], [CIRA], resolution="antigen", direction=direction)
+        report = match_patients([typing], [CIRA], resolution="antigen", direction=direction)
+        [r], res = report, report.resolution
         assert r.status == "assessed" and res == "antigen"
         return r.lines[0].mismatches
 
@@ -552,7 +553,7 @@ def test_unknown_allele_in_a_lines_file_names_the_row(nom, write):
 def test_unknown_allele_in_a_patient_typing(nom):
     typing = "A*99:99+A*24:02^B*52:01+B*52:01^DRB1*15:02+DRB1*15:02"
     good = "A*24:02+A*24:02^B*52:01+B*52:01^DRB1*15:02+DRB1*15:02"
-    results, *_ = match_patients([typing, good], [CIRA])
+    results = match_patients([typing, good], [CIRA])
     assert results[0].status == ERROR
     assert results[0].reason == f"typing '{typing}' (patient 1): allele A*99:99 is not in {RELEASE}; check the name"
     assert results[1].status == "assessed" and results[1].best == 0
@@ -785,10 +786,10 @@ def test_mac_without_mac_file(nom):
 @real_data
 def test_mac_in_a_patient_typing(nom, mac_file):
     typing = "A*24:AC+A*02:01^B*52:01+B*52:01^DRB1*15:02+DRB1*15:02"
-    [r], *_ = match_patients([typing], [CIRA], resolution="antigen")
+    [r] = match_patients([typing], [CIRA], resolution="antigen")
     assert r.status == ERROR and r.reason == f"typing '{typing}' (patient 1): {MAC_NEEDED}"
     use_mac_file(mac_file)
-    [r], *_ = match_patients([typing], [CIRA], resolution="antigen")
+    [r] = match_patients([typing], [CIRA], resolution="antigen")
     assert r.status == "assessed" and r.best == 0  # A*24:AC is A24 at antigen level
 
 

@@ -144,7 +144,8 @@ def test_match_patients_reproduces_consensus_tables(name, nulls):
             continue
         got = {}
         for direction in DIRECTIONS:
-            results, loci, res, rules = match_patients([typing], [line], direction=direction, homozygous_count=hom)
+            results = match_patients([typing], [line], direction=direction, homozygous_count=hom)
+            loci, res, rules = results.loci, results.resolution, results.rules
             assert loci == ("A",) and res == "2-field" and rules.direction == direction
             (pm,) = results
             assert pm.status == "assessed", pm

@@ -215,11 +215,11 @@ def test_rank_and_plan_equal_the_general_kernels(monkeypatch, seed, rule):
     table = _random_table(seed, 80 + 10 * seed)
     kw = dict(bank=hlamatch.top_lines(table, 2), n_candidates=30 + 14 * seed, level="genotype", **HVG_RULES[rule])
     fast = hlamatch.rank_candidates(table, **kw)
-    plan_fast = hlamatch.plan_bank(table, n_lines=4, **kw)
+    plan_fast = hlamatch.plan_bank(table, max_lines=4, **kw)
     with monkeypatch.context() as m:
         _general_path(m)
         slow = {c.line: c for c in hlamatch.rank_candidates(table, **kw)}
-        plan_slow = hlamatch.plan_bank(table, n_lines=4, **kw)
+        plan_slow = hlamatch.plan_bank(table, max_lines=4, **kw)
     for c in fast:
         assert (c.lower, c.upper) == pytest.approx((slow[c.line].lower, slow[c.line].upper), abs=ATOL)
     assert [s.line for s in plan_fast] == [s.line for s in plan_slow]
@@ -231,7 +231,7 @@ def test_rank_and_plan_equal_the_general_kernels(monkeypatch, seed, rule):
 def test_plan_steps_equal_coverage_of_their_banks():
     """Each greedy step's coverage is the coverage of its bank (hlamatch.coverage, another path)."""
     table = _random_table(7, 200, 4)
-    plan = hlamatch.plan_bank(table, n_candidates=70, n_lines=5, level="genotype", max_mismatches=1)
+    plan = hlamatch.plan_bank(table, n_candidates=70, max_lines=5, level="genotype", max_mismatches=1)
     bank: list[str] = []
     for step in plan.steps[1:]:
         bank.append(step.line)

@@ -135,9 +135,9 @@ def test_cohort_csv_has_the_table_layout(cohort):
 def test_rank_and_plan_csv_headers():
     assert csv_lines("rank", *ABDR, "-n", "2", "--line", LINE)[0] == (
         "population,level,resolution,loci,rule,definition,table,rank,line,name,gain,coverage,lower,upper,frequency,"
-        "p_donor,people_per_donor,p_in_registry,bank_coverage,bank_upper,registry_size,inbreeding,tolerance,bank"
+        "p_donor,people_per_donor,bank_coverage,bank_upper,registry_sizes,inbreeding,tolerance,bank"
     )
-    plan = csv_lines("plan", *ABDR, "-n", "3", "--lines", "1")
+    plan = csv_lines("plan", *ABDR, "-n", "3", "--max-lines", "1")
     assert plan == [
         "population,level,resolution,loci,rule,definition,table,step,line,name,gain,coverage,lower,upper,target,"
         "tolerance,stop_reason",
@@ -164,7 +164,7 @@ COMMANDS = {
     "coverage resolutions": ("coverage", "--top", "3", *ABDR, "--resolution", "2-field,1-field"),
     "rank": ("rank", *ABDR, "-n", "3", "--registry-size", "24000"),
     "rank mix": ("rank", *MIX, *ABDR, "-n", "3"),
-    "plan": ("plan", *ABDR, "-n", "5", "--lines", "2"),
+    "plan": ("plan", *ABDR, "-n", "5", "--max-lines", "2"),
     "supply": ("supply", *ABDR, "-n", "2", "-R", "1000", "--level", "haplotype"),
     "supply candidates": ("supply", *ABDR, "-n", "2", "-R", "1000", "--rows", "candidates"),
     "tables NAME": ("tables", "japanese"),
@@ -323,7 +323,7 @@ def test_definition_footer_once_per_command():
     assert text.count("weighted: the mix's coverage") == 1
     for cmd in (
         ("rank", "-t", "japanese", "-t", "korean", *ABDR, "-n", "3"),
-        ("plan", "-t", "japanese", "-t", "korean", *ABDR, "-n", "3", "--lines", "2"),
+        ("plan", "-t", "japanese", "-t", "korean", *ABDR, "-n", "3", "--max-lines", "2"),
     ):
         text = ok(*cmd)
         assert text.count("population JAPI") == 1 and text.count("population KORI") == 1
